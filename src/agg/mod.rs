@@ -1,0 +1,4 @@
+//! Accumulators that can process, emit and merge: grouping keys and the
+//! percentile sketch shared by the aggregations in `ops/`.
+pub mod key;
+pub mod quantile;

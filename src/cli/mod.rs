@@ -1,0 +1,543 @@
+//! The global clap command, the run's configuration, and cutting the chain
+//! into operators at each bare `then`. The same definitions feed `--help`,
+//! the man page and the shell completions (see [`docs`]).
+
+pub mod docs;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
+
+use crate::duration::parse_duration;
+use crate::ops::REGISTRY;
+use crate::timestamp::TimeFormat;
+
+/// How batches are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    /// Processing time: boundaries on multiples of the interval.
+    Interval(Duration),
+    /// Every N input lines.
+    Lines(u64),
+    /// The whole input is one batch.
+    Eof,
+}
+
+/// Where the event time of a record comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventTime {
+    Auto,
+    Field(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Pretty,
+    Tsv,
+    Csv,
+    Jsonl,
+    Json,
+    Spark,
+}
+
+impl OutputFormat {
+    pub const NAMES: [&'static str; 6] = ["pretty", "tsv", "csv", "jsonl", "json", "spark"];
+
+    fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "pretty" => OutputFormat::Pretty,
+            "tsv" => OutputFormat::Tsv,
+            "csv" => OutputFormat::Csv,
+            "jsonl" => OutputFormat::Jsonl,
+            "json" => OutputFormat::Json,
+            "spark" => OutputFormat::Spark,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything the global options say.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub inputs: Vec<String>,
+    pub batch: BatchMode,
+    pub event_time: Option<EventTime>,
+    pub lateness: Duration,
+    pub duration: Option<Duration>,
+    pub max_batches: Option<u64>,
+    pub emit_empty: bool,
+    pub output: OutputFormat,
+    pub header: bool,
+    pub time_format: TimeFormat,
+    pub max_line_bytes: usize,
+    pub strict: bool,
+    pub stats: bool,
+    pub progress: Option<bool>,
+    pub threads: usize,
+    pub color: bool,
+}
+
+impl Config {
+    /// The interval, when batches are cut by time.
+    pub fn interval(&self) -> Option<Duration> {
+        match self.batch {
+            BatchMode::Interval(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Whether batch times print with milliseconds: for sub-second
+    /// intervals and for batches closed by line count or end of input.
+    pub fn millis(&self) -> bool {
+        match self.batch {
+            BatchMode::Interval(d) => d.as_nanos() % 1_000_000_000 != 0,
+            BatchMode::Lines(_) | BatchMode::Eof => true,
+        }
+    }
+}
+
+/// A usage error: exit status 2, one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+const ABOUT: &str = "A micro-batch stream processor for the shell";
+
+const LONG_ABOUT: &str = "spate cuts a stream of lines into batches (by processing time, line count, \
+or the records' own event time), runs a chain of operators on each batch and prints a result per \
+batch: Spark Streaming's model in one fast binary that reads lines and writes lines.\n\n\
+The chain is every argument after the options, cut into operators at each bare word 'then'. \
+Each operator has its own options: spate OPERATOR --help.";
+
+fn after_help() -> String {
+    let mut s = String::from("Operators:\n");
+    let width = REGISTRY.iter().map(|o| o.name().len()).max().unwrap_or(0);
+    for op in REGISTRY {
+        s.push_str(&format!("  {:width$}  {}\n", op.name(), op.summary()));
+    }
+    s.push_str(
+        "\nExamples:\n  \
+         spate -i tcp://127.0.0.1:9999 -b 2s split then count-by-key\n  \
+         tail -F access.log | spate -b 10s parse '\" (?P<status>\\d{3}) ' then count-by-key status\n  \
+         spate -i words.txt -b eof split then count-by-key then head 10\n\n\
+         Exit status: 0 done, 1 runtime failure, 2 bad usage, 128+N after signal N.",
+    );
+    s
+}
+
+/// The global command: options, then the chain as trailing arguments.
+pub fn command() -> Command {
+    global_args(
+        Command::new("spate")
+            .version(env!("CARGO_PKG_VERSION"))
+            .about(ABOUT)
+            .long_about(LONG_ABOUT)
+            .override_usage("spate [OPTIONS] OPERATOR [ARGS] [then OPERATOR [ARGS]]...")
+            .after_help(after_help())
+            .max_term_width(100),
+    )
+    .arg(
+        Arg::new("chain")
+            .value_name("CHAIN")
+            .num_args(1..)
+            .trailing_var_arg(true)
+            .allow_hyphen_values(true)
+            .help("OPERATOR [ARGS] [then OPERATOR [ARGS]]..."),
+    )
+}
+
+fn global_args(cmd: Command) -> Command {
+    cmd.next_help_heading("Input")
+        .arg(
+            Arg::new("input")
+                .short('i')
+                .long("input")
+                .value_name("SRC")
+                .action(ArgAction::Append)
+                .help("Read from SRC: - (standard input, the default) or a file; repeatable, inputs merge"),
+        )
+        .arg(
+            Arg::new("max-line-bytes")
+                .long("max-line-bytes")
+                .value_name("N")
+                .default_value("1MiB")
+                .help("Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB"),
+        )
+        .next_help_heading("Batches")
+        .arg(
+            Arg::new("batch")
+                .short('b')
+                .long("batch")
+                .value_name("DURATION|eof")
+                .help("Batch interval (250ms, 2s, 1m, 1h, 1d) or 'eof' for the whole input as one batch [default: 1s]"),
+        )
+        .arg(
+            Arg::new("batch-lines")
+                .long("batch-lines")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..))
+                .conflicts_with("batch")
+                .help("Close a batch every N input lines instead"),
+        )
+        .arg(
+            Arg::new("event-time")
+                .long("event-time")
+                .value_name("FIELD|auto")
+                .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
+        )
+        .arg(
+            Arg::new("lateness")
+                .long("lateness")
+                .value_name("DURATION")
+                .default_value("0s")
+                .help("How far behind the newest timestamp seen a record may arrive"),
+        )
+        .arg(
+            Arg::new("duration")
+                .long("duration")
+                .value_name("DURATION")
+                .help("Stop after this long"),
+        )
+        .arg(
+            Arg::new("max-batches")
+                .long("max-batches")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..))
+                .help("Stop after N emitted batches or windows"),
+        )
+        .arg(
+            Arg::new("emit-empty")
+                .long("emit-empty")
+                .action(ArgAction::SetTrue)
+                .help("Also print batches that have no rows"),
+        )
+        .next_help_heading("Output")
+        .arg(
+            Arg::new("output")
+                .short('o')
+                .long("output")
+                .value_name("FORMAT")
+                .value_parser(OutputFormat::NAMES)
+                .help("Output format [default: pretty on a terminal, else tsv]"),
+        )
+        .arg(
+            Arg::new("header")
+                .long("header")
+                .action(ArgAction::SetTrue)
+                .help("tsv: print a header line once (its first column 'time')"),
+        )
+        .arg(
+            Arg::new("time-format")
+                .long("time-format")
+                .value_name("FORMAT")
+                .value_parser(["rfc3339", "epoch", "epoch-ms"])
+                .default_value("rfc3339")
+                .help("How batch times print"),
+        )
+        .next_help_heading("Diagnostics")
+        .arg(
+            Arg::new("strict")
+                .long("strict")
+                .action(ArgAction::SetTrue)
+                .help("Exit 1 at the first dropped, cut or repaired line, with its number and the reason"),
+        )
+        .arg(
+            Arg::new("stats")
+                .long("stats")
+                .action(ArgAction::SetTrue)
+                .help("Print a line per batch on stderr: records in and out, processing time, delay, rate"),
+        )
+        .arg(
+            Arg::new("progress")
+                .long("progress")
+                .action(ArgAction::SetTrue)
+                .overrides_with("no-progress")
+                .help("Show a progress bar on stderr for file inputs (default when stderr is a terminal)"),
+        )
+        .arg(
+            Arg::new("no-progress")
+                .long("no-progress")
+                .action(ArgAction::SetTrue)
+                .overrides_with("progress")
+                .help("Never show a progress bar"),
+        )
+        .next_help_heading("Performance")
+        .arg(
+            Arg::new("threads")
+                .long("threads")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..=1024))
+                .help("Worker threads for large batches [default: all cores]"),
+        )
+}
+
+/// Parses `1048576`, `64K`, `64KiB`, `1M`, `1MiB` (K and M are 1024-based).
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("invalid size '{s}': expected a number of bytes such as 4096, 64KiB or 1MiB"))?;
+    let mul = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("invalid size '{s}': unknown unit '{unit}'")),
+    };
+    let v = n
+        .checked_mul(mul)
+        .ok_or_else(|| format!("invalid size '{s}': too large"))?;
+    if v == 0 {
+        return Err(format!("invalid size '{s}': must be at least 1 byte"));
+    }
+    Ok(v)
+}
+
+/// The parsed command line: the configuration and the chain's operators,
+/// each as its words (name first).
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Config, Vec<Vec<String>>),
+    /// `--help`, `--version` or `spate OP --help`: print and exit 0.
+    Print(String),
+}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// The first line of a clap error, without its `error: ` prefix.
+pub fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments").trim();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+/// Parses the whole command line.
+pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let m = match command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    Ok(Parsed::Print(e.render().ansi().to_string()))
+                }
+                _ => Err(usage(format!("spate: {}", clap_one_line(&e)))),
+            };
+        }
+    };
+    let chain: Vec<String> = m
+        .get_many::<String>("chain")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_default();
+    let ops = cut_chain(&chain)?;
+    // `spate OP --help` anywhere in the chain prints that operator's help.
+    for words in &ops {
+        if words.iter().skip(1).any(|w| w == "--help" || w == "-h") {
+            if let Some(op) = crate::ops::find(&words[0]) {
+                let mut cmd = crate::ops::command_for(op);
+                let help = if words.iter().any(|w| w == "--help") {
+                    cmd.render_long_help()
+                } else {
+                    cmd.render_help()
+                };
+                return Ok(Parsed::Print(help.ansi().to_string()));
+            }
+        }
+    }
+    let config = config_from(&m)?;
+    Ok(Parsed::Run(config, ops))
+}
+
+/// Cuts the chain at each bare `then`.
+pub fn cut_chain(chain: &[String]) -> Result<Vec<Vec<String>>, UsageError> {
+    if chain.is_empty() {
+        return Err(usage(
+            "spate: no operator given; for example: spate split then count-by-key (see spate --help)",
+        ));
+    }
+    let mut ops: Vec<Vec<String>> = vec![Vec::new()];
+    for w in chain {
+        if w == "then" {
+            ops.push(Vec::new());
+        } else if let Some(last) = ops.last_mut() {
+            last.push(w.clone());
+        }
+    }
+    for (i, op) in ops.iter().enumerate() {
+        if op.is_empty() {
+            return Err(usage(format!(
+                "spate: operator {}: empty operator ('then' {})",
+                i + 1,
+                if i == 0 {
+                    "at the start of the chain"
+                } else if i == ops.len() - 1 {
+                    "at the end of the chain"
+                } else {
+                    "twice in a row"
+                }
+            )));
+        }
+    }
+    Ok(ops)
+}
+
+fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
+    let dur = |name: &str| -> Result<Option<Duration>, UsageError> {
+        m.get_one::<String>(name)
+            .map(|s| parse_duration(s).map_err(|e| usage(format!("spate: --{name}: {e}"))))
+            .transpose()
+    };
+    let batch = if let Some(n) = m.get_one::<u64>("batch-lines") {
+        BatchMode::Lines(*n)
+    } else {
+        match m.get_one::<String>("batch").map(String::as_str) {
+            Some("eof") => BatchMode::Eof,
+            None => BatchMode::Interval(Duration::from_secs(1)),
+            Some(_) => {
+                let d = dur("batch")?.unwrap_or(Duration::from_secs(1));
+                if d.is_zero() {
+                    return Err(usage("spate: --batch: the interval must be longer than 0"));
+                }
+                if d.as_nanos() % 1_000_000 != 0 {
+                    return Err(usage("spate: --batch: the interval must be whole milliseconds"));
+                }
+                BatchMode::Interval(d)
+            }
+        }
+    };
+    let event_time = m.get_one::<String>("event-time").map(|s| {
+        if s == "auto" {
+            EventTime::Auto
+        } else {
+            EventTime::Field(s.clone())
+        }
+    });
+    if event_time.is_some() {
+        match batch {
+            BatchMode::Eof => {
+                return Err(usage(
+                    "spate: -b eof cannot be used with --event-time: event-time batches need an interval such as -b 1m",
+                ));
+            }
+            BatchMode::Lines(_) => {
+                return Err(usage(
+                    "spate: --batch-lines cannot be used with --event-time: event-time batches need an interval such as -b 1m",
+                ));
+            }
+            BatchMode::Interval(_) => {}
+        }
+    }
+    let stdout_tty = std::io::stdout().is_terminal();
+    let output = match m.get_one::<String>("output") {
+        Some(s) => OutputFormat::from_name(s)
+            .ok_or_else(|| usage(format!("spate: unknown output format '{s}'")))?,
+        None if stdout_tty => OutputFormat::Pretty,
+        None => OutputFormat::Tsv,
+    };
+    let time_format = match m.get_one::<String>("time-format").map(String::as_str) {
+        Some("epoch") => TimeFormat::Epoch,
+        Some("epoch-ms") => TimeFormat::EpochMs,
+        _ => TimeFormat::Rfc3339,
+    };
+    let max_line_bytes = m
+        .get_one::<String>("max-line-bytes")
+        .map(|s| parse_bytes(s))
+        .transpose()
+        .map_err(|e| usage(format!("spate: --max-line-bytes: {e}")))?
+        .unwrap_or(1 << 20);
+    let progress = if m.get_flag("progress") {
+        Some(true)
+    } else if m.get_flag("no-progress") {
+        Some(false)
+    } else {
+        None
+    };
+    let threads = m
+        .get_one::<u64>("threads")
+        .map(|n| *n as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    Ok(Config {
+        inputs: m
+            .get_many::<String>("input")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_else(|| vec!["-".to_string()]),
+        batch,
+        event_time,
+        lateness: dur("lateness")?.unwrap_or_default(),
+        duration: dur("duration")?,
+        max_batches: m.get_one::<u64>("max-batches").copied(),
+        emit_empty: m.get_flag("emit-empty"),
+        output,
+        header: m.get_flag("header"),
+        time_format,
+        max_line_bytes,
+        strict: m.get_flag("strict"),
+        stats: m.get_flag("stats"),
+        progress,
+        threads,
+        color,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn cli_cuts_chain_at_then() {
+        let ops = cut_chain(&words("split then count-by-key status then head 3")).unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[1], ["count-by-key", "status"]);
+    }
+
+    #[test]
+    fn cli_rejects_empty_operators() {
+        assert!(cut_chain(&words("then split")).is_err());
+        assert!(cut_chain(&words("split then")).is_err());
+        assert!(cut_chain(&words("split then then count")).is_err());
+    }
+
+    #[test]
+    fn cli_command_passes_clap_debug_asserts() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn cli_parse_bytes_units() {
+        assert_eq!(parse_bytes("10"), Ok(10));
+        assert_eq!(parse_bytes("64KiB"), Ok(65536));
+        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
+        assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("x").is_err());
+    }
+
+    #[test]
+    fn cli_options_before_chain_only() {
+        let p = parse(words("spate -b eof split -r , then count-by-key")).unwrap();
+        let Parsed::Run(c, ops) = p else { panic!() };
+        assert_eq!(c.batch, BatchMode::Eof);
+        assert_eq!(ops[0], ["split", "-r", ","]);
+    }
+}

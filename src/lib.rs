@@ -1,0 +1,22 @@
+//! spate: a micro-batch stream processor for the shell. The binary is a thin
+//! shell around this library, which the tests and benchmarks share.
+//!
+//! Data flows one way: sources (threads) -> bounded channel -> engine
+//! (batcher + per-record operators, in parallel) -> aggregation -> the
+//! operators after it -> the output formatter.
+
+pub mod accounting;
+pub mod agg;
+pub mod batch;
+pub mod cli;
+pub mod duration;
+pub mod engine;
+pub mod numfmt;
+pub mod ops;
+pub mod plan;
+pub mod record;
+pub mod run;
+pub mod sink;
+pub mod source;
+pub mod timestamp;
+pub mod value;

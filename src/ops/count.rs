@@ -1,0 +1,66 @@
+//! `count`: the number of records in the batch (or window).
+
+use std::borrow::Cow;
+
+use clap::ArgMatches;
+
+use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
+use crate::record::Record;
+use crate::value::Value;
+
+pub struct Count;
+
+impl Operator for Count {
+    fn name(&self) -> &'static str {
+        "count"
+    }
+    fn summary(&self) -> &'static str {
+        "Count the records of each batch (Spark's count)"
+    }
+    fn args(&self, cmd: clap::Command) -> clap::Command {
+        cmd.after_help(
+            "Output field: count. An empty batch has no row, or a row of 0 with --emit-empty.\n\n\
+             Example:\n  spate -b 10s grep ERROR then count",
+        )
+    }
+    fn stage(&self) -> Stage {
+        Stage::Aggregation
+    }
+    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        Ok(Built::Aggregation(Box::new(CountAgg)))
+    }
+}
+
+struct CountAgg;
+
+impl Aggregation for CountAgg {
+    fn new_state(&self) -> Box<dyn AggState> {
+        Box::new(Counter(0))
+    }
+}
+
+struct Counter(u64);
+
+impl AggState for Counter {
+    fn add(&mut self, _rec: &Record<'_>) {
+        self.0 += 1;
+    }
+    fn merge(&mut self, other: &dyn AggState) {
+        self.0 += same::<Counter>(other, "count").0;
+    }
+    fn emit(&self, emit_empty: bool) -> Vec<Record<'static>> {
+        if self.0 == 0 && !emit_empty {
+            return Vec::new();
+        }
+        vec![Record::row(vec![(
+            Cow::Borrowed("count"),
+            Value::Int(self.0 as i64),
+        )])]
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}

@@ -1,0 +1,215 @@
+//! The operator traits and the one registry. An operator is a unit struct
+//! implementing [`Operator`]: its name, summary, clap command (which serves
+//! `spate OP --help`, the man page and the completions), its stage, and a
+//! `build` that turns parsed arguments into a running part of the chain.
+//! Adding an operator touches its own file and one line of [`REGISTRY`].
+
+use std::any::Any;
+use std::time::Duration;
+
+use clap::ArgMatches;
+
+use crate::accounting::Ctx;
+use crate::record::Record;
+
+pub mod count;
+pub mod count_by_key;
+pub mod csv;
+pub mod fields;
+pub mod grep;
+pub mod head;
+pub mod json;
+pub mod logfmt;
+pub mod map;
+pub mod parse;
+pub mod sort;
+pub mod split;
+pub mod stats;
+pub mod top;
+pub mod where_;
+pub mod window;
+
+/// Every operator, in the order `--help` lists them.
+pub static REGISTRY: &[&dyn Operator] = &[
+    &split::Split,
+    &map::Map,
+    &grep::Grep,
+    &where_::Where,
+    &parse::Parse,
+    &json::Json,
+    &csv::Csv,
+    &logfmt::Logfmt,
+    &fields::Fields,
+    &count::Count,
+    &count_by_key::CountByKey,
+    &stats::Stats,
+    &window::Window,
+    &top::Top,
+    &sort::Sort,
+    &head::Head,
+];
+
+/// Where in a chain an operator can stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Takes one record, gives 0..N records; valid anywhere.
+    PerRecord,
+    /// Folds a batch (or window) of records into rows.
+    Aggregation,
+    /// Sets the span the next aggregation covers.
+    Window,
+    /// Works on a batch's rows; valid before or after an aggregation.
+    Rows,
+    /// Works on an aggregation's rows; valid only after one.
+    AfterAggregation,
+}
+
+/// What the plan needs to know about the run when building an operator.
+#[derive(Debug, Clone, Default)]
+pub struct BuildCx {
+    /// The batch interval in time, if batches are cut by time.
+    pub interval: Option<Duration>,
+}
+
+/// An operator as the registry knows it.
+pub trait Operator: Sync {
+    fn name(&self) -> &'static str;
+    /// One line for `spate --help` and the man page.
+    fn summary(&self) -> &'static str;
+    /// The operator's own arguments; its name and summary are set by
+    /// [`command_for`].
+    fn args(&self, cmd: clap::Command) -> clap::Command;
+    fn stage(&self) -> Stage;
+    fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String>;
+}
+
+/// The clap command of an operator, for parsing, `--help` and the docs.
+pub fn command_for(op: &dyn Operator) -> clap::Command {
+    let cmd = clap::Command::new(op.name())
+        .about(op.summary())
+        .no_binary_name(false)
+        .bin_name(format!("spate {}", op.name()))
+        .disable_version_flag(true)
+        .allow_negative_numbers(true);
+    op.args(cmd)
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Operator> {
+    REGISTRY.iter().copied().find(|op| op.name() == name)
+}
+
+/// A running part of the chain.
+pub enum Built {
+    Record(Box<dyn RecordOp>),
+    Aggregation(Box<dyn Aggregation>),
+    Rows(Box<dyn RowsOp>),
+    Window(WindowSpec),
+}
+
+/// A per-record operator: takes a record, pushes 0..N records into `out`.
+/// Dropping a record for a reason is counted through `cx`; dropping it as a
+/// filter is silent.
+pub trait RecordOp: Send + Sync {
+    fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx);
+}
+
+/// An aggregation: a factory of accumulators, one per batch (or per part of
+/// a batch, merged at its end).
+pub trait Aggregation: Send + Sync {
+    fn new_state(&self) -> Box<dyn AggState>;
+}
+
+/// The accumulator of one aggregation over one batch, pane or window.
+pub trait AggState: Send + Any {
+    fn add(&mut self, rec: &Record<'_>);
+    /// Folds in another accumulator made by the same aggregation.
+    fn merge(&mut self, other: &dyn AggState);
+    /// The rows, in the aggregation's order. With `emit_empty`, an
+    /// aggregation that has a natural zero row (count) emits it.
+    fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
+    fn as_any(&self) -> &dyn Any;
+    fn is_empty(&self) -> bool;
+}
+
+/// Works on a whole batch's rows (sort, head, top).
+pub trait RowsOp: Send + Sync {
+    fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
+}
+
+/// `window LENGTH [--slide SLIDE]` or `window all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowSpec {
+    All,
+    Sliding { length: Duration, slide: Duration },
+}
+
+/// Compiles a user's regex, with a one-line error that says where it is
+/// wrong: `bad regex '(a': unclosed group at position 1`.
+pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    if let Err(e) = regex_syntax::Parser::new().parse(pattern) {
+        let (msg, pos) = match &e {
+            regex_syntax::Error::Parse(p) => (p.kind().to_string(), p.span().start.offset),
+            regex_syntax::Error::Translate(t) => (t.kind().to_string(), t.span().start.offset),
+            other => (other.to_string(), 0),
+        };
+        return Err(format!(
+            "bad regex '{pattern}': {msg} at position {}",
+            pos + 1
+        ));
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or("invalid").trim().to_string();
+            format!("bad regex '{pattern}': {last}")
+        })
+}
+
+/// A comma-separated list of names (`a,b,c`), each non-empty.
+pub fn name_list(s: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = s.split(',').map(|p| p.trim().to_string()).collect();
+    if names.iter().any(String::is_empty) {
+        return Err(format!("empty name in list '{s}'"));
+    }
+    Ok(names)
+}
+
+/// Downcasts another accumulator to this one's type, for `merge`.
+pub fn same<'s, T: 'static>(other: &'s dyn AggState, op: &str) -> &'s T {
+    other
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap_or_else(|| panic!("invariant: {op} merges only its own accumulators"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_commands_pass_clap_debug_asserts() {
+        for op in REGISTRY {
+            command_for(*op).debug_assert();
+        }
+    }
+
+    #[test]
+    fn registry_names_are_unique() {
+        let mut names: Vec<&str> = REGISTRY.iter().map(|o| o.name()).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn compile_regex_reports_position() {
+        let e = compile_regex("ab(c").unwrap_err();
+        assert!(e.contains("position 3"), "{e}");
+        assert!(!e.contains('\n'));
+        assert!(compile_regex(r"(?P<s>\d+)").is_ok());
+    }
+}

@@ -1,0 +1,95 @@
+//! `-o tsv`: one line per row, the batch time then each field, separated by
+//! tabs; a tab, newline or backslash inside a value is written `\t`, `\n`,
+//! `\\` (and a carriage return `\r`). `--header` prints a header line once.
+
+use std::io::{self, Write};
+
+use super::{BatchOut, Formatter, Options};
+
+pub struct Tsv {
+    opts: Options,
+    header_done: bool,
+    line: String,
+    scratch: String,
+}
+
+impl Tsv {
+    pub fn new(opts: Options) -> Self {
+        Tsv {
+            opts,
+            header_done: !opts.header,
+            line: String::new(),
+            scratch: String::new(),
+        }
+    }
+}
+
+/// Appends `s` with TSV escapes.
+pub fn escape_into(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\\' | b'\r')) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+}
+
+impl Formatter for Tsv {
+    fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
+        if b.rows.is_empty() {
+            return Ok(());
+        }
+        let time = self.opts.time_text(b.time);
+        if !self.header_done {
+            self.header_done = true;
+            self.line.clear();
+            self.line.push_str("time");
+            for (name, _) in b.rows[0].columns() {
+                self.line.push('\t');
+                escape_into(&mut self.line, name);
+            }
+            self.line.push('\n');
+            out.write_all(self.line.as_bytes())?;
+        }
+        self.line.clear();
+        for row in b.rows {
+            self.line.push_str(&time);
+            for (_, v) in row.columns() {
+                self.line.push('\t');
+                match v.as_str() {
+                    Some(s) => escape_into(&mut self.line, s),
+                    None => {
+                        self.scratch.clear();
+                        v.write_text(&mut self.scratch);
+                        escape_into(&mut self.line, &self.scratch);
+                    }
+                }
+            }
+            self.line.push('\n');
+            if self.line.len() > 1 << 16 {
+                out.write_all(self.line.as_bytes())?;
+                self.line.clear();
+            }
+        }
+        out.write_all(self.line.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_escapes_specials() {
+        let mut s = String::new();
+        escape_into(&mut s, "a\tb\nc\\d");
+        assert_eq!(s, "a\\tb\\nc\\\\d");
+    }
+}
