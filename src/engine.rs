@@ -1,10 +1,19 @@
 //! The engine: receives chunks of lines from the sources, runs the
-//! per-record operators over them (in parallel for large chunks: each
-//! worker keeps its own partial aggregate, merged when the batch closes),
-//! closes batches as the batcher says, runs what comes after the barrier,
-//! and hands each batch to the formatter.
+//! per-record operators over them (in parallel for large chunks), assigns
+//! records to batches (the open processing-time / line-count / eof batch,
+//! or event-time batches under a watermark), closes batches, feeds windows,
+//! runs what comes after the barrier and hands each result to the
+//! formatter.
+//!
+//! Processing time: each worker keeps its own partial aggregate of the open
+//! batch, merged when it closes. Event time: each part of a chunk builds
+//! fresh per-batch partials; lateness is decided per record exactly as if
+//! the stream were read sequentially (a part that assumed too low a
+//! watermark is redone), then the partials are merged into the open
+//! batches, and batches the watermark has passed are emitted in order.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -12,14 +21,16 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
 
 use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::batch::window::{WindowOut, Windows};
 use crate::batch::{interval_end, nanos, now, until};
-use crate::cli::{BatchMode, Config};
+use crate::cli::{BatchMode, Config, EventTime};
 use crate::ops::AggState;
 use crate::plan::{Barrier, Plan, PostOp};
 use crate::record::Record;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg};
-use crate::timestamp::Nanos;
+use crate::timestamp::{Nanos, find_timestamp, format_time, parse_timestamp};
+use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
 const PAR_MIN_BYTES: usize = 128 * 1024;
@@ -35,26 +46,58 @@ pub enum Stop {
     Source(anyhow::Error),
 }
 
-/// What a worker accumulates for the open batch.
+/// What accumulates for one batch.
 enum Sink {
     Agg(Box<dyn AggState>),
     /// Records in input order: (sequence number of the part, records).
     Rows(Vec<(u64, Vec<Record<'static>>)>),
 }
 
+impl Sink {
+    fn new(plan: &Plan) -> Sink {
+        match &plan.barrier {
+            Barrier::Aggregate { agg, .. } => Sink::Agg(agg.new_state()),
+            Barrier::Collect => Sink::Rows(Vec::new()),
+        }
+    }
+
+    fn absorb(&mut self, other: Sink) {
+        match (self, other) {
+            (Sink::Agg(a), Sink::Agg(b)) => a.merge(b.as_ref()),
+            (Sink::Rows(a), Sink::Rows(b)) => a.extend(b),
+            _ => unreachable!("invariant: one plan makes one kind of sink"),
+        }
+    }
+}
+
 struct Worker {
+    /// The open batch's partial (processing time, line count, eof).
     sink: Sink,
     cx: Ctx,
 }
 
-/// The open batch.
+/// Event time: the watermark and the batches it has not passed yet.
+struct EventClock {
+    step: Nanos,
+    lateness: Nanos,
+    source: EventTime,
+    /// The newest timestamp seen.
+    max_ts: Option<Nanos>,
+    open: BTreeMap<Nanos, Sink>,
+    /// The end of the last batch emitted.
+    last_emitted: Option<Nanos>,
+}
+
+impl EventClock {
+    fn watermark(&self) -> Option<Nanos> {
+        self.max_ts.map(|m| m.saturating_sub(self.lateness))
+    }
+}
+
+/// The open batch of processing time, line count or eof.
 struct Open {
-    /// Its end (processing time), when batches are cut by time.
     end: Option<Nanos>,
-    /// Input lines in it so far.
     lines: u64,
-    /// Records that reached the barrier.
-    records: u64,
     started: Instant,
 }
 
@@ -68,17 +111,12 @@ pub struct Engine<'r> {
     seq: u64,
     counts: Counts,
     open: Open,
+    event: Option<EventClock>,
+    windows: Option<Windows>,
     fmt: Box<dyn Formatter>,
     out: &'r mut dyn Write,
     emitted: u64,
     done: bool,
-}
-
-fn new_sink(plan: &Plan) -> Sink {
-    match &plan.barrier {
-        Barrier::Aggregate { agg, .. } => Sink::Agg(agg.new_state()),
-        Barrier::Collect => Sink::Rows(Vec::new()),
-    }
 }
 
 impl<'r> Engine<'r> {
@@ -102,10 +140,21 @@ impl<'r> Engine<'r> {
         let n_workers = if pool.is_some() { threads } else { 1 };
         let workers = (0..n_workers)
             .map(|_| Worker {
-                sink: new_sink(plan),
+                sink: Sink::new(plan),
                 cx: Ctx::new(cfg.strict),
             })
             .collect();
+        let event = match (&cfg.event_time, cfg.batch) {
+            (Some(source), BatchMode::Interval(d)) => Some(EventClock {
+                step: nanos(d),
+                lateness: nanos(cfg.lateness),
+                source: source.clone(),
+                max_ts: None,
+                open: BTreeMap::new(),
+                last_emitted: None,
+            }),
+            _ => None,
+        };
         let sources = names.len();
         Engine {
             plan,
@@ -119,9 +168,10 @@ impl<'r> Engine<'r> {
             open: Open {
                 end: None,
                 lines: 0,
-                records: 0,
                 started: Instant::now(),
             },
+            event,
+            windows: plan.window().map(Windows::new),
             fmt,
             out,
             emitted: 0,
@@ -143,7 +193,7 @@ impl<'r> Engine<'r> {
         let started = now();
         let stop_at = self.cfg.duration.map(|d| started.saturating_add(nanos(d)));
         let mut live = self.names.len();
-        if let BatchMode::Interval(d) = self.cfg.batch {
+        if let (BatchMode::Interval(d), None) = (self.cfg.batch, &self.event) {
             self.open.end = Some(interval_end(started, nanos(d)));
         }
         while live > 0 && !self.done {
@@ -165,7 +215,7 @@ impl<'r> Engine<'r> {
             let t = now();
             if stop_at.is_some_and(|s| t >= s) {
                 if let Some(Msg::Chunk(c)) = msg {
-                    // arrived at the stop: it still belongs to the run
+                    // it arrived by the stop: it still belongs to the run
                     self.chunk(c)?;
                 }
                 break;
@@ -179,10 +229,25 @@ impl<'r> Engine<'r> {
             }
         }
         if !self.done {
-            self.close_batch(true)?;
+            self.finish()?;
         }
         self.fmt.finish(self.out).map_err(Stop::Output)?;
         self.out.flush().map_err(Stop::Output)
+    }
+
+    /// End of input: the open batch (or every open event-time batch) and
+    /// the windows that still hold them.
+    fn finish(&mut self) -> Result<(), Stop> {
+        if self.event.is_some() {
+            self.emit_event_batches(None)?;
+        } else {
+            self.close_open(true)?;
+        }
+        if let (Some(w), Barrier::Aggregate { agg, .. }) = (&mut self.windows, &self.plan.barrier) {
+            let outs = w.finish(agg.as_ref());
+            self.print_windows(outs)?;
+        }
+        Ok(())
     }
 
     /// Processing time: closes every batch whose end has passed.
@@ -190,12 +255,15 @@ impl<'r> Engine<'r> {
         let BatchMode::Interval(d) = self.cfg.batch else {
             return Ok(());
         };
+        if self.event.is_some() {
+            return Ok(());
+        }
         let step = nanos(d);
         while let Some(end) = self.open.end {
             if t < end || self.done {
                 break;
             }
-            self.close_batch(false)?;
+            self.close_open(false)?;
             // skip empty intervals unless they are to be shown
             let next = if self.cfg.emit_empty {
                 end + step
@@ -219,7 +287,7 @@ impl<'r> Engine<'r> {
                 self.process(c.source, head, last_cut)?;
                 data = tail;
                 if self.open.lines >= n {
-                    self.close_batch(false)?;
+                    self.close_open(false)?;
                 }
             }
             return Ok(());
@@ -231,75 +299,250 @@ impl<'r> Engine<'r> {
     fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
         let src = source as usize;
         let first_line = self.next_line[src];
-        let plan = self.plan;
-        let max = self.cfg.max_line_bytes;
         let parts = if self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             split_parts(data, self.workers.len())
         } else {
             vec![data]
         };
-        // line numbers where each part starts
         let mut starts = Vec::with_capacity(parts.len());
         let mut line = first_line;
         for p in &parts {
             starts.push(line);
             line += memchr::memchr_iter(b'\n', p).count() as u64;
         }
-        let lines = line - first_line;
         let seq0 = self.seq;
         self.seq += parts.len() as u64;
-        let n_parts = parts.len();
-        let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
-            let cut_last = last_cut && i + 1 == n_parts;
-            process_part(plan, part, starts[i], max, cut_last, seq0 + i as u64, w);
+        let job = Job {
+            plan: self.plan,
+            max_line_bytes: self.cfg.max_line_bytes,
+            last_cut,
+            n_parts: parts.len(),
         };
-        if n_parts == 1 {
-            run((0, (&mut self.workers[0], &parts[0])));
-        } else if let Some(pool) = &self.pool {
-            let workers = &mut self.workers[..n_parts];
-            pool.install(|| {
-                workers
-                    .par_iter_mut()
-                    .zip(parts.par_iter())
-                    .enumerate()
-                    .for_each(run)
-            });
+        if self.event.is_some() {
+            self.process_event(&job, &parts, &starts, seq0);
+        } else {
+            let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                let Worker { sink, cx } = w;
+                let mut to = ToSink {
+                    sink,
+                    kept: Vec::new(),
+                };
+                job.run(part, i, starts[i], cx, &mut to);
+                if let (Sink::Rows(r), false) = (&mut to.sink, to.kept.is_empty()) {
+                    r.push((seq0 + i as u64, to.kept));
+                }
+            };
+            on_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
         }
         self.next_line[src] = line;
-        self.open.lines += lines;
-        if let Some(offence) = self.workers.iter_mut().find_map(|w| w.cx.offence.take()) {
+        self.open.lines += line - first_line;
+        if let Some(offence) = self
+            .workers
+            .iter_mut()
+            .filter_map(|w| w.cx.offence.take())
+            .min_by_key(|o| o.line)
+        {
             return Err(Stop::Strict {
                 source: self.names.get(src).cloned().unwrap_or_default(),
                 offence,
             });
         }
+        if self.event.is_some() {
+            let wm = self.event.as_ref().and_then(EventClock::watermark);
+            if let Some(wm) = wm {
+                self.emit_event_batches(Some(wm))?;
+            }
+        }
         Ok(())
     }
 
-    /// Closes the open batch: merges the workers' partials, runs the
-    /// operators after the barrier and writes the rows.
-    fn close_batch(&mut self, at_end: bool) -> Result<(), Stop> {
-        let mut merged: Option<Box<dyn AggState>> = None;
-        let mut parts: Vec<(u64, Vec<Record<'static>>)> = Vec::new();
+    /// Event time: each part into fresh per-batch partials, checked against
+    /// the watermark the sequential stream would have had, then merged.
+    fn process_event(&mut self, job: &Job<'_>, parts: &[&[u8]], starts: &[u64], seq0: u64) {
+        let Some(mut clock) = self.event.take() else {
+            return;
+        };
+        let params = EventParams {
+            step: clock.step,
+            lateness: clock.lateness,
+            source: &clock.source,
+        };
+        let start_max = clock.max_ts;
+        let mut results: Vec<Option<(ToEvent, Counts)>> = (0..parts.len()).map(|_| None).collect();
+        {
+            let slots: Vec<std::sync::Mutex<&mut Option<(ToEvent, Counts)>>> =
+                results.iter_mut().map(std::sync::Mutex::new).collect();
+            let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                let before = w.cx.counts.clone();
+                let mut to = ToEvent::new(&params, job.plan, start_max, seq0 + i as u64);
+                job.run(part, i, starts[i], &mut w.cx, &mut to);
+                if let Ok(mut slot) = slots[i].lock() {
+                    **slot = Some((to, before));
+                }
+            };
+            on_workers(&mut self.workers, self.pool.as_ref(), parts, run);
+        }
+        // the watermark each part should have started from
+        let mut prefix = start_max;
+        for (i, r) in results.iter_mut().enumerate() {
+            let Some((to, before)) = r else { continue };
+            let wrong = match (to.min_end_accepted, prefix) {
+                (Some(m), Some(p)) => prefix != start_max && m <= p.saturating_sub(params.lateness),
+                _ => false,
+            };
+            if wrong {
+                // a record counted as on time was late given the parts
+                // before it: redo this part with the right watermark
+                let n = self.workers.len();
+                let w = &mut self.workers[i % n];
+                w.cx.counts = before.clone();
+                w.cx.offence = None;
+                let mut redo = ToEvent::new(&params, job.plan, prefix, to.seq);
+                job.run(parts[i], i, starts[i], &mut w.cx, &mut redo);
+                *to = redo;
+            }
+            prefix = match (prefix, to.max_ts) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        clock.max_ts = prefix;
+        for (to, _) in results.into_iter().flatten() {
+            let seq = to.seq;
+            for (end, sink) in to.batches {
+                match clock.open.get_mut(&end) {
+                    Some(s) => s.absorb(sink),
+                    None => {
+                        clock.open.insert(end, sink);
+                    }
+                }
+            }
+            for (end, kept) in to.kept {
+                if let Some(Sink::Rows(r)) = clock.open.get_mut(&end) {
+                    r.push((seq, kept));
+                } else {
+                    clock.open.insert(end, Sink::Rows(vec![(seq, kept)]));
+                }
+            }
+        }
+        self.event = Some(clock);
+    }
+
+    /// Emits event-time batches the watermark has passed (all of them at
+    /// end of input, with `None`), in time order.
+    fn emit_event_batches(&mut self, wm: Option<Nanos>) -> Result<(), Stop> {
+        loop {
+            if self.done {
+                return Ok(());
+            }
+            let Some(clock) = &mut self.event else {
+                return Ok(());
+            };
+            let step = clock.step;
+            let Some((&end, _)) = clock.open.first_key_value() else {
+                break;
+            };
+            if wm.is_some_and(|w| end > w) {
+                break;
+            }
+            let sink = clock
+                .open
+                .remove(&end)
+                .unwrap_or_else(|| Sink::new(self.plan));
+            let gap_from = clock.last_emitted.map(|l| l + step);
+            clock.last_emitted = Some(end);
+            if self.cfg.emit_empty {
+                if let Some(mut e) = gap_from {
+                    while e < end && !self.done {
+                        self.closed(e, Sink::new(self.plan), 0, Duration::ZERO)?;
+                        e += step;
+                    }
+                }
+            }
+            self.closed(end, sink, 0, Duration::ZERO)?;
+        }
+        // windows that end by the watermark are complete too
+        if let (Some(wm), Some(w), Barrier::Aggregate { agg, .. }) =
+            (wm, &mut self.windows, &self.plan.barrier)
+        {
+            let outs = w.advance(agg.as_ref(), wm, self.cfg.emit_empty);
+            self.print_windows(outs)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the open batch of processing time, line count or eof.
+    fn close_open(&mut self, at_end: bool) -> Result<(), Stop> {
+        let mut merged: Option<Sink> = None;
         for w in &mut self.workers {
-            match std::mem::replace(&mut w.sink, new_sink(self.plan)) {
-                Sink::Agg(s) => match &mut merged {
-                    None => merged = Some(s),
-                    Some(m) => m.merge(s.as_ref()),
-                },
-                Sink::Rows(r) => parts.extend(r),
+            let s = std::mem::replace(&mut w.sink, Sink::new(self.plan));
+            match &mut merged {
+                None => merged = Some(s),
+                Some(m) => m.absorb(s),
             }
             self.counts.merge(&std::mem::take(&mut w.cx.counts));
         }
-        let had_input = self.open.lines > 0;
-        let mut rows: Vec<Record<'static>> = match merged {
-            Some(m) => m.emit(self.cfg.emit_empty),
-            None => {
+        let sink = merged.unwrap_or_else(|| Sink::new(self.plan));
+        let lines = self.open.lines;
+        self.open.lines = 0;
+        let took = self.open.started.elapsed();
+        self.open.started = Instant::now();
+        if at_end && lines == 0 && self.emitted > 0 {
+            // an open batch that saw nothing at end of input is no batch
+            return Ok(());
+        }
+        let time = match (self.cfg.batch, self.open.end) {
+            (BatchMode::Interval(_), Some(end)) => end,
+            _ => now(),
+        };
+        self.closed(time, sink, lines, took)
+    }
+
+    /// A batch closed: into the windows, or straight to the output.
+    fn closed(&mut self, time: Nanos, sink: Sink, lines: u64, took: Duration) -> Result<(), Stop> {
+        let rows = match sink {
+            Sink::Agg(state) => {
+                if let (Some(w), Barrier::Aggregate { agg, .. }) =
+                    (&mut self.windows, &self.plan.barrier)
+                {
+                    let outs = w.close_batch(agg.as_ref(), time, state, self.cfg.emit_empty);
+                    if self.cfg.stats {
+                        self.stats_line(time, lines, outs.len(), took);
+                    }
+                    return self.print_windows(outs);
+                }
+                state.emit(self.cfg.emit_empty)
+            }
+            Sink::Rows(mut parts) => {
                 parts.sort_unstable_by_key(|(s, _)| *s);
                 parts.into_iter().flat_map(|(_, r)| r).collect()
             }
         };
-        let records_in = rows.len();
+        let n = self.print(time, None, rows)?;
+        if self.cfg.stats {
+            self.stats_line(time, lines, n, took);
+        }
+        Ok(())
+    }
+
+    fn print_windows(&mut self, outs: Vec<WindowOut>) -> Result<(), Stop> {
+        for w in outs {
+            if self.done {
+                break;
+            }
+            self.print(w.end, w.start, w.rows)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the operators after the barrier and writes the rows; returns
+    /// how many were written.
+    fn print(
+        &mut self,
+        time: Nanos,
+        start: Option<Nanos>,
+        mut rows: Vec<Record<'static>>,
+    ) -> Result<usize, Stop> {
         let mut cx = Ctx::new(false);
         for op in &self.plan.post {
             rows = match op {
@@ -320,58 +563,239 @@ impl<'r> Engine<'r> {
                 }
             };
         }
-        let time = match (self.cfg.batch, self.open.end) {
-            (BatchMode::Interval(_), Some(end)) => end,
-            _ => now(),
+        if rows.is_empty() && !self.cfg.emit_empty {
+            return Ok(0);
+        }
+        let b = BatchOut {
+            time,
+            start,
+            rows: &rows,
         };
-        let lines = self.open.lines;
-        self.open.lines = 0;
-        self.open.records = 0;
-        let took = self.open.started.elapsed();
-        self.open.started = Instant::now();
-        let show = !rows.is_empty() || self.cfg.emit_empty;
-        // at end of input an open batch that saw nothing is not a batch
-        let show = show && !(at_end && !had_input && self.emitted > 0 && rows.is_empty());
-        if show {
-            let b = BatchOut {
-                time,
-                start: None,
-                rows: &rows,
-            };
-            self.fmt.batch(&b, self.out).map_err(Stop::Output)?;
-            self.out.flush().map_err(Stop::Output)?;
-            self.emitted += 1;
-            if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
-                self.done = true;
-            }
+        self.fmt.batch(&b, self.out).map_err(Stop::Output)?;
+        self.out.flush().map_err(Stop::Output)?;
+        self.emitted += 1;
+        if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
+            self.done = true;
         }
-        if self.cfg.stats {
-            self.stats_line(time, lines, records_in, rows.len(), took);
-        }
-        Ok(())
+        Ok(rows.len())
     }
 
-    fn stats_line(&self, time: Nanos, lines: u64, rows_in: usize, rows_out: usize, took: Duration) {
+    fn stats_line(&self, time: Nanos, lines: u64, rows_out: usize, took: Duration) {
         let delay = Duration::from_nanos(u64::try_from(now().saturating_sub(time)).unwrap_or(0));
         let secs = took.as_secs_f64();
         let rate = if secs > 0.0 { lines as f64 / secs } else { 0.0 };
         eprintln!(
-            "spate: batch {}: {} lines in, {} rows before post-ops, {} rows out, open {:.1} ms, delay {:.1} ms, {:.0} lines/s",
-            crate::timestamp::format_time(time, crate::timestamp::TimeFormat::Rfc3339, true),
+            "spate: batch {}: {} lines in, {} rows out, open {:.1} ms, delay {:.1} ms, {:.0} lines/s",
+            format_time(time, crate::timestamp::TimeFormat::Rfc3339, true),
             lines,
-            rows_in,
             rows_out,
             secs * 1e3,
             delay.as_secs_f64() * 1e3,
             rate
         );
-        if let Some(iv) = self.cfg.interval() {
-            if took > iv {
-                eprintln!(
-                    "spate: warning: batch took {:.1} ms, longer than the {} interval",
-                    secs * 1e3,
-                    crate::duration::format_duration(iv)
-                );
+    }
+}
+
+/// Runs `f` over the parts, one worker each, in parallel when there are
+/// several.
+fn on_workers<F>(workers: &mut [Worker], pool: Option<&rayon::ThreadPool>, parts: &[&[u8]], f: F)
+where
+    F: Fn((usize, (&mut Worker, &&[u8]))) + Send + Sync,
+{
+    match pool {
+        Some(pool) if parts.len() > 1 => {
+            let workers = &mut workers[..parts.len()];
+            pool.install(|| {
+                workers
+                    .par_iter_mut()
+                    .zip(parts.par_iter())
+                    .enumerate()
+                    .for_each(f)
+            });
+        }
+        _ => {
+            for (i, part) in parts.iter().enumerate() {
+                f((i, (&mut workers[i % workers.len()], part)));
+            }
+        }
+    }
+}
+
+/// What every part of one chunk shares.
+struct Job<'p> {
+    plan: &'p Plan,
+    max_line_bytes: usize,
+    last_cut: bool,
+    n_parts: usize,
+}
+
+/// Where a line's surviving records go.
+trait Deliver {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx);
+}
+
+/// Into the open batch's sink.
+struct ToSink<'s> {
+    sink: &'s mut Sink,
+    kept: Vec<Record<'static>>,
+}
+
+impl Deliver for ToSink<'_> {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) {
+        cx.counts.records += recs.len() as u64;
+        match self.sink {
+            Sink::Agg(s) => {
+                for rec in recs.iter() {
+                    s.add(rec);
+                }
+            }
+            Sink::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+        }
+    }
+}
+
+struct EventParams<'c> {
+    step: Nanos,
+    lateness: Nanos,
+    source: &'c EventTime,
+}
+
+/// Into fresh per-batch partials, by each record's own time.
+struct ToEvent<'c> {
+    p: &'c EventParams<'c>,
+    plan: &'c Plan,
+    seq: u64,
+    max_ts: Option<Nanos>,
+    min_end_accepted: Option<Nanos>,
+    batches: BTreeMap<Nanos, Sink>,
+    kept: BTreeMap<Nanos, Vec<Record<'static>>>,
+}
+
+impl<'c> ToEvent<'c> {
+    fn new(p: &'c EventParams<'c>, plan: &'c Plan, start_max: Option<Nanos>, seq: u64) -> Self {
+        ToEvent {
+            p,
+            plan,
+            seq,
+            max_ts: start_max,
+            min_end_accepted: None,
+            batches: BTreeMap::new(),
+            kept: BTreeMap::new(),
+        }
+    }
+}
+
+/// A record's timestamp from a field: text in any supported format, or a
+/// number of epoch seconds (10 digits) or milliseconds (13 digits).
+fn value_time(v: &Value<'_>) -> Option<Nanos> {
+    match v {
+        Value::Str(s) => parse_timestamp(s),
+        Value::Int(_) | Value::Float(_) => parse_timestamp(&v.text()),
+        _ => None,
+    }
+}
+
+impl Deliver for ToEvent<'_> {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) {
+        let mut line_ts: Option<Option<Nanos>> = None;
+        let (mut untimed, mut late) = (false, false);
+        for rec in recs.drain(..) {
+            let ts = match self.p.source {
+                EventTime::Auto => *line_ts.get_or_insert_with(|| find_timestamp(raw)),
+                EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v)),
+            };
+            let Some(ts) = ts else {
+                untimed = true;
+                continue;
+            };
+            let end = interval_end(ts, self.p.step);
+            if let Some(m) = self.max_ts {
+                if end <= m.saturating_sub(self.p.lateness) {
+                    late = true;
+                    continue;
+                }
+            }
+            self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
+            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+            cx.counts.records += 1;
+            let sink = self
+                .batches
+                .entry(end)
+                .or_insert_with(|| Sink::new(self.plan));
+            match sink {
+                Sink::Agg(s) => s.add(&rec),
+                Sink::Rows(_) => self.kept.entry(end).or_default().push(rec.into_owned()),
+            }
+        }
+        if untimed {
+            let what = match self.p.source {
+                EventTime::Auto => "no timestamp found in the line".to_string(),
+                EventTime::Field(f) => format!("no readable timestamp in field '{f}'"),
+            };
+            cx.drop_line(Reason::Untimed, what);
+        }
+        if late {
+            cx.drop_line(
+                Reason::Late,
+                "its batch was already emitted (the watermark had passed it)",
+            );
+        }
+    }
+}
+
+impl Job<'_> {
+    /// Runs the per-record operators over one part (whole lines).
+    fn run<D: Deliver>(&self, data: &[u8], part: usize, first_line: u64, cx: &mut Ctx, d: &mut D) {
+        let max = self.max_line_bytes;
+        let cut_last = self.last_cut && part + 1 == self.n_parts;
+        let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
+        let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
+        let mut start = 0;
+        for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
+            let mut line = &data[start..nl];
+            let is_last = nl + 1 == data.len();
+            start = nl + 1;
+            cx.line = line_no;
+            cx.counts.lines += 1;
+            cx.line_drops = 0;
+            if let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            if line.len() > max {
+                line = &line[..crate::source::reader::cut_point(line, max)];
+                cx.drop_line(Reason::Cut, format_args!("longer than {max} bytes"));
+            } else if is_last && cut_last {
+                cx.drop_line(Reason::Cut, format_args!("longer than {max} bytes"));
+            }
+            let (text, raw): (Cow<'_, str>, &str) = match std::str::from_utf8(line) {
+                Ok(s) => (Cow::Borrowed(s), s),
+                Err(e) => {
+                    let valid = std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or("");
+                    cx.drop_line(Reason::BadUtf8, "invalid UTF-8 replaced with U+FFFD");
+                    (String::from_utf8_lossy(line), valid)
+                }
+            };
+            cur.clear();
+            cur.push(Record::from_line(text, raw));
+            for op in &self.plan.pre {
+                next.clear();
+                for rec in cur.drain(..) {
+                    op.process(rec, &mut next, cx);
+                }
+                std::mem::swap(&mut cur, &mut next);
+                if cur.is_empty() {
+                    break;
+                }
+            }
+            if cur.is_empty() {
+                if cx.line_drops == 0 {
+                    cx.counts.filtered += 1;
+                }
+            } else {
+                d.deliver(&mut cur, raw, cx);
+            }
+            if cx.offence.is_some() {
+                break;
             }
         }
     }
@@ -414,86 +838,6 @@ fn split_parts(data: &[u8], n: usize) -> Vec<&[u8]> {
         rest = b;
     }
     parts
-}
-
-/// Processes one part of a chunk (whole lines) into a worker's sink.
-fn process_part(
-    plan: &Plan,
-    data: &[u8],
-    first_line: u64,
-    max_line_bytes: usize,
-    last_cut: bool,
-    seq: u64,
-    w: &mut Worker,
-) {
-    let Worker { sink, cx } = w;
-    let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
-    let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
-    let mut kept: Vec<Record<'static>> = Vec::new();
-    let mut line_no = first_line;
-    let mut start = 0;
-    let n_lines_total = data.len();
-    for nl in memchr::memchr_iter(b'\n', data) {
-        let mut line = &data[start..nl];
-        let is_last = nl + 1 == n_lines_total;
-        start = nl + 1;
-        cx.line = line_no;
-        line_no += 1;
-        cx.counts.lines += 1;
-        cx.line_drops = 0;
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if line.len() > max_line_bytes {
-            line = &line[..crate::source::reader::cut_point(line, max_line_bytes)];
-            cx.drop_line(Reason::Cut, format!("longer than {max_line_bytes} bytes"));
-        } else if is_last && last_cut {
-            cx.drop_line(Reason::Cut, format!("longer than {max_line_bytes} bytes"));
-        }
-        let (text, raw): (Cow<'_, str>, &str) = match std::str::from_utf8(line) {
-            Ok(s) => (Cow::Borrowed(s), s),
-            Err(e) => {
-                let valid = std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or("");
-                cx.drop_line(Reason::BadUtf8, "invalid UTF-8 replaced with U+FFFD");
-                (String::from_utf8_lossy(line), valid)
-            }
-        };
-        cur.clear();
-        cur.push(Record::from_line(text, raw));
-        for op in &plan.pre {
-            next.clear();
-            for rec in cur.drain(..) {
-                op.process(rec, &mut next, cx);
-            }
-            std::mem::swap(&mut cur, &mut next);
-            if cur.is_empty() {
-                break;
-            }
-        }
-        if cur.is_empty() {
-            if cx.line_drops == 0 {
-                cx.counts.filtered += 1;
-            }
-        } else {
-            cx.counts.records += cur.len() as u64;
-            match sink {
-                Sink::Agg(s) => {
-                    for rec in &cur {
-                        s.add(rec);
-                    }
-                }
-                Sink::Rows(_) => kept.extend(cur.drain(..).map(Record::into_owned)),
-            }
-        }
-        if cx.offence.is_some() {
-            break;
-        }
-    }
-    if let Sink::Rows(r) = sink {
-        if !kept.is_empty() {
-            r.push((seq, kept));
-        }
-    }
 }
 
 #[cfg(test)]

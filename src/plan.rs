@@ -99,6 +99,9 @@ pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError>
             .map_err(|e| err(pos, name, clap_one_line(&e)))?;
         let built = op.build(&matches, &cx).map_err(|m| err(pos, name, m))?;
         if let Some((wpos, _)) = pending_window {
+            if op.stage() == Stage::Window {
+                return Err(err(pos, name, "only one window per chain"));
+            }
             if op.stage() != Stage::Aggregation {
                 return Err(err(
                     wpos,
@@ -161,7 +164,13 @@ pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError>
                     Some(_) => post.push(PostOp::Aggregate(a)),
                 }
             }
-            _ => return Err(err(pos, name, "internal error: operator built the wrong kind")),
+            _ => {
+                return Err(err(
+                    pos,
+                    name,
+                    "internal error: operator built the wrong kind",
+                ));
+            }
         }
     }
     if let Some((wpos, _)) = pending_window {

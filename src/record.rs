@@ -144,10 +144,19 @@ mod tests {
         let j: serde_json::Value = serde_json::json!({"id": 7, "tags": ["a", "b"]});
         let mut r = Record::from_line(Cow::Borrowed("line"), "line");
         r.set(Cow::Borrowed("user"), Value::Json(Box::new(j)));
-        assert_eq!(r.lookup("user.id").map(|v| v.text().into_owned()), Some("7".into()));
-        assert_eq!(r.lookup("user.tags.1").map(|v| v.text().into_owned()), Some("b".into()));
+        assert_eq!(
+            r.lookup("user.id").map(|v| v.text().into_owned()),
+            Some("7".into())
+        );
+        assert_eq!(
+            r.lookup("user.tags.1").map(|v| v.text().into_owned()),
+            Some("b".into())
+        );
         assert!(r.lookup("user.nope").is_none());
-        assert_eq!(r.lookup("_").map(|v| v.text().into_owned()), Some("line".into()));
+        assert_eq!(
+            r.lookup("_").map(|v| v.text().into_owned()),
+            Some("line".into())
+        );
     }
 
     #[test]

@@ -80,17 +80,20 @@ pub fn parse_num(s: &str) -> Option<Num> {
     }
     // Rust's float parser also accepts "inf"/"nan"; the first-byte check
     // above and this one keep them out.
-    if !digits
-        .iter()
-        .any(u8::is_ascii_digit)
-        || digits.iter().any(|c| c.is_ascii_alphabetic() && *c != b'e' && *c != b'E')
+    if !digits.iter().any(u8::is_ascii_digit)
+        || digits
+            .iter()
+            .any(|c| c.is_ascii_alphabetic() && *c != b'e' && *c != b'E')
     {
         return None;
     }
     if let Ok(i) = t.parse::<i64>() {
         return Some(Num::Int(i));
     }
-    t.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Num::Float)
 }
 
 impl<'a> Value<'a> {
@@ -273,18 +276,17 @@ mod tests {
         assert_eq!(parse_num("1e3"), Some(Num::Float(1000.0)));
         assert_eq!(parse_num("007"), Some(Num::Int(7)));
         assert_eq!(parse_num(".5"), Some(Num::Float(0.5)));
-        for s in ["", "abc", "inf", "nan", "-", "1.2.3", "12abc", "0x10", "+", "e5", "-inf"] {
+        for s in [
+            "", "abc", "inf", "nan", "-", "1.2.3", "12abc", "0x10", "+", "e5", "-inf",
+        ] {
             assert_eq!(parse_num(s), None, "{s}");
         }
-        assert_eq!(
-            parse_num("99999999999999999999"),
-            Some(Num::Float(1e20))
-        );
+        assert_eq!(parse_num("99999999999999999999"), Some(Num::Float(1e20)));
     }
 
     #[test]
     fn sort_cmp_puts_numbers_first_and_numerically() {
-        let mut v = vec![
+        let mut v = [
             Value::str("b"),
             Value::str("10"),
             Value::Int(9),

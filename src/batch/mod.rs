@@ -1,6 +1,9 @@
 //! Where batches begin and end: processing-time intervals aligned to the
 //! epoch, line-count batches, and the whole input as one batch. (Event time
-//! and its watermark live in `event.rs`.)
+//! and its watermark are handled by the engine with `interval_end`;
+//! windows over closed batches live in `window.rs`.)
+
+pub mod window;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

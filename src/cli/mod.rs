@@ -285,9 +285,9 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("invalid size '{s}': expected a number of bytes such as 4096, 64KiB or 1MiB"))?;
+    let n: usize = num.parse().map_err(|_| {
+        format!("invalid size '{s}': expected a number of bytes such as 4096, 64KiB or 1MiB")
+    })?;
     let mul = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -416,7 +416,9 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
                     return Err(usage("spate: --batch: the interval must be longer than 0"));
                 }
                 if d.as_nanos() % 1_000_000 != 0 {
-                    return Err(usage("spate: --batch: the interval must be whole milliseconds"));
+                    return Err(usage(
+                        "spate: --batch: the interval must be whole milliseconds",
+                    ));
                 }
                 BatchMode::Interval(d)
             }

@@ -46,9 +46,18 @@ impl Operator for CountByKey {
         }
         let columns = fields
             .iter()
-            .map(|f| if f == CURRENT { "key".to_string() } else { f.clone() })
+            .map(|f| {
+                if f == CURRENT {
+                    "key".to_string()
+                } else {
+                    f.clone()
+                }
+            })
             .collect();
-        Ok(Built::Aggregation(Box::new(CountByKeyAgg { fields, columns })))
+        Ok(Built::Aggregation(Box::new(CountByKeyAgg {
+            fields,
+            columns,
+        })))
     }
 }
 

@@ -1,8 +1,17 @@
-//! `csv` (placeholder until the operator lands).
+//! `csv [-d DELIM] [--header | --columns a,b,c]`: parses `_` (or `-f
+//! FIELD`) as one CSV record (RFC 4180 quoting) into text fields named by
+//! position, by `--columns`, or by the header record. Owns the one-record
+//! parser: values borrow from the line unless they hold `""` escapes.
 
-use clap::ArgMatches;
+use std::borrow::Cow;
+use std::sync::{LazyLock, OnceLock};
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgAction, ArgMatches};
+
+use crate::accounting::{Ctx, Reason};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
+use crate::record::{CURRENT, Name, Record};
+use crate::value::Value;
 
 pub struct Csv;
 
@@ -11,15 +20,655 @@ impl Operator for Csv {
         "csv"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Parse _ as one CSV record into fields (named 1, 2, ... or by a header)"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("delimiter")
+                .short('d')
+                .long("delimiter")
+                .value_name("DELIM")
+                .default_value(",")
+                .help("The field delimiter: one ASCII character; \\t or tab for a tab"),
+        )
+        .arg(
+            Arg::new("header")
+                .long("header")
+                .action(ArgAction::SetTrue)
+                .conflicts_with("columns")
+                .help("The first record names the columns and is not output"),
+        )
+        .arg(
+            Arg::new("columns")
+                .long("columns")
+                .value_name("NAMES")
+                .help("Name the columns a,b,c (values beyond the names keep their position)"),
+        )
+        .arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD")
+                .default_value(CURRENT)
+                .help("Parse this field instead of _"),
+        )
+        .after_help(
+            "Each line is one record: quoted values (\"a, b\", with \"\" for a quote) may \
+             hold the delimiter but not a line break. Values are text; _ is kept. Without \
+             --header or --columns, fields are named 1, 2, ...; values beyond the named \
+             columns are named by their position, and a record with fewer values leaves the \
+             other columns unset. An empty header cell is named by its position; when names \
+             repeat, the last value wins. A quote inside an unquoted value is kept as is.\n\n\
+             With --header, the first record that reaches csv names the columns and is not \
+             output (with several inputs, only the first one's header is; the others' header \
+             lines are data). Empty lines are skipped, silently.\n\n\
+             A record with an unterminated quote, or text after a closing quote, is dropped \
+             and counted as invalid CSV.\n\n\
+             Examples:\n  \
+             spate -i cities.csv -b eof csv --header then count-by-key city\n  \
+             spate csv --header then count-by-key city\n  \
+             spate -b eof csv -d tab --columns ts,host,status then count-by-key status\n  \
+             spate -b eof csv then stats -f 3 -a mean,max -g 1",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let delim = m
+            .get_one::<String>("delimiter")
+            .map_or(Ok(b','), |d| delimiter(d))?;
+        let names = if m.get_flag("header") {
+            Names::Header(OnceLock::new())
+        } else if let Some(cols) = m.get_one::<String>("columns") {
+            Names::Fixed(name_list(cols)?.into_iter().map(leak).collect())
+        } else {
+            Names::Positional
+        };
+        let field = m
+            .get_one::<String>("field")
+            .cloned()
+            .unwrap_or_else(|| CURRENT.into());
+        if field.is_empty() {
+            return Err("the field name must not be empty".into());
+        }
+        Ok(Built::Record(Box::new(CsvOp {
+            delim,
+            names,
+            field,
+        })))
+    }
+}
+
+/// Reads `-d`: one ASCII character other than a quote or a line break;
+/// `\t` and `tab` name the tab.
+fn delimiter(d: &str) -> Result<u8, String> {
+    match d {
+        "\\t" | "tab" | "\t" => return Ok(b'\t'),
+        _ => {}
+    }
+    match d.as_bytes() {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => Ok(*b),
+        _ => Err(format!(
+            "the delimiter must be one ASCII character other than a quote (or \\t / tab), \
+             not '{d}'"
+        )),
+    }
+}
+
+/// A column name for the life of the run. Records borrow their field names
+/// for `'a` (the input buffer's lifetime), which an operator's own strings
+/// cannot give; the few names an operator holds are leaked once instead of
+/// copied into every record.
+fn leak(name: String) -> &'static str {
+    Box::leak(name.into_boxed_str())
+}
+
+/// Positions named without an allocation per record.
+const STATIC_POSITIONS: usize = 256;
+
+static POSITIONS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    (1..=STATIC_POSITIONS)
+        .map(|i| leak(i.to_string()))
+        .collect()
+});
+
+/// The name of the value at 0-based index `i`: its 1-based position.
+fn position(i: usize) -> Name<'static> {
+    match POSITIONS.get(i) {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned((i + 1).to_string()),
+    }
+}
+
+enum Names {
+    Positional,
+    Fixed(Vec<&'static str>),
+    /// Set by the first record the operator sees. The operator is shared by
+    /// the worker threads: this relies on the engine giving that record to
+    /// the operator before any other one.
+    Header(OnceLock<Vec<&'static str>>),
+}
+
+struct CsvOp {
+    delim: u8,
+    names: Names,
+    field: String,
+}
+
+/// What there is to parse, taken out of the record so that the record can
+/// be written while the text is read.
+enum Source<'a> {
+    Borrowed(&'a str),
+    Owned(String),
+    Missing,
+}
+
+fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
+    match rec.lookup(field).as_deref() {
+        None => Source::Missing,
+        Some(Value::Str(Cow::Borrowed(s))) => Source::Borrowed(s),
+        Some(other) => Source::Owned(other.text().into_owned()),
+    }
+}
+
+impl CsvOp {
+    /// Sets the fields of `rec` from `text`, naming value `i` by `names`.
+    fn fill<'a, 's>(
+        &self,
+        text: &'s str,
+        names: &[&'static str],
+        rec: &mut Record<'a>,
+        conv: impl Fn(Cow<'s, str>) -> Cow<'a, str>,
+    ) -> Result<(), String> {
+        let mut i = 0;
+        parse_record(text, self.delim, |v| {
+            let name = match names.get(i) {
+                Some(n) => Cow::Borrowed(*n),
+                None => position(i),
+            };
+            rec.set(name, Value::Str(conv(v)));
+            i += 1;
+        })
+    }
+
+    /// Takes a record as the header, unless it is malformed.
+    fn take_header(&self, text: &str, cell: &OnceLock<Vec<&'static str>>) -> Result<(), String> {
+        let mut names = Vec::new();
+        parse_record(text, self.delim, |v| {
+            names.push(if v.is_empty() {
+                position(names.len()).into_owned()
+            } else {
+                v.into_owned()
+            })
+        })?;
+        // a lost race leaks a few names; the winner's header stands
+        let _ = cell.set(names.into_iter().map(leak).collect());
+        Ok(())
+    }
+}
+
+impl RecordOp for CsvOp {
+    fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        let src = source(&rec, &self.field);
+        let text: &str = match &src {
+            Source::Borrowed(s) => s,
+            Source::Owned(s) => s,
+            Source::Missing => {
+                cx.drop_line(Reason::InvalidCsv, format!("no field '{}'", self.field));
+                return;
+            }
+        };
+        if text.is_empty() {
+            return;
+        }
+        let names: &[&'static str] = match &self.names {
+            Names::Positional => &[],
+            Names::Fixed(n) => n,
+            Names::Header(cell) => match cell.get() {
+                Some(n) => n,
+                None => {
+                    if let Err(e) = self.take_header(text, cell) {
+                        cx.drop_line(Reason::InvalidCsv, e);
+                    }
+                    return;
+                }
+            },
+        };
+        let filled = match src {
+            Source::Borrowed(s) => self.fill(s, names, &mut rec, |v| v),
+            Source::Owned(s) => self.fill(&s, names, &mut rec, |v| Cow::Owned(v.into_owned())),
+            Source::Missing => return,
+        };
+        match filled {
+            Ok(()) => out.push(rec),
+            Err(e) => cx.drop_line(Reason::InvalidCsv, e),
+        }
+    }
+}
+
+/// Splits one CSV record into its values, handing each to `each` in order:
+/// borrowed from `line` unless a quoted value holds `""`. A value that
+/// starts with a quote is quoted and must end with a quote followed by the
+/// delimiter or the end of the line; a quote elsewhere is an ordinary
+/// character. `delim` must be ASCII (so every cut falls on a character
+/// boundary). On an error some values may already have been handed over.
+pub fn parse_record<'s>(
+    line: &'s str,
+    delim: u8,
+    mut each: impl FnMut(Cow<'s, str>),
+) -> Result<(), String> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    loop {
+        if b.get(i) != Some(&b'"') {
+            match memchr::memchr(delim, &b[i..]) {
+                Some(k) => {
+                    each(Cow::Borrowed(&line[i..i + k]));
+                    i += k + 1;
+                    continue;
+                }
+                None => {
+                    each(Cow::Borrowed(&line[i..]));
+                    return Ok(());
+                }
+            }
+        }
+        let open = i;
+        let start = i + 1;
+        let mut seg = start;
+        let mut unescaped: Option<String> = None;
+        let close = loop {
+            let Some(k) = memchr::memchr(b'"', &b[seg..]) else {
+                return Err(format!(
+                    "unterminated quoted value starting at column {}",
+                    open + 1
+                ));
+            };
+            let q = seg + k;
+            if b.get(q + 1) == Some(&b'"') {
+                // `""`: keep one quote
+                unescaped
+                    .get_or_insert_with(String::new)
+                    .push_str(&line[seg..=q]);
+                seg = q + 2;
+            } else {
+                break q;
+            }
+        };
+        each(match unescaped {
+            None => Cow::Borrowed(&line[start..close]),
+            Some(mut s) => {
+                s.push_str(&line[seg..close]);
+                Cow::Owned(s)
+            }
+        });
+        i = close + 1;
+        match b.get(i) {
+            None => return Ok(()),
+            Some(&c) if c == delim => i += 1,
+            Some(_) => {
+                return Err(format!(
+                    "text after the closing quote at column {} (a quote inside a quoted value is \
+                     written \"\")",
+                    i + 1
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(args: &[&str]) -> Box<dyn RecordOp> {
+        let m = crate::ops::command_for(&Csv)
+            .try_get_matches_from(std::iter::once("csv").chain(args.iter().copied()))
+            .expect("valid args");
+        match Csv.build(&m, &BuildCx::default()) {
+            Ok(Built::Record(op)) => op,
+            _ => panic!("csv builds a record operator"),
+        }
+    }
+
+    fn build_err(args: &[&str]) -> String {
+        let m = crate::ops::command_for(&Csv)
+            .try_get_matches_from(std::iter::once("csv").chain(args.iter().copied()))
+            .expect("valid args");
+        match Csv.build(&m, &BuildCx::default()) {
+            Err(e) => e,
+            Ok(_) => panic!("{args:?} should not build"),
+        }
+    }
+
+    /// Runs lines through one operator: per line, its fields as
+    /// `name=value` (`None` when the line gave no record), and the context.
+    fn run_lines(args: &[&str], lines: &[&str]) -> (Vec<Option<Vec<String>>>, Ctx) {
+        let op = op(args);
+        let mut cx = Ctx::new(true);
+        let mut res = Vec::new();
+        for line in lines {
+            let mut out = Vec::new();
+            op.process(
+                Record::from_line(Cow::Borrowed(line), line),
+                &mut out,
+                &mut cx,
+            );
+            res.push(out.first().map(|r| {
+                assert_eq!(r.get("_").and_then(Value::as_str), Some(*line), "_ is kept");
+                r.fields
+                    .iter()
+                    .map(|(n, v)| format!("{n}={}", v.text()))
+                    .collect()
+            }));
+        }
+        (res, cx)
+    }
+
+    fn run(args: &[&str], line: &str) -> Option<Vec<String>> {
+        run_lines(args, &[line]).0.into_iter().next().flatten()
+    }
+
+    /// The values `parse_record` gives, or its error.
+    fn values(line: &str, delim: u8) -> Result<Vec<String>, String> {
+        let mut v = Vec::new();
+        parse_record(line, delim, |s| v.push(s.into_owned())).map(|()| v)
+    }
+
+    fn detail(cx: &Ctx) -> String {
+        cx.offence
+            .as_ref()
+            .map(|o| o.detail.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn csv_positional_names() {
+        assert_eq!(
+            run(&[], "a,b,,d").unwrap_or_default(),
+            ["1=a", "2=b", "3=", "4=d"]
+        );
+        assert_eq!(run(&[], "x").unwrap_or_default(), ["1=x"]);
+        assert_eq!(run(&[], ",").unwrap_or_default(), ["1=", "2="]);
+        assert_eq!(run(&[], "a,").unwrap_or_default(), ["1=a", "2="]);
+    }
+
+    #[test]
+    fn csv_quoted_values_and_escapes() {
+        assert_eq!(
+            values(r#""a,b","say ""hi""","",x"#, b','),
+            Ok(vec![
+                "a,b".into(),
+                "say \"hi\"".into(),
+                "".into(),
+                "x".into()
+            ])
+        );
+        assert_eq!(values(r#""""""#, b','), Ok(vec!["\"".into()]));
+        assert_eq!(values(r#""a""""#, b','), Ok(vec!["a\"".into()]));
+        assert_eq!(
+            values(r#""é, ü",ß"#, b','),
+            Ok(vec!["é, ü".into(), "ß".into()])
+        );
+        assert_eq!(values(r#""a","#, b','), Ok(vec!["a".into(), "".into()]));
+    }
+
+    #[test]
+    fn csv_bare_quote_inside_unquoted_value_is_literal() {
+        assert_eq!(
+            values(r#"a"b,5" disk, "x""#, b','),
+            Ok(vec!["a\"b".into(), "5\" disk".into(), " \"x\"".into()])
+        );
+    }
+
+    #[test]
+    fn csv_values_borrow_unless_escaped() {
+        let line = r#"plain,"quoted","es""caped""#;
+        let op = op(&[]);
+        let mut out = Vec::new();
+        op.process(
+            Record::from_line(Cow::Borrowed(line), line),
+            &mut out,
+            &mut Ctx::default(),
+        );
+        let r = &out[0];
+        assert!(matches!(
+            r.get("1"),
+            Some(Value::Str(Cow::Borrowed("plain")))
+        ));
+        assert!(matches!(
+            r.get("2"),
+            Some(Value::Str(Cow::Borrowed("quoted")))
+        ));
+        assert!(matches!(r.get("3"), Some(Value::Str(Cow::Owned(s))) if s == "es\"caped"));
+        assert!(r.fields.iter().all(|(n, _)| matches!(n, Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn csv_columns_name_values_and_positions_name_the_rest() {
+        let args = ["--columns", "city, pop"];
+        assert_eq!(
+            run(&args, "Oslo,700000,x").unwrap_or_default(),
+            ["city=Oslo", "pop=700000", "3=x"]
+        );
+        assert_eq!(run(&args, "Bergen").unwrap_or_default(), ["city=Bergen"]);
+        assert!(build_err(&["--columns", "a,,b"]).contains("empty name"));
+    }
+
+    #[test]
+    fn csv_header_names_columns_and_is_consumed() {
+        let (res, cx) = run_lines(
+            &["--header"],
+            &["city,,pop", "Oslo,N,700000", "Bergen", "a,b,c,d"],
+        );
+        assert_eq!(res[0], None);
+        assert_eq!(
+            res[1].clone().unwrap_or_default(),
+            ["city=Oslo", "2=N", "pop=700000"]
+        );
+        assert_eq!(res[2].clone().unwrap_or_default(), ["city=Bergen"]);
+        assert_eq!(
+            res[3].clone().unwrap_or_default(),
+            ["city=a", "2=b", "pop=c", "4=d"]
+        );
+        // the header is filtered, not dropped
+        assert_eq!(cx.counts.dropped(), 0);
+        assert!(cx.offence.is_none());
+    }
+
+    #[test]
+    fn csv_header_with_quotes_and_repeated_names() {
+        let (res, _) = run_lines(&["--header"], &[r#""a b",a,"a""q""#, "1,2,3"]);
+        assert_eq!(
+            res[1].clone().unwrap_or_default(),
+            ["a b=1", "a=2", "a\"q=3"]
+        );
+        let (res, _) = run_lines(&["--header"], &["a,b,a", "1,2,3"]);
+        assert_eq!(res[1].clone().unwrap_or_default(), ["a=3", "b=2"]);
+    }
+
+    #[test]
+    fn csv_header_malformed_is_dropped_and_next_record_is_header() {
+        let (res, cx) = run_lines(&["--header"], &["\"a,b", "x,y", "1,2"]);
+        assert_eq!(res, [None, None, Some(vec!["x=1".into(), "y=2".into()])]);
+        assert_eq!(cx.counts.get(Reason::InvalidCsv), 1);
+        assert_eq!(
+            cx.offence.as_ref().map(|o| o.reason),
+            Some(Reason::InvalidCsv)
+        );
+    }
+
+    #[test]
+    fn csv_empty_line_is_skipped_silently() {
+        let (res, cx) = run_lines(&["--header"], &["", "a", "", "1"]);
+        assert_eq!(res, [None, None, None, Some(vec!["a=1".into()])]);
+        assert_eq!(cx.counts.dropped(), 0);
+    }
+
+    #[test]
+    fn csv_delimiters() {
+        assert_eq!(
+            run(&["-d", ";"], "a;b,c").unwrap_or_default(),
+            ["1=a", "2=b,c"]
+        );
+        for tab in ["tab", "\\t", "\t"] {
+            assert_eq!(
+                run(&["-d", tab], "a\t\"b\tc\"").unwrap_or_default(),
+                ["1=a", "2=b\tc"]
+            );
+        }
+        assert_eq!(run(&["-d", "|"], "|").unwrap_or_default(), ["1=", "2="]);
+        for bad in ["", "ab", "\"", "é", "\n"] {
+            assert!(build_err(&["-d", bad]).contains("delimiter"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn csv_header_conflicts_with_columns() {
+        assert!(
+            crate::ops::command_for(&Csv)
+                .try_get_matches_from(["csv", "--header", "--columns", "a"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn csv_unterminated_quote_is_dropped() {
+        let (res, cx) = run_lines(&[], &[r#"a,"b,c"#]);
+        assert_eq!(res, [None]);
+        assert_eq!(cx.counts.get(Reason::InvalidCsv), 1);
+        assert_eq!(
+            detail(&cx),
+            "unterminated quoted value starting at column 3"
+        );
+        for bad in ["\"", "\"a\"\"", "x,\"\"\"", "\"a\"\"b"] {
+            assert!(values(bad, b',').is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn csv_text_after_closing_quote_is_dropped() {
+        let (res, cx) = run_lines(&[], &[r#""a"b,c"#]);
+        assert_eq!(res, [None]);
+        assert_eq!(cx.counts.get(Reason::InvalidCsv), 1);
+        assert!(detail(&cx).starts_with("text after the closing quote at column 4"));
+        assert!(values(r#"x,"a" ,y"#, b',').is_err());
+    }
+
+    #[test]
+    fn csv_field_option_and_missing_field() {
+        let op = op(&["-f", "row"]);
+        let line = "whole line";
+        let mut rec = Record::from_line(Cow::Borrowed(line), line);
+        rec.set(Cow::Borrowed("row"), Value::str("p,q"));
+        let mut out = Vec::new();
+        let mut cx = Ctx::new(true);
+        op.process(rec, &mut out, &mut cx);
+        let names: Vec<String> = out[0]
+            .fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.text()))
+            .collect();
+        assert_eq!(names, ["row=p,q", "1=p", "2=q"]);
+        out.clear();
+        op.process(
+            Record::from_line(Cow::Borrowed(line), line),
+            &mut out,
+            &mut cx,
+        );
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidCsv), 1);
+        assert_eq!(detail(&cx), "no field 'row'");
+    }
+
+    #[test]
+    fn csv_owned_line_gives_owned_values() {
+        let op = op(&[]);
+        let mut out = Vec::new();
+        let rec = Record::from_line(Cow::Owned("\u{fffd},\"b\"".to_string()), "");
+        op.process(rec, &mut out, &mut Ctx::default());
+        let r = out.into_iter().next().map(Record::into_owned);
+        let texts: Vec<String> = r
+            .map(|r| {
+                r.fields
+                    .iter()
+                    .map(|(_, v)| v.text().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(texts, ["\u{fffd}", "b"]);
+    }
+
+    #[test]
+    fn csv_many_values_are_named_past_the_static_table() {
+        let line = vec!["v"; STATIC_POSITIONS + 2].join(",");
+        let fields = run(&[], &line).unwrap_or_default();
+        assert_eq!(fields.len(), STATIC_POSITIONS + 2);
+        assert_eq!(fields.last().map(String::as_str), Some("258=v"));
+    }
+
+    /// Records written by the csv crate read back as they were; for any
+    /// line, what this parser accepts, the csv crate reads the same way.
+    #[test]
+    fn csv_agrees_with_the_csv_crate() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let cell = prop::collection::vec(
+            prop::sample::select(vec!['a', ',', '"', ' ', 'é', ';']),
+            0..6,
+        )
+        .prop_map(|v| v.into_iter().collect::<String>());
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            ..Config::default()
+        });
+        runner
+            .run(
+                &(
+                    prop::collection::vec(cell.clone(), 1..5),
+                    any::<bool>(),
+                    cell,
+                ),
+                |(cells, always, noise)| {
+                    let mut w = csv::WriterBuilder::new()
+                        .quote_style(if always {
+                            csv::QuoteStyle::Always
+                        } else {
+                            csv::QuoteStyle::Necessary
+                        })
+                        .terminator(csv::Terminator::Any(b'\n'))
+                        .from_writer(Vec::new());
+                    w.write_record(&cells)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let bytes = w
+                        .into_inner()
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let line =
+                        String::from_utf8(bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let line = line.trim_end_matches('\n');
+                    if !line.is_empty() {
+                        prop_assert_eq!(values(line, b','), Ok(cells.clone()));
+                    }
+                    // arbitrary text: when accepted, read as the csv crate reads it
+                    if let Ok(mine) = values(&noise, b',') {
+                        if !noise.is_empty() {
+                            let mut rd = csv::ReaderBuilder::new()
+                                .has_headers(false)
+                                .flexible(true)
+                                .from_reader(noise.as_bytes());
+                            let theirs: Vec<String> = rd
+                                .records()
+                                .next()
+                                .and_then(Result::ok)
+                                .map(|r| r.iter().map(str::to_string).collect())
+                                .unwrap_or_default();
+                            prop_assert_eq!(mine, theirs, "{:?}", noise);
+                        }
+                    }
+                    Ok(())
+                },
+            )
+            .expect("csv agrees with the csv crate");
     }
 }

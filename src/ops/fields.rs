@@ -1,8 +1,14 @@
-//! `fields` (placeholder until the operator lands).
+//! `fields F1,F2,...`: keeps only the listed fields, in the listed order;
+//! `_` stays only when listed. Values move, they are not copied.
 
-use clap::ArgMatches;
+use std::borrow::Cow;
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgAction, ArgMatches};
+
+use crate::accounting::Ctx;
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
+use crate::record::{CURRENT, Name, Record};
+use crate::value::Value;
 
 pub struct Fields;
 
@@ -11,15 +17,219 @@ impl Operator for Fields {
         "fields"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Keep only these fields, in this order"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("fields")
+                .value_name("FIELD")
+                .action(ArgAction::Append)
+                .help("Fields to keep, comma- or space-separated; _ keeps the current value"),
+        )
+        .after_help(
+            "A listed field that a record lacks is left out of that record (no empty \
+             column is made). _ is kept only when listed, and stays the current value, which \
+             is printed first (as 'value'). A dotted name reaches into JSON and keeps the \
+             nested value as a field of that dotted name. A name listed twice counts once. \
+             After an aggregation it picks and orders the columns of the rows.\n\n\
+             Examples:\n  \
+             spate json then fields ts,service,latency_ms\n  \
+             spate logfmt then fields level msg\n  \
+             spate -b eof split then count-by-key then fields count,key",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let mut keep_value = false;
+        let mut names: Vec<String> = Vec::new();
+        for word in m.get_many::<String>("fields").into_iter().flatten() {
+            for name in name_list(word)? {
+                if name == CURRENT {
+                    keep_value = true;
+                } else if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        if names.is_empty() && !keep_value {
+            return Err("needs at least one field name, e.g. fields status,path".into());
+        }
+        let dotted = names.iter().any(|n| n.contains('.'));
+        Ok(Built::Record(Box::new(FieldsOp {
+            names,
+            keep_value,
+            dotted,
+        })))
+    }
+}
+
+struct FieldsOp {
+    /// The names to keep, in order, `_` excluded.
+    names: Vec<String>,
+    keep_value: bool,
+    /// Whether any name may be a path into JSON.
+    dotted: bool,
+}
+
+impl RecordOp for FieldsOp {
+    fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
+        if !self.keep_value {
+            rec.value = None;
+        }
+        // Paths into JSON are resolved before any field moves, so that
+        // `fields user,user.id` still finds `user` for the second name.
+        let mut nested: Vec<Option<Value<'a>>> = if self.dotted {
+            self.names
+                .iter()
+                .map(|n| {
+                    let exact = rec.fields.iter().any(|(f, _)| f == n);
+                    if exact || !n.contains('.') {
+                        None
+                    } else {
+                        rec.lookup(n).map(Cow::into_owned)
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut old = std::mem::take(&mut rec.fields);
+        let mut kept: Vec<(Name<'a>, Value<'a>)> = Vec::with_capacity(self.names.len());
+        for (i, name) in self.names.iter().enumerate() {
+            if let Some(slot) = old.iter_mut().find(|(f, _)| f == name) {
+                // names are non-empty, so a moved-out slot never matches again
+                kept.push((
+                    std::mem::take(&mut slot.0),
+                    std::mem::replace(&mut slot.1, Value::Null),
+                ));
+            } else if let Some(v) = nested.get_mut(i).and_then(Option::take) {
+                kept.push((Cow::Owned(name.clone()), v));
+            }
+        }
+        rec.fields = kept;
+        out.push(rec);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
+        let m = crate::ops::command_for(&Fields)
+            .try_get_matches_from(std::iter::once("fields").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        match Fields.build(&m, &BuildCx::default())? {
+            Built::Record(op) => Ok(op),
+            _ => Err("fields builds a record operator".into()),
+        }
+    }
+
+    /// The record's columns after `fields`, as (name, text).
+    fn run(args: &[&str], rec: Record<'_>) -> Vec<(String, String)> {
+        let op = build(args).unwrap_or_else(|e| panic!("fields {args:?}: {e}"));
+        let mut out = Vec::new();
+        op.process(rec, &mut out, &mut Ctx::default());
+        assert_eq!(out.len(), 1, "fields never drops a record");
+        out[0]
+            .columns()
+            .map(|(n, v)| (n.to_string(), v.text().into_owned()))
+            .collect()
+    }
+
+    fn rec() -> Record<'static> {
+        let mut r = Record::from_line(Cow::Borrowed("line"), "line");
+        r.set(Cow::Borrowed("a"), Value::str("1"));
+        r.set(Cow::Borrowed("b"), Value::Int(2));
+        r.set(Cow::Borrowed("c"), Value::str("3"));
+        r
+    }
+
+    fn cols(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn fields_keeps_listed_in_order() {
+        assert_eq!(run(&["c,a"], rec()), cols(&[("c", "3"), ("a", "1")]));
+        assert_eq!(
+            run(&["c", "b,a"], rec()),
+            cols(&[("c", "3"), ("b", "2"), ("a", "1")])
+        );
+        assert_eq!(run(&[" b , a "], rec()), cols(&[("b", "2"), ("a", "1")]));
+    }
+
+    #[test]
+    fn fields_current_value_only_when_listed() {
+        assert_eq!(run(&["b,_"], rec()), cols(&[("value", "line"), ("b", "2")]));
+        assert_eq!(run(&["_"], rec()), cols(&[("value", "line")]));
+    }
+
+    #[test]
+    fn fields_missing_omitted_and_duplicates_once() {
+        assert_eq!(run(&["x,a,y"], rec()), cols(&[("a", "1")]));
+        assert_eq!(run(&["a,a", "a"], rec()), cols(&[("a", "1")]));
+        assert!(run(&["nope"], rec()).is_empty());
+    }
+
+    #[test]
+    fn fields_moves_borrowed_values() {
+        let op = build(&["a"]).expect("valid");
+        let mut out = Vec::new();
+        op.process(rec(), &mut out, &mut Ctx::default());
+        assert!(matches!(
+            out[0].fields[0],
+            (Cow::Borrowed("a"), Value::Str(Cow::Borrowed("1")))
+        ));
+    }
+
+    #[test]
+    fn fields_dotted_names_reach_into_json() {
+        let mut r = rec();
+        r.set(
+            Cow::Borrowed("user"),
+            Value::Json(Box::new(serde_json::json!({"id": 7, "geo": {"cc": "fr"}}))),
+        );
+        assert_eq!(
+            run(&["user.geo.cc,a,user.nope"], r.clone()),
+            cols(&[("user.geo.cc", "fr"), ("a", "1")])
+        );
+        assert_eq!(
+            run(&["user,user.id"], r),
+            cols(&[("user", r#"{"id":7,"geo":{"cc":"fr"}}"#), ("user.id", "7")])
+        );
+    }
+
+    #[test]
+    fn fields_on_rows() {
+        let row = Record::row(vec![
+            (Cow::Borrowed("key"), Value::str("x")),
+            (Cow::Borrowed("count"), Value::Int(3)),
+        ]);
+        assert_eq!(
+            run(&["count,key"], row),
+            cols(&[("count", "3"), ("key", "x")])
+        );
+    }
+
+    #[test]
+    fn fields_errors() {
+        assert!(
+            build(&[])
+                .err()
+                .unwrap_or_default()
+                .contains("at least one field")
+        );
+        assert!(
+            build(&["a,,b"])
+                .err()
+                .unwrap_or_default()
+                .contains("empty name")
+        );
     }
 }

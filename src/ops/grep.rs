@@ -1,8 +1,12 @@
-//! `grep` (placeholder until the operator lands).
+//! `grep REGEX` / `grep -v REGEX`: keeps the records whose `_` (or
+//! `-f FIELD`) matches, or with `-v` does not match; a silent filter.
 
-use clap::ArgMatches;
+use clap::{Arg, ArgAction, ArgMatches};
+use regex::Regex;
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use crate::accounting::Ctx;
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
+use crate::record::{CURRENT, Record};
 
 pub struct Grep;
 
@@ -11,15 +15,184 @@ impl Operator for Grep {
         "grep"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Keep records whose _ (or a field) matches a regex; -v keeps those that do not"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("regex")
+                .value_name("REGEX")
+                .allow_hyphen_values(true)
+                .help("The regex (Rust syntax; it may match anywhere in the value)"),
+        )
+        .arg(
+            Arg::new("invert")
+                .short('v')
+                .long("invert-match")
+                .action(ArgAction::SetTrue)
+                .help("Keep the records that do not match"),
+        )
+        .arg(
+            Arg::new("ignore-case")
+                .short('i')
+                .long("ignore-case")
+                .action(ArgAction::SetTrue)
+                .help("Match letters of either case"),
+        )
+        .arg(
+            Arg::new("fixed")
+                .short('F')
+                .long("fixed-strings")
+                .action(ArgAction::SetTrue)
+                .help("Take REGEX as literal text"),
+        )
+        .arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD")
+                .default_value(CURRENT)
+                .help("Match this field instead of _ (dotted names reach into JSON)"),
+        )
+        .after_help(
+            "A number is matched as it prints. A record without FIELD does not match, so \
+             grep drops it and grep -v keeps it. Records are dropped silently, as by a \
+             filter: they are not counted as unparsed.\n\n\
+             Examples:\n  \
+             tail -F app.log | spate -b 10s grep -i error then count\n  \
+             spate grep -v '^#' then split then count-by-key\n  \
+             spate json then grep -f user.email '@example\\.com$' then count-by-key service",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let Some(pattern) = m.get_one::<String>("regex") else {
+            return Err("needs a REGEX, e.g. grep error or grep -v '^#'".into());
+        };
+        let mut pattern = if m.get_flag("fixed") {
+            regex::escape(pattern)
+        } else {
+            pattern.clone()
+        };
+        // checked first as written, so an error's position is the user's
+        compile_regex(&pattern)?;
+        if m.get_flag("ignore-case") {
+            pattern.insert_str(0, "(?i)");
+        }
+        let re = compile_regex(&pattern)?;
+        let field = m
+            .get_one::<String>("field")
+            .cloned()
+            .unwrap_or_else(|| CURRENT.into());
+        Ok(Built::Record(Box::new(GrepOp {
+            re,
+            invert: m.get_flag("invert"),
+            field,
+        })))
+    }
+}
+
+struct GrepOp {
+    re: Regex,
+    invert: bool,
+    field: String,
+}
+
+impl GrepOp {
+    fn matches(&self, rec: &Record<'_>) -> bool {
+        rec.lookup(&self.field)
+            .is_some_and(|v| self.re.is_match(&v.text()))
+    }
+}
+
+impl RecordOp for GrepOp {
+    fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
+        if self.matches(&rec) != self.invert {
+            out.push(rec);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use std::borrow::Cow;
+
+    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
+        let m = crate::ops::command_for(&Grep)
+            .try_get_matches_from(std::iter::once("grep").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        match Grep.build(&m, &BuildCx::default())? {
+            Built::Record(op) => Ok(op),
+            _ => Err("grep builds a record operator".into()),
+        }
+    }
+
+    fn keeps(args: &[&str], rec: Record<'_>) -> bool {
+        let op = build(args).unwrap_or_else(|e| panic!("grep {args:?}: {e}"));
+        let mut out = Vec::new();
+        let mut cx = Ctx::default();
+        op.process(rec, &mut out, &mut cx);
+        assert_eq!(cx.line_drops, 0, "a filter drops silently");
+        out.len() == 1
+    }
+
+    fn line(s: &str) -> Record<'_> {
+        Record::from_line(Cow::Borrowed(s), s)
+    }
+
+    #[test]
+    fn grep_keeps_matches_and_inverts() {
+        assert!(keeps(&["err"], line("an error here")));
+        assert!(!keeps(&["err"], line("all fine")));
+        assert!(!keeps(&["-v", "err"], line("an error here")));
+        assert!(keeps(&["-v", "err"], line("all fine")));
+        assert!(keeps(&["^a.c$"], line("abc")));
+    }
+
+    #[test]
+    fn grep_ignore_case_and_fixed() {
+        assert!(keeps(&["-i", "ERROR"], line("an Error")));
+        assert!(!keeps(&["ERROR"], line("an Error")));
+        assert!(keeps(&["-F", "a.b("], line("x a.b( y")));
+        assert!(!keeps(&["-F", "a.b"], line("axb")));
+        assert!(keeps(&["-Fi", "A.B"], line("a.b")));
+    }
+
+    #[test]
+    fn grep_other_field_numbers_and_missing() {
+        let mut rec = line("text");
+        rec.set(Cow::Borrowed("status"), Value::Int(503));
+        rec.set(
+            Cow::Borrowed("user"),
+            Value::Json(Box::new(serde_json::json!({"mail": "a@example.com"}))),
+        );
+        assert!(keeps(&["-f", "status", "^5"], rec.clone()));
+        assert!(keeps(&["-f", "user.mail", "example"], rec.clone()));
+        assert!(!keeps(&["-f", "nope", ""], rec.clone()));
+        assert!(keeps(&["-v", "-f", "nope", ""], rec.clone()));
+        let mut no_value = rec;
+        no_value.value = None;
+        assert!(!keeps(&[""], no_value.clone()));
+        assert!(keeps(&["-v", "x"], no_value));
+    }
+
+    #[test]
+    fn grep_regex_may_start_with_hyphen() {
+        assert!(keeps(&["-+>"], line("a -> b")));
+        assert!(keeps(&["--", "-v"], line("a -v b")));
+    }
+
+    #[test]
+    fn grep_errors() {
+        let e = build(&[]).err().expect("missing regex");
+        assert!(e.contains("needs a REGEX"), "{e}");
+        let e = build(&["-i", "a(b"]).err().expect("bad regex");
+        assert!(
+            e.starts_with("bad regex 'a(b'") && e.contains("position 2"),
+            "{e}"
+        );
     }
 }

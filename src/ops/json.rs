@@ -1,8 +1,20 @@
-//! `json` (placeholder until the operator lands).
+//! `json [-f FIELD]`: parses `_` (or FIELD) as one JSON object and makes
+//! each of its top-level keys a field. Strings borrow from the input line
+//! when they hold no escapes; the top level is deserialized straight into
+//! the record, and only nested objects and arrays become `serde_json`
+//! values (kept whole as [`Value::Json`], reachable through dotted names).
 
-use clap::ArgMatches;
+use std::borrow::Cow;
+use std::fmt;
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgMatches};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
+
+use crate::accounting::{Ctx, Reason};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
+use crate::record::{CURRENT, Record};
+use crate::value::Value;
 
 pub struct Json;
 
@@ -11,15 +23,647 @@ impl Operator for Json {
         "json"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Parse _ as a JSON object; each top-level key becomes a field"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD")
+                .default_value(CURRENT)
+                .help("Parse this field instead of _"),
+        )
+        .after_help(
+            "Strings become text, integers integers (beyond 64 bits: floats), other numbers \
+             floats, true/false booleans, null null; nested objects and arrays are kept whole \
+             and dotted names reach into them (user.id, items.0). _ is kept. When a key \
+             repeats, the last value wins; a key named _ replaces _. With -f, a field that \
+             already holds a JSON object (from an earlier json) has its keys lifted as they \
+             are.\n\n\
+             A line that is not valid JSON, or is valid JSON but not an object, is dropped and \
+             counted as invalid JSON (with --strict: exit 1 at that line, with the parser's \
+             message).\n\n\
+             Examples:\n  \
+             spate -i events.jsonl -b eof json then stats -f latency_ms -a mean -g service\n  \
+             spate -i events.jsonl -b 10s json then where level == error then count-by-key service\n  \
+             spate -b eof json then count-by-key user.id",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let field = m
+            .get_one::<String>("field")
+            .cloned()
+            .unwrap_or_else(|| CURRENT.into());
+        if field.is_empty() {
+            return Err("the field name must not be empty".into());
+        }
+        Ok(Built::Record(Box::new(JsonOp { field })))
+    }
+}
+
+struct JsonOp {
+    field: String,
+}
+
+/// What there is to parse, taken out of the record so that the record can
+/// be written while the text is read.
+enum Source<'a> {
+    /// Text borrowed from the input: values borrow from it too.
+    Borrowed(&'a str),
+    /// Text the record owns (a repaired line, a number, ...): parsed from a
+    /// copy, values owned.
+    Owned(String),
+    /// A JSON object an earlier operator already parsed.
+    Object(serde_json::Map<String, serde_json::Value>),
+    Missing,
+}
+
+fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
+    match rec.lookup(field).as_deref() {
+        None => Source::Missing,
+        Some(Value::Str(Cow::Borrowed(s))) => Source::Borrowed(s),
+        Some(Value::Json(j)) => match &**j {
+            serde_json::Value::Object(m) => Source::Object(m.clone()),
+            other => Source::Owned(other.to_string()),
+        },
+        Some(other) => Source::Owned(other.text().into_owned()),
+    }
+}
+
+impl RecordOp for JsonOp {
+    fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        let parsed = match source(&rec, &self.field) {
+            Source::Borrowed(s) => parse_object(s, |k, v| rec.set(k, v)).map_err(|e| e.to_string()),
+            Source::Owned(s) => parse_object(&s, |k, v| {
+                rec.set(Cow::Owned(k.into_owned()), v.into_owned())
+            })
+            .map_err(|e| e.to_string()),
+            Source::Object(map) => {
+                for (k, v) in map {
+                    rec.set(Cow::Owned(k), Value::from_json(v));
+                }
+                Ok(())
+            }
+            Source::Missing => Err(format!("no field '{}'", self.field)),
+        };
+        match parsed {
+            Ok(()) => out.push(rec),
+            Err(detail) => cx.drop_line(Reason::InvalidJson, detail),
+        }
+    }
+}
+
+/// Parses `text` as one JSON object (surrounding whitespace allowed,
+/// nothing else), handing each top-level key and value to `put` in order.
+/// On an error some pairs may already have been handed over.
+///
+/// The validation is serde_json's own: it rejects exactly what
+/// `serde_json::from_str::<serde_json::Map<..>>` rejects, with the same
+/// messages (`expected value at line 1 column 5`), depth limit included.
+pub fn parse_object<'de>(
+    text: &'de str,
+    put: impl FnMut(Cow<'de, str>, Value<'de>),
+) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_map(Top(put))?;
+    de.end()
+}
+
+/// The top-level object: its pairs go straight into the record.
+struct Top<F>(F);
+
+impl<'de, F: FnMut(Cow<'de, str>, Value<'de>)> Visitor<'de> for Top<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = map.next_value_seed(ValueSeed)?;
+            (self.0)(key, value);
+        }
+        Ok(())
+    }
+}
+
+/// A key, borrowed when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A top-level value: scalars become record values directly, nested
+/// objects and arrays become `serde_json` values.
+struct ValueSeed;
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Value::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        // as `Value::from_json` does for nested numbers
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Value::Float(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Value::Str(Cow::Owned(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Value::Json(Box::new(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Value::Json(Box::new(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(args: &[&str]) -> Box<dyn RecordOp> {
+        let m = crate::ops::command_for(&Json)
+            .try_get_matches_from(std::iter::once("json").chain(args.iter().copied()))
+            .expect("valid args");
+        let Ok(Built::Record(op)) = Json.build(&m, &BuildCx::default()) else {
+            panic!("json builds a record operator")
+        };
+        op
+    }
+
+    /// Runs one record through `op`: the records out, and the context.
+    fn run_rec<'a>(op: &dyn RecordOp, rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
+        let mut out = Vec::new();
+        let mut cx = Ctx::new(true);
+        op.process(rec, &mut out, &mut cx);
+        (out, cx)
+    }
+
+    fn run<'a>(args: &[&str], line: &'a str) -> (Vec<Record<'a>>, Ctx) {
+        run_rec(
+            op(args).as_ref(),
+            Record::from_line(Cow::Borrowed(line), line),
+        )
+    }
+
+    /// The record's named fields as `name=text` (JSON compact).
+    fn fields(r: &Record<'_>) -> Vec<String> {
+        r.fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.text()))
+            .collect()
+    }
+
+    fn detail(cx: &Ctx) -> String {
+        cx.offence
+            .as_ref()
+            .map(|o| o.detail.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn json_top_level_keys_become_typed_fields() {
+        let line = r#"{"ts":"2024-03-10T12:00:00.000Z","service":"auth","latency_ms":61.921,"n":3,"ok":true,"x":null}"#;
+        let (out, cx) = run(&[], line);
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 0);
+        let r = &out[0];
+        assert_eq!(
+            fields(r),
+            [
+                "ts=2024-03-10T12:00:00.000Z",
+                "service=auth",
+                "latency_ms=61.921",
+                "n=3",
+                "ok=true",
+                "x="
+            ]
+        );
+        assert!(matches!(r.get("latency_ms"), Some(Value::Float(f)) if *f == 61.921));
+        assert!(matches!(r.get("n"), Some(Value::Int(3))));
+        assert!(matches!(r.get("ok"), Some(Value::Bool(true))));
+        assert!(matches!(r.get("x"), Some(Value::Null)));
+        // _ is kept
+        assert_eq!(
+            r.get("_").map(|v| v.text().into_owned()).as_deref(),
+            Some(line)
+        );
+    }
+
+    #[test]
+    fn json_strings_borrow_from_the_line_unless_escaped() {
+        let (out, _) = run(&[], r#"{"plain":"abc","esc":"a\"b\u00e9","k\u0065y":1}"#);
+        let r = &out[0];
+        assert!(matches!(
+            r.get("plain"),
+            Some(Value::Str(Cow::Borrowed("abc")))
+        ));
+        assert!(matches!(r.get("esc"), Some(Value::Str(Cow::Owned(s))) if s == "a\"bé"));
+        assert!(
+            r.fields
+                .iter()
+                .any(|(n, _)| matches!(n, Cow::Owned(s) if s == "key"))
+        );
+        assert!(
+            r.fields
+                .iter()
+                .any(|(n, _)| matches!(n, Cow::Borrowed("plain")))
+        );
+    }
+
+    #[test]
+    fn json_nested_values_are_reachable_by_dotted_names() {
+        let (out, _) = run(
+            &[],
+            r#"{"user":{"id":7,"tags":["a","b"]},"items":[1,{"k":"v"}]}"#,
+        );
+        let r = &out[0];
+        assert!(matches!(r.get("user"), Some(Value::Json(_))));
+        let at = |p: &str| r.lookup(p).map(|v| v.text().into_owned());
+        assert_eq!(at("user.id").as_deref(), Some("7"));
+        assert_eq!(at("user.tags.1").as_deref(), Some("b"));
+        assert_eq!(at("items.1.k").as_deref(), Some("v"));
+        assert_eq!(at("user").as_deref(), Some(r#"{"id":7,"tags":["a","b"]}"#));
+    }
+
+    #[test]
+    fn json_big_integers_become_floats() {
+        let (out, _) = run(
+            &[],
+            r#"{"max":9223372036854775807,"over":9223372036854775808,"neg":-9223372036854775809,"big":123456789012345678901234567890}"#,
+        );
+        let r = &out[0];
+        assert!(matches!(r.get("max"), Some(Value::Int(i64::MAX))));
+        assert!(matches!(r.get("over"), Some(Value::Float(f)) if *f == 9223372036854775808.0));
+        assert!(matches!(r.get("neg"), Some(Value::Float(f)) if *f == -9223372036854775809.0));
+        assert!(matches!(r.get("big"), Some(Value::Float(f)) if *f == 1.2345678901234568e29));
+    }
+
+    #[test]
+    fn json_number_out_of_range_is_invalid() {
+        let (out, cx) = run(&[], r#"{"huge":1e400}"#);
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+        assert!(
+            detail(&cx).contains("number out of range"),
+            "{}",
+            detail(&cx)
+        );
+    }
+
+    #[test]
+    fn json_duplicate_keys_last_wins_in_first_place() {
+        let (out, _) = run(&[], r#"{"a":1,"b":2,"a":3}"#);
+        assert_eq!(fields(&out[0]), ["a=3", "b=2"]);
+    }
+
+    #[test]
+    fn json_keys_replace_existing_fields_and_underscore() {
+        let line = r#"{"a":"new","_":"current"}"#;
+        let mut rec = Record::from_line(Cow::Borrowed(line), line);
+        rec.set(Cow::Borrowed("a"), Value::str("old"));
+        rec.set(Cow::Borrowed("z"), Value::Int(1));
+        let (out, _) = run_rec(op(&[]).as_ref(), rec);
+        assert_eq!(fields(&out[0]), ["a=new", "z=1"]);
+        assert_eq!(
+            out[0].get("_").map(|v| v.text().into_owned()).as_deref(),
+            Some("current")
+        );
+    }
+
+    #[test]
+    fn json_empty_object_and_whitespace() {
+        let (out, cx) = run(&[], "  { }\t ");
+        assert_eq!(out.len(), 1);
+        assert!(out[0].fields.is_empty());
+        assert!(cx.offence.is_none());
+        let (out, _) = run(&[], " {\"a\" : [ 1 , 2 ] } ");
+        assert_eq!(fields(&out[0]), ["a=[1,2]"]);
+    }
+
+    #[test]
+    fn json_invalid_is_dropped_with_serde_message() {
+        let (out, cx) = run(&[], r#"{"a": }"#);
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+        assert_eq!(detail(&cx), "expected value at line 1 column 7");
+        for bad in [
+            "",
+            "   ",
+            "{",
+            "{\"a\":1",
+            "{\"a\":1}}",
+            "{\"a\":1} x",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":\"tab\there\"}",
+            "{a:1}",
+            "{\"a\" 1}",
+            "{\"a\":tru}",
+            "{\"a\":NaN}",
+            "{\"a\":[1,]}",
+            "{\"a\":{\"b\":}}",
+            "{1:2}",
+        ] {
+            let (out, cx) = run(&[], bad);
+            assert!(out.is_empty(), "{bad:?} was accepted");
+            assert_eq!(cx.counts.get(Reason::InvalidJson), 1, "{bad:?}");
+            assert!(!detail(&cx).is_empty(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn json_non_object_is_dropped() {
+        for line in ["[1,2]", "42", "\"s\"", "null", " true "] {
+            let (out, cx) = run(&[], line);
+            assert!(out.is_empty(), "{line}");
+            assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+            assert!(
+                detail(&cx).contains("expected a JSON object"),
+                "{}",
+                detail(&cx)
+            );
+        }
+        let (_, cx) = run(&[], "42");
+        assert_eq!(
+            detail(&cx),
+            "invalid type: integer `42`, expected a JSON object at line 1 column 2"
+        );
+    }
+
+    /// The drop detail is serde_json's own message for the same text.
+    #[test]
+    fn json_detail_is_serde_jsons_message() {
+        for line in [
+            "{\"a\": }",
+            "[1]",
+            "{\"a\":1} x",
+            "",
+            "{\"a\":\"\\q\"}",
+            "7",
+        ] {
+            let (_, cx) = run(&[], line);
+            let want = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                detail(&cx).replace("a JSON object", "a map"),
+                want,
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_deep_nesting_is_invalid_not_a_crash() {
+        for depth in [127, 200, 100_000] {
+            let line = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+            let (out, cx) = run(&[], &line);
+            if depth < 127 {
+                assert_eq!(out.len(), 1);
+            } else {
+                assert!(out.is_empty(), "depth {depth}");
+                assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+                assert!(detail(&cx).contains("recursion limit"), "{}", detail(&cx));
+            }
+        }
+        // just inside the limit: the top object plus 127 levels
+        let line = format!("{{\"a\":{}{}}}", "[".repeat(126), "]".repeat(126));
+        assert_eq!(run(&[], &line).0.len(), 1);
+    }
+
+    #[test]
+    fn json_field_option_parses_another_field() {
+        let line = "x";
+        let mut rec = Record::from_line(Cow::Borrowed(line), line);
+        rec.set(Cow::Borrowed("payload"), Value::str(r#"{"k":"v","n":1.5}"#));
+        let (out, _) = run_rec(op(&["-f", "payload"]).as_ref(), rec);
+        assert_eq!(
+            fields(&out[0]),
+            [r#"payload={"k":"v","n":1.5}"#, "k=v", "n=1.5"]
+        );
+        assert_eq!(
+            out[0].get("_").map(|v| v.text().into_owned()).as_deref(),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn json_field_option_lifts_a_parsed_object() {
+        let line = r#"{"user":{"id":7,"name":"ann"},"list":[1]}"#;
+        let (first, _) = run(&[], line);
+        let rec = first.into_iter().next().expect("parsed");
+        let (out, _) = run_rec(op(&["-f", "user"]).as_ref(), rec.clone());
+        assert_eq!(
+            fields(&out[0]),
+            [
+                r#"user={"id":7,"name":"ann"}"#,
+                "list=[1]",
+                "id=7",
+                "name=ann"
+            ]
+        );
+        assert!(matches!(out[0].get("id"), Some(Value::Int(7))));
+        // an array is not an object
+        let (out, cx) = run_rec(op(&["-f", "list"]).as_ref(), rec);
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+    }
+
+    #[test]
+    fn json_field_option_missing_field_is_dropped() {
+        let (out, cx) = run(&["-f", "payload"], r#"{"a":1}"#);
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+        assert_eq!(detail(&cx), "no field 'payload'");
+    }
+
+    #[test]
+    fn json_owned_line_gives_owned_values() {
+        // a repaired (invalid UTF-8) line is owned by the record
+        let text = String::from("{\"a\":\"\u{fffd}x\",\"b\":2}");
+        let rec = Record::from_line(Cow::Owned(text), "");
+        let (out, _) = run_rec(op(&[]).as_ref(), rec);
+        assert_eq!(fields(&out[0]), ["a=\u{fffd}x", "b=2"]);
+        let owned = out.into_iter().next().map(Record::into_owned);
+        assert!(owned.is_some());
+    }
+
+    #[test]
+    fn json_number_value_is_not_an_object() {
+        let line = "x";
+        let mut rec = Record::from_line(Cow::Borrowed(line), line);
+        rec.set(Cow::Borrowed("n"), Value::Int(5));
+        let (out, cx) = run_rec(op(&["-f", "n"]).as_ref(), rec);
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
+    }
+
+    /// Every field as (name, value) for comparison with serde_json's own
+    /// parse into a map.
+    fn via_op(line: &str) -> Option<Vec<(String, Value<'static>)>> {
+        let (out, _) = run(&[], line);
+        let r = out.into_iter().next()?;
+        Some(
+            r.fields
+                .into_iter()
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn via_serde(line: &str) -> Option<Vec<(String, Value<'static>)>> {
+        let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+        Some(
+            m.into_iter()
+                .map(|(k, v)| (k, Value::from_json(v)))
+                .collect(),
+        )
+    }
+
+    /// Random edits of valid lines: the operator must accept exactly what
+    /// serde_json accepts as an object, and give the same fields.
+    #[test]
+    fn json_agrees_with_serde_json_on_mutated_inputs() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let seeds = [
+            r#"{"ts":"2024-03-10T12:00:00.000Z","service":"auth","latency_ms":61.921,"user":"u046229"}"#,
+            r#"{"a":[1,2,{"b":null}],"c":{"d":"e\"f"},"g":-0,"h":1e5,"i":true,"a":false}"#,
+            r#" { "k\u00e9" : "\ud83d\ude00" , "n" : -12.5E-3 , "big" : 18446744073709551616 } "#,
+            r#"{"":"","x":"\\\/\b\f\n\r\t"}"#,
+        ];
+        let alphabet: Vec<char> = "{}[]\":,.-+eE0123456789 \\u/abtnrfl\u{e9}x"
+            .chars()
+            .collect();
+        let edit = (
+            0..seeds.len(),
+            prop::collection::vec((0usize..200, 0usize..alphabet.len(), 0u8..3), 1..4),
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 4000,
+            ..Config::default()
+        });
+        runner
+            .run(&edit, |(s, edits)| {
+                let mut chars: Vec<char> = seeds[s].chars().collect();
+                for (pos, c, kind) in edits {
+                    let pos = pos % (chars.len() + 1);
+                    match kind {
+                        0 => chars.insert(pos, alphabet[c]),
+                        1 if pos < chars.len() => {
+                            chars.remove(pos);
+                        }
+                        _ if pos < chars.len() => chars[pos] = alphabet[c],
+                        _ => chars.push(alphabet[c]),
+                    }
+                }
+                let line: String = chars.into_iter().collect();
+                prop_assert_eq!(via_op(&line), via_serde(&line), "{}", line);
+                Ok(())
+            })
+            .expect("json agrees with serde_json");
+    }
+
+    /// Parse speed over real event lines; printed, never asserted. Run with
+    /// `cargo test --release json_parse_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn json_parse_speed() {
+        let path = "/work/data/d5/events.jsonl";
+        let Ok(data) = std::fs::read_to_string(path) else {
+            eprintln!("{path} not found; skipped");
+            return;
+        };
+        let op = op(&[]);
+        let mut cx = Ctx::default();
+        let mut out = Vec::with_capacity(4);
+        let rounds = 5;
+        let start = std::time::Instant::now();
+        let mut n = 0u64;
+        for _ in 0..rounds {
+            for line in data.lines() {
+                out.clear();
+                op.process(
+                    Record::from_line(Cow::Borrowed(line), line),
+                    &mut out,
+                    &mut cx,
+                );
+                n += out.len() as u64;
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let mb = (data.len() * rounds) as f64 / 1e6;
+        eprintln!(
+            "json: {n} records, {mb:.0} MB in {secs:.3} s: {:.0} MB/s",
+            mb / secs
+        );
     }
 }

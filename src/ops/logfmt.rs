@@ -1,8 +1,16 @@
-//! `logfmt` (placeholder until the operator lands).
+//! `logfmt`: parses `key=value key2="quoted value"` pairs of `_` (or
+//! `-f FIELD`) into text fields, borrowed from the line unless a quoted value
+//! holds escapes; `_` is kept. A line without any pair, or with an
+//! unterminated quote, is dropped and counted as unparsed.
 
-use clap::ArgMatches;
+use std::borrow::Cow;
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgMatches};
+
+use crate::accounting::{Ctx, Reason};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
+use crate::record::{CURRENT, Record};
+use crate::value::Value;
 
 pub struct Logfmt;
 
@@ -11,15 +19,348 @@ impl Operator for Logfmt {
         "logfmt"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Parse key=value key2=\"quoted value\" pairs of _ into fields"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD")
+                .default_value(CURRENT)
+                .help("Parse this field instead of _"),
+        )
+        .after_help(
+            "Pairs are separated by whitespace. A key is any run of characters other than \
+             whitespace, '=' and '\"'. A value is either quoted, with the escapes \\\" \\\\ \\n \
+             \\t \\r \\/ \\b \\f \\uXXXX (any other backslash is kept as is), or runs to the next \
+             whitespace. A bare key (no '=') and 'key=' both give empty text, as go-logfmt \
+             does. Every value is text. A key seen twice keeps its last value. _ is kept. A \
+             line with no key=value pair at all, or with an unterminated quote, is dropped and \
+             counted as unparsed (--strict stops at it); stray text in a line that has pairs \
+             is read as bare keys.\n\n\
+             Examples:\n  \
+             spate logfmt then count-by-key level\n  \
+             spate logfmt then where status '>=' 500 then count-by-key path\n  \
+             spate -b 10s logfmt then stats -f duration_ms -a p50,p99 -g handler",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let field = m
+            .get_one::<String>("field")
+            .cloned()
+            .unwrap_or_else(|| CURRENT.into());
+        Ok(Built::Record(Box::new(LogfmtOp { field })))
+    }
+}
+
+struct LogfmtOp {
+    field: String,
+}
+
+/// Why a line is not logfmt.
+#[derive(Debug, PartialEq, Eq)]
+enum Unparsed {
+    NoPair,
+    /// The 1-based column of the opening quote.
+    Unterminated(usize),
+}
+
+impl std::fmt::Display for Unparsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unparsed::NoPair => f.write_str("no key=value pair"),
+            Unparsed::Unterminated(col) => write!(f, "unterminated quote at column {col}"),
+        }
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    b <= b' '
+}
+
+/// The pairs of a logfmt line, in order. Keys and unescaped values borrow
+/// from `s`.
+fn scan(s: &str) -> Result<Vec<(&str, Cow<'_, str>)>, Unparsed> {
+    let b = s.as_bytes();
+    let mut pairs = Vec::new();
+    let mut with_value = false;
+    let mut i = 0;
+    while i < b.len() {
+        if is_space(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !is_space(b[i]) && b[i] != b'=' && b[i] != b'"' {
+            i += 1;
+        }
+        let key = &s[start..i];
+        let value = if b.get(i) == Some(&b'=') {
+            i += 1;
+            with_value |= !key.is_empty();
+            Some(value_at(s, &mut i)?)
+        } else if b.get(i) == Some(&b'"') {
+            // a quoted string where a key belongs: read past it, keep nothing
+            quoted(s, &mut i)?;
+            None
+        } else {
+            Some(Cow::Borrowed(""))
+        };
+        if let (false, Some(v)) = (key.is_empty(), value) {
+            pairs.push((key, v));
+        }
+    }
+    if with_value {
+        Ok(pairs)
+    } else {
+        Err(Unparsed::NoPair)
+    }
+}
+
+/// The value starting at `*i` (just after `=`): quoted, or up to the next
+/// whitespace.
+fn value_at<'t>(s: &'t str, i: &mut usize) -> Result<Cow<'t, str>, Unparsed> {
+    let b = s.as_bytes();
+    if b.get(*i) == Some(&b'"') {
+        return quoted(s, i);
+    }
+    let start = *i;
+    while *i < b.len() && !is_space(b[*i]) {
+        *i += 1;
+    }
+    Ok(Cow::Borrowed(&s[start..*i]))
+}
+
+/// The quoted string starting at `*i` (on its `"`), unescaped; `*i` ends
+/// just past the closing quote.
+fn quoted<'t>(s: &'t str, i: &mut usize) -> Result<Cow<'t, str>, Unparsed> {
+    let b = s.as_bytes();
+    let open = *i;
+    let start = open + 1;
+    let mut j = start;
+    let mut escaped = false;
+    loop {
+        match b.get(j) {
+            None => return Err(Unparsed::Unterminated(s[..open].chars().count() + 1)),
+            Some(b'"') => break,
+            Some(b'\\') => {
+                escaped = true;
+                j += 2;
+            }
+            Some(_) => j += 1,
+        }
+    }
+    *i = j + 1;
+    let inner = &s[start..j];
+    Ok(if escaped {
+        Cow::Owned(unescape(inner))
+    } else {
+        Cow::Borrowed(inner)
+    })
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('u') => {
+                let hex: String = chars.clone().take(4).collect();
+                let ok = hex.len() == 4 && hex.bytes().all(|h| h.is_ascii_hexdigit());
+                match u32::from_str_radix(&hex, 16).ok().filter(|_| ok) {
+                    Some(code) => {
+                        out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                        chars.nth(3);
+                    }
+                    None => out.push_str("\\u"),
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+impl RecordOp for LogfmtOp {
+    fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        if let Some(Value::Str(Cow::Borrowed(s))) = rec.get(&self.field) {
+            // the common case: the line as read, borrowed from the input
+            let s: &'a str = s;
+            match scan(s) {
+                Ok(pairs) => {
+                    rec.fields.reserve(pairs.len());
+                    for (k, v) in pairs {
+                        rec.set(Cow::Borrowed(k), Value::Str(v));
+                    }
+                    out.push(rec);
+                }
+                Err(e) => cx.drop_line(Reason::Unparsed, e),
+            }
+            return;
+        }
+        let Some(text) = rec.lookup(&self.field).map(|v| v.text().into_owned()) else {
+            cx.drop_line(
+                Reason::Unparsed,
+                format_args!("no field '{}' to parse", self.field),
+            );
+            return;
+        };
+        match scan(&text) {
+            Ok(pairs) => {
+                for (k, v) in pairs {
+                    rec.set(Cow::Owned(k.to_owned()), Value::owned_str(v.into_owned()));
+                }
+                out.push(rec);
+            }
+            Err(e) => cx.drop_line(Reason::Unparsed, e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_rec<'a>(args: &[&str], rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
+        let m = crate::ops::command_for(&Logfmt)
+            .try_get_matches_from(std::iter::once("logfmt").chain(args.iter().copied()))
+            .expect("valid args");
+        let Ok(Built::Record(op)) = Logfmt.build(&m, &BuildCx::default()) else {
+            panic!("logfmt builds a record operator")
+        };
+        let mut out = Vec::new();
+        let mut cx = Ctx::new(true);
+        op.process(rec, &mut out, &mut cx);
+        (out, cx)
+    }
+
+    /// The fields parsed from a line, or the drop detail.
+    fn run(line: &str) -> Result<Vec<(String, String)>, String> {
+        let (out, cx) = run_rec(&[], Record::from_line(Cow::Borrowed(line), line));
+        match out.first() {
+            Some(r) => {
+                assert_eq!(r.get("_").and_then(Value::as_str), Some(line), "_ is kept");
+                Ok(r.fields
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.text().into_owned()))
+                    .collect())
+            }
+            None => {
+                assert_eq!(cx.counts.get(Reason::Unparsed), 1);
+                Err(cx.offence.map(|o| o.detail).unwrap_or_default())
+            }
+        }
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Result<Vec<(String, String)>, String> {
+        Ok(p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    #[test]
+    fn logfmt_pairs_quoted_and_bare() {
+        assert_eq!(
+            run(r#"level=info msg="hello world" n=3"#),
+            pairs(&[("level", "info"), ("msg", "hello world"), ("n", "3")])
+        );
+        assert_eq!(
+            run("  a=1\tb=  c= d=\"\" "),
+            pairs(&[("a", "1"), ("b", ""), ("c", ""), ("d", "")])
+        );
+    }
+
+    #[test]
+    fn logfmt_bare_key_is_empty_and_last_value_wins() {
+        assert_eq!(
+            run("debug a=1 verbose a=2"),
+            pairs(&[("debug", ""), ("a", "2"), ("verbose", "")])
+        );
+    }
+
+    #[test]
+    fn logfmt_escapes() {
+        assert_eq!(
+            run(r#"m="a \"q\" \\ \n\t\/ \u00e9 \x""#),
+            pairs(&[("m", "a \"q\" \\ \n\t/ é \\x")])
+        );
+        assert_eq!(run(r#"m="\u12""#), pairs(&[("m", "\\u12")]));
+        assert_eq!(run(r#"m="\u+0e9""#), pairs(&[("m", "\\u+0e9")]));
+        assert_eq!(run(r#"m="é\"""#), pairs(&[("m", "é\"")]));
+    }
+
+    #[test]
+    fn logfmt_values_borrow_unless_escaped() {
+        let line = r#"a=x b="y z" c="q\"""#;
+        let (out, _) = run_rec(&[], Record::from_line(Cow::Borrowed(line), line));
+        let f = &out[0].fields;
+        assert!(matches!(
+            &f[0],
+            (Cow::Borrowed("a"), Value::Str(Cow::Borrowed("x")))
+        ));
+        assert!(matches!(&f[1].1, Value::Str(Cow::Borrowed("y z"))));
+        assert!(matches!(&f[2].1, Value::Str(Cow::Owned(s)) if s == "q\""));
+    }
+
+    #[test]
+    fn logfmt_lenient_with_stray_text() {
+        assert_eq!(
+            run(r#"=x "junk" a="1"b k=v=w"#),
+            pairs(&[("a", "1"), ("b", ""), ("k", "v=w")])
+        );
+        assert_eq!(run("url=http://x/?a=b"), pairs(&[("url", "http://x/?a=b")]));
+    }
+
+    #[test]
+    fn logfmt_drops_unparsable_lines() {
+        assert_eq!(run("just some words"), Err("no key=value pair".into()));
+        assert_eq!(run(""), Err("no key=value pair".into()));
+        assert_eq!(run("=x"), Err("no key=value pair".into()));
+        assert_eq!(
+            run(r#"a=1 é="open"#),
+            Err("unterminated quote at column 7".into())
+        );
+        assert_eq!(
+            run(r#"a="x\""#),
+            Err("unterminated quote at column 3".into())
+        );
+        assert_eq!(
+            run(r#"a="x\"#),
+            Err("unterminated quote at column 3".into())
+        );
+    }
+
+    #[test]
+    fn logfmt_other_field() {
+        let mut rec = Record::from_line(Cow::Borrowed("x"), "x");
+        rec.set(Cow::Borrowed("msg"), Value::owned_str("k=v".into()));
+        let (out, _) = run_rec(&["-f", "msg"], rec.clone());
+        assert_eq!(out[0].get("k").and_then(Value::as_str), Some("v"));
+        let (out, cx) = run_rec(&["-f", "nope"], rec);
+        assert!(out.is_empty());
+        assert_eq!(
+            cx.offence.map(|o| o.detail),
+            Some("no field 'nope' to parse".into())
+        );
     }
 }

@@ -1,8 +1,19 @@
-//! `parse` (placeholder until the operator lands).
+//! `parse REGEX`: the regex's named captures become text fields of the
+//! record, borrowed from the line; a line that does not match is dropped and
+//! counted as unparsed. Also owns [`CaptureRegex`], the allocation-free way
+//! to run a regex with captures on the hot path (`map extract` shares it).
 
-use clap::ArgMatches;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgMatches};
+use regex::{CaptureLocations, Regex};
+
+use crate::accounting::{Ctx, Reason};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
+use crate::record::{CURRENT, Record};
+use crate::value::Value;
 
 pub struct Parse;
 
@@ -11,15 +22,363 @@ impl Operator for Parse {
         "parse"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Named captures of a regex become fields; lines that do not match are dropped"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("regex")
+                .value_name("REGEX")
+                .allow_hyphen_values(true)
+                .help("A regex with named groups such as (?P<status>\\d{3})"),
+        )
+        .arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD")
+                .default_value(CURRENT)
+                .help("Parse this field instead of _"),
+        )
+        .after_help(
+            "Each named group that takes part in the match sets the field of its name, as \
+             text; unnamed groups are ignored, and an optional group that did not take part \
+             leaves its field unset. The regex may match anywhere in the line (anchor it with \
+             ^ and $ to match all of it). _ is kept. A line that does not match, or that lacks \
+             FIELD, is dropped and counted as unparsed (--strict stops at it).\n\n\
+             Examples:\n  \
+             spate -b 10s parse '\" (?P<status>\\d{3}) ' then count-by-key status\n  \
+             spate parse '^(?P<ip>\\S+) .* (?P<bytes>\\d+)$' then stats -f bytes -a sum -g ip\n  \
+             spate json then parse -f msg 'user=(?P<user>\\w+)' then count-by-key user",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let Some(pattern) = m.get_one::<String>("regex") else {
+            return Err(
+                "needs a REGEX with named groups, e.g. parse '\" (?P<status>\\d{3}) '".into(),
+            );
+        };
+        let re = compile_regex(pattern)?;
+        // The op lives for the whole run while records borrow names only for
+        // their own lifetime 'a, which the op is not borrowed for; leaking the
+        // few names once per build gives `&'static str` names that every
+        // record can borrow, so no line allocates a field name.
+        let groups: Box<[(usize, &'static str)]> = re
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (i, &*Box::leak(n.to_owned().into_boxed_str()))))
+            .collect();
+        if groups.is_empty() {
+            return Err(format!(
+                "'{pattern}' has no named group; parse needs at least one named group such as \
+                 (?P<status>\\d+)"
+            ));
+        }
+        let field = m
+            .get_one::<String>("field")
+            .cloned()
+            .unwrap_or_else(|| CURRENT.into());
+        Ok(Built::Record(Box::new(ParseOp {
+            re: CaptureRegex::new(re),
+            groups,
+            field,
+        })))
+    }
+}
+
+struct ParseOp {
+    re: CaptureRegex,
+    /// Each named group: its index among the captures, and its name.
+    groups: Box<[(usize, &'static str)]>,
+    field: String,
+}
+
+impl RecordOp for ParseOp {
+    fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        if let Some(Value::Str(Cow::Borrowed(s))) = rec.get(&self.field) {
+            // the hot path: the line as read, borrowed from the input buffer
+            let s: &'a str = s;
+            let hit = self.re.captures(s, |locs| {
+                rec.fields.reserve(self.groups.len());
+                for &(i, name) in &self.groups {
+                    if let Some(t) = locs.get(i).and_then(|(a, b)| s.get(a..b)) {
+                        rec.set(Cow::Borrowed(name), Value::str(t));
+                    }
+                }
+            });
+            return self.finish(hit.is_some(), rec, out, cx);
+        }
+        let Some(text) = rec.lookup(&self.field).map(|v| v.text().into_owned()) else {
+            cx.drop_line(
+                Reason::Unparsed,
+                format_args!("no field '{}' to parse", self.field),
+            );
+            return;
+        };
+        let hit = self.re.captures(&text, |locs| {
+            for &(i, name) in &self.groups {
+                if let Some(t) = locs.get(i).and_then(|(a, b)| text.get(a..b)) {
+                    rec.set(Cow::Borrowed(name), Value::owned_str(t.to_owned()));
+                }
+            }
+        });
+        self.finish(hit.is_some(), rec, out, cx);
+    }
+}
+
+impl ParseOp {
+    fn finish<'a>(&self, hit: bool, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        if hit {
+            out.push(rec);
+        } else {
+            cx.drop_line(Reason::Unparsed, "does not match the parse regex");
+        }
+    }
+}
+
+/// A regex run with captures without allocating per search: each thread
+/// keeps one `CaptureLocations` per `CaptureRegex` (a
+/// `Regex::capture_locations()` per line would allocate on every line, and
+/// the locations of one regex must not be used with another, hence the id).
+pub(crate) struct CaptureRegex {
+    re: Regex,
+    id: u64,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// More regexes than this on one thread means builds come and go (tests);
+/// the cache then starts over rather than grow.
+const MAX_CACHED: usize = 64;
+
+thread_local! {
+    static LOCATIONS: RefCell<Vec<(u64, CaptureLocations)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl CaptureRegex {
+    pub(crate) fn new(re: Regex) -> Self {
+        CaptureRegex {
+            re,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn regex(&self) -> &Regex {
+        &self.re
+    }
+
+    /// Runs `f` on the capture locations of the leftmost-first match in
+    /// `hay`; `None` when there is no match.
+    pub(crate) fn captures<R>(
+        &self,
+        hay: &str,
+        f: impl FnOnce(&CaptureLocations) -> R,
+    ) -> Option<R> {
+        let mut f = Some(f);
+        let cached = LOCATIONS.try_with(|cell| {
+            // Busy only if `f` ran another search on this thread; that one
+            // then falls back to a fresh allocation below.
+            let mut cache = cell.try_borrow_mut().ok()?;
+            let at = match cache.iter().position(|(id, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    if cache.len() >= MAX_CACHED {
+                        cache.clear();
+                    }
+                    cache.push((self.id, self.re.capture_locations()));
+                    cache.len() - 1
+                }
+            };
+            let locs = &mut cache[at].1;
+            let found = self.re.captures_read(locs, hay).is_some();
+            Some(if found {
+                f.take().map(|f| f(locs))
+            } else {
+                None
+            })
+        });
+        match cached {
+            Ok(Some(r)) => r,
+            // the thread is shutting down, or the cache is in use
+            _ => {
+                let f = f.take()?;
+                let mut locs = self.re.capture_locations();
+                self.re.captures_read(&mut locs, hay)?;
+                Some(f(&locs))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
+        let m = crate::ops::command_for(&Parse)
+            .try_get_matches_from(std::iter::once("parse").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        match Parse.build(&m, &BuildCx::default())? {
+            Built::Record(op) => Ok(op),
+            _ => Err("parse builds a record operator".into()),
+        }
+    }
+
+    fn run_rec<'a>(args: &[&str], rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
+        let op = build(args).expect("valid parse");
+        let mut out = Vec::new();
+        let mut cx = Ctx::new(true);
+        op.process(rec, &mut out, &mut cx);
+        (out, cx)
+    }
+
+    fn fields(r: &Record<'_>) -> Vec<(String, String)> {
+        r.fields
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.text().into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn parse_named_groups_become_borrowed_fields() {
+        let line = r#"1.2.3.4 - - [x] "GET / HTTP/1.1" 404 12"#;
+        let (out, cx) = run_rec(
+            &[r#"^(?P<ip>\S+) .*" (?P<status>\d{3}) (\d+)"#],
+            Record::from_line(Cow::Borrowed(line), line),
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            fields(&out[0]),
+            [
+                ("ip".into(), "1.2.3.4".into()),
+                ("status".into(), "404".into())
+            ]
+        );
+        assert!(matches!(
+            &out[0].fields[1].1,
+            Value::Str(Cow::Borrowed("404"))
+        ));
+        assert!(matches!(&out[0].fields[1].0, Cow::Borrowed("status")));
+        assert_eq!(
+            out[0].get("_").map(|v| v.text().into_owned()),
+            Some(line.into())
+        );
+        assert_eq!(cx.counts.get(Reason::Unparsed), 0);
+    }
+
+    #[test]
+    fn parse_no_match_is_dropped_and_counted() {
+        let (out, cx) = run_rec(
+            &[r"(?P<n>\d+)"],
+            Record::from_line(Cow::Borrowed("no digits"), "no digits"),
+        );
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::Unparsed), 1);
+        assert_eq!(cx.line_drops, 1);
+        let o = cx.offence.expect("strict keeps the offence");
+        assert_eq!(o.detail, "does not match the parse regex");
+    }
+
+    #[test]
+    fn parse_optional_group_left_unset() {
+        let (out, _) = run_rec(
+            &[r"(?P<a>a)?(?P<b>b)"],
+            Record::from_line(Cow::Borrowed("xb"), "xb"),
+        );
+        assert_eq!(fields(&out[0]), [("b".into(), "b".into())]);
+    }
+
+    #[test]
+    fn parse_other_field_and_owned_text() {
+        let mut rec = Record::from_line(Cow::Borrowed("line"), "line");
+        rec.set(Cow::Borrowed("msg"), Value::owned_str("user=bob x".into()));
+        rec.set(Cow::Borrowed("n"), Value::Int(1234));
+        let (out, _) = run_rec(&["-f", "msg", r"user=(?P<user>\w+)"], rec.clone());
+        assert_eq!(
+            out[0].get("user").map(|v| v.text().into_owned()),
+            Some("bob".into())
+        );
+        let (out, _) = run_rec(&["-f", "n", r"^(?P<head>\d\d)"], rec);
+        assert_eq!(
+            out[0].get("head").map(|v| v.text().into_owned()),
+            Some("12".into())
+        );
+    }
+
+    #[test]
+    fn parse_missing_field_is_unparsed() {
+        let (out, cx) = run_rec(
+            &["-f", "nope", r"(?P<a>.)"],
+            Record::from_line(Cow::Borrowed("x"), "x"),
+        );
+        assert!(out.is_empty());
+        assert_eq!(cx.counts.get(Reason::Unparsed), 1);
+        assert_eq!(
+            cx.offence.map(|o| o.detail),
+            Some("no field 'nope' to parse".into())
+        );
+    }
+
+    #[test]
+    fn parse_replaces_existing_field() {
+        let mut rec = Record::from_line(Cow::Borrowed("a=2"), "a=2");
+        rec.set(Cow::Borrowed("a"), Value::Int(1));
+        let (out, _) = run_rec(&[r"a=(?P<a>\d)"], rec);
+        assert_eq!(fields(&out[0]), [("a".into(), "2".into())]);
+    }
+
+    #[test]
+    fn parse_reuses_locations_across_ops_and_lines() {
+        let a = build(&[r"(?P<x>a+)"]).expect("valid");
+        let b = build(&[r"(?P<p>b)(?P<q>c)(?P<r>d)"]).expect("valid");
+        let mut cx = Ctx::default();
+        for _ in 0..3 {
+            let mut out = Vec::new();
+            a.process(
+                Record::from_line(Cow::Borrowed("xaay"), "xaay"),
+                &mut out,
+                &mut cx,
+            );
+            b.process(
+                Record::from_line(Cow::Borrowed("bcd"), "bcd"),
+                &mut out,
+                &mut cx,
+            );
+            assert_eq!(fields(&out[0]), [("x".into(), "aa".into())]);
+            assert_eq!(fields(&out[1]).len(), 3);
+        }
+    }
+
+    #[test]
+    fn parse_capture_regex_falls_back_when_nested() {
+        let outer = CaptureRegex::new(Regex::new("(a)").expect("valid"));
+        let inner = CaptureRegex::new(Regex::new("(b)").expect("valid"));
+        let got = outer.captures("a", |l1| {
+            let i = inner.captures("b", |l2| l2.get(1)).flatten();
+            (l1.get(1), i)
+        });
+        assert_eq!(got, Some((Some((0, 1)), Some((0, 1)))));
+        assert_eq!(outer.captures("zzz", |_| ()), None);
+    }
+
+    #[test]
+    fn parse_errors() {
+        let e = build(&[r"(\d+)"]).err().expect("no named group");
+        assert!(e.contains("at least one named group"), "{e}");
+        let e = build(&["(?P<a>x"]).err().expect("bad regex");
+        assert!(e.starts_with("bad regex"), "{e}");
+        let e = build(&[]).err().expect("missing regex");
+        assert!(e.contains("needs a REGEX"), "{e}");
+    }
+
+    #[test]
+    fn parse_regex_may_start_with_hyphen() {
+        let (out, _) = run_rec(
+            &["-(?P<n>\\d+)"],
+            Record::from_line(Cow::Borrowed("a-12"), "a-12"),
+        );
+        assert_eq!(fields(&out[0]), [("n".into(), "12".into())]);
     }
 }

@@ -137,7 +137,11 @@ mod tests {
             &mut Ctx::default(),
         );
         out.iter()
-            .map(|r| r.get("_").map(|v| v.text().into_owned()).unwrap_or_default())
+            .map(|r| {
+                r.get("_")
+                    .map(|v| v.text().into_owned())
+                    .unwrap_or_default()
+            })
             .collect()
     }
 

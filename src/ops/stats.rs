@@ -1,25 +1,1085 @@
-//! `stats` (placeholder until the operator lands).
+//! `stats -f FIELD[,FIELD...] -a AGG[,AGG...] [-g FIELD[,FIELD...]]`:
+//! aggregates of fields per group. The aggregates asked for decide, at
+//! build time, which accumulators each group keeps (a distinct set or a
+//! percentile sketch only when asked), and every accumulator merges exactly,
+//! so per-thread and per-batch partials combine into the same result as one
+//! pass over all the records.
 
-use clap::ArgMatches;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use clap::{Arg, ArgAction, ArgMatches};
+use hashbrown::Equivalent;
+
+use crate::agg::key::{BuildHasher, Key, KeyRef, MISSING, Map};
+use crate::agg::quantile::Quantiles;
+use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, name_list, same};
+use crate::record::Record;
+use crate::value::{Num, Value};
 
 pub struct Stats;
+
+/// The aggregate names, in the order the help and errors list them.
+const NAMES: &[&str] = &[
+    "count", "sum", "mean", "min", "max", "p50", "p90", "p95", "p99", "distinct",
+];
+
+/// Names users reach for that spate spells differently.
+const ALIASES: &[(&str, &str)] = &[
+    ("avg", "mean"),
+    ("average", "mean"),
+    ("median", "p50"),
+    ("total", "sum"),
+    ("minimum", "min"),
+    ("maximum", "max"),
+    ("n", "count"),
+    ("cnt", "count"),
+    ("uniq", "distinct"),
+    ("unique", "distinct"),
+    ("nunique", "distinct"),
+    ("dc", "distinct"),
+    ("count_distinct", "distinct"),
+    ("distinct_count", "distinct"),
+    ("cardinality", "distinct"),
+];
 
 impl Operator for Stats {
     fn name(&self) -> &'static str {
         "stats"
     }
     fn summary(&self) -> &'static str {
-        "(not yet available)"
+        "Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
-        cmd.arg(clap::Arg::new("args").num_args(0..).allow_hyphen_values(true))
+        cmd.arg(
+            Arg::new("field")
+                .short('f')
+                .long("field")
+                .value_name("FIELD[,FIELD...]")
+                .action(ArgAction::Append)
+                .required(true)
+                .help("The fields to aggregate"),
+        )
+        .arg(
+            Arg::new("agg")
+                .short('a')
+                .long("agg")
+                .value_name("AGG[,AGG...]")
+                .action(ArgAction::Append)
+                .required(true)
+                .help("The aggregates: count sum mean min max p50 p90 p95 p99 distinct"),
+        )
+        .arg(
+            Arg::new("group")
+                .short('g')
+                .long("group-by")
+                .value_name("FIELD[,FIELD...]")
+                .action(ArgAction::Append)
+                .help("One row per distinct value of these fields"),
+        )
+        .after_help(
+            "Output fields: the group fields as named, then one field per aggregate named AGG; \
+             with several -f fields, AGG_FIELD for each field in order, each aggregate in \
+             order (-f a,b -a mean,max gives mean_a max_a mean_b max_b). Rows by group \
+             ascending in sort's order; without -g, one row (none for an empty batch). A \
+             record lacking a group field groups under an empty value.\n\n\
+             Aggregates:\n\
+             \x20 count      records where the field is present and not null\n\
+             \x20 distinct   distinct values of the field, exact, of any kind\n\
+             \x20            (the texts 7 and 07 are two values)\n\
+             \x20 sum        an integer while every value is one and the sum fits\n\
+             \x20            in 64 bits, else a float\n\
+             \x20 mean       sum / how many values read as numbers; always a float\n\
+             \x20 min, max   the smallest, largest number, as it was (integer or float)\n\
+             \x20 p50 p90 p95 p99\n\
+             \x20            percentiles by nearest rank: the smallest value with at\n\
+             \x20            least N% of the values at or below it; exact on small\n\
+             \x20            inputs, within 1% rank on large ones; an integer when\n\
+             \x20            every value was one. Any pN with 0 < N <= 100 works\n\
+             \x20            (p75, p99.9)\n\
+             sum, mean, min, max and the percentiles use the values that read as numbers \
+             (text such as \"12.5\" included), ignore the others, and are empty when there \
+             is none.\n\n\
+             Examples:\n  \
+             spate -i events.jsonl -b 10s json then stats -f latency_ms -a mean,p99 -g service\n  \
+             spate -b eof csv --header then stats -f bytes,ms -a sum,max -g host,status\n  \
+             spate -b 1m logfmt then stats -f user -a count,distinct",
+        )
     }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
-    fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        Err("not available yet".into())
+    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+        let fields = list(m, "field", "-f")?;
+        if fields.is_empty() {
+            return Err("needs at least one field to aggregate: -f FIELD".into());
+        }
+        let mut aggs: Vec<(String, Agg)> = Vec::new();
+        for name in list(m, "agg", "-a")? {
+            let agg = parse_agg(&name)?;
+            if !aggs.iter().any(|(n, _)| *n == name) {
+                aggs.push((name, agg));
+            }
+        }
+        if aggs.is_empty() {
+            return Err(format!(
+                "needs at least one aggregate: -a {}",
+                NAMES.join(",")
+            ));
+        }
+        let groups = list(m, "group", "-g")?;
+        Ok(Built::Aggregation(Box::new(StatsAgg(Arc::new(Spec::new(
+            fields, &aggs, groups,
+        ))))))
+    }
+}
+
+/// The names given to an option, split at commas, each once, in order.
+fn list(m: &ArgMatches, id: &str, flag: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in m.get_many::<String>(id).into_iter().flatten() {
+        if s.trim().is_empty() {
+            return Err(format!("{flag} needs a name, not an empty value"));
+        }
+        for n in name_list(s)? {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One aggregate of one field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Agg {
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    /// A percentile, in (0, 100].
+    Pct(f64),
+    Distinct,
+}
+
+fn parse_agg(name: &str) -> Result<Agg, String> {
+    Ok(match name {
+        "count" => Agg::Count,
+        "sum" => Agg::Sum,
+        "mean" => Agg::Mean,
+        "min" => Agg::Min,
+        "max" => Agg::Max,
+        "distinct" => Agg::Distinct,
+        _ => match percentile(name) {
+            Some(Ok(p)) => Agg::Pct(p),
+            Some(Err(e)) => return Err(e),
+            None => return Err(unknown_agg(name)),
+        },
+    })
+}
+
+/// `pN`: `None` when the name is not of that form at all.
+fn percentile(name: &str) -> Option<Result<f64, String>> {
+    let digits = name.strip_prefix('p')?;
+    let well_formed = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1
+        && digits.bytes().any(|b| b.is_ascii_digit());
+    if !well_formed {
+        return None;
+    }
+    Some(match digits.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
+        _ => Err(format!(
+            "bad percentile '{name}': N in pN must be above 0 and at most 100"
+        )),
+    })
+}
+
+fn unknown_agg(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let hint = ALIASES
+        .iter()
+        .find(|(a, _)| *a == lower)
+        .map(|(_, to)| *to)
+        .or_else(|| {
+            NAMES
+                .iter()
+                .map(|n| (distance(&lower, n), *n))
+                .filter(|(d, n)| *d <= 2.max(lower.len() / 3) || n.starts_with(lower.as_str()))
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, n)| n)
+        });
+    let hint = hint
+        .map(|h| format!("; did you mean '{h}'?"))
+        .unwrap_or_default();
+    format!(
+        "unknown aggregate '{name}'{hint} (valid: {}; or any pN, 0 < N <= 100)",
+        NAMES.join(" ")
+    )
+}
+
+/// Levenshtein distance, for suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// What a group keeps for one field: only what the aggregates need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SlotKind {
+    Count,
+    /// Serves both sum and mean.
+    Sum,
+    Min,
+    Max,
+    Distinct,
+    /// Serves every percentile of the field.
+    Quantiles,
+}
+
+/// One output column: which slot it reads and how.
+struct Column {
+    name: String,
+    slot: usize,
+    agg: Agg,
+}
+
+/// One aggregated field and its slots (a range of a group's slots).
+struct FieldSpec {
+    name: String,
+    slots: std::ops::Range<usize>,
+    /// Whether any slot reads the value as a number.
+    numeric: bool,
+}
+
+/// Everything fixed at build time, shared by every state.
+struct Spec {
+    fields: Vec<FieldSpec>,
+    groups: Vec<String>,
+    /// The kind of every slot of a group, all fields' slots in a row.
+    kinds: Vec<SlotKind>,
+    columns: Vec<Column>,
+}
+
+impl Spec {
+    fn new(fields: Vec<String>, aggs: &[(String, Agg)], groups: Vec<String>) -> Spec {
+        let several = fields.len() > 1;
+        let mut kinds = Vec::new();
+        let mut columns = Vec::new();
+        let mut specs = Vec::new();
+        for field in fields {
+            let start = kinds.len();
+            let mut slot_of = |kind: SlotKind| match kinds[start..].iter().position(|k| *k == kind)
+            {
+                Some(i) => start + i,
+                None => {
+                    kinds.push(kind);
+                    kinds.len() - 1
+                }
+            };
+            for (name, agg) in aggs {
+                let kind = match agg {
+                    Agg::Count => SlotKind::Count,
+                    Agg::Sum | Agg::Mean => SlotKind::Sum,
+                    Agg::Min => SlotKind::Min,
+                    Agg::Max => SlotKind::Max,
+                    Agg::Pct(_) => SlotKind::Quantiles,
+                    Agg::Distinct => SlotKind::Distinct,
+                };
+                columns.push(Column {
+                    name: if several {
+                        format!("{name}_{field}")
+                    } else {
+                        name.clone()
+                    },
+                    slot: slot_of(kind),
+                    agg: *agg,
+                });
+            }
+            let slots = start..kinds.len();
+            let numeric = kinds[slots.clone()]
+                .iter()
+                .any(|k| !matches!(k, SlotKind::Count | SlotKind::Distinct));
+            specs.push(FieldSpec {
+                name: field,
+                slots,
+                numeric,
+            });
+        }
+        Spec {
+            fields: specs,
+            groups,
+            kinds,
+            columns,
+        }
+    }
+
+    fn new_slots(&self) -> Box<[Slot]> {
+        self.kinds.iter().map(|k| Slot::new(*k)).collect()
+    }
+}
+
+struct StatsAgg(Arc<Spec>);
+
+impl Aggregation for StatsAgg {
+    fn new_state(&self) -> Box<dyn AggState> {
+        Box::new(StatsState {
+            spec: Arc::clone(&self.0),
+            groups: Map::default(),
+        })
+    }
+}
+
+/// A sum that stays exact over integers whatever the order of additions
+/// and merges: integers add into an `i128` (2^64 values of i64 cannot
+/// overflow it), other numbers into a float.
+#[derive(Debug, Clone, Default)]
+struct SumAcc {
+    ints: i128,
+    floats: f64,
+    /// How many values read as numbers.
+    n: u64,
+    any_float: bool,
+}
+
+impl SumAcc {
+    fn add(&mut self, x: Num) {
+        self.n += 1;
+        match x {
+            Num::Int(i) => self.ints += i128::from(i),
+            Num::Float(f) => {
+                self.floats += f;
+                self.any_float = true;
+            }
+        }
+    }
+
+    fn merge(&mut self, o: &SumAcc) {
+        self.ints += o.ints;
+        self.floats += o.floats;
+        self.n += o.n;
+        self.any_float |= o.any_float;
+    }
+
+    fn total(&self) -> f64 {
+        self.ints as f64 + self.floats
+    }
+
+    fn sum(&self) -> Value<'static> {
+        if self.n == 0 {
+            return Value::Null;
+        }
+        match i64::try_from(self.ints) {
+            Ok(i) if !self.any_float => Value::Int(i),
+            _ => Value::Float(self.total()),
+        }
+    }
+
+    fn mean(&self) -> Value<'static> {
+        if self.n == 0 {
+            return Value::Null;
+        }
+        Value::Float(self.total() / self.n as f64)
+    }
+}
+
+/// Percentiles of a field, and whether every value was an integer (then a
+/// whole result prints as one).
+struct QuantAcc {
+    q: Quantiles,
+    all_int: bool,
+}
+
+impl QuantAcc {
+    fn get(&self, p: f64) -> Value<'static> {
+        match self.q.quantile(p) {
+            None => Value::Null,
+            Some(x) if self.all_int && x.fract() == 0.0 && (-9.0e18..9.0e18).contains(&x) => {
+                Value::Int(x as i64)
+            }
+            Some(x) => Value::Float(x),
+        }
+    }
+}
+
+type ValueSet = hashbrown::HashSet<Value<'static>, BuildHasher>;
+
+/// A borrowed value that finds its owned copy in a [`ValueSet`] without
+/// allocating.
+struct ValRef<'r, 'a>(&'r Value<'a>);
+
+impl Hash for ValRef<'_, '_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Equivalent<Value<'static>> for ValRef<'_, '_> {
+    fn equivalent(&self, key: &Value<'static>) -> bool {
+        *self.0 == *key
+    }
+}
+
+/// One accumulator of one field in one group.
+enum Slot {
+    Count(u64),
+    Sum(SumAcc),
+    Min(Option<Num>),
+    Max(Option<Num>),
+    Distinct(Box<ValueSet>),
+    Quantiles(Box<QuantAcc>),
+}
+
+impl Slot {
+    fn new(kind: SlotKind) -> Slot {
+        match kind {
+            SlotKind::Count => Slot::Count(0),
+            SlotKind::Sum => Slot::Sum(SumAcc::default()),
+            SlotKind::Min => Slot::Min(None),
+            SlotKind::Max => Slot::Max(None),
+            SlotKind::Distinct => Slot::Distinct(Box::default()),
+            SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
+                q: Quantiles::new(),
+                all_int: true,
+            })),
+        }
+    }
+
+    /// Folds in a present, non-null value (`num`: it read as a number).
+    fn add(&mut self, v: &Value<'_>, num: Option<Num>) {
+        match (self, num) {
+            (Slot::Count(c), _) => *c += 1,
+            (Slot::Distinct(set), _) => {
+                if !set.contains(&ValRef(v)) {
+                    set.insert(v.to_owned_value());
+                }
+            }
+            (_, None) => {}
+            (Slot::Sum(s), Some(x)) => s.add(x),
+            (Slot::Min(m), Some(x)) => fold_extreme(m, x, Ordering::Less),
+            (Slot::Max(m), Some(x)) => fold_extreme(m, x, Ordering::Greater),
+            (Slot::Quantiles(q), Some(x)) => {
+                q.q.add(x.as_f64());
+                q.all_int &= matches!(x, Num::Int(_));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: &Slot) {
+        match (self, other) {
+            (Slot::Count(a), Slot::Count(b)) => *a += b,
+            (Slot::Sum(a), Slot::Sum(b)) => a.merge(b),
+            (Slot::Min(a), Slot::Min(Some(b))) => fold_extreme(a, *b, Ordering::Less),
+            (Slot::Max(a), Slot::Max(Some(b))) => fold_extreme(a, *b, Ordering::Greater),
+            (Slot::Distinct(a), Slot::Distinct(b)) => {
+                a.reserve(b.len());
+                for v in b.iter() {
+                    if !a.contains(v) {
+                        a.insert(v.clone());
+                    }
+                }
+            }
+            (Slot::Quantiles(a), Slot::Quantiles(b)) => {
+                a.q.merge(&b.q);
+                a.all_int &= b.all_int;
+            }
+            // an empty min/max merges as nothing; the spec makes the
+            // kinds of two states' slots the same
+            _ => {}
+        }
+    }
+
+    fn emit(&self, agg: Agg) -> Value<'static> {
+        match (self, agg) {
+            (Slot::Count(c), _) => Value::Int(i64::try_from(*c).unwrap_or(i64::MAX)),
+            (Slot::Sum(s), Agg::Mean) => s.mean(),
+            (Slot::Sum(s), _) => s.sum(),
+            (Slot::Min(m) | Slot::Max(m), _) => m.map_or(Value::Null, Num::to_value),
+            (Slot::Distinct(set), _) => Value::Int(i64::try_from(set.len()).unwrap_or(i64::MAX)),
+            (Slot::Quantiles(q), Agg::Pct(p)) => q.get(p),
+            (Slot::Quantiles(_), _) => Value::Null,
+        }
+    }
+}
+
+/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`; on a tie
+/// the value seen first stays, so `1` and `1.0` keep their arrival order.
+fn fold_extreme(cur: &mut Option<Num>, x: Num, want: Ordering) {
+    match cur {
+        Some(c) if x.cmp_num(*c) != want => {}
+        _ => *cur = Some(x),
+    }
+}
+
+/// Group keys of up to this many fields are looked up without allocating.
+const STACK_KEY: usize = 8;
+
+/// A field of `rec`: found as is without copying, or by a dotted path into
+/// JSON. Null counts as missing.
+fn field_value<'r, 'a>(rec: &'r Record<'a>, name: &str) -> Option<Cow<'r, Value<'a>>> {
+    let v = match rec.get(name) {
+        Some(v) => Some(Cow::Borrowed(v)),
+        None if name.contains('.') => rec.lookup(name),
+        None => None,
+    };
+    v.filter(|v| !v.is_null())
+}
+
+/// Calls `f` with the values of `rec`'s group fields (missing ones as
+/// [`MISSING`]), on the stack unless there are many or they reach into JSON.
+fn with_key<R>(rec: &Record<'_>, names: &[String], f: impl FnOnce(&[&Value<'_>]) -> R) -> R {
+    if names.len() <= STACK_KEY && !names.iter().any(|n| n.contains('.')) {
+        let mut refs: [&Value<'_>; STACK_KEY] = [&MISSING; STACK_KEY];
+        for (slot, name) in refs.iter_mut().zip(names) {
+            *slot = rec.get(name).unwrap_or(&MISSING);
+        }
+        return f(&refs[..names.len()]);
+    }
+    let vals: Vec<Option<Cow<'_, Value<'_>>>> = names.iter().map(|n| rec.lookup(n)).collect();
+    let refs: Vec<&Value<'_>> = vals
+        .iter()
+        .map(|v| v.as_deref().unwrap_or(&MISSING))
+        .collect();
+    f(&refs)
+}
+
+impl Spec {
+    /// Folds `rec`'s aggregated fields into its group's slots.
+    fn update(&self, slots: &mut [Slot], rec: &Record<'_>) {
+        for f in &self.fields {
+            let Some(v) = field_value(rec, &f.name) else {
+                continue;
+            };
+            // NaN is no number to aggregate (text never reads as NaN, but a
+            // float may be one); it would poison sums and orders.
+            let num = if f.numeric {
+                v.as_num()
+                    .filter(|n| !matches!(n, Num::Float(x) if x.is_nan()))
+            } else {
+                None
+            };
+            if let Some(group) = slots.get_mut(f.slots.clone()) {
+                for slot in group {
+                    slot.add(&v, num);
+                }
+            }
+        }
+    }
+}
+
+struct StatsState {
+    spec: Arc<Spec>,
+    groups: Map<Key, Box<[Slot]>>,
+}
+
+impl AggState for StatsState {
+    fn add(&mut self, rec: &Record<'_>) {
+        let StatsState { spec, groups } = self;
+        with_key(rec, &spec.groups, |key| {
+            let r = KeyRef(key);
+            match groups.get_mut(&r) {
+                Some(slots) => spec.update(slots, rec),
+                None => {
+                    let mut slots = spec.new_slots();
+                    spec.update(&mut slots, rec);
+                    groups.insert(r.to_key(), slots);
+                }
+            }
+        });
+    }
+
+    fn merge(&mut self, other: &dyn AggState) {
+        let o: &StatsState = same(other, "stats");
+        self.groups.reserve(o.groups.len());
+        for (k, theirs) in &o.groups {
+            let fold = |mine: &mut [Slot]| {
+                for (a, b) in mine.iter_mut().zip(theirs.iter()) {
+                    a.merge(b);
+                }
+            };
+            match self.groups.get_mut(k) {
+                Some(mine) => fold(mine),
+                None => {
+                    let mut mine = self.spec.new_slots();
+                    fold(&mut mine);
+                    self.groups.insert(k.clone(), mine);
+                }
+            }
+        }
+    }
+
+    fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
+        let mut groups: Vec<(&Key, &[Slot])> = self.groups.iter().map(|(k, s)| (k, &**s)).collect();
+        groups.sort_unstable_by(|a, b| group_cmp(a.0, b.0));
+        let spec = &self.spec;
+        groups
+            .into_iter()
+            .map(|(k, slots)| {
+                let mut fields: Vec<(Cow<'static, str>, Value<'static>)> =
+                    Vec::with_capacity(spec.groups.len() + spec.columns.len());
+                for (name, v) in spec.groups.iter().zip(k.0.iter()) {
+                    fields.push((Cow::Owned(name.clone()), v.clone()));
+                }
+                for c in &spec.columns {
+                    let v = slots.get(c.slot).map_or(Value::Null, |s| s.emit(c.agg));
+                    fields.push((Cow::Owned(c.name.clone()), v));
+                }
+                Record::row(fields)
+            })
+            .collect()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+/// Groups in `sort`'s order; keys that order calls equal but that are
+/// different values (the number 1 and the text `1`) by kind, so that the
+/// output does not depend on hashing.
+fn group_cmp(a: &Key, b: &Key) -> Ordering {
+    fn kind(v: &Value<'_>) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Float(_) => 3,
+            Value::Str(_) => 4,
+            Value::Json(_) => 5,
+        }
+    }
+    a.sort_cmp(b).then_with(|| {
+        a.0.iter()
+            .zip(b.0.iter())
+            .map(|(x, y)| kind(x).cmp(&kind(y)))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn agg(args: &[&str]) -> Result<Box<dyn Aggregation>, String> {
+        let m = crate::ops::command_for(&Stats)
+            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        match Stats.build(&m, &BuildCx::default())? {
+            Built::Aggregation(a) => Ok(a),
+            _ => Err("stats builds an aggregation".into()),
+        }
+    }
+
+    fn rec(fields: &[(&'static str, Value<'static>)]) -> Record<'static> {
+        Record::row(
+            fields
+                .iter()
+                .map(|(n, v)| (Cow::Borrowed(*n), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn run(args: &[&str], recs: &[Record<'static>]) -> Vec<Record<'static>> {
+        let a = agg(args).expect("valid stats arguments");
+        let mut s = a.new_state();
+        for r in recs {
+            s.add(r);
+        }
+        s.emit(false)
+    }
+
+    /// Rows as `name=value` lists, values in their text form with a type
+    /// tag for numbers (`i:3`, `f:2.5`), nulls as `null`.
+    fn show(rows: &[Record<'static>]) -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                r.columns()
+                    .map(|(n, v)| {
+                        let t = match v {
+                            Value::Int(i) => format!("i:{i}"),
+                            Value::Float(f) => format!("f:{f}"),
+                            Value::Null => "null".into(),
+                            other => other.text().into_owned(),
+                        };
+                        format!("{n}={t}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    fn xs(vals: &[Value<'static>]) -> Vec<Record<'static>> {
+        vals.iter().map(|v| rec(&[("x", v.clone())])).collect()
+    }
+
+    #[test]
+    fn stats_every_aggregate() {
+        let recs = xs(&[
+            Value::Int(5),
+            Value::str("1"),
+            Value::Int(3),
+            Value::Int(2),
+            Value::Int(4),
+            Value::Int(3),
+        ]);
+        let rows = run(
+            &[
+                "-f",
+                "x",
+                "-a",
+                "count,sum,mean,min,max,p50,p90,p95,p99,distinct",
+            ],
+            &recs,
+        );
+        assert_eq!(
+            show(&rows),
+            [
+                "count=i:6 sum=i:18 mean=f:3 min=i:1 max=i:5 p50=i:3 p90=i:5 p95=i:5 p99=i:5 \
+              distinct=i:5"
+            ]
+        );
+    }
+
+    #[test]
+    fn stats_percentiles_by_nearest_rank() {
+        let recs = xs(&(1..=10).map(Value::Int).collect::<Vec<_>>());
+        let rows = run(&["-f", "x", "-a", "p50,p90,p95,p99,p10,p100,p12.5"], &recs);
+        assert_eq!(
+            show(&rows),
+            ["p50=i:5 p90=i:9 p95=i:10 p99=i:10 p10=i:1 p100=i:10 p12.5=i:2"]
+        );
+        let floats = xs(&[Value::Float(1.5), Value::Int(2), Value::Int(3)]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "p50,p99"], &floats)),
+            ["p50=f:2 p99=f:3"]
+        );
+    }
+
+    #[test]
+    fn stats_several_fields_name_agg_field() {
+        let recs = vec![
+            rec(&[("a", Value::Int(1)), ("b", Value::Int(10))]),
+            rec(&[("a", Value::Int(3)), ("b", Value::Int(30))]),
+        ];
+        let rows = run(&["-f", "a,b", "-a", "mean,max"], &recs);
+        assert_eq!(show(&rows), ["mean_a=f:2 max_a=i:3 mean_b=f:20 max_b=i:30"]);
+        let rows = run(&["-f", "a", "-f", "b", "-a", "max", "-a", "mean"], &recs);
+        assert_eq!(show(&rows), ["max_a=i:3 mean_a=f:2 max_b=i:30 mean_b=f:20"]);
+    }
+
+    #[test]
+    fn stats_groups_in_sort_order() {
+        let recs = vec![
+            rec(&[("g", Value::str("b")), ("x", Value::Int(1))]),
+            rec(&[("g", Value::str("10")), ("x", Value::Int(2))]),
+            rec(&[("x", Value::Int(3))]),
+            rec(&[("g", Value::str("9")), ("x", Value::Int(4))]),
+            rec(&[("g", Value::str("a")), ("x", Value::Int(5))]),
+            rec(&[("g", Value::str("b")), ("x", Value::Int(6))]),
+        ];
+        let rows = run(&["-f", "x", "-a", "sum", "-g", "g"], &recs);
+        assert_eq!(
+            show(&rows),
+            [
+                "g=9 sum=i:4",
+                "g=10 sum=i:2",
+                "g=null sum=i:3",
+                "g=a sum=i:5",
+                "g=b sum=i:7"
+            ]
+        );
+    }
+
+    #[test]
+    fn stats_groups_by_several_fields() {
+        let recs = vec![
+            rec(&[
+                ("h", Value::str("x")),
+                ("s", Value::Int(500)),
+                ("x", Value::Int(1)),
+            ]),
+            rec(&[
+                ("h", Value::str("x")),
+                ("s", Value::Int(200)),
+                ("x", Value::Int(1)),
+            ]),
+            rec(&[
+                ("h", Value::str("w")),
+                ("s", Value::Int(500)),
+                ("x", Value::Int(1)),
+            ]),
+            rec(&[
+                ("h", Value::str("x")),
+                ("s", Value::Int(200)),
+                ("x", Value::Int(1)),
+            ]),
+        ];
+        let rows = run(&["-f", "x", "-a", "count", "-g", "h,s"], &recs);
+        assert_eq!(
+            show(&rows),
+            [
+                "h=w s=i:500 count=i:1",
+                "h=x s=i:200 count=i:2",
+                "h=x s=i:500 count=i:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn stats_ignores_non_numeric_values() {
+        let recs = xs(&[
+            Value::str("n/a"),
+            Value::Int(4),
+            Value::Null,
+            Value::str(" 2 "),
+            Value::Bool(true),
+            Value::str("n/a"),
+        ]);
+        let rows = run(
+            &["-f", "x", "-a", "count,distinct,sum,mean,min,max,p50"],
+            &recs,
+        );
+        assert_eq!(
+            show(&rows),
+            ["count=i:5 distinct=i:4 sum=i:6 mean=f:3 min=i:2 max=i:4 p50=i:2"]
+        );
+        let words = xs(&[Value::str("a"), Value::str("b"), Value::str("a")]);
+        let rows = run(
+            &["-f", "x", "-a", "count,distinct,sum,mean,min,max,p99"],
+            &words,
+        );
+        assert_eq!(
+            show(&rows),
+            ["count=i:3 distinct=i:2 sum=null mean=null min=null max=null p99=null"]
+        );
+    }
+
+    #[test]
+    fn stats_missing_field_counts_zero() {
+        let recs = vec![rec(&[("y", Value::Int(1))])];
+        let rows = run(&["-f", "x", "-a", "count,distinct,sum"], &recs);
+        assert_eq!(show(&rows), ["count=i:0 distinct=i:0 sum=null"]);
+    }
+
+    #[test]
+    fn stats_integer_and_float_sums() {
+        let ints = xs(&[Value::Int(1), Value::str("2"), Value::Int(3)]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "sum,min,max"], &ints)),
+            ["sum=i:6 min=i:1 max=i:3"]
+        );
+        let mixed = xs(&[Value::Int(1), Value::str("2.5"), Value::Float(0.5)]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "sum,min,max"], &mixed)),
+            ["sum=f:4 min=f:0.5 max=f:2.5"]
+        );
+        let big = xs(&[Value::Int(i64::MAX), Value::Int(1)]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "sum"], &big)),
+            [format!("sum=f:{}", i64::MAX as f64)]
+        );
+        // an overflow that comes back into range is an integer again
+        let back = xs(&[Value::Int(i64::MAX), Value::Int(1), Value::Int(-10)]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "sum"], &back)),
+            [format!("sum=i:{}", i64::MAX - 9)]
+        );
+    }
+
+    #[test]
+    fn stats_distinct_is_exact_over_any_kind() {
+        let recs = xs(&[
+            Value::str("7"),
+            Value::str("07"),
+            Value::Int(7),
+            Value::str("7"),
+            Value::Float(7.5),
+            Value::Json(Box::new(serde_json::json!({"a": 1}))),
+            Value::Json(Box::new(serde_json::json!({"a": 1}))),
+        ]);
+        assert_eq!(
+            show(&run(&["-f", "x", "-a", "distinct"], &recs)),
+            ["distinct=i:5"]
+        );
+    }
+
+    #[test]
+    fn stats_empty_batch_has_no_row() {
+        assert!(run(&["-f", "x", "-a", "count"], &[]).is_empty());
+        assert!(run(&["-f", "x", "-a", "count", "-g", "g"], &[]).is_empty());
+        let a = agg(&["-f", "x", "-a", "mean"]).expect("valid");
+        assert!(a.new_state().is_empty());
+        assert!(a.new_state().emit(true).is_empty());
+    }
+
+    #[test]
+    fn stats_reads_current_value_and_json_paths() {
+        let lines: Vec<Record<'static>> = ["3", "x", "5"]
+            .iter()
+            .map(|l| Record::from_line(Cow::Borrowed(*l), "").into_owned())
+            .collect();
+        assert_eq!(
+            show(&run(&["-f", "_", "-a", "count,sum"], &lines)),
+            ["count=i:3 sum=i:8"]
+        );
+        let j = |svc: &str, ms: i64| {
+            rec(&[(
+                "e",
+                Value::Json(Box::new(serde_json::json!({"svc": svc, "ms": ms}))),
+            )])
+        };
+        let recs = vec![j("b", 4), j("a", 1), j("b", 6)];
+        assert_eq!(
+            show(&run(&["-f", "e.ms", "-a", "max", "-g", "e.svc"], &recs)),
+            ["e.svc=a max=i:1", "e.svc=b max=i:6"]
+        );
+    }
+
+    #[test]
+    fn stats_rejects_bad_arguments() {
+        let e = agg(&["-f", "x", "-a", "avg"]).err().unwrap_or_default();
+        assert!(e.contains("did you mean 'mean'"), "{e}");
+        assert!(
+            e.contains("count sum mean min max p50 p90 p95 p99 distinct"),
+            "{e}"
+        );
+        let e = agg(&["-f", "x", "-a", "mena"]).err().unwrap_or_default();
+        assert!(e.contains("did you mean 'mean'"), "{e}");
+        let e = agg(&["-f", "x", "-a", "median"]).err().unwrap_or_default();
+        assert!(e.contains("did you mean 'p50'"), "{e}");
+        assert!(agg(&["-f", "x", "-a", "p0"]).is_err());
+        assert!(agg(&["-f", "x", "-a", "p101"]).is_err());
+        assert!(agg(&["-f", "x", "-a", "pp"]).is_err());
+        let e = agg(&["-f", "", "-a", "sum"]).err().unwrap_or_default();
+        assert!(e.contains("-f needs a name"), "{e}");
+        assert!(agg(&["-f", "a,,b", "-a", "sum"]).is_err());
+        assert!(agg(&["-a", "sum"]).is_err());
+        assert!(agg(&["-f", "x"]).is_err());
+        assert!(agg(&["-f", "x", "-a", "sum,"]).is_err());
+    }
+
+    #[test]
+    fn stats_repeated_names_count_once() {
+        let recs = xs(&[Value::Int(2)]);
+        assert_eq!(
+            show(&run(&["-f", "x,x", "-a", "sum,sum"], &recs)),
+            ["sum=i:2"]
+        );
+    }
+
+    #[test]
+    fn stats_keeps_only_the_accumulators_asked_for() {
+        let spec = Spec::new(
+            vec!["a".into(), "b".into()],
+            &[
+                ("mean".into(), Agg::Mean),
+                ("sum".into(), Agg::Sum),
+                ("p50".into(), Agg::Pct(50.0)),
+                ("p99".into(), Agg::Pct(99.0)),
+            ],
+            Vec::new(),
+        );
+        use SlotKind::*;
+        assert_eq!(spec.kinds, [Sum, Quantiles, Sum, Quantiles]);
+        let spec = Spec::new(
+            vec!["a".into()],
+            &[("count".into(), Agg::Count)],
+            Vec::new(),
+        );
+        assert_eq!(spec.kinds, [Count]);
+        assert!(!spec.fields[0].numeric);
+    }
+
+    fn value() -> impl Strategy<Value = Option<Value<'static>>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            (-50i64..50).prop_map(|i| Some(Value::Int(i))),
+            // quarters add exactly in any order, so float sums compare equal
+            (-400i64..400).prop_map(|q| Some(Value::Float(q as f64 / 4.0))),
+            (-50i64..50).prop_map(|i| Some(Value::owned_str(i.to_string()))),
+            prop::sample::select(vec!["a", "b", "n/a", ""])
+                .prop_map(|s| Some(Value::owned_str(s.to_string()))),
+            prop::sample::select(vec![i64::MAX, i64::MIN, i64::MAX - 1])
+                .prop_map(|i| Some(Value::Int(i))),
+        ]
+    }
+
+    fn record() -> impl Strategy<Value = Record<'static>> {
+        (
+            prop::option::of(prop::sample::select(vec!["x", "y", "10", "9"])),
+            value(),
+            value(),
+        )
+            .prop_map(|(g, a, b)| {
+                let mut fields = Vec::new();
+                if let Some(g) = g {
+                    fields.push((Cow::Borrowed("g"), Value::str(g)));
+                }
+                if let Some(a) = a {
+                    fields.push((Cow::Borrowed("a"), a));
+                }
+                if let Some(b) = b {
+                    fields.push((Cow::Borrowed("b"), b));
+                }
+                Record::row(fields)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn stats_merge_of_parts_equals_whole(
+            recs in prop::collection::vec(record(), 0..80),
+            cuts in prop::collection::vec(0usize..80, 0..6),
+            grouped in any::<bool>(),
+        ) {
+            let mut args = vec![
+                "-f", "a,b", "-a",
+                "count,sum,mean,min,max,p50,p90,p95,p99,distinct",
+            ];
+            if grouped {
+                args.extend(["-g", "g"]);
+            }
+            let a = agg(&args).expect("valid stats arguments");
+            let mut whole = a.new_state();
+            for r in &recs {
+                whole.add(r);
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
+            cuts.sort_unstable();
+            let mut bounds = vec![0];
+            bounds.extend(cuts);
+            bounds.push(recs.len());
+            let mut merged = a.new_state();
+            for w in bounds.windows(2) {
+                let mut part = a.new_state();
+                for r in &recs[w[0]..w[1]] {
+                    part.add(r);
+                }
+                merged.merge(part.as_ref());
+            }
+            prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
+            prop_assert_eq!(merged.is_empty(), whole.is_empty());
+        }
     }
 }

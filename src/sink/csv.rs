@@ -181,7 +181,10 @@ mod tests {
     fn csv_skips_empty_batches_and_waits_for_a_header() {
         let mut f = Csv::new(opts());
         assert_eq!(render(&mut f, T, &[]), "");
-        assert_eq!(render(&mut f, T, &[kv("a", 1)]), "time,key,count\n2026-11-24T01:02:04Z,a,1\n");
+        assert_eq!(
+            render(&mut f, T, &[kv("a", 1)]),
+            "time,key,count\n2026-11-24T01:02:04Z,a,1\n"
+        );
     }
 
     #[test]

@@ -1,19 +1,140 @@
-//! `-o json` (placeholder until its formatter lands; delegates to tsv).
+//! `-o json`: one compact JSON object per batch (or window) on one line,
+//! `{"time":...,"rows":[...]}`, each row an object of its fields as in
+//! `-o jsonl` but without `"time"`. An empty batch, printed only with
+//! `--emit-empty`, has `"rows":[]`. A window is printed like a batch: its
+//! time is its end.
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options, tsv::Tsv};
+use super::jsonl::{write_fields, write_time};
+use super::{BatchOut, Formatter, Options};
 
-pub struct Json(Tsv);
+pub struct Json {
+    opts: Options,
+    buf: Vec<u8>,
+    scratch: String,
+}
 
 impl Json {
     pub fn new(opts: Options) -> Self {
-        Json(Tsv::new(opts))
+        Json {
+            opts,
+            buf: Vec::new(),
+            scratch: String::new(),
+        }
     }
 }
 
 impl Formatter for Json {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.0.batch(b, out)
+        self.buf.clear();
+        self.buf.extend_from_slice(b"{\"time\":");
+        write_time(&mut self.buf, &self.opts, b.time)?;
+        self.buf.extend_from_slice(b",\"rows\":[");
+        for (i, row) in b.rows.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.buf.push(b'{');
+            write_fields(&mut self.buf, row, false, &mut self.scratch)?;
+            self.buf.push(b'}');
+            // A big batch is still one line, written in pieces.
+            if self.buf.len() > 1 << 16 {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        self.buf.extend_from_slice(b"]}\n");
+        out.write_all(&self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::record::Record;
+    use crate::timestamp::{Nanos, TimeFormat};
+    use crate::value::Value;
+
+    /// 2026-11-24T01:02:04Z.
+    const T: Nanos = 1_795_482_124_000_000_000;
+
+    fn opts() -> Options {
+        Options {
+            time_format: TimeFormat::Rfc3339,
+            millis: false,
+            header: false,
+            color: false,
+        }
+    }
+
+    fn render(f: &mut Json, start: Option<Nanos>, rows: &[Record<'static>]) -> String {
+        let mut out = Vec::new();
+        let b = BatchOut {
+            time: T,
+            start,
+            rows,
+        };
+        f.batch(&b, &mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    fn kv(key: &'static str, count: i64) -> Record<'static> {
+        Record::row(vec![
+            (Cow::Borrowed("key"), Value::str(key)),
+            (Cow::Borrowed("count"), Value::Int(count)),
+        ])
+    }
+
+    #[test]
+    fn json_one_line_per_batch() {
+        let mut f = Json::new(opts());
+        let line = render(&mut f, None, &[kv("a", 2), kv("b\"", 1)]);
+        assert_eq!(
+            line,
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[\
+             {\"key\":\"a\",\"count\":2},{\"key\":\"b\\\"\",\"count\":1}]}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back["rows"][1]["key"], "b\"");
+    }
+
+    #[test]
+    fn json_empty_batch_has_no_rows() {
+        let mut f = Json::new(opts());
+        assert_eq!(
+            render(&mut f, None, &[]),
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[]}\n"
+        );
+    }
+
+    #[test]
+    fn json_window_prints_its_end_only() {
+        let mut f = Json::new(opts());
+        assert_eq!(
+            render(&mut f, Some(T - 60_000_000_000), &[kv("a", 1)]),
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[{\"key\":\"a\",\"count\":1}]}\n"
+        );
+    }
+
+    #[test]
+    fn json_numbers_and_epoch_time() {
+        let mut f = Json::new(Options {
+            time_format: TimeFormat::Epoch,
+            ..opts()
+        });
+        let mut r = Record::from_line(Cow::Borrowed("x"), "");
+        r.set(Cow::Borrowed("mean"), Value::Float(2.5));
+        r.set(Cow::Borrowed("big"), Value::Float(1e21));
+        r.set(Cow::Borrowed("n"), Value::Int(-3));
+        let line = render(&mut f, None, &[r]);
+        assert_eq!(
+            line,
+            "{\"time\":1795482124,\"rows\":[{\"value\":\"x\",\"mean\":2.5,\"big\":1e+21,\"n\":-3}]}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back["rows"][0]["big"], 1e21);
     }
 }

@@ -1,19 +1,234 @@
-//! `-o jsonl` (placeholder until its formatter lands; delegates to tsv).
+//! `-o jsonl`: one compact JSON object per row, `"time"` first and then the
+//! fields in column order (`_` as `"value"`). Integers and other numbers are
+//! JSON numbers, in the SPEC's number format (up to 6 decimals); NaN and the
+//! infinities, which JSON cannot hold, are `null`. Text stays a JSON string
+//! even when it reads as a number; booleans, null and nested JSON are
+//! written as they are. The time is a string in RFC 3339 and a number with
+//! `--time-format epoch` or `epoch-ms`. A field that shares a name with
+//! another (a field called `time`, say) is written as it is, so the object
+//! then holds that key twice.
+//!
+//! The helpers here also serve `-o json`, which nests the same row objects.
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options, tsv::Tsv};
+use super::{BatchOut, Formatter, Options};
+use crate::numfmt;
+use crate::record::Record;
+use crate::timestamp::{Nanos, TimeFormat};
+use crate::value::Value;
 
-pub struct Jsonl(Tsv);
+pub struct Jsonl {
+    opts: Options,
+    buf: Vec<u8>,
+    scratch: String,
+}
 
 impl Jsonl {
     pub fn new(opts: Options) -> Self {
-        Jsonl(Tsv::new(opts))
+        Jsonl {
+            opts,
+            buf: Vec::new(),
+            scratch: String::new(),
+        }
     }
+}
+
+/// Appends `s` as a JSON string.
+pub fn write_str(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    serde_json::to_writer(buf, s).map_err(io::Error::from)
+}
+
+/// Appends a batch time as a JSON value: a string in RFC 3339, else a
+/// number.
+pub fn write_time(buf: &mut Vec<u8>, opts: &Options, t: Nanos) -> io::Result<()> {
+    let text = opts.time_text(t);
+    match opts.time_format {
+        TimeFormat::Rfc3339 => write_str(buf, &text),
+        TimeFormat::Epoch | TimeFormat::EpochMs => {
+            buf.extend_from_slice(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+/// Appends one value as JSON; `scratch` is reused for number text.
+pub fn write_value(buf: &mut Vec<u8>, v: &Value<'_>, scratch: &mut String) -> io::Result<()> {
+    match v {
+        Value::Null => buf.extend_from_slice(b"null"),
+        Value::Bool(b) => buf.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => buf.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::Float(f) if f.is_finite() => {
+            scratch.clear();
+            numfmt::write_float(scratch, *f);
+            buf.extend_from_slice(scratch.as_bytes());
+        }
+        Value::Float(_) => buf.extend_from_slice(b"null"),
+        Value::Str(s) => write_str(buf, s)?,
+        Value::Json(j) => serde_json::to_writer(&mut *buf, &**j).map_err(io::Error::from)?,
+    }
+    Ok(())
+}
+
+/// Appends the row's fields as `"name":value` pairs, each preceded by a
+/// comma when `comma` is set and after the first otherwise.
+pub fn write_fields(
+    buf: &mut Vec<u8>,
+    row: &Record<'_>,
+    mut comma: bool,
+    scratch: &mut String,
+) -> io::Result<()> {
+    for (name, v) in row.columns() {
+        if comma {
+            buf.push(b',');
+        }
+        comma = true;
+        write_str(buf, name)?;
+        buf.push(b':');
+        write_value(buf, v, scratch)?;
+    }
+    Ok(())
 }
 
 impl Formatter for Jsonl {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.0.batch(b, out)
+        if b.rows.is_empty() {
+            return Ok(());
+        }
+        // `{"time":...` is the same for every row of the batch.
+        let mut head = Vec::with_capacity(32);
+        head.extend_from_slice(b"{\"time\":");
+        write_time(&mut head, &self.opts, b.time)?;
+        self.buf.clear();
+        for row in b.rows {
+            self.buf.extend_from_slice(&head);
+            write_fields(&mut self.buf, row, true, &mut self.scratch)?;
+            self.buf.extend_from_slice(b"}\n");
+            if self.buf.len() > 1 << 16 {
+                out.write_all(&self.buf)?;
+                self.buf.clear();
+            }
+        }
+        out.write_all(&self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// 2026-11-24T01:02:04Z.
+    const T: Nanos = 1_795_482_124_000_000_000;
+
+    fn opts() -> Options {
+        Options {
+            time_format: TimeFormat::Rfc3339,
+            millis: false,
+            header: false,
+            color: false,
+        }
+    }
+
+    fn render(f: &mut Jsonl, rows: &[Record<'static>]) -> String {
+        let mut out = Vec::new();
+        let b = BatchOut {
+            time: T,
+            start: None,
+            rows,
+        };
+        f.batch(&b, &mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    fn kv(key: &'static str, count: i64) -> Record<'static> {
+        Record::row(vec![
+            (Cow::Borrowed("key"), Value::str(key)),
+            (Cow::Borrowed("count"), Value::Int(count)),
+        ])
+    }
+
+    #[test]
+    fn jsonl_one_object_per_row_time_first() {
+        let mut f = Jsonl::new(opts());
+        assert_eq!(
+            render(&mut f, &[kv("a", 2), kv("b", 1)]),
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"key\":\"a\",\"count\":2}\n\
+             {\"time\":\"2026-11-24T01:02:04Z\",\"key\":\"b\",\"count\":1}\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_types_numbers_and_keeps_numeric_text_a_string() {
+        let mut f = Jsonl::new(opts());
+        let mut r = Record::from_line(Cow::Borrowed("42"), "");
+        r.set(Cow::Borrowed("mean"), Value::Float(2.0));
+        r.set(Cow::Borrowed("third"), Value::Float(1.0 / 3.0));
+        r.set(Cow::Borrowed("nan"), Value::Float(f64::NAN));
+        r.set(Cow::Borrowed("none"), Value::Null);
+        r.set(Cow::Borrowed("ok"), Value::Bool(false));
+        r.set(
+            Cow::Borrowed("user"),
+            Value::Json(Box::new(serde_json::json!({"id": 7, "tags": ["x"]}))),
+        );
+        assert_eq!(
+            render(&mut f, &[r]),
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"value\":\"42\",\"mean\":2,\"third\":0.333333,\
+             \"nan\":null,\"none\":null,\"ok\":false,\"user\":{\"id\":7,\"tags\":[\"x\"]}}\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_escapes_strings_and_names() {
+        let mut f = Jsonl::new(opts());
+        let r = Record::row(vec![(
+            Cow::Borrowed("a\"b"),
+            Value::str("tab\there \"q\" back\\slash\nnl \u{1} é"),
+        )]);
+        let line = render(&mut f, &[r]);
+        assert_eq!(
+            line,
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"a\\\"b\":\
+             \"tab\\there \\\"q\\\" back\\\\slash\\nnl \\u0001 é\"}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back["a\"b"], "tab\there \"q\" back\\slash\nnl \u{1} é");
+    }
+
+    #[test]
+    fn jsonl_epoch_times_are_numbers() {
+        let mut f = Jsonl::new(Options {
+            time_format: TimeFormat::Epoch,
+            millis: true,
+            ..opts()
+        });
+        let mut out = Vec::new();
+        let rows = [kv("a", 1)];
+        let b = BatchOut {
+            time: T + 5_000_000,
+            start: None,
+            rows: &rows,
+        };
+        f.batch(&b, &mut out).expect("writing to a Vec");
+        assert_eq!(
+            out,
+            b"{\"time\":1795482124.005,\"key\":\"a\",\"count\":1}\n"
+        );
+
+        let mut f = Jsonl::new(Options {
+            time_format: TimeFormat::EpochMs,
+            ..opts()
+        });
+        assert_eq!(
+            render(&mut f, &rows),
+            "{\"time\":1795482124000,\"key\":\"a\",\"count\":1}\n"
+        );
+    }
+
+    #[test]
+    fn jsonl_prints_nothing_for_an_empty_batch() {
+        let mut f = Jsonl::new(opts());
+        assert_eq!(render(&mut f, &[]), "");
     }
 }

@@ -1,19 +1,296 @@
-//! `-o spark` (placeholder until its formatter lands; delegates to tsv).
+//! `-o spark`: what PySpark's `DStream.pprint()` prints, byte for byte:
+//!
+//! ```text
+//! -------------------------------------------
+//! Time: 2026-11-24 02:02:04
+//! -------------------------------------------
+//! ('hello', 3)
+//! ('world', 1)
+//!
+//! ```
+//!
+//! The time is local (see [`crate::timestamp::write_spark_time`]), cut to
+//! whole milliseconds as Spark's batch times are (`.772000`); at most
+//! ten rows follow, then `...` when there are more, then an empty line. A
+//! one-field row prints as Python's `print()` shows that value (text bare,
+//! `2.0`, `None`, `True`); a longer row as a Python tuple of the values'
+//! `repr`s. Numbers print as Python prints them (a float always with a
+//! fraction or an exponent); nested JSON prints as the dict or list that
+//! `json.loads` would give (`{'id': 7, 'tags': ['a']}`). An empty batch
+//! (with `--emit-empty`) is the banner and the empty line, as pprint shows
+//! one.
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options, tsv::Tsv};
+use super::{BatchOut, Formatter, Options};
+use crate::numfmt::{write_int, write_py_float, write_py_str_repr};
+use crate::timestamp::write_spark_time;
+use crate::value::Value;
 
-pub struct Spark(Tsv);
+/// pprint's default `num`.
+const SHOWN: usize = 10;
+
+const MILLI: i64 = 1_000_000;
+
+const DASHES: &str = "-------------------------------------------\n";
+
+pub struct Spark {
+    buf: String,
+}
 
 impl Spark {
-    pub fn new(opts: Options) -> Self {
-        Spark(Tsv::new(opts))
+    pub fn new(_opts: Options) -> Self {
+        Spark { buf: String::new() }
+    }
+}
+
+/// Appends what Python's `print(v)` shows (`str(v)`).
+fn write_py_str(out: &mut String, v: &Value<'_>) {
+    match v {
+        Value::Str(s) => out.push_str(s),
+        other => write_py_repr(out, other),
+    }
+}
+
+/// Appends Python's `repr(v)`.
+fn write_py_repr(out: &mut String, v: &Value<'_>) {
+    match v {
+        Value::Null => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::Int(i) => write_int(out, *i),
+        Value::Float(f) => write_py_float(out, *f),
+        Value::Str(s) => write_py_str_repr(out, s),
+        Value::Json(j) => write_py_json(out, j),
+    }
+}
+
+/// Appends the `repr` of what `json.loads` makes of `j`.
+fn write_py_json(out: &mut String, j: &serde_json::Value) {
+    use serde_json::Value as J;
+    match j {
+        J::Null => out.push_str("None"),
+        J::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        J::Number(n) => match n.as_f64() {
+            Some(f) if !(n.is_i64() || n.is_u64()) => write_py_float(out, f),
+            _ => out.push_str(&n.to_string()),
+        },
+        J::String(s) => write_py_str_repr(out, s),
+        J::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_json(out, x);
+            }
+            out.push(']');
+        }
+        J::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_str_repr(out, k);
+                out.push_str(": ");
+                write_py_json(out, x);
+            }
+            out.push('}');
+        }
     }
 }
 
 impl Formatter for Spark {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.0.batch(b, out)
+        let buf = &mut self.buf;
+        buf.clear();
+        buf.push_str(DASHES);
+        buf.push_str("Time: ");
+        // Spark's batch times are whole milliseconds.
+        write_spark_time(buf, b.time - b.time.rem_euclid(MILLI));
+        buf.push('\n');
+        buf.push_str(DASHES);
+        for row in b.rows.iter().take(SHOWN) {
+            let mut cols = row.columns();
+            match (cols.next(), cols.next()) {
+                (None, _) => buf.push_str("()"),
+                (Some((_, v)), None) => write_py_str(buf, v),
+                (Some((_, first)), Some((_, second))) => {
+                    buf.push('(');
+                    write_py_repr(buf, first);
+                    buf.push_str(", ");
+                    write_py_repr(buf, second);
+                    for (_, v) in cols {
+                        buf.push_str(", ");
+                        write_py_repr(buf, v);
+                    }
+                    buf.push(')');
+                }
+            }
+            buf.push('\n');
+        }
+        if b.rows.len() > SHOWN {
+            buf.push_str("...\n");
+        }
+        buf.push('\n');
+        out.write_all(buf.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::record::Record;
+    use crate::timestamp::{Nanos, TimeFormat, format_spark_time};
+
+    /// 2026-11-24T01:02:04Z.
+    const T: Nanos = 1_795_482_124_000_000_000;
+
+    fn render(rows: &[Record<'static>]) -> String {
+        render_at(T, rows)
+    }
+
+    fn render_at(time: Nanos, rows: &[Record<'static>]) -> String {
+        let mut f = Spark::new(Options {
+            time_format: TimeFormat::Rfc3339,
+            millis: false,
+            header: false,
+            color: false,
+        });
+        let mut out = Vec::new();
+        let b = BatchOut {
+            time,
+            start: None,
+            rows,
+        };
+        f.batch(&b, &mut out).expect("writing to a Vec");
+        String::from_utf8(out).expect("spark output is UTF-8")
+    }
+
+    fn banner(time: Nanos) -> String {
+        format!("{DASHES}Time: {}\n{DASHES}", format_spark_time(time))
+    }
+
+    #[test]
+    fn spark_time_is_whole_milliseconds_like_spark() {
+        let text = render_at(T + 772_313_999, &[]);
+        assert_eq!(text, format!("{}\n", banner(T + 772_000_000)));
+        assert!(text.contains(".772000\n"), "{text}");
+    }
+
+    fn kv(key: &'static str, count: i64) -> Record<'static> {
+        Record::row(vec![
+            (Cow::Borrowed("key"), Value::str(key)),
+            (Cow::Borrowed("count"), Value::Int(count)),
+        ])
+    }
+
+    fn one(v: Value<'static>) -> Record<'static> {
+        Record::row(vec![(Cow::Borrowed("x"), v)])
+    }
+
+    #[test]
+    fn spark_banner_is_43_dashes_and_the_local_time() {
+        assert_eq!(DASHES.len(), 44);
+        assert!(DASHES.trim_end().bytes().all(|b| b == b'-'));
+        let text = render(&[kv("hello", 3)]);
+        assert_eq!(text, format!("{}('hello', 3)\n\n", banner(T)));
+    }
+
+    #[test]
+    fn spark_fractional_time_has_microseconds() {
+        let t = T + 500_000_000;
+        let text = render_at(t, &[]);
+        assert!(format_spark_time(t).ends_with(".500000"));
+        assert_eq!(text, format!("{}\n", banner(t)));
+    }
+
+    #[test]
+    fn spark_empty_batch_is_banner_and_blank_line() {
+        assert_eq!(render(&[]), format!("{}\n", banner(T)));
+    }
+
+    #[test]
+    fn spark_one_field_rows_print_bare() {
+        let rows = [
+            Record::from_line(Cow::Borrowed("it's a line"), ""),
+            one(Value::Int(42)),
+            one(Value::Float(2.0)),
+            one(Value::Float(1.0 / 3.0)),
+            one(Value::Null),
+            one(Value::Bool(true)),
+            one(Value::str("")),
+        ];
+        assert_eq!(
+            render(&rows),
+            format!(
+                "{}it's a line\n42\n2.0\n0.3333333333333333\nNone\nTrue\n\n\n",
+                banner(T)
+            )
+        );
+    }
+
+    #[test]
+    fn spark_tuples_use_python_reprs() {
+        let rows = [
+            kv("it's", 2),
+            Record::row(vec![
+                (Cow::Borrowed("a"), Value::str("say \"hi\"\n")),
+                (Cow::Borrowed("mean"), Value::Float(2.0)),
+                (Cow::Borrowed("n"), Value::Null),
+                (Cow::Borrowed("ok"), Value::Bool(false)),
+                (Cow::Borrowed("big"), Value::Float(1e16)),
+                (Cow::Borrowed("both"), Value::str("'\"")),
+            ]),
+        ];
+        assert_eq!(
+            render(&rows),
+            format!(
+                "{}(\"it's\", 2)\n('say \"hi\"\\n', 2.0, None, False, 1e+16, '\\'\"')\n\n",
+                banner(T)
+            )
+        );
+    }
+
+    #[test]
+    fn spark_nested_json_prints_as_python_objects() {
+        let j = serde_json::json!({"id": 7, "f": 1.0, "tags": ["a", null, true], "o": {}});
+        let rows = [
+            one(Value::Json(Box::new(j.clone()))),
+            Record::row(vec![
+                (Cow::Borrowed("k"), Value::str("x")),
+                (Cow::Borrowed("j"), Value::Json(Box::new(j))),
+            ]),
+        ];
+        assert_eq!(
+            render(&rows),
+            format!(
+                "{b}{{'id': 7, 'f': 1.0, 'tags': ['a', None, True], 'o': {{}}}}\n\
+                 ('x', {{'id': 7, 'f': 1.0, 'tags': ['a', None, True], 'o': {{}}}})\n\n",
+                b = banner(T)
+            )
+        );
+    }
+
+    #[test]
+    fn spark_shows_ten_rows_then_dots() {
+        let rows: Vec<Record<'static>> = (0..11).map(|i| one(Value::Int(i))).collect();
+        assert_eq!(
+            render(&rows),
+            format!("{}0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n...\n\n", banner(T))
+        );
+        assert_eq!(
+            render(&rows[..10]),
+            format!("{}0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n\n", banner(T))
+        );
+    }
+
+    #[test]
+    fn spark_current_value_comes_first() {
+        let mut r = Record::from_line(Cow::Borrowed("GET /"), "");
+        r.set(Cow::Borrowed("status"), Value::str("200"));
+        assert_eq!(render(&[r]), format!("{}('GET /', '200')\n\n", banner(T)));
     }
 }

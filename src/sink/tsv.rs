@@ -26,7 +26,10 @@ impl Tsv {
 
 /// Appends `s` with TSV escapes.
 pub fn escape_into(out: &mut String, s: &str) {
-    if !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\\' | b'\r')) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\t' | b'\n' | b'\\' | b'\r'))
+    {
         out.push_str(s);
         return;
     }

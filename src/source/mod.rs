@@ -65,11 +65,7 @@ pub fn open(inputs: &[String]) -> anyhow::Result<Vec<Input>> {
 }
 
 /// Starts a reader thread per input.
-pub fn spawn(
-    inputs: Vec<Input>,
-    tx: Sender<Msg>,
-    max_line_bytes: usize,
-) -> Vec<JoinHandle<()>> {
+pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, max_line_bytes: usize) -> Vec<JoinHandle<()>> {
     inputs
         .into_iter()
         .enumerate()
@@ -88,7 +84,10 @@ pub fn spawn(
                     };
                     let msg = match res {
                         Ok(()) => Msg::End(id),
-                        Err(e) => Msg::Failed(id, anyhow::Error::new(e).context(format!("reading {name}"))),
+                        Err(e) => Msg::Failed(
+                            id,
+                            anyhow::Error::new(e).context(format!("reading {name}")),
+                        ),
                     };
                     // the engine may have stopped already; nothing to tell then
                     let _ = tx.send(msg);

@@ -1,0 +1,170 @@
+//! Windows over closed batches. Each closed batch's partial aggregate (a
+//! pane) is kept once, keyed by the batch's end, and combined into every
+//! window that covers it; panes older than the longest reach are evicted,
+//! so memory grows with keys × panes, never with records. `window all`
+//! keeps one running total instead.
+
+use std::collections::BTreeMap;
+
+use crate::batch::interval_end;
+use crate::ops::{AggState, Aggregation, WindowSpec};
+use crate::record::Record;
+use crate::timestamp::Nanos;
+
+/// One window ready to print.
+pub struct WindowOut {
+    /// `None` for running totals (`window all`).
+    pub start: Option<Nanos>,
+    pub end: Nanos,
+    pub rows: Vec<Record<'static>>,
+}
+
+pub struct Windows {
+    spec: WindowSpec,
+    panes: BTreeMap<Nanos, Box<dyn AggState>>,
+    total: Option<Box<dyn AggState>>,
+    /// The end of the next window to emit.
+    next_end: Option<Nanos>,
+}
+
+impl Windows {
+    pub fn new(spec: WindowSpec) -> Self {
+        Windows {
+            spec,
+            panes: BTreeMap::new(),
+            total: None,
+            next_end: None,
+        }
+    }
+
+    fn length_slide(&self) -> Option<(Nanos, Nanos)> {
+        match self.spec {
+            WindowSpec::All => None,
+            WindowSpec::Sliding { length, slide } => {
+                Some((crate::batch::nanos(length), crate::batch::nanos(slide)))
+            }
+        }
+    }
+
+    /// The batch ending at `end` closed with `state`; returns the windows
+    /// that are complete now, in time order.
+    pub fn close_batch(
+        &mut self,
+        agg: &dyn Aggregation,
+        end: Nanos,
+        state: Box<dyn AggState>,
+        emit_empty: bool,
+    ) -> Vec<WindowOut> {
+        let Some((length, slide)) = self.length_slide() else {
+            let total = self.total.get_or_insert_with(|| agg.new_state());
+            total.merge(state.as_ref());
+            if total.is_empty() && !emit_empty {
+                return Vec::new();
+            }
+            return vec![WindowOut {
+                start: None,
+                end,
+                rows: total.emit(emit_empty),
+            }];
+        };
+        if !state.is_empty() {
+            self.panes.insert(end, state);
+        }
+        if self.next_end.is_none() {
+            if self.panes.is_empty() && !emit_empty {
+                return Vec::new();
+            }
+            // the first window that can hold this batch
+            self.next_end = Some(ceil_to(end, slide));
+        }
+        self.emit_until(agg, Some(end), length, slide, emit_empty)
+    }
+
+    /// Time has reached `upto` (the watermark, or the clock) with no batch
+    /// closing: windows ending by then are complete.
+    pub fn advance(
+        &mut self,
+        agg: &dyn Aggregation,
+        upto: Nanos,
+        emit_empty: bool,
+    ) -> Vec<WindowOut> {
+        match (self.length_slide(), self.next_end) {
+            (Some((length, slide)), Some(_)) => {
+                self.emit_until(agg, Some(upto), length, slide, emit_empty)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// End of input: every window that still holds a pane, in order.
+    pub fn finish(&mut self, agg: &dyn Aggregation) -> Vec<WindowOut> {
+        let Some((length, slide)) = self.length_slide() else {
+            return Vec::new();
+        };
+        self.emit_until(agg, None, length, slide, false)
+    }
+
+    /// Emits windows ending at or before `upto` (or, with `None`, until no
+    /// pane is left).
+    fn emit_until(
+        &mut self,
+        agg: &dyn Aggregation,
+        upto: Option<Nanos>,
+        length: Nanos,
+        slide: Nanos,
+        emit_empty: bool,
+    ) -> Vec<WindowOut> {
+        let mut out = Vec::new();
+        while let Some(e) = self.next_end {
+            if upto.is_some_and(|u| e > u) || (upto.is_none() && self.panes.is_empty()) {
+                break;
+            }
+            let start = e.saturating_sub(length);
+            let mut in_window = self.panes.range(start + 1..=e).peekable();
+            if in_window.peek().is_some() || emit_empty {
+                let mut merged = agg.new_state();
+                for (_, pane) in in_window {
+                    merged.merge(pane.as_ref());
+                }
+                out.push(WindowOut {
+                    start: Some(start),
+                    end: e,
+                    rows: merged.emit(emit_empty),
+                });
+                self.next_end = Some(e.saturating_add(slide));
+            } else {
+                // nothing until the next pane: jump to the first window
+                // that holds it
+                self.next_end = match self.panes.range(start + 1..).next() {
+                    Some((p, _)) => Some(ceil_to(*p, slide).max(e.saturating_add(slide))),
+                    None => Some(e.saturating_add(slide)),
+                };
+            }
+            // panes no later window can reach
+            if let Some(n) = self.next_end {
+                let reach = n.saturating_sub(length);
+                while let Some((&first, _)) = self.panes.first_key_value() {
+                    if first > reach {
+                        break;
+                    }
+                    self.panes.remove(&first);
+                }
+            }
+        }
+        out
+    }
+
+    /// Panes held now (for tests and --stats).
+    pub fn panes(&self) -> usize {
+        self.panes.len()
+    }
+}
+
+/// The smallest multiple of `step` that is `>= t`.
+fn ceil_to(t: Nanos, step: Nanos) -> Nanos {
+    if t.rem_euclid(step) == 0 {
+        t
+    } else {
+        interval_end(t, step)
+    }
+}

@@ -1,0 +1,299 @@
+//! Inputs, batches and diagnostics end to end: files and stdin merged,
+//! line endings, bad UTF-8, long lines, `--strict`, a closed stdout, and the
+//! batch triggers.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::util::{normalize_times, spate};
+
+fn tsv_body(s: &str) -> Vec<String> {
+    // drop the time column
+    s.lines()
+        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
+        .collect()
+}
+
+#[test]
+fn inputs_files_and_stdin_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, "x y\nx\n").unwrap();
+    std::fs::write(&b, "y\nz").unwrap(); // no final newline: the last line counts
+    let out = spate([
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "-i",
+        a.to_str().unwrap(),
+        "-i",
+        b.to_str().unwrap(),
+        "-i",
+        "-",
+        "split",
+        "then",
+        "count-by-key",
+    ])
+    .stdin("z z\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(tsv_body(&out.stdout), ["z\t3", "x\t2", "y\t2"]);
+}
+
+#[test]
+fn inputs_missing_file_is_exit_1_with_name() {
+    let out = spate(["-i", "/nonexistent/access.log", "count"]).run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("/nonexistent/access.log"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn inputs_crlf_is_stripped() {
+    let out = spate(["-b", "eof", "-o", "tsv", "count-by-key"])
+        .stdin("a\r\na\r\nb\n")
+        .run();
+    assert_eq!(tsv_body(&out.stdout), ["a\t2", "b\t1"]);
+}
+
+#[test]
+fn inputs_bad_utf8_is_replaced_and_counted() {
+    let out = spate(["-b", "eof", "-o", "tsv", "count-by-key"])
+        .stdin(b"a\xffb\nok\n".to_vec())
+        .run();
+    assert_eq!(out.code, 0);
+    assert_eq!(tsv_body(&out.stdout), ["a\u{fffd}b\t1", "ok\t1"]);
+    assert!(out.stderr.contains("1 bad UTF-8"), "{}", out.stderr);
+}
+
+#[test]
+fn inputs_long_lines_are_cut_and_counted() {
+    let mut input = "x".repeat(50);
+    input.push('\n');
+    input.push_str("short\n");
+    let out = spate([
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "--max-line-bytes",
+        "10",
+        "count-by-key",
+    ])
+    .stdin(input)
+    .run();
+    assert_eq!(out.code, 0);
+    assert_eq!(tsv_body(&out.stdout), ["short\t1", "xxxxxxxxxx\t1"]);
+    assert!(out.stderr.contains("1 cut"), "{}", out.stderr);
+}
+
+#[test]
+fn inputs_huge_partial_line_is_cut_without_buffering_it() {
+    // 8 MiB without a newline, then a short line
+    let mut input = vec![b'y'; 8 << 20];
+    input.extend_from_slice(b"\nend\n");
+    let out = spate([
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "--max-line-bytes",
+        "4",
+        "count-by-key",
+    ])
+    .stdin(input)
+    .timeout(Duration::from_secs(60))
+    .run();
+    assert_eq!(tsv_body(&out.stdout), ["end\t1", "yyyy\t1"]);
+}
+
+#[test]
+fn inputs_strict_stops_at_the_line() {
+    let out = spate([
+        "-b",
+        "eof",
+        "--strict",
+        "parse",
+        r"(?P<n>\d+)",
+        "then",
+        "count",
+    ])
+    .stdin("1\n2\nthree\n4\n")
+    .run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("line 3"), "{}", out.stderr);
+    assert!(out.stderr.contains("unparsed"), "{}", out.stderr);
+    let out = spate(["-b", "eof", "--strict", "count"])
+        .stdin(b"ok\n\xfe\n".to_vec())
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("line 2") && out.stderr.contains("UTF-8"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn inputs_drop_summary_on_stderr() {
+    let out = spate([
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "parse",
+        r"^(?P<n>\d+)$",
+        "then",
+        "count",
+    ])
+    .stdin("1\nx\n2\ny\n")
+    .run();
+    assert_eq!(out.code, 0);
+    assert_eq!(tsv_body(&out.stdout), ["2"]);
+    assert!(out.stderr.contains("4 lines read"), "{}", out.stderr);
+    assert!(out.stderr.contains("2 unparsed"), "{}", out.stderr);
+    // nothing dropped: nothing said
+    let out = spate(["-b", "eof", "count"]).stdin("1\n").run();
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn inputs_closed_stdout_ends_quietly() {
+    // `spate ... | head -1`: a reader that goes away
+    let mut child = spate(["--batch-lines", "1", "-o", "tsv", "count"]).spawn();
+    let mut sin = child.stdin.take();
+    drop(child.stdout.take()); // close the read end of spate's stdout
+    let _ = &mut sin;
+    let data = "line\n".repeat(100_000);
+    let writer = std::thread::spawn(move || {
+        if let Some(mut s) = sin {
+            let _ = s.write_all(data.as_bytes());
+        }
+    });
+    let out = crate::util::wait_output_stderr_only(child, Duration::from_secs(20));
+    let _ = writer.join();
+    assert_eq!(
+        out.1, 0,
+        "exit status after a closed stdout; stderr: {}",
+        out.0
+    );
+    assert_eq!(out.0, "", "nothing on stderr");
+}
+
+#[test]
+fn inputs_batch_lines_cut_every_n() {
+    let out = spate(["--batch-lines", "2", "-o", "tsv", "count"])
+        .stdin("a\nb\nc\nd\ne\n")
+        .run();
+    assert_eq!(tsv_body(&out.stdout), ["2", "2", "1"]);
+    let times = normalize_times(&out.stdout);
+    assert!(times.starts_with("TIME\t2\n"), "{times}");
+}
+
+#[test]
+fn inputs_max_batches_stops() {
+    let out = spate([
+        "--batch-lines",
+        "1",
+        "--max-batches",
+        "2",
+        "-o",
+        "tsv",
+        "count-by-key",
+    ])
+    .stdin("a\nb\nc\n")
+    .run();
+    assert_eq!(out.code, 0);
+    assert_eq!(tsv_body(&out.stdout), ["a\t1", "b\t1"]);
+}
+
+#[test]
+fn inputs_emit_empty_shows_zero_count() {
+    let out = spate([
+        "-b",
+        "eof",
+        "--emit-empty",
+        "-o",
+        "tsv",
+        "grep",
+        "nomatch",
+        "then",
+        "count",
+    ])
+    .stdin("a\n")
+    .run();
+    assert_eq!(tsv_body(&out.stdout), ["0"]);
+    let out = spate(["-b", "eof", "-o", "tsv", "grep", "nomatch", "then", "count"])
+        .stdin("a\n")
+        .run();
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn inputs_processing_time_batches_align_to_interval() {
+    // a slow writer: lines arrive over ~0.6 s, batches of 200ms
+    let mut child = spate([
+        "-b",
+        "200ms",
+        "-o",
+        "tsv",
+        "--time-format",
+        "epoch-ms",
+        "count",
+    ])
+    .spawn();
+    let mut sin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        for _ in 0..6 {
+            let _ = sin.write_all(b"x\n");
+            let _ = sin.flush();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let started = Instant::now();
+    let out = crate::util::wait_output(child, Duration::from_secs(20));
+    writer.join().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut total = 0;
+    for line in out.stdout.lines() {
+        let (t, n) = line.split_once('\t').unwrap();
+        let t: i64 = t.parse().unwrap();
+        assert_eq!(t % 200, 0, "batch time {t} on a multiple of 200 ms");
+        total += n.parse::<i64>().unwrap();
+    }
+    assert_eq!(total, 6, "{}", out.stdout);
+    assert!(
+        out.stdout.lines().count() >= 2,
+        "several batches: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn inputs_duration_stops_a_quiet_stream() {
+    // stdin stays open and silent: --duration ends the run
+    let mut child = spate(["-b", "100ms", "--duration", "300ms", "-o", "tsv", "count"]).spawn();
+    let sin = child.stdin.take();
+    let started = Instant::now();
+    let out = crate::util::wait_output(child, Duration::from_secs(20));
+    drop(sin);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn inputs_stdin_default_and_dash() {
+    let a = spate(["-b", "eof", "-o", "tsv", "count"])
+        .stdin("1\n2\n")
+        .run();
+    let b = spate(["-b", "eof", "-o", "tsv", "-i", "-", "count"])
+        .stdin("1\n2\n")
+        .run();
+    assert_eq!(tsv_body(&a.stdout), tsv_body(&b.stdout));
+}

@@ -1,0 +1,10 @@
+//! spate's integration tests: one binary, modules by theme. Every test runs
+//! the built `spate` on real input.
+
+mod util;
+
+mod cases;
+mod cli;
+mod generated;
+mod inputs;
+mod readme;

@@ -1,0 +1,193 @@
+//! Running the built binary: arguments, standard input, environment, a
+//! deadline; and normalising wall-clock times for comparisons.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_spate");
+
+/// What a run printed and how it ended.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit status, or 128 + signal.
+    pub code: i32,
+}
+
+/// A run of spate being prepared.
+pub struct Run {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+pub fn spate<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("NO_COLOR")
+        .env("TZ", "UTC")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    Run {
+        cmd,
+        stdin: None,
+        timeout: Duration::from_secs(30),
+    }
+}
+
+impl Run {
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(data.into());
+        self.cmd.stdin(Stdio::piped());
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.cmd.env(k, v);
+        self
+    }
+    pub fn current_dir(mut self, d: &Path) -> Self {
+        self.cmd.current_dir(d);
+        self
+    }
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Starts it without waiting.
+    pub fn spawn(mut self) -> Child {
+        self.cmd.stdin(Stdio::piped());
+        self.cmd.spawn().expect("spawn spate")
+    }
+
+    pub fn run(mut self) -> Output {
+        let mut child = self.cmd.spawn().expect("spawn spate");
+        if let Some(data) = self.stdin.take() {
+            let mut sin = child.stdin.take().expect("stdin piped");
+            std::thread::spawn(move || {
+                let _ = sin.write_all(&data);
+            });
+        }
+        wait_output(child, self.timeout)
+    }
+}
+
+/// Waits for a child (bounded), collecting its output.
+pub fn wait_output(mut child: Child, timeout: Duration) -> Output {
+    let mut out = child.stdout.take().expect("stdout piped");
+    let mut err = child.stderr.take().expect("stderr piped");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("spate did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    Output {
+        stdout: String::from_utf8_lossy(&t_out.join().expect("stdout reader")).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().expect("stderr reader")).into_owned(),
+        code,
+    }
+}
+
+/// Replaces wall-clock batch times (RFC 3339 with milliseconds, epoch with
+/// three decimals, epoch-ms, spark's local time with microseconds) by
+/// `TIME`, for batches closed by line count or end of input.
+pub fn normalize_times(s: &str) -> String {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z|\b1\d{9}\.\d{3}\b|\b1\d{12}\b|\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?",
+        )
+        .expect("valid regex")
+    });
+    re.replace_all(s, "TIME").into_owned()
+}
+
+/// A readable diff for assertion messages.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let mut out = String::new();
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i), a.get(i));
+        if x != y {
+            out.push_str(&format!(
+                "line {}:\n  expected: {:?}\n  actual:   {:?}\n",
+                i + 1,
+                x.unwrap_or(&"<none>"),
+                y.unwrap_or(&"<none>")
+            ));
+        }
+    }
+    out
+}
+
+/// Asserts equality with a line diff.
+#[track_caller]
+pub fn assert_text(expected: &str, actual: &str, what: &str) {
+    if expected != actual {
+        panic!(
+            "{what} differs:\n{}\n--- expected ---\n{expected}\n--- actual ---\n{actual}",
+            diff(expected, actual)
+        );
+    }
+}
+
+/// Waits for a child whose stdout was taken away; returns (stderr, code).
+pub fn wait_output_stderr_only(mut child: Child, timeout: Duration) -> (String, i32) {
+    let mut err = child.stderr.take().expect("stderr piped");
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("spate did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    (
+        String::from_utf8_lossy(&t_err.join().expect("stderr reader")).into_owned(),
+        code,
+    )
+}
