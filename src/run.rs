@@ -44,7 +44,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let inputs = match source::open(&config.inputs) {
+    let source_opts = source::SourceOptions {
+        max_line_bytes: config.max_line_bytes,
+        follow: config.follow,
+        from_end: config.from_end,
+        reconnect: config.reconnect,
+        max_connections: config.max_connections,
+    };
+    let inputs = match source::open(&config.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("spate: {e:#}");
@@ -53,7 +60,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     };
     let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let _readers = source::spawn(inputs, tx, config.max_line_bytes);
+    let _readers = source::spawn(inputs, tx, source_opts);
     let opts = Options {
         time_format: config.time_format,
         millis: config.millis(),

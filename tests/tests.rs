@@ -5,6 +5,8 @@ mod util;
 
 mod cases;
 mod cli;
+mod follow;
 mod generated;
 mod inputs;
+mod net;
 mod readme;

@@ -72,6 +72,10 @@ pub struct Config {
     pub header: bool,
     pub time_format: TimeFormat,
     pub max_line_bytes: usize,
+    pub follow: bool,
+    pub from_end: bool,
+    pub reconnect: bool,
+    pub max_connections: usize,
     pub strict: bool,
     pub stats: bool,
     pub progress: Option<bool>,
@@ -163,7 +167,35 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default) or a file; repeatable, inputs merge"),
+                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT; repeatable, inputs merge"),
+        )
+        .arg(
+            Arg::new("follow")
+                .short('F')
+                .long("follow")
+                .action(ArgAction::SetTrue)
+                .help("Keep reading files as they grow, across rotation and truncation, like tail -F"),
+        )
+        .arg(
+            Arg::new("from-end")
+                .long("from-end")
+                .action(ArgAction::SetTrue)
+                .requires("follow")
+                .help("With -F: start at the end of each file instead of its start"),
+        )
+        .arg(
+            Arg::new("reconnect")
+                .long("reconnect")
+                .action(ArgAction::SetTrue)
+                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff"),
+        )
+        .arg(
+            Arg::new("max-connections")
+                .long("max-connections")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..=65536))
+                .default_value("64")
+                .help("listen:// inputs: refuse clients beyond N at once"),
         )
         .arg(
             Arg::new("max-line-bytes")
@@ -491,6 +523,12 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         header: m.get_flag("header"),
         time_format,
         max_line_bytes,
+        follow: m.get_flag("follow"),
+        from_end: m.get_flag("from-end"),
+        reconnect: m.get_flag("reconnect"),
+        max_connections: m
+            .get_one::<u64>("max-connections")
+            .map_or(64, |n| *n as usize),
         strict: m.get_flag("strict"),
         stats: m.get_flag("stats"),
         progress,

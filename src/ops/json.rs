@@ -666,4 +666,43 @@ mod tests {
             mb / secs
         );
     }
+    #[test]
+    #[ignore]
+    fn json_exp_floor() {
+        let data = std::fs::read_to_string("/work/data/d5/events.jsonl").unwrap();
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..5 { for line in data.lines() {
+            let mut de = serde_json::Deserializer::from_str(line);
+            let _ = serde::de::IgnoredAny::deserialize(&mut de);
+            n += 1;
+        }}
+        eprintln!("ignored: {n} {:.0} MB/s", 25.0 / t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..5 { for line in data.lines() {
+            let _ = parse_object(line, |k, v| { std::hint::black_box((k, v)); });
+        }}
+        eprintln!("visit no record: {:.0} MB/s", 25.0 / t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..5 { for line in data.lines() {
+            let mut rec = Record::from_line(Cow::Borrowed(line), line);
+            rec.fields.reserve(8);
+            let _ = parse_object(line, |k, v| rec.set(k, v));
+            std::hint::black_box(rec);
+        }}
+        eprintln!("reserve 8: {:.0} MB/s", 25.0 / t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        for _ in 0..5 { for line in data.lines() {
+            let mut rec = Record::from_line(Cow::Borrowed(line), line);
+            let _ = parse_object(line, |k, v| rec.set(k, v));
+            std::hint::black_box(rec);
+        }}
+        eprintln!("no reserve: {:.0} MB/s", 25.0 / t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        let mut s = 0.0;
+        for _ in 0..5 { for line in data.lines() {
+            for tok in line.split(',') { if let Some(x) = tok.strip_prefix("\"latency_ms\":") { s += x.parse::<f64>().unwrap_or(0.0); } }
+        }}
+        eprintln!("split+f64 parse: {:.0} MB/s {s}", 25.0 / t.elapsed().as_secs_f64());
+    }
 }

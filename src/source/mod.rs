@@ -1,10 +1,15 @@
 //! Sources: each runs on its own thread and hands chunks of whole lines to
 //! the engine over one bounded crossbeam channel, so a slow consumer slows
-//! the readers and nothing is dropped.
+//! the readers (and, through TCP flow control, the senders) and nothing is
+//! dropped.
 
+pub mod follow;
+pub mod listen;
 pub mod reader;
+pub mod tcp;
 
 use std::fs::File;
+use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
@@ -25,47 +30,108 @@ pub enum Msg {
 /// the memory between readers and engine to a few MiB.
 pub const CHANNEL_CHUNKS: usize = 8;
 
-/// An input, opened (so that a missing file fails before anything runs).
+/// What every source needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceOptions {
+    pub max_line_bytes: usize,
+    pub follow: bool,
+    pub from_end: bool,
+    pub reconnect: bool,
+    pub max_connections: usize,
+}
+
+/// An input, opened (so that a missing file, a refused connection or a
+/// busy port fails before anything runs).
 pub enum Input {
     Stdin,
-    File { name: String, file: File },
+    File {
+        name: String,
+        file: File,
+    },
+    /// `-F`: a file followed as it grows and across rotation.
+    Follow {
+        name: String,
+        file: File,
+    },
+    /// `tcp://HOST:PORT`: `stream` is `None` when `--reconnect` lets the
+    /// first connection wait.
+    Tcp {
+        name: String,
+        addr: String,
+        stream: Option<TcpStream>,
+    },
+    /// `listen://ADDR:PORT`, bound.
+    Listen {
+        name: String,
+        listener: TcpListener,
+    },
 }
 
 impl Input {
     pub fn name(&self) -> &str {
         match self {
             Input::Stdin => "stdin",
-            Input::File { name, .. } => name,
+            Input::File { name, .. }
+            | Input::Follow { name, .. }
+            | Input::Tcp { name, .. }
+            | Input::Listen { name, .. } => name,
+        }
+    }
+
+    /// Whether the input has a known size to show progress against.
+    pub fn file(&self) -> Option<&File> {
+        match self {
+            Input::File { file, .. } => Some(file),
+            _ => None,
         }
     }
 }
 
 /// Opens every `-i` input; a missing or unreadable one is an error that
 /// names it.
-pub fn open(inputs: &[String]) -> anyhow::Result<Vec<Input>> {
+pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input>> {
     inputs
         .iter()
         .map(|src| {
             if src == "-" {
                 return Ok(Input::Stdin);
             }
+            if let Some(addr) = src.strip_prefix("tcp://") {
+                let stream = tcp::connect_first(addr, opts.reconnect)?;
+                return Ok(Input::Tcp {
+                    name: src.clone(),
+                    addr: addr.to_string(),
+                    stream,
+                });
+            }
+            if let Some(addr) = src.strip_prefix("listen://") {
+                let listener = listen::bind(addr)?;
+                return Ok(Input::Listen {
+                    name: src.clone(),
+                    listener,
+                });
+            }
             if let Some((scheme, _)) = src.split_once("://") {
-                anyhow::bail!("{src}: the {scheme}:// source is not supported yet");
+                anyhow::bail!(
+                    "{src}: unknown input scheme '{scheme}://' (inputs are -, a file, tcp://HOST:PORT or listen://ADDR:PORT)"
+                );
             }
             let file = File::open(src).with_context(|| format!("cannot open {src}"))?;
             if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
                 anyhow::bail!("cannot read {src}: it is a directory");
             }
-            Ok(Input::File {
-                name: src.clone(),
-                file,
+            let name = src.clone();
+            Ok(if opts.follow {
+                Input::Follow { name, file }
+            } else {
+                Input::File { name, file }
             })
         })
         .collect()
 }
 
 /// Starts a reader thread per input.
-pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, max_line_bytes: usize) -> Vec<JoinHandle<()>> {
+pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Vec<JoinHandle<()>> {
     inputs
         .into_iter()
         .enumerate()
@@ -73,21 +139,22 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, max_line_bytes: usize) -> Vec<
             let tx = tx.clone();
             let id = i as u32;
             std::thread::Builder::new()
-                .name(format!("spate-src-{}", input.name()))
+                .name(format!("spate-src-{i}"))
                 .spawn(move || {
                     let name = input.name().to_string();
-                    let res = match input {
+                    let max = opts.max_line_bytes;
+                    let res: anyhow::Result<()> = match input {
                         Input::Stdin => {
-                            read_chunks(std::io::stdin().lock(), id, max_line_bytes, &tx)
+                            read_chunks(std::io::stdin().lock(), id, max, &tx).map_err(Into::into)
                         }
-                        Input::File { file, .. } => read_chunks(file, id, max_line_bytes, &tx),
+                        Input::File { file, .. } => read_chunks(file, id, max, &tx).map_err(Into::into),
+                        Input::Follow { name, file } => follow::run(&name, file, id, &opts, &tx),
+                        Input::Tcp { addr, stream, .. } => tcp::run(&addr, stream, id, &opts, &tx),
+                        Input::Listen { listener, .. } => listen::run(listener, id, &opts, &tx),
                     };
                     let msg = match res {
                         Ok(()) => Msg::End(id),
-                        Err(e) => Msg::Failed(
-                            id,
-                            anyhow::Error::new(e).context(format!("reading {name}")),
-                        ),
+                        Err(e) => Msg::Failed(id, e.context(format!("reading {name}"))),
                     };
                     // the engine may have stopped already; nothing to tell then
                     let _ = tx.send(msg);

@@ -1,0 +1,1 @@
+//! Following files: growth, rotation, truncation.

@@ -1,0 +1,1 @@
+//! Network sources over real sockets on 127.0.0.1.
