@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, select};
 use rayon::prelude::*;
 
 use crate::accounting::{Counts, Ctx, Offence, Reason};
@@ -44,6 +44,14 @@ pub enum Stop {
     Output(std::io::Error),
     /// A source failed.
     Source(anyhow::Error),
+}
+
+/// What the engine's loop wakes up for.
+enum Event {
+    Msg(Msg),
+    Signal(i32),
+    Timeout,
+    Closed,
 }
 
 /// What accumulates for one batch.
@@ -188,11 +196,18 @@ impl<'r> Engine<'r> {
         c
     }
 
-    /// Runs until every source has ended (or a stop condition holds).
-    pub fn run(&mut self, rx: &Receiver<Msg>) -> Result<(), Stop> {
+    /// Runs until every source has ended or a stop condition holds; returns
+    /// the signal that ended it, if one did (the open batch is flushed as
+    /// at end of input).
+    pub fn run(
+        &mut self,
+        rx: &Receiver<Msg>,
+        signals: &Receiver<i32>,
+    ) -> Result<Option<i32>, Stop> {
         let started = now();
         let stop_at = self.cfg.duration.map(|d| started.saturating_add(nanos(d)));
         let mut live = self.names.len();
+        let mut signal = None;
         if let (BatchMode::Interval(d), None) = (self.cfg.batch, &self.event) {
             self.open.end = Some(interval_end(started, nanos(d)));
         }
@@ -201,38 +216,58 @@ impl<'r> Engine<'r> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let msg = match deadline {
-                Some(d) => match rx.recv_timeout(until(d, now())) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
+            let ev = match deadline {
+                Some(d) => select! {
+                    recv(rx) -> m => m.map_or(Event::Closed, Event::Msg),
+                    recv(signals) -> s => s.map_or(Event::Closed, Event::Signal),
+                    default(until(d, now())) => Event::Timeout,
                 },
-                None => match rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => break,
+                None => select! {
+                    recv(rx) -> m => m.map_or(Event::Closed, Event::Msg),
+                    recv(signals) -> s => s.map_or(Event::Closed, Event::Signal),
                 },
             };
             let t = now();
             if stop_at.is_some_and(|s| t >= s) {
-                if let Some(Msg::Chunk(c)) = msg {
+                if let Event::Msg(Msg::Chunk(c)) = ev {
                     // it arrived by the stop: it still belongs to the run
                     self.chunk(c)?;
                 }
+                self.drain(rx)?;
                 break;
             }
             self.advance_clock(t)?;
-            match msg {
-                Some(Msg::Chunk(c)) => self.chunk(c)?,
-                Some(Msg::End(_)) => live -= 1,
-                Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
-                None => {}
+            match ev {
+                Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
+                Event::Msg(Msg::End(_)) => live -= 1,
+                Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
+                Event::Signal(n) => {
+                    signal = Some(n);
+                    self.drain(rx)?;
+                    break;
+                }
+                Event::Closed => break,
+                Event::Timeout => {}
             }
         }
         if !self.done {
             self.finish()?;
         }
         self.fmt.finish(self.out).map_err(Stop::Output)?;
-        self.out.flush().map_err(Stop::Output)
+        self.out.flush().map_err(Stop::Output)?;
+        Ok(signal)
+    }
+
+    /// At a stop: what the readers had already read belongs to the run.
+    fn drain(&mut self, rx: &Receiver<Msg>) -> Result<(), Stop> {
+        for _ in 0..rx.len() {
+            match rx.try_recv() {
+                Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Ok(())
     }
 
     /// End of input: the open batch (or every open event-time batch) and

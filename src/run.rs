@@ -13,6 +13,27 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 
+/// SIGINT and SIGTERM: the first is handed to the engine, which ends the
+/// input as at end of input; a second one exits at once.
+fn watch_signals() -> std::io::Result<crossbeam_channel::Receiver<i32>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("spate-signals".into())
+        .spawn(move || {
+            let mut seen = false;
+            for sig in signals.forever() {
+                if seen {
+                    std::process::exit(128 + sig);
+                }
+                seen = true;
+                let _ = tx.try_send(sig);
+            }
+        })?;
+    Ok(rx)
+}
+
 /// Whether an error is a closed output pipe, anywhere in its chain.
 fn is_broken_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
@@ -68,15 +89,23 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         color: config.color,
     };
     let fmt = sink::formatter(config.output, opts);
+    let signals = match watch_signals() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("spate: installing signal handlers: {e}");
+            return EXIT_FAILURE;
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut engine = Engine::new(&plan, &config, names, fmt, &mut out);
-    let result = engine.run(&rx);
+    let result = engine.run(&rx, &signals);
     let counts = engine.counts();
     drop(engine);
     drop(rx);
     let status = match result {
-        Ok(()) => EXIT_OK,
+        Ok(None) => EXIT_OK,
+        Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {
             // `| head` closed the pipe: end quietly, successfully
             return EXIT_OK;
@@ -106,4 +135,55 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         eprintln!("{s}");
     }
     status
+}
+
+/// Runs a chain over in-memory input and returns what it printed, for
+/// benchmarks and property tests (no threads beyond one reader, no signals).
+/// `args` are the options and chain, without the program name.
+pub fn run_in_memory(
+    args: &[&str],
+    input: Vec<u8>,
+) -> Result<(Vec<u8>, crate::accounting::Counts), String> {
+    let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    let Parsed::Run(mut config, chain) = parsed else {
+        return Err("help requested".into());
+    };
+    config.color = false;
+    let plan = crate::plan::build(&config, &chain).map_err(|e| e.to_string())?;
+    let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
+    let max = config.max_line_bytes;
+    let reader = std::thread::spawn(move || {
+        let res = source::read_chunks(std::io::Cursor::new(input), 0, max, &tx);
+        let _ = tx.send(match res {
+            Ok(()) => source::Msg::End(0),
+            Err(e) => source::Msg::Failed(0, e.into()),
+        });
+    });
+    let opts = Options {
+        time_format: config.time_format,
+        millis: config.millis(),
+        header: config.header,
+        color: false,
+    };
+    let fmt = sink::formatter(config.output, opts);
+    let mut out = Vec::new();
+    let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
+    let mut engine = Engine::new(&plan, &config, vec!["memory".into()], fmt, &mut out);
+    let res = engine.run(&rx, &sig_rx);
+    let counts = engine.counts();
+    drop(engine);
+    drop(rx);
+    let _ = reader.join();
+    match res {
+        Ok(_) => Ok((out, counts)),
+        Err(Stop::Strict { offence, .. }) => Err(format!(
+            "line {}: {}: {}",
+            offence.line,
+            offence.reason.label(),
+            offence.detail
+        )),
+        Err(Stop::Output(e)) => Err(e.to_string()),
+        Err(Stop::Source(e)) => Err(format!("{e:#}")),
+    }
 }

@@ -201,8 +201,16 @@ impl<'a> Value<'a> {
     }
 
     /// `sort`'s order: numbers and numeric-looking text numerically, before
-    /// any other value; other values compare by the bytes of their text.
+    /// any other value; other values compare by the bytes of their text;
+    /// null (a missing value) last.
     pub fn sort_cmp(&self, other: &Value<'_>) -> Ordering {
+        // a missing value (null) sorts after every other value
+        match (self.is_null(), other.is_null()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            _ => {}
+        }
         match (self.as_num(), other.as_num()) {
             (Some(a), Some(b)) => a.cmp_num(b).then_with(|| self.text().cmp(&other.text())),
             (Some(_), None) => Ordering::Less,

@@ -9,4 +9,6 @@ mod follow;
 mod generated;
 mod inputs;
 mod net;
+mod props;
 mod readme;
+mod signals;

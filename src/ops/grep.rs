@@ -2,9 +2,9 @@
 //! `-f FIELD`) matches, or with `-v` does not match; a silent filter.
 
 use clap::{Arg, ArgAction, ArgMatches};
-use regex::Regex;
 
 use crate::accounting::Ctx;
+use crate::ops::parse::LocalRegex;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 
@@ -80,7 +80,7 @@ impl Operator for Grep {
         if m.get_flag("ignore-case") {
             pattern.insert_str(0, "(?i)");
         }
-        let re = compile_regex(&pattern)?;
+        let re = LocalRegex::new(compile_regex(&pattern)?);
         let field = m
             .get_one::<String>("field")
             .cloned()
@@ -94,7 +94,7 @@ impl Operator for Grep {
 }
 
 struct GrepOp {
-    re: Regex,
+    re: LocalRegex,
     invert: bool,
     field: String,
 }

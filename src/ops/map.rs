@@ -9,7 +9,7 @@ use clap::{Arg, ArgMatches};
 use regex::Regex;
 
 use crate::accounting::Ctx;
-use crate::ops::parse::CaptureRegex;
+use crate::ops::parse::LocalRegex;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 use crate::value::Value;
@@ -120,13 +120,13 @@ impl Operator for Map {
                 arity(name, &args, 2)?;
                 let re = compile_regex(args[0])?;
                 check_replacement(&re, args[1])?;
-                Func::Replace(re, args[1].to_string())
+                Func::Replace(LocalRegex::new(re), args[1].to_string())
             }
             "extract" => {
                 arity(name, &args, 1)?;
                 let re = compile_regex(args[0])?;
                 let group = re.captures_len() > 1;
-                Func::Extract(CaptureRegex::new(re), group)
+                Func::Extract(LocalRegex::new(re), group)
             }
             "field" => {
                 arity(name, &args, 1)?;
@@ -344,9 +344,9 @@ enum Func {
     Lower,
     Upper,
     Trim,
-    Replace(Regex, String),
+    Replace(LocalRegex, String),
     /// The regex, and whether it has a group to take.
-    Extract(CaptureRegex, bool),
+    Extract(LocalRegex, bool),
     /// 1-based from the start, or -1 for the last; the literal delimiter.
     Field(i64, Option<String>),
     Template(Vec<Piece>),
@@ -372,7 +372,10 @@ impl Func {
             Func::Upper => Cow::Owned(s.to_uppercase()),
             Func::Trim => Cow::Borrowed(s.trim()),
             Func::Replace(re, repl) => re.replace_all(s, repl.as_str()),
-            Func::Extract(re, false) => Cow::Borrowed(re.regex().find(s)?.as_str()),
+            Func::Extract(re, false) => {
+                let (a, b) = re.find(s)?;
+                Cow::Borrowed(s.get(a..b).unwrap_or(""))
+            }
             Func::Extract(re, true) => {
                 let span = re.captures(s, |locs| locs.get(1))?;
                 Cow::Borrowed(span.and_then(|(a, b)| s.get(a..b)).unwrap_or(""))

@@ -1,7 +1,8 @@
 //! `parse REGEX`: the regex's named captures become text fields of the
 //! record, borrowed from the line; a line that does not match is dropped and
-//! counted as unparsed. Also owns [`CaptureRegex`], the allocation-free way
-//! to run a regex with captures on the hot path (`map extract` shares it).
+//! counted as unparsed. Also owns [`LocalRegex`], the allocation-free way
+//! to run a regex on the hot path from every worker (`map`, `grep` and
+//! `where` share it).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -80,8 +81,10 @@ impl Operator for Parse {
             .get_one::<String>("field")
             .cloned()
             .unwrap_or_else(|| CURRENT.into());
+        let sets_current = groups.iter().any(|(_, n)| *n == CURRENT);
         Ok(Built::Record(Box::new(ParseOp {
-            re: CaptureRegex::new(re),
+            re: LocalRegex::new(re),
+            sets_current,
             groups,
             field,
         })))
@@ -89,9 +92,11 @@ impl Operator for Parse {
 }
 
 struct ParseOp {
-    re: CaptureRegex,
+    re: LocalRegex,
     /// Each named group: its index among the captures, and its name.
     groups: Box<[(usize, &'static str)]>,
+    /// Whether a group is named `_`, which replaces the current value.
+    sets_current: bool,
     field: String,
 }
 
@@ -101,10 +106,18 @@ impl RecordOp for ParseOp {
             // the hot path: the line as read, borrowed from the input buffer
             let s: &'a str = s;
             let hit = self.re.captures(s, |locs| {
+                // A record with no fields yet (the usual first parse) cannot
+                // hold a field of these names: the regex crate refuses
+                // duplicate group names, and `_` goes through `set`.
+                let fresh = rec.fields.is_empty() && !self.sets_current;
                 rec.fields.reserve(self.groups.len());
                 for &(i, name) in &self.groups {
                     if let Some(t) = locs.get(i).and_then(|(a, b)| s.get(a..b)) {
-                        rec.set(Cow::Borrowed(name), Value::str(t));
+                        if fresh {
+                            rec.fields.push((Cow::Borrowed(name), Value::str(t)));
+                        } else {
+                            rec.set(Cow::Borrowed(name), Value::str(t));
+                        }
                     }
                 }
             });
@@ -138,11 +151,16 @@ impl ParseOp {
     }
 }
 
-/// A regex run with captures without allocating per search: each thread
-/// keeps one `CaptureLocations` per `CaptureRegex` (a
-/// `Regex::capture_locations()` per line would allocate on every line, and
-/// the locations of one regex must not be used with another, hence the id).
-pub(crate) struct CaptureRegex {
+/// A regex for the hot path, used from every worker thread. Each thread
+/// keeps its own clone of the regex and one `CaptureLocations` for it:
+/// - a `Regex` shared by threads serves only one of them from its fast
+///   cache path, the others go through a mutex-guarded pool on every search
+///   (the regex crate recommends a clone per thread); a clone shares the
+///   compiled program and has its own cache pool;
+/// - `Regex::capture_locations()` per line would allocate on every line,
+///   and the locations of one regex must not be used with another, hence
+///   the id.
+pub(crate) struct LocalRegex {
     re: Regex,
     id: u64,
 }
@@ -154,19 +172,43 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 const MAX_CACHED: usize = 64;
 
 thread_local! {
-    static LOCATIONS: RefCell<Vec<(u64, CaptureLocations)>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: RefCell<Vec<(u64, Regex, CaptureLocations)>> = const { RefCell::new(Vec::new()) };
 }
 
-impl CaptureRegex {
+impl LocalRegex {
     pub(crate) fn new(re: Regex) -> Self {
-        CaptureRegex {
+        LocalRegex {
             re,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
 
-    pub(crate) fn regex(&self) -> &Regex {
-        &self.re
+    /// Runs `f` with this thread's clone of the regex and its locations.
+    fn with_local<R>(&self, mut f: impl FnMut(&Regex, &mut CaptureLocations) -> R) -> R {
+        let local = LOCAL.try_with(|cell| {
+            // Busy only if `f` searched with another LocalRegex on this
+            // thread; that search then takes the slow path below.
+            let mut cache = cell.try_borrow_mut().ok()?;
+            let at = match cache.iter().position(|(id, _, _)| *id == self.id) {
+                Some(at) => at,
+                None => {
+                    if cache.len() >= MAX_CACHED {
+                        cache.clear();
+                    }
+                    let re = self.re.clone();
+                    let locs = re.capture_locations();
+                    cache.push((self.id, re, locs));
+                    cache.len() - 1
+                }
+            };
+            let (_, re, locs) = &mut cache[at];
+            Some(f(re, locs))
+        });
+        match local {
+            Ok(Some(r)) => r,
+            // the thread is shutting down, or the cache is in use
+            _ => f(&self.re, &mut self.re.capture_locations()),
+        }
     }
 
     /// Runs `f` on the capture locations of the leftmost-first match in
@@ -174,41 +216,24 @@ impl CaptureRegex {
     pub(crate) fn captures<R>(
         &self,
         hay: &str,
-        f: impl FnOnce(&CaptureLocations) -> R,
+        mut f: impl FnMut(&CaptureLocations) -> R,
     ) -> Option<R> {
-        let mut f = Some(f);
-        let cached = LOCATIONS.try_with(|cell| {
-            // Busy only if `f` ran another search on this thread; that one
-            // then falls back to a fresh allocation below.
-            let mut cache = cell.try_borrow_mut().ok()?;
-            let at = match cache.iter().position(|(id, _)| *id == self.id) {
-                Some(at) => at,
-                None => {
-                    if cache.len() >= MAX_CACHED {
-                        cache.clear();
-                    }
-                    cache.push((self.id, self.re.capture_locations()));
-                    cache.len() - 1
-                }
-            };
-            let locs = &mut cache[at].1;
-            let found = self.re.captures_read(locs, hay).is_some();
-            Some(if found {
-                f.take().map(|f| f(locs))
-            } else {
-                None
-            })
-        });
-        match cached {
-            Ok(Some(r)) => r,
-            // the thread is shutting down, or the cache is in use
-            _ => {
-                let f = f.take()?;
-                let mut locs = self.re.capture_locations();
-                self.re.captures_read(&mut locs, hay)?;
-                Some(f(&locs))
-            }
-        }
+        self.with_local(|re, locs| re.captures_read(locs, hay).map(|_| f(locs)))
+    }
+
+    /// The leftmost-first match in `hay`, as a span.
+    pub(crate) fn find(&self, hay: &str) -> Option<(usize, usize)> {
+        self.with_local(|re, _| re.find(hay).map(|m| (m.start(), m.end())))
+    }
+
+    pub(crate) fn is_match(&self, hay: &str) -> bool {
+        self.with_local(|re, _| re.is_match(hay))
+    }
+
+    /// Every match replaced, as `Regex::replace_all` with a `&str`
+    /// replacement (`$1`, `${name}`, `$$`).
+    pub(crate) fn replace_all<'t>(&self, hay: &'t str, rep: &str) -> Cow<'t, str> {
+        self.with_local(|re, _| re.replace_all(hay, rep))
     }
 }
 
@@ -322,6 +347,16 @@ mod tests {
     }
 
     #[test]
+    fn parse_group_named_underscore_replaces_current_value() {
+        let (out, _) = run_rec(
+            &[r"^(?P<_>\w+) (?P<rest>.*)"],
+            Record::from_line(Cow::Borrowed("ab cd"), "ab cd"),
+        );
+        assert_eq!(out[0].get("_").and_then(Value::as_str), Some("ab"));
+        assert_eq!(fields(&out[0]), [("rest".into(), "cd".into())]);
+    }
+
+    #[test]
     fn parse_replaces_existing_field() {
         let mut rec = Record::from_line(Cow::Borrowed("a=2"), "a=2");
         rec.set(Cow::Borrowed("a"), Value::Int(1));
@@ -352,15 +387,20 @@ mod tests {
     }
 
     #[test]
-    fn parse_capture_regex_falls_back_when_nested() {
-        let outer = CaptureRegex::new(Regex::new("(a)").expect("valid"));
-        let inner = CaptureRegex::new(Regex::new("(b)").expect("valid"));
+    fn parse_local_regex_nested_and_across_threads() {
+        let outer = LocalRegex::new(Regex::new("(a)").expect("valid"));
+        let inner = LocalRegex::new(Regex::new("(b)").expect("valid"));
         let got = outer.captures("a", |l1| {
             let i = inner.captures("b", |l2| l2.get(1)).flatten();
             (l1.get(1), i)
         });
         assert_eq!(got, Some((Some((0, 1)), Some((0, 1)))));
         assert_eq!(outer.captures("zzz", |_| ()), None);
+        assert_eq!(outer.find("xa"), Some((1, 2)));
+        assert!(outer.is_match("a") && !outer.is_match("b"));
+        assert_eq!(outer.replace_all("aba", "<$1>"), "<a>b<a>");
+        let in_thread = std::thread::spawn(move || outer.find("ba"));
+        assert_eq!(in_thread.join().ok().flatten(), Some((1, 2)));
     }
 
     #[test]

@@ -126,26 +126,38 @@ struct SortOp {
 
 impl RowsOp for SortOp {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        let Some((first, later)) = self.fields.split_first() else {
+            return rows;
+        };
         if rows.len() < 2 {
             return rows;
         }
-        let k = self.fields.len();
         let order: Vec<usize> = {
-            let keys: Vec<SortKey<'_>> = rows
+            // The first field's key travels with its index, so most
+            // comparisons touch no other table; later fields are read from
+            // `rest` only on ties.
+            let mut keyed: Vec<(SortKey<'_>, usize)> = rows
                 .iter()
-                .flat_map(|r| self.fields.iter().map(move |f| SortKey::of(r, f)))
+                .enumerate()
+                .map(|(i, r)| (SortKey::of(r, first), i))
                 .collect();
-            let mut idx: Vec<usize> = (0..rows.len()).collect();
+            let k = later.len();
+            let rest: Vec<SortKey<'_>> = rows
+                .iter()
+                .flat_map(|r| later.iter().map(move |f| SortKey::of(r, f)))
+                .collect();
             // `sort_by` is stable: equal rows keep their order.
-            idx.sort_by(|&a, &b| {
-                let (ka, kb) = (&keys[a * k..(a + 1) * k], &keys[b * k..(b + 1) * k]);
-                ka.iter()
-                    .zip(kb)
-                    .map(|(x, y)| x.cmp(y, self.reverse))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
+            keyed.sort_by(|(ka, a), (kb, b)| {
+                ka.cmp(kb, self.reverse).then_with(|| {
+                    let (ra, rb) = (&rest[a * k..(a + 1) * k], &rest[b * k..(b + 1) * k]);
+                    ra.iter()
+                        .zip(rb)
+                        .map(|(x, y)| x.cmp(y, self.reverse))
+                        .find(|o| o.is_ne())
+                        .unwrap_or(Ordering::Equal)
+                })
             });
-            idx
+            keyed.into_iter().map(|(_, i)| i).collect()
         };
         permute(rows, &order)
     }

@@ -1,9 +1,9 @@
 //! `stats -f FIELD[,FIELD...] -a AGG[,AGG...] [-g FIELD[,FIELD...]]`:
 //! aggregates of fields per group. The aggregates asked for decide, at
 //! build time, which accumulators each group keeps (a distinct set or a
-//! percentile sketch only when asked), and every accumulator merges exactly,
-//! so per-thread and per-batch partials combine into the same result as one
-//! pass over all the records.
+//! percentile sketch only when asked), and every accumulator merges exactly
+//! (float sums up to rounding), so per-thread and per-batch partials combine
+//! into the same result as one pass over all the records.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;

@@ -5,9 +5,9 @@
 use std::cmp::Ordering;
 
 use clap::{Arg, ArgMatches};
-use regex::Regex;
 
 use crate::accounting::Ctx;
+use crate::ops::parse::LocalRegex;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::Record;
 use crate::value::{Num, parse_num};
@@ -93,7 +93,7 @@ impl Operator for Where {
             ));
         };
         let test = match op {
-            Op::Match | Op::NotMatch => Test::Regex(compile_regex(value)?),
+            Op::Match | Op::NotMatch => Test::Regex(LocalRegex::new(compile_regex(value)?)),
             _ => Test::Cmp {
                 num: parse_num(value),
                 text: value.to_string(),
@@ -151,7 +151,7 @@ enum Test {
         num: Option<Num>,
         text: String,
     },
-    Regex(Regex),
+    Regex(LocalRegex),
 }
 
 struct WhereOp {

@@ -1,25 +1,136 @@
-//! `listen://ADDR:PORT`: accept TCP clients and merge their lines
-//! (placeholder).
+//! `listen://ADDR:PORT`: accept any number of TCP clients and merge their
+//! lines into one source. Each client has its own thread reading through
+//! `read_chunks`, so a client's lines stay whole and in order, and a client
+//! that disconnects mid-line loses nothing it sent. The channel is bounded:
+//! a slow engine blocks the client threads, which stop reading, and TCP flow
+//! control slows the senders; nothing is buffered without bound.
+//!
+//! `--max-connections` bounds the clients connected at once: one more is
+//! accepted and closed at once, with a line on stderr. A client's reset or
+//! read error is said on stderr and ends that client only. The listener
+//! never ends on its own; the run ends by `--duration`, `--max-batches` or
+//! a signal.
 
-use std::net::TcpListener;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use anyhow::anyhow;
 use crossbeam_channel::Sender;
 
+use super::tcp::{Conn, check_addr, is_reset};
 use super::{Msg, SourceOptions};
 
+/// How long to wait before accepting again after a failure such as too
+/// many open files, so that the failure does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Binds exactly the address given; a busy port or an address that is not
+/// this host's fails with the address in the message. With port 0, the
+/// port the OS chose is said on stderr.
 pub fn bind(addr: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))
+    check_addr(addr).map_err(|e| anyhow!("listen://{addr}: {e}"))?;
+    let listener = TcpListener::bind(addr).map_err(|e| anyhow!("listening on {addr}: {e}"))?;
+    if addr
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>() == Ok(0))
+    {
+        if let Ok(local) = listener.local_addr() {
+            eprintln!("spate: listen://{addr}: listening on {local}");
+        }
+    }
+    Ok(listener)
 }
 
+/// Accepts clients until the process ends.
 pub fn run(
     listener: TcpListener,
     id: u32,
     opts: &SourceOptions,
     tx: &Sender<Msg>,
 ) -> anyhow::Result<()> {
-    for s in listener.incoming() {
-        let s = s?;
-        super::read_chunks(s, id, opts.max_line_bytes, tx)?;
+    let name: Arc<str> = match listener.local_addr() {
+        Ok(a) => format!("listen://{a}").into(),
+        Err(_) => "listen://".into(),
+    };
+    let connected = Arc::new(AtomicUsize::new(0));
+    // say a failing accept once, not every retry
+    let mut failing = false;
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(c) => {
+                failing = false;
+                c
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted
+                        | ErrorKind::ConnectionAborted
+                        | ErrorKind::ConnectionReset
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                if !failing {
+                    eprintln!("spate: {name}: accepting a connection: {e}; retrying");
+                    failing = true;
+                }
+                std::thread::sleep(ACCEPT_RETRY);
+                continue;
+            }
+        };
+        // counted here, not in the client's thread, so that the next
+        // accept sees it
+        let now = connected.load(Ordering::SeqCst);
+        if now >= opts.max_connections {
+            eprintln!(
+                "spate: {name}: refusing a connection from {peer}: {now} clients already connected (--max-connections)"
+            );
+            drop(stream);
+            continue;
+        }
+        connected.fetch_add(1, Ordering::SeqCst);
+        let slot = Slot(Arc::clone(&connected));
+        let (tx, name2, max) = (tx.clone(), Arc::clone(&name), opts.max_line_bytes);
+        let spawned = std::thread::Builder::new()
+            .name("spate-client".to_string())
+            .spawn(move || {
+                let _slot = slot;
+                client(stream, peer, &name2, id, max, &tx);
+            });
+        if let Err(e) = spawned {
+            // the closure, its stream and its slot are dropped: the client
+            // is closed and not counted
+            eprintln!("spate: {name}: refusing a connection from {peer}: {e}");
+        }
     }
-    Ok(())
+}
+
+/// Reads one client to its end.
+fn client(stream: TcpStream, peer: SocketAddr, name: &str, id: u32, max: usize, tx: &Sender<Msg>) {
+    let mut conn = Conn::new(stream);
+    if let Err(e) = super::read_chunks(&mut conn, id, max, tx) {
+        // Conn turns read errors into the end of input; kept for safety
+        conn.error = Some(e);
+    }
+    match conn.error {
+        None => {}
+        Some(e) if is_reset(&e) => {
+            eprintln!("spate: {name}: connection from {peer} reset by peer");
+        }
+        Some(e) => eprintln!("spate: {name}: reading from {peer}: {e}"),
+    }
+}
+
+/// A connected client, counted until its thread ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }

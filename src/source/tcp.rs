@@ -1,30 +1,286 @@
-//! `tcp://HOST:PORT`: connect as a client and read lines (placeholder).
+//! `tcp://HOST:PORT`: connect as a client and read lines until the peer
+//! closes, as Spark's `socketTextStream` does. With `--reconnect`, a closed,
+//! reset or refused connection is retried forever with capped exponential
+//! backoff (100ms doubling to 5s, back to 100ms once a connection has
+//! delivered data), each step said in one line on stderr; the run then ends
+//! by `--duration`, `--max-batches` or a signal.
+//!
+//! A connection reset by the peer is treated like a close, not a failure:
+//! every byte received is delivered (a partial last line counts as a line)
+//! and the reset is said on stderr. Any other read error delivers what was
+//! received too, then fails the run (or, with `--reconnect`, is retried).
+//! This file also holds [`Conn`], which `listen://` shares.
 
-use std::net::TcpStream;
+use std::io::{self, ErrorKind, Read};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
 
+use anyhow::anyhow;
 use crossbeam_channel::Sender;
 
 use super::{Msg, SourceOptions};
+use crate::duration::format_duration;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Per resolved address: a host that drops SYNs should not hang the start
+/// for the two minutes the OS would wait.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects at start so that a refused connection fails before anything
-/// runs; with `reconnect`, a failure here is retried later instead.
+/// runs; with `reconnect`, a failure here is retried later instead. An
+/// address that is not `HOST:PORT` fails in either case.
 pub fn connect_first(addr: &str, reconnect: bool) -> anyhow::Result<Option<TcpStream>> {
-    match TcpStream::connect(addr) {
+    check_addr(addr).map_err(|e| anyhow!("tcp://{addr}: {e}"))?;
+    match connect(addr) {
         Ok(s) => Ok(Some(s)),
+        // `run` tries again at once and says why it failed
         Err(_) if reconnect => Ok(None),
-        Err(e) => Err(anyhow::anyhow!("connecting to {addr}: {e}")),
+        Err(e) => Err(anyhow!("connecting to {addr}: {e}")),
     }
 }
 
+/// Reads the connection (made by [`connect_first`], or made here) until
+/// the peer closes; with `--reconnect`, forever.
 pub fn run(
-    _addr: &str,
+    addr: &str,
     stream: Option<TcpStream>,
     id: u32,
     opts: &SourceOptions,
     tx: &Sender<Msg>,
 ) -> anyhow::Result<()> {
-    if let Some(s) = stream {
-        super::read_chunks(s, id, opts.max_line_bytes, tx)?;
+    let name = format!("tcp://{addr}");
+    let mut stream = stream;
+    let mut backoff = Backoff::default();
+    loop {
+        let s = match stream.take() {
+            Some(s) => s,
+            None => match connect(addr) {
+                Ok(s) => {
+                    eprintln!("spate: {name}: connected");
+                    s
+                }
+                Err(e) if opts.reconnect => {
+                    let wait = backoff.next_wait();
+                    eprintln!(
+                        "spate: {name}: connecting: {e}; reconnecting in {}",
+                        format_duration(wait)
+                    );
+                    std::thread::sleep(wait);
+                    continue;
+                }
+                Err(e) => return Err(anyhow!("connecting to {addr}: {e}")),
+            },
+        };
+        let mut conn = Conn::new(s);
+        super::read_chunks(&mut conn, id, opts.max_line_bytes, tx)?;
+        if !conn.ended {
+            // the engine stopped listening: the run is over
+            return Ok(());
+        }
+        if !opts.reconnect {
+            return match conn.error {
+                None => Ok(()),
+                Some(e) if is_reset(&e) => {
+                    eprintln!("spate: {name}: connection reset by peer; the stream ends there");
+                    Ok(())
+                }
+                Some(e) => Err(e.into()),
+            };
+        }
+        let why = match conn.error {
+            None => "connection closed".to_string(),
+            Some(e) if is_reset(&e) => "connection reset by peer".to_string(),
+            Some(e) => e.to_string(),
+        };
+        if conn.bytes > 0 {
+            backoff = Backoff::default();
+        }
+        let wait = backoff.next_wait();
+        eprintln!(
+            "spate: {name}: {why}; reconnecting in {}",
+            format_duration(wait)
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// Checks the `HOST:PORT` form (`[::1]:9999` included) before any lookup,
+/// so that a typo is not retried forever under `--reconnect`.
+pub(super) fn check_addr(addr: &str) -> Result<(), String> {
+    let bad = || format!("expected HOST:PORT such as 127.0.0.1:9999, got '{addr}'");
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
     }
     Ok(())
+}
+
+/// Tries every address the name resolves to, in order.
+fn connect(addr: &str) -> io::Result<TcpStream> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(ErrorKind::NotFound, "no address found")))
+}
+
+pub(super) fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+    )
+}
+
+/// A connection read to its end: a read error ends it like a close (kept
+/// in `error`), so that `read_chunks` delivers the partial last line
+/// instead of dropping it with the error.
+pub(super) struct Conn<R> {
+    inner: R,
+    /// Bytes received.
+    pub bytes: u64,
+    /// The peer closed or the read failed (as opposed to the engine having
+    /// stopped listening).
+    pub ended: bool,
+    pub error: Option<io::Error>,
+}
+
+impl<R: Read> Conn<R> {
+    pub fn new(inner: R) -> Self {
+        Conn {
+            inner,
+            bytes: 0,
+            ended: false,
+            error: None,
+        }
+    }
+}
+
+impl<R: Read> Read for Conn<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        loop {
+            match self.inner.read(buf) {
+                Ok(0) => {
+                    self.ended = true;
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.bytes += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.ended = true;
+                    self.error = Some(e);
+                    return Ok(0);
+                }
+            }
+        }
+    }
+}
+
+/// Capped exponential backoff.
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: FIRST_BACKOFF,
+        }
+    }
+}
+
+impl Backoff {
+    fn next_wait(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        wait
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out its parts one read at a time, then fails with `end`.
+    struct Script {
+        parts: Vec<&'static [u8]>,
+        end: Option<ErrorKind>,
+    }
+
+    impl Read for Script {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.parts.is_empty() {
+                return match self.end {
+                    Some(k) => Err(io::Error::from(k)),
+                    None => Ok(0),
+                };
+            }
+            let p = self.parts.remove(0);
+            buf[..p.len()].copy_from_slice(p);
+            Ok(p.len())
+        }
+    }
+
+    fn delivered(script: Script) -> (Vec<u8>, Conn<Script>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut conn = Conn::new(script);
+        super::super::read_chunks(&mut conn, 0, 1 << 20, &tx).unwrap();
+        drop(tx);
+        let data = rx
+            .iter()
+            .flat_map(|m| match m {
+                Msg::Chunk(c) => c.data,
+                _ => Vec::new(),
+            })
+            .collect();
+        (data, conn)
+    }
+
+    #[test]
+    fn tcp_reset_mid_line_delivers_the_partial_line() {
+        let (data, conn) = delivered(Script {
+            parts: vec![b"a\nb", b"c"],
+            end: Some(ErrorKind::ConnectionReset),
+        });
+        assert_eq!(data, b"a\nbc\n");
+        assert!(conn.ended);
+        assert!(conn.error.as_ref().is_some_and(is_reset));
+        assert_eq!(conn.bytes, 4);
+    }
+
+    #[test]
+    fn tcp_close_is_not_an_error() {
+        let (data, conn) = delivered(Script {
+            parts: vec![b"x\n"],
+            end: None,
+        });
+        assert_eq!(data, b"x\n");
+        assert!(conn.ended && conn.error.is_none());
+    }
+
+    #[test]
+    fn tcp_backoff_doubles_to_its_cap() {
+        let mut b = Backoff::default();
+        let waits: Vec<u128> = (0..8).map(|_| b.next_wait().as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    }
+
+    #[test]
+    fn tcp_address_form_is_checked() {
+        assert!(check_addr("127.0.0.1:9999").is_ok());
+        assert!(check_addr("localhost:80").is_ok());
+        assert!(check_addr("[::1]:9999").is_ok());
+        assert!(check_addr("127.0.0.1").is_err());
+        assert!(check_addr(":9999").is_err());
+        assert!(check_addr("host:99999").is_err());
+    }
 }

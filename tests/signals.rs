@@ -1,0 +1,132 @@
+//! SIGINT and SIGTERM: the open batch is flushed, the summary printed, and
+//! spate exits 128 + the signal's number; a second signal exits at once.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::util::{spate, wait_output};
+
+fn kill(pid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success());
+}
+
+/// Starts spate with a long batch, feeds lines, waits until they were read.
+fn running(args: &[&str], lines: &str) -> std::process::Child {
+    let mut child = spate(args).spawn();
+    let mut sin = child.stdin.take().expect("stdin");
+    sin.write_all(lines.as_bytes()).expect("write");
+    sin.flush().expect("flush");
+    // keep stdin open: spate must be stopped by the signal
+    std::mem::forget(sin);
+    std::thread::sleep(Duration::from_millis(400));
+    child
+}
+
+#[test]
+fn signals_sigint_flushes_open_batch() {
+    let child = running(
+        &["-b", "1h", "-o", "tsv", "split", "then", "count-by-key"],
+        "a b a\n",
+    );
+    kill(child.id(), "INT");
+    let out = wait_output(child, Duration::from_secs(10));
+    assert_eq!(out.code, 130, "stderr: {}", out.stderr);
+    let body: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_once('\t').map_or(l, |x| x.1))
+        .collect();
+    assert_eq!(body, ["a\t2", "b\t1"]);
+}
+
+#[test]
+fn signals_sigterm_exit_143_with_summary() {
+    let child = running(
+        &[
+            "-b",
+            "1h",
+            "-o",
+            "tsv",
+            "parse",
+            r"(?P<n>\d+)",
+            "then",
+            "count",
+        ],
+        "1\nx\n2\n",
+    );
+    kill(child.id(), "TERM");
+    let out = wait_output(child, Duration::from_secs(10));
+    assert_eq!(out.code, 143);
+    assert!(out.stdout.ends_with("\t2\n"), "{}", out.stdout);
+    assert!(out.stderr.contains("1 unparsed"), "{}", out.stderr);
+}
+
+#[test]
+fn signals_event_time_flushes_open_batches_and_windows() {
+    let child = running(
+        &[
+            "--event-time",
+            "auto",
+            "-b",
+            "1m",
+            "-o",
+            "tsv",
+            "window",
+            "2m",
+            "then",
+            "count",
+        ],
+        "2024-03-10T12:00:00Z a\n2024-03-10T12:00:30Z b\n",
+    );
+    kill(child.id(), "INT");
+    let out = wait_output(child, Duration::from_secs(10));
+    assert_eq!(out.code, 130);
+    assert_eq!(
+        out.stdout,
+        "2024-03-10T12:01:00Z\t2\n2024-03-10T12:02:00Z\t2\n"
+    );
+}
+
+#[test]
+fn signals_second_signal_exits_at_once() {
+    // a blocked stdout keeps spate from finishing its flush: the second
+    // signal must still end it
+    let mut child = spate([
+        "--batch-lines",
+        "1",
+        "-o",
+        "tsv",
+        "map",
+        "template",
+        "{_}{_}{_}{_}",
+    ])
+    .spawn();
+    let mut sin = child.stdin.take().expect("stdin");
+    let line = "x".repeat(1000) + "\n";
+    // fill spate's stdout pipe (nobody reads it) so that it blocks writing;
+    // the writer blocks in turn and is left behind
+    std::thread::spawn(move || {
+        for _ in 0..5000 {
+            if sin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    kill(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(200));
+    kill(child.id(), "INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "spate ignored a second SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
