@@ -9,7 +9,7 @@ fn generated_docs_are_fresh() {
     let bless = std::env::var_os("SPATE_BLESS").is_some();
     let mut stale = Vec::new();
     for (path, content) in spate::cli::docs::generated_files() {
-        let p = root.join(path);
+        let p = root.join(&path);
         if bless {
             if let Some(dir) = p.parent() {
                 std::fs::create_dir_all(dir).expect("create dir");

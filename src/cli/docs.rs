@@ -36,12 +36,33 @@ pub fn completion(shell: Shell) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The man page of one operator (`spate-count-by-key.1`), with its options.
+pub fn operator_man_page(op: &dyn crate::ops::Operator) -> String {
+    let mut out = Vec::new();
+    let cmd = command_for(op).name(format!("spate-{}", op.name()));
+    clap_mangen::Man::new(cmd)
+        .date("2026-11-25")
+        .render(&mut out)
+        .expect("invariant: rendering into memory cannot fail");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Every generated file: path relative to the crate root, and contents.
-pub fn generated_files() -> Vec<(&'static str, String)> {
-    vec![
-        ("man/spate.1", man_page()),
-        ("completions/spate.bash", completion(Shell::Bash)),
-        ("completions/_spate", completion(Shell::Zsh)),
-        ("completions/spate.fish", completion(Shell::Fish)),
-    ]
+pub fn generated_files() -> Vec<(String, String)> {
+    let mut files = vec![
+        ("man/spate.1".to_string(), man_page()),
+        (
+            "completions/spate.bash".to_string(),
+            completion(Shell::Bash),
+        ),
+        ("completions/_spate".to_string(), completion(Shell::Zsh)),
+        (
+            "completions/spate.fish".to_string(),
+            completion(Shell::Fish),
+        ),
+    ];
+    for op in REGISTRY {
+        files.push((format!("man/spate-{}.1", op.name()), operator_man_page(*op)));
+    }
+    files
 }

@@ -671,4 +671,59 @@ mod tests {
             )
             .expect("csv agrees with the csv crate");
     }
+
+    /// Parse speed over generated event rows; printed, never asserted. Run
+    /// with `cargo test --release csv_parse_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn csv_parse_speed() {
+        let services = ["auth", "checkout", "search", "api-gateway", "users"];
+        let mut data = String::new();
+        let mut i = 0usize;
+        while data.len() < 5_000_000 {
+            let quoted = if i % 10 == 0 {
+                "\"slow, then \"\"ok\"\"\""
+            } else {
+                "ok"
+            };
+            data.push_str(&format!(
+                "2024-03-10T12:00:{:02}.{:03}Z,{},info,{}.{:03},u{:06},{quoted}\n",
+                i % 60,
+                i % 1000,
+                services[i % services.len()],
+                i % 2000,
+                i % 1000,
+                i * 7 % 1_000_000
+            ));
+            i += 1;
+        }
+        for args in [
+            &[][..],
+            &["--columns", "ts,service,level,latency_ms,user,note"][..],
+        ] {
+            let op = op(args);
+            let mut cx = Ctx::default();
+            let mut out = Vec::with_capacity(4);
+            let rounds = 20;
+            let start = std::time::Instant::now();
+            let mut n = 0u64;
+            for _ in 0..rounds {
+                for line in data.lines() {
+                    out.clear();
+                    op.process(
+                        Record::from_line(Cow::Borrowed(line), line),
+                        &mut out,
+                        &mut cx,
+                    );
+                    n += out.len() as u64;
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let mb = (data.len() * rounds) as f64 / 1e6;
+            eprintln!(
+                "csv {args:?}: {n} records, {mb:.0} MB in {secs:.3} s: {:.0} MB/s",
+                mb / secs
+            );
+        }
+    }
 }

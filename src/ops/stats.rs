@@ -803,9 +803,9 @@ mod tests {
             [
                 "g=9 sum=i:4",
                 "g=10 sum=i:2",
-                "g=null sum=i:3",
                 "g=a sum=i:5",
-                "g=b sum=i:7"
+                "g=b sum=i:7",
+                "g=null sum=i:3"
             ]
         );
     }

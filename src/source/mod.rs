@@ -147,7 +147,9 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Vec<Jo
                         Input::Stdin => {
                             read_chunks(std::io::stdin().lock(), id, max, &tx).map_err(Into::into)
                         }
-                        Input::File { file, .. } => read_chunks(file, id, max, &tx).map_err(Into::into),
+                        Input::File { file, .. } => {
+                            read_chunks(file, id, max, &tx).map_err(Into::into)
+                        }
                         Input::Follow { name, file } => follow::run(&name, file, id, &opts, &tx),
                         Input::Tcp { addr, stream, .. } => tcp::run(&addr, stream, id, &opts, &tx),
                         Input::Listen { listener, .. } => listen::run(listener, id, &opts, &tx),
