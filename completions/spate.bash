@@ -125,7 +125,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,7 +199,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,7 +273,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +347,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +421,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,7 +495,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -569,7 +569,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,7 +643,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -717,7 +717,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -791,7 +791,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,7 +865,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,7 +939,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1265,7 +1265,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1339,7 +1339,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1413,7 +1413,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1487,7 +1487,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1561,7 +1561,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -2,6 +2,10 @@
 //! kept while processing, the exit summary and `--strict`'s first offence.
 
 use std::fmt;
+use std::time::Duration;
+
+use crate::duration::format_duration;
+use crate::timestamp::{Nanos, TimeFormat, format_time};
 
 /// Why a line was dropped or repaired. Repairs (bad UTF-8, cut) keep the
 /// line; drops lose it, with the reason counted.
@@ -168,6 +172,94 @@ impl Ctx {
     }
 }
 
+/// One batch's `--stats` line: Spark Streaming's batch metrics. spate runs
+/// the per-record operators on a batch's lines as they arrive, so only the
+/// closing work (merging partials, windows, the operators after the
+/// aggregation, writing) lies between a batch's end and its output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchStats {
+    /// The batch's time (its end).
+    pub time: Nanos,
+    /// Input records: lines read in the batch (in event time, records
+    /// whose timestamp falls in it).
+    pub records: u64,
+    /// Rows written for it, over every window it closed.
+    pub rows: u64,
+    /// Wall time spent processing its input, plus closing it.
+    pub processing: Duration,
+    /// From its end on the wall clock to when the engine began closing it;
+    /// `None` when its end is no deadline (event time, line count, eof).
+    pub scheduling_delay: Option<Duration>,
+    /// From its end to its output written; `None` in event time.
+    pub total_delay: Option<Duration>,
+    /// The time its input arrived over (event time: the interval), for
+    /// the rate.
+    pub span: Duration,
+    /// The batch interval on the wall clock, to warn when processing takes
+    /// longer (processing time only).
+    pub interval: Option<Duration>,
+}
+
+impl BatchStats {
+    /// Input records per second over the batch's span.
+    pub fn rate(&self) -> f64 {
+        let secs = self.span.as_secs_f64();
+        if secs > 0.0 {
+            self.records as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// `spate: batch TIME records=N rows=N processing=1.2ms
+    /// scheduling_delay=0.3ms total_delay=1.5ms rate=6000/s`: stable keys,
+    /// milliseconds always, `-` where a value does not apply.
+    pub fn line(&self) -> String {
+        let opt = |d: Option<Duration>| d.map_or_else(|| "-".to_string(), ms);
+        format!(
+            "spate: batch {} records={} rows={} processing={} scheduling_delay={} total_delay={} rate={}/s",
+            format_time(self.time, TimeFormat::Rfc3339, true),
+            self.records,
+            self.rows,
+            ms(self.processing),
+            opt(self.scheduling_delay),
+            opt(self.total_delay),
+            per_sec(self.rate()),
+        )
+    }
+
+    /// The warning when processing took longer than the interval: batches
+    /// then queue up and the delay grows without bound.
+    pub fn behind(&self) -> Option<String> {
+        let interval = self.interval.filter(|i| self.processing > *i)?;
+        Some(format!(
+            "spate: warning: batch {} processing={} is longer than the {} interval: spate is falling behind the input",
+            format_time(self.time, TimeFormat::Rfc3339, true),
+            ms(self.processing),
+            format_duration(interval),
+        ))
+    }
+}
+
+/// Milliseconds with a unit, one decimal (three below a millisecond).
+fn ms(d: Duration) -> String {
+    let v = d.as_secs_f64() * 1e3;
+    if v < 1.0 {
+        format!("{v:.3}ms")
+    } else {
+        format!("{v:.1}ms")
+    }
+}
+
+/// A rate: whole numbers, one decimal below 10.
+fn per_sec(r: f64) -> String {
+    if r < 10.0 {
+        format!("{r:.1}")
+    } else {
+        format!("{r:.0}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +288,62 @@ mod tests {
         cx.line = 4;
         cx.drop_line(Reason::Unparsed, "y");
         assert_eq!(cx.offence.as_ref().map(|o| o.line), Some(3));
+    }
+
+    fn stats() -> BatchStats {
+        BatchStats {
+            // 2026-11-24T01:02:04Z
+            time: 1_795_482_124_000_000_000,
+            records: 12_000,
+            rows: 42,
+            processing: Duration::from_micros(3_140),
+            scheduling_delay: Some(Duration::from_micros(400)),
+            total_delay: Some(Duration::from_micros(3_600)),
+            span: Duration::from_secs(2),
+            interval: Some(Duration::from_secs(2)),
+        }
+    }
+
+    #[test]
+    fn accounting_stats_line_is_key_value() {
+        assert_eq!(
+            stats().line(),
+            "spate: batch 2026-11-24T01:02:04.000Z records=12000 rows=42 processing=3.1ms \
+             scheduling_delay=0.400ms total_delay=3.6ms rate=6000/s"
+        );
+        let event = BatchStats {
+            scheduling_delay: None,
+            total_delay: None,
+            records: 3,
+            ..stats()
+        };
+        assert!(
+            event
+                .line()
+                .ends_with("scheduling_delay=- total_delay=- rate=1.5/s"),
+            "{}",
+            event.line()
+        );
+    }
+
+    #[test]
+    fn accounting_stats_warns_only_past_the_interval() {
+        assert_eq!(stats().behind(), None);
+        let slow = BatchStats {
+            processing: Duration::from_millis(2_500),
+            ..stats()
+        };
+        assert_eq!(
+            slow.behind().as_deref(),
+            Some(
+                "spate: warning: batch 2026-11-24T01:02:04.000Z processing=2500.0ms is longer \
+                 than the 2s interval: spate is falling behind the input"
+            )
+        );
+        let no_interval = BatchStats {
+            interval: None,
+            ..slow
+        };
+        assert_eq!(no_interval.behind(), None);
     }
 }

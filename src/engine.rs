@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 use rayon::prelude::*;
 
-use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::accounting::{BatchStats, Counts, Ctx, Offence, Reason};
 use crate::batch::window::{WindowOut, Windows};
 use crate::batch::{interval_end, nanos, now, until};
 use crate::cli::{BatchMode, Config, EventTime};
@@ -29,7 +29,7 @@ use crate::plan::{Barrier, Plan, PostOp};
 use crate::record::Record;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg};
-use crate::timestamp::{Nanos, find_timestamp, format_time, parse_timestamp};
+use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
 use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
@@ -94,11 +94,26 @@ struct EventClock {
     open: BTreeMap<Nanos, Sink>,
     /// The end of the last batch emitted.
     last_emitted: Option<Nanos>,
+    /// `--stats`: records of the chunk being processed, by batch end.
+    fresh: BTreeMap<Nanos, u64>,
+    /// `--stats`: records and processing time of the open batches.
+    meter: BTreeMap<Nanos, (u64, Duration)>,
 }
 
 impl EventClock {
     fn watermark(&self) -> Option<Nanos> {
         self.max_ts.map(|m| m.saturating_sub(self.lateness))
+    }
+
+    /// `--stats`: shares a chunk's processing time among the batches its
+    /// records went to, by record count.
+    fn charge(&mut self, busy: Duration) {
+        let total: u64 = self.fresh.values().sum();
+        for (end, n) in std::mem::take(&mut self.fresh) {
+            let m = self.meter.entry(end).or_default();
+            m.0 += n;
+            m.1 += busy.mul_f64(n as f64 / total as f64);
+        }
     }
 }
 
@@ -106,7 +121,39 @@ impl EventClock {
 struct Open {
     end: Option<Nanos>,
     lines: u64,
-    started: Instant,
+    /// `--stats`: when it began taking input (the previous close).
+    since: Nanos,
+    /// `--stats`: wall time spent processing its input.
+    busy: Duration,
+}
+
+/// What `--stats` measured of a batch by the time it began to close.
+struct Meter {
+    records: u64,
+    busy: Duration,
+    /// When closing began.
+    began: Instant,
+    scheduling_delay: Option<Duration>,
+    /// Its end on the wall clock, for the total delay (not in event time).
+    end: Option<Nanos>,
+    span: Duration,
+}
+
+/// What watches a run besides its output: the progress bar and `--live`.
+pub trait Watch {
+    /// A chunk of `lines` input lines was processed.
+    fn lines(&mut self, lines: u64);
+    /// A batch or window was written to the output.
+    fn batch(&mut self, b: &BatchOut<'_>) -> std::io::Result<()>;
+    /// A `--stats` line or a warning for standard error.
+    fn note(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
+
+/// A wall-clock difference as a duration (none when negative).
+fn span(from: Nanos, to: Nanos) -> Duration {
+    Duration::from_nanos(u64::try_from(to.saturating_sub(from)).unwrap_or(0))
 }
 
 pub struct Engine<'r> {
@@ -125,6 +172,9 @@ pub struct Engine<'r> {
     out: &'r mut dyn Write,
     emitted: u64,
     done: bool,
+    watch: Option<&'r mut dyn Watch>,
+    /// The falling-behind warning was given (once without `--stats`).
+    warned: bool,
 }
 
 impl<'r> Engine<'r> {
@@ -160,6 +210,8 @@ impl<'r> Engine<'r> {
                 max_ts: None,
                 open: BTreeMap::new(),
                 last_emitted: None,
+                fresh: BTreeMap::new(),
+                meter: BTreeMap::new(),
             }),
             _ => None,
         };
@@ -176,7 +228,8 @@ impl<'r> Engine<'r> {
             open: Open {
                 end: None,
                 lines: 0,
-                started: Instant::now(),
+                since: now(),
+                busy: Duration::ZERO,
             },
             event,
             windows: plan.window().map(Windows::new),
@@ -184,7 +237,14 @@ impl<'r> Engine<'r> {
             out,
             emitted: 0,
             done: false,
+            watch: None,
+            warned: false,
         }
+    }
+
+    /// Lets `w` see every chunk and written batch, and the `--stats` lines.
+    pub fn watch(&mut self, w: &'r mut dyn Watch) {
+        self.watch = Some(w);
     }
 
     /// All counters so far (for the exit summary).
@@ -205,6 +265,7 @@ impl<'r> Engine<'r> {
         signals: &Receiver<i32>,
     ) -> Result<Option<i32>, Stop> {
         let started = now();
+        self.open.since = started;
         let stop_at = self.cfg.duration.map(|d| started.saturating_add(nanos(d)));
         let mut live = self.names.len();
         let mut signal = None;
@@ -332,6 +393,7 @@ impl<'r> Engine<'r> {
 
     /// Runs the per-record operators over whole lines of one source.
     fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
+        let t0 = Instant::now();
         let src = source as usize;
         let first_line = self.next_line[src];
         let parts = if self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
@@ -369,6 +431,13 @@ impl<'r> Engine<'r> {
             };
             on_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
         }
+        match &mut self.event {
+            Some(clock) => clock.charge(t0.elapsed()),
+            None => self.open.busy += t0.elapsed(),
+        }
+        if let Some(w) = &mut self.watch {
+            w.lines(line - first_line);
+        }
         self.next_line[src] = line;
         self.open.lines += line - first_line;
         if let Some(offence) = self
@@ -401,6 +470,7 @@ impl<'r> Engine<'r> {
             step: clock.step,
             lateness: clock.lateness,
             source: &clock.source,
+            stats: self.cfg.stats,
         };
         let start_max = clock.max_ts;
         let mut results: Vec<Option<(ToEvent, Counts)>> = (0..parts.len()).map(|_| None).collect();
@@ -444,6 +514,9 @@ impl<'r> Engine<'r> {
         clock.max_ts = prefix;
         for (to, _) in results.into_iter().flatten() {
             let seq = to.seq;
+            for (end, n) in to.counted {
+                *clock.fresh.entry(end).or_default() += n;
+            }
             for (end, sink) in to.batches {
                 match clock.open.get_mut(&end) {
                     Some(s) => s.absorb(sink),
@@ -486,15 +559,24 @@ impl<'r> Engine<'r> {
                 .unwrap_or_else(|| Sink::new(self.plan));
             let gap_from = clock.last_emitted.map(|l| l + step);
             clock.last_emitted = Some(end);
+            let (records, busy) = clock.meter.remove(&end).unwrap_or_default();
+            let meter = |records, busy| Meter {
+                records,
+                busy,
+                began: Instant::now(),
+                scheduling_delay: None,
+                end: None,
+                span: span(0, step),
+            };
             if self.cfg.emit_empty {
                 if let Some(mut e) = gap_from {
                     while e < end && !self.done {
-                        self.closed(e, Sink::new(self.plan), 0, Duration::ZERO)?;
+                        self.closed(e, Sink::new(self.plan), meter(0, Duration::ZERO))?;
                         e += step;
                     }
                 }
             }
-            self.closed(end, sink, 0, Duration::ZERO)?;
+            self.closed(end, sink, meter(records, busy))?;
         }
         // windows that end by the watermark are complete too
         if let (Some(wm), Some(w), Barrier::Aggregate { agg, .. }) =
@@ -508,6 +590,8 @@ impl<'r> Engine<'r> {
 
     /// Closes the open batch of processing time, line count or eof.
     fn close_open(&mut self, at_end: bool) -> Result<(), Stop> {
+        let began = Instant::now();
+        let began_wall = now();
         let mut merged: Option<Sink> = None;
         for w in &mut self.workers {
             let s = std::mem::replace(&mut w.sink, Sink::new(self.plan));
@@ -520,8 +604,8 @@ impl<'r> Engine<'r> {
         let sink = merged.unwrap_or_else(|| Sink::new(self.plan));
         let lines = self.open.lines;
         self.open.lines = 0;
-        let took = self.open.started.elapsed();
-        self.open.started = Instant::now();
+        let busy = std::mem::take(&mut self.open.busy);
+        let since = std::mem::replace(&mut self.open.since, began_wall);
         if at_end && lines == 0 && self.emitted > 0 {
             // an open batch that saw nothing at end of input is no batch
             return Ok(());
@@ -530,21 +614,36 @@ impl<'r> Engine<'r> {
             (BatchMode::Interval(_), Some(end)) => end,
             _ => now(),
         };
-        self.closed(time, sink, lines, took)
+        // a batch flushed before its end (end of input, a signal) ended then
+        let (end, scheduling_delay) = match (self.cfg.batch, self.open.end) {
+            (BatchMode::Interval(_), Some(end)) => {
+                let end = end.min(began_wall);
+                (end, Some(span(end, began_wall)))
+            }
+            _ => (time, None),
+        };
+        let meter = Meter {
+            records: lines,
+            busy,
+            began,
+            scheduling_delay,
+            end: Some(end),
+            span: span(since, end),
+        };
+        self.closed(time, sink, meter)
     }
 
     /// A batch closed: into the windows, or straight to the output.
-    fn closed(&mut self, time: Nanos, sink: Sink, lines: u64, took: Duration) -> Result<(), Stop> {
+    fn closed(&mut self, time: Nanos, sink: Sink, meter: Meter) -> Result<(), Stop> {
         let rows = match sink {
             Sink::Agg(state) => {
                 if let (Some(w), Barrier::Aggregate { agg, .. }) =
                     (&mut self.windows, &self.plan.barrier)
                 {
                     let outs = w.close_batch(agg.as_ref(), time, state, self.cfg.emit_empty);
-                    if self.cfg.stats {
-                        self.stats_line(time, lines, outs.len(), took);
-                    }
-                    return self.print_windows(outs);
+                    let n = self.print_windows(outs)?;
+                    self.report(time, n, meter);
+                    return Ok(());
                 }
                 state.emit(self.cfg.emit_empty)
             }
@@ -554,20 +653,20 @@ impl<'r> Engine<'r> {
             }
         };
         let n = self.print(time, None, rows)?;
-        if self.cfg.stats {
-            self.stats_line(time, lines, n, took);
-        }
+        self.report(time, n, meter);
         Ok(())
     }
 
-    fn print_windows(&mut self, outs: Vec<WindowOut>) -> Result<(), Stop> {
+    /// Prints windows; returns how many rows were written.
+    fn print_windows(&mut self, outs: Vec<WindowOut>) -> Result<usize, Stop> {
+        let mut rows = 0;
         for w in outs {
             if self.done {
                 break;
             }
-            self.print(w.end, w.start, w.rows)?;
+            rows += self.print(w.end, w.start, w.rows)?;
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// Runs the operators after the barrier and writes the rows; returns
@@ -608,6 +707,9 @@ impl<'r> Engine<'r> {
         };
         self.fmt.batch(&b, self.out).map_err(Stop::Output)?;
         self.out.flush().map_err(Stop::Output)?;
+        if let Some(w) = &mut self.watch {
+            w.batch(&b).map_err(Stop::Output)?;
+        }
         self.emitted += 1;
         if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
             self.done = true;
@@ -615,19 +717,40 @@ impl<'r> Engine<'r> {
         Ok(rows.len())
     }
 
-    fn stats_line(&self, time: Nanos, lines: u64, rows_out: usize, took: Duration) {
-        let delay = Duration::from_nanos(u64::try_from(now().saturating_sub(time)).unwrap_or(0));
-        let secs = took.as_secs_f64();
-        let rate = if secs > 0.0 { lines as f64 / secs } else { 0.0 };
-        eprintln!(
-            "spate: batch {}: {} lines in, {} rows out, open {:.1} ms, delay {:.1} ms, {:.0} lines/s",
-            format_time(time, crate::timestamp::TimeFormat::Rfc3339, true),
-            lines,
-            rows_out,
-            secs * 1e3,
-            delay.as_secs_f64() * 1e3,
-            rate
-        );
+    /// `--stats`: the batch's line; and the warning when its processing
+    /// took longer than the interval (once without `--stats`).
+    fn report(&mut self, time: Nanos, rows: usize, m: Meter) {
+        if !self.cfg.stats && self.warned {
+            return;
+        }
+        let stats = BatchStats {
+            time,
+            records: m.records,
+            rows: rows as u64,
+            processing: m.busy + m.began.elapsed(),
+            scheduling_delay: m.scheduling_delay,
+            total_delay: m.end.map(|e| span(e, now())),
+            span: m.span,
+            interval: self.cfg.interval().filter(|_| self.event.is_none()),
+        };
+        if self.cfg.stats {
+            self.note(&stats.line());
+        }
+        if let Some(w) = stats.behind() {
+            if self.cfg.stats {
+                self.note(&w);
+            } else if !self.warned {
+                self.note(&format!("{w} (said once; --stats shows every batch)"));
+            }
+            self.warned = true;
+        }
+    }
+
+    fn note(&mut self, line: &str) {
+        match &mut self.watch {
+            Some(w) => w.note(line),
+            None => eprintln!("{line}"),
+        }
     }
 }
 
@@ -667,6 +790,12 @@ struct Job<'p> {
 /// Where a line's surviving records go.
 trait Deliver {
     fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx);
+
+    /// The aggregation to feed bare tokens to, when the chain is a lone
+    /// splitter before it (see [`crate::ops::RecordOp::tokens`]).
+    fn fused(&mut self) -> Option<&mut dyn AggState> {
+        None
+    }
 }
 
 /// Into the open batch's sink.
@@ -676,6 +805,13 @@ struct ToSink<'s> {
 }
 
 impl Deliver for ToSink<'_> {
+    fn fused(&mut self) -> Option<&mut dyn AggState> {
+        match self.sink {
+            Sink::Agg(s) => Some(s.as_mut()),
+            Sink::Rows(_) => None,
+        }
+    }
+
     fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) {
         cx.counts.records += recs.len() as u64;
         match self.sink {
@@ -693,6 +829,8 @@ struct EventParams<'c> {
     step: Nanos,
     lateness: Nanos,
     source: &'c EventTime,
+    /// Count records per batch for `--stats`.
+    stats: bool,
 }
 
 /// Into fresh per-batch partials, by each record's own time.
@@ -704,6 +842,8 @@ struct ToEvent<'c> {
     min_end_accepted: Option<Nanos>,
     batches: BTreeMap<Nanos, Sink>,
     kept: BTreeMap<Nanos, Vec<Record<'static>>>,
+    /// `--stats`: records accepted, by batch end.
+    counted: BTreeMap<Nanos, u64>,
 }
 
 impl<'c> ToEvent<'c> {
@@ -716,6 +856,7 @@ impl<'c> ToEvent<'c> {
             min_end_accepted: None,
             batches: BTreeMap::new(),
             kept: BTreeMap::new(),
+            counted: BTreeMap::new(),
         }
     }
 }
@@ -753,6 +894,9 @@ impl Deliver for ToEvent<'_> {
             self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
             self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
             cx.counts.records += 1;
+            if self.p.stats {
+                *self.counted.entry(end).or_default() += 1;
+            }
             let sink = self
                 .batches
                 .entry(end)
@@ -785,6 +929,11 @@ impl Job<'_> {
         let cut_last = self.last_cut && part + 1 == self.n_parts;
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
         let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
+        // a lone splitter before the aggregation: tokens go straight in
+        let fused = match self.plan.pre.as_slice() {
+            [op] => Some(op.as_ref()),
+            _ => None,
+        };
         let mut start = 0;
         for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
             let mut line = &data[start..nl];
@@ -810,6 +959,22 @@ impl Job<'_> {
                     (String::from_utf8_lossy(line), valid)
                 }
             };
+            if let (Some(op), Some(state)) = (fused, d.fused()) {
+                let mut n = 0u64;
+                if op.tokens(&text, &mut |t| {
+                    state.add_current(t);
+                    n += 1;
+                }) {
+                    cx.counts.records += n;
+                    if n == 0 && cx.line_drops == 0 {
+                        cx.counts.filtered += 1;
+                    }
+                    if cx.offence.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+            }
             cur.clear();
             cur.push(Record::from_line(text, raw));
             for op in &self.plan.pre {

@@ -1,10 +1,12 @@
 //! One run from parsed arguments to exit status: plan, open the inputs,
 //! start the readers, drive the engine, print the summary.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use crate::cli::{self, Parsed};
 use crate::engine::{Engine, Stop};
+use crate::live::{Live, Place, Screen};
+use crate::progress::{self, Progress};
 use crate::sink::{self, Options};
 use crate::source;
 
@@ -80,6 +82,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let stderr_tty = std::io::stderr().is_terminal();
+    let show_progress = progress::wanted(config.progress, &inputs, stderr_tty);
+    let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let _readers = source::spawn(inputs, tx, source_opts);
     let opts = Options {
@@ -96,13 +101,30 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    let mut screen = match watchers(&config, opts, show_progress, total_bytes, stderr_tty) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("spate: starting the live view: {e}");
+            return EXIT_FAILURE;
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut engine = Engine::new(&plan, &config, names, fmt, &mut out);
+    // the live view on the terminal replaces the output
+    let mut nowhere = std::io::sink();
+    let target: &mut dyn Write = match &screen.live {
+        Some(l) if l.place() == Place::Stdout => &mut nowhere,
+        _ => &mut out,
+    };
+    let mut engine = Engine::new(&plan, &config, names, fmt, target);
+    if !screen.is_empty() {
+        engine.watch(&mut screen);
+    }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
     drop(engine);
     drop(rx);
+    screen.finish();
     let status = match result {
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
@@ -135,6 +157,34 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         eprintln!("{s}");
     }
     status
+}
+
+/// The progress bar and the live view, as the options and the terminals
+/// say.
+fn watchers(
+    config: &cli::Config,
+    opts: Options,
+    show_progress: bool,
+    total_bytes: Option<u64>,
+    stderr_tty: bool,
+) -> std::io::Result<Screen> {
+    let progress = show_progress.then(|| Progress::start(total_bytes));
+    let place = if config.live {
+        Place::choose(std::io::stdout().is_terminal(), stderr_tty)
+    } else {
+        None
+    };
+    let live = match place {
+        Some(place) => {
+            // the live view is on a terminal: colour unless NO_COLOR
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let opts = Options { color, ..opts };
+            let bar = progress.as_ref().map(|p| p.bar().clone());
+            Some(Live::new(place, opts, stderr_tty, bar)?)
+        }
+        None => None,
+    };
+    Ok(Screen { progress, live })
 }
 
 /// Runs a chain over in-memory input and returns what it printed, for

@@ -2,3 +2,4 @@
 //! percentile sketch shared by the aggregations in `ops/`.
 pub mod key;
 pub mod quantile;
+pub mod textmap;

@@ -79,6 +79,8 @@ pub struct Config {
     pub strict: bool,
     pub stats: bool,
     pub progress: Option<bool>,
+    /// `--live`: redraw the latest batch's table in place.
+    pub live: bool,
     pub threads: usize,
     pub color: bool,
 }
@@ -275,6 +277,12 @@ fn global_args(cmd: Command) -> Command {
                 .default_value("rfc3339")
                 .help("How batch times print"),
         )
+        .arg(
+            Arg::new("live")
+                .long("live")
+                .action(ArgAction::SetTrue)
+                .help("Redraw the latest batch's table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal"),
+        )
         .next_help_heading("Diagnostics")
         .arg(
             Arg::new("strict")
@@ -286,7 +294,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats")
                 .long("stats")
                 .action(ArgAction::SetTrue)
-                .help("Print a line per batch on stderr: records in and out, processing time, delay, rate"),
+                .help("Print a line per batch on stderr: records=, rows=, processing=, scheduling_delay=, total_delay=, rate= (Spark Streaming's batch metrics)"),
         )
         .arg(
             Arg::new("progress")
@@ -532,6 +540,7 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         strict: m.get_flag("strict"),
         stats: m.get_flag("stats"),
         progress,
+        live: m.get_flag("live"),
         threads,
         color,
     })

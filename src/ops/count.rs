@@ -45,6 +45,9 @@ impl AggState for Counter {
     fn add(&mut self, _rec: &Record<'_>) {
         self.0 += 1;
     }
+    fn add_current(&mut self, _text: &str) {
+        self.0 += 1;
+    }
     fn merge(&mut self, other: &dyn AggState) {
         self.0 += same::<Counter>(other, "count").0;
     }

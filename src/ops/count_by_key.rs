@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::agg::key::{Key, KeyRef, MISSING, Map};
+use crate::agg::textmap::TextCounts;
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{SortKey, Value};
 
 pub struct CountByKey;
 
@@ -72,6 +73,7 @@ impl Aggregation for CountByKeyAgg {
             fields: self.fields.clone(),
             columns: self.columns.clone(),
             map: Map::default(),
+            text: TextCounts::default(),
         })
     }
 }
@@ -80,9 +82,16 @@ struct Counts {
     fields: Vec<String>,
     columns: Vec<String>,
     map: Map<Key, u64>,
+    /// One text key field, the common case (words, statuses, services):
+    /// keyed by the text itself, one indirection less per lookup.
+    text: TextCounts,
 }
 
 impl Counts {
+    fn bump_text(&mut self, t: &str) {
+        self.text.add(t, 1);
+    }
+
     fn bump(&mut self, key: &[&Value<'_>], n: u64) {
         let r = KeyRef(key);
         match self.map.get_mut(&r) {
@@ -99,11 +108,16 @@ impl AggState for Counts {
         if let [f] = self.fields.as_slice() {
             // the hot path: one key field, usually present as is
             if let Some(v) = rec.get(f) {
-                self.bump(&[v], 1);
+                match v {
+                    Value::Str(t) => self.bump_text(t),
+                    _ => self.bump(&[v], 1),
+                }
                 return;
             }
-            let v = rec.lookup(f);
-            self.bump(&[v.as_deref().unwrap_or(&MISSING)], 1);
+            match rec.lookup(f).as_deref() {
+                Some(Value::Str(t)) => self.bump_text(t),
+                v => self.bump(&[v.unwrap_or(&MISSING)], 1),
+            }
             return;
         }
         let vals: Vec<Option<Cow<'_, Value<'_>>>> =
@@ -121,18 +135,41 @@ impl AggState for Counts {
         for (k, c) in &o.map {
             *self.map.entry(k.clone()).or_insert(0) += c;
         }
+        self.text.merge(&o.text);
+    }
+
+    fn add_current(&mut self, text: &str) {
+        if let [f] = self.fields.as_slice() {
+            if f == CURRENT {
+                self.bump_text(text);
+                return;
+            }
+        }
+        self.add(&Record::from_line(Cow::Borrowed(text), text));
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        let mut rows: Vec<(&Key, u64)> = self.map.iter().map(|(k, c)| (k, *c)).collect();
-        rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.sort_cmp(b.0)));
+        // sort keys computed once per row, not per comparison
+        let mut rows: Vec<(u64, Vec<SortKey<'_>>, Vec<Value<'static>>)> =
+            Vec::with_capacity(self.map.len() + self.text.len());
+        for (k, c) in &self.map {
+            rows.push((*c, k.0.iter().map(SortKey::of).collect(), k.0.to_vec()));
+        }
+        for (t, c) in self.text.iter() {
+            rows.push((
+                c,
+                vec![SortKey::of_text(t)],
+                vec![Value::owned_str(t.to_string())],
+            ));
+        }
+        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         rows.into_iter()
-            .map(|(k, c)| {
+            .map(|(c, _, key)| {
                 let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = self
                     .columns
                     .iter()
-                    .zip(k.0.iter())
-                    .map(|(n, v)| (Cow::Owned(n.clone()), v.clone()))
+                    .zip(key)
+                    .map(|(n, v)| (Cow::Owned(n.clone()), v))
                     .collect();
                 fields.push((Cow::Borrowed("count"), Value::Int(c as i64)));
                 Record::row(fields)
@@ -145,6 +182,6 @@ impl AggState for Counts {
     }
 
     fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.is_empty() && self.text.is_empty()
     }
 }

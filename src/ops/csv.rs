@@ -58,7 +58,8 @@ impl Operator for Csv {
              --header or --columns, fields are named 1, 2, ...; values beyond the named \
              columns are named by their position, and a record with fewer values leaves the \
              other columns unset. An empty header cell is named by its position; when names \
-             repeat, the last value wins. A quote inside an unquoted value is kept as is.\n\n\
+             repeat, the last value wins; a column named _ replaces _. A quote inside an \
+             unquoted value is kept as is.\n\n\
              With --header, the first record that reaches csv names the columns and is not \
              output (with several inputs, only the first one's header is; the others' header \
              lines are data). Empty lines are skipped, silently.\n\n\
@@ -81,9 +82,11 @@ impl Operator for Csv {
         let names = if m.get_flag("header") {
             Names::Header(OnceLock::new())
         } else if let Some(cols) = m.get_one::<String>("columns") {
-            Names::Fixed(name_list(cols)?.into_iter().map(leak).collect())
+            Names::Fixed(Columns::new(
+                name_list(cols)?.into_iter().map(leak).collect(),
+            ))
         } else {
-            Names::Positional
+            Names::Fixed(Columns::new(Vec::new()))
         };
         let field = m
             .get_one::<String>("field")
@@ -142,12 +145,30 @@ fn position(i: usize) -> Name<'static> {
 }
 
 enum Names {
-    Positional,
-    Fixed(Vec<&'static str>),
+    /// By `--columns`, or by position alone (no names).
+    Fixed(Columns),
     /// Set by the first record the operator sees. The operator is shared by
     /// the worker threads: this relies on the engine giving that record to
     /// the operator before any other one.
-    Header(OnceLock<Vec<&'static str>>),
+    Header(OnceLock<Columns>),
+}
+
+struct Columns {
+    names: Vec<&'static str>,
+    /// No two values of a record can get the same name, nor the name `_`:
+    /// values can be appended to a record that has no fields yet without
+    /// looking for one of the same name.
+    distinct: bool,
+}
+
+impl Columns {
+    fn new(names: Vec<&'static str>) -> Self {
+        // a name of digits may be the position of a value beyond the names
+        let distinct = names.iter().enumerate().all(|(i, n)| {
+            *n != CURRENT && !n.bytes().all(|c| c.is_ascii_digit()) && !names[..i].contains(n)
+        });
+        Columns { names, distinct }
+    }
 }
 
 struct CsvOp {
@@ -173,27 +194,36 @@ fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
 }
 
 impl CsvOp {
-    /// Sets the fields of `rec` from `text`, naming value `i` by `names`.
+    /// Sets the fields of `rec` from `text`, naming value `i` by `cols`.
     fn fill<'a, 's>(
         &self,
         text: &'s str,
-        names: &[&'static str],
+        cols: &Columns,
         rec: &mut Record<'a>,
         conv: impl Fn(Cow<'s, str>) -> Cow<'a, str>,
     ) -> Result<(), String> {
+        let append = cols.distinct && rec.fields.is_empty();
+        if rec.fields.is_empty() {
+            rec.fields.reserve(cols.names.len().max(8));
+        }
         let mut i = 0;
         parse_record(text, self.delim, |v| {
-            let name = match names.get(i) {
+            let name = match cols.names.get(i) {
                 Some(n) => Cow::Borrowed(*n),
                 None => position(i),
             };
-            rec.set(name, Value::Str(conv(v)));
+            let value = Value::Str(conv(v));
+            if append {
+                rec.fields.push((name, value));
+            } else {
+                rec.set(name, value);
+            }
             i += 1;
         })
     }
 
     /// Takes a record as the header, unless it is malformed.
-    fn take_header(&self, text: &str, cell: &OnceLock<Vec<&'static str>>) -> Result<(), String> {
+    fn take_header(&self, text: &str, cell: &OnceLock<Columns>) -> Result<(), String> {
         let mut names = Vec::new();
         parse_record(text, self.delim, |v| {
             names.push(if v.is_empty() {
@@ -203,7 +233,7 @@ impl CsvOp {
             })
         })?;
         // a lost race leaks a few names; the winner's header stands
-        let _ = cell.set(names.into_iter().map(leak).collect());
+        let _ = cell.set(Columns::new(names.into_iter().map(leak).collect()));
         Ok(())
     }
 }
@@ -222,9 +252,8 @@ impl RecordOp for CsvOp {
         if text.is_empty() {
             return;
         }
-        let names: &[&'static str] = match &self.names {
-            Names::Positional => &[],
-            Names::Fixed(n) => n,
+        let cols = match &self.names {
+            Names::Fixed(c) => c,
             Names::Header(cell) => match cell.get() {
                 Some(n) => n,
                 None => {
@@ -236,8 +265,8 @@ impl RecordOp for CsvOp {
             },
         };
         let filled = match src {
-            Source::Borrowed(s) => self.fill(s, names, &mut rec, |v| v),
-            Source::Owned(s) => self.fill(&s, names, &mut rec, |v| Cow::Owned(v.into_owned())),
+            Source::Borrowed(s) => self.fill(s, cols, &mut rec, |v| v),
+            Source::Owned(s) => self.fill(&s, cols, &mut rec, |v| Cow::Owned(v.into_owned())),
             Source::Missing => return,
         };
         match filled {
@@ -486,6 +515,26 @@ mod tests {
         );
         let (res, _) = run_lines(&["--header"], &["a,b,a", "1,2,3"]);
         assert_eq!(res[1].clone().unwrap_or_default(), ["a=3", "b=2"]);
+    }
+
+    #[test]
+    fn csv_number_names_meet_positions_last_wins() {
+        assert_eq!(
+            run(&["--columns", "3,a"], "x,y,z").unwrap_or_default(),
+            ["3=z", "a=y"]
+        );
+        let line = "p,q";
+        let mut rec = Record::from_line(Cow::Borrowed(line), line);
+        rec.set(Cow::Borrowed("2"), Value::str("old"));
+        rec.set(Cow::Borrowed("k"), Value::str("kept"));
+        let mut out = Vec::new();
+        op(&[]).process(rec, &mut out, &mut Ctx::default());
+        let f: Vec<String> = out[0]
+            .fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.text()))
+            .collect();
+        assert_eq!(f, ["2=q", "k=kept", "1=p"]);
     }
 
     #[test]

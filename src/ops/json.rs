@@ -35,9 +35,10 @@ impl Operator for Json {
                 .help("Parse this field instead of _"),
         )
         .after_help(
-            "Strings become text, integers integers (beyond 64 bits: floats), other numbers \
-             floats, true/false booleans, null null; nested objects and arrays are kept whole \
-             and dotted names reach into them (user.id, items.0). _ is kept. When a key \
+            "Strings become text; integers in the signed 64-bit range become integers and \
+             every other number a float; true and false are booleans, null is empty; nested \
+             objects and arrays are kept whole and dotted names reach into them (user.id, \
+             items.0). _ is kept. When a key \
              repeats, the last value wins; a key named _ replaces _. With -f, a field that \
              already holds a JSON object (from an earlier json) has its keys lifted as they \
              are.\n\n\
@@ -46,7 +47,7 @@ impl Operator for Json {
              message).\n\n\
              Examples:\n  \
              spate -i events.jsonl -b eof json then stats -f latency_ms -a mean -g service\n  \
-             spate -i events.jsonl -b 10s json then where level == error then count-by-key service\n  \
+             spate -i events.jsonl json then where level == error then count-by-key service\n  \
              spate -b eof json then count-by-key user.id",
         )
     }

@@ -111,6 +111,14 @@ pub enum Built {
 /// filter is silent.
 pub trait RecordOp: Send + Sync {
     fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx);
+
+    /// A fused fast path: when this operator only cuts `_` into tokens,
+    /// it hands each token of `text` to `f` and returns true; the engine
+    /// then feeds an aggregation that can take bare text directly, with no
+    /// record per token. Other operators return false.
+    fn tokens<'a>(&self, _text: &'a str, _f: &mut dyn FnMut(&'a str)) -> bool {
+        false
+    }
 }
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
@@ -122,6 +130,12 @@ pub trait Aggregation: Send + Sync {
 /// The accumulator of one aggregation over one batch, pane or window.
 pub trait AggState: Send + Any {
     fn add(&mut self, rec: &Record<'_>);
+    /// Adds a record whose only field is `_`, with this text (the fused
+    /// path of [`RecordOp::tokens`]). Aggregations override it to skip
+    /// building the record.
+    fn add_current(&mut self, text: &str) {
+        self.add(&Record::from_line(std::borrow::Cow::Borrowed(text), text));
+    }
     /// Folds in another accumulator made by the same aggregation.
     fn merge(&mut self, other: &dyn AggState);
     /// The rows, in the aggregation's order. With `emit_empty`, an

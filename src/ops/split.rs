@@ -83,9 +83,7 @@ struct SplitOp {
 impl How {
     fn each<'t>(&self, s: &'t str, mut f: impl FnMut(&'t str)) {
         match self {
-            How::Whitespace if s.is_ascii() => {
-                s.split_ascii_whitespace().for_each(f);
-            }
+            How::Whitespace if s.is_ascii() => ascii_words(s, f),
             How::Whitespace => s.split_whitespace().for_each(f),
             How::Literal(sep) => s.split(sep.as_str()).filter(|t| !t.is_empty()).for_each(f),
             How::Regex(re) => re.split(s).filter(|t| !t.is_empty()).for_each(&mut f),
@@ -93,7 +91,49 @@ impl How {
     }
 }
 
+/// Splits ASCII text at runs of whitespace (the bytes Unicode calls white
+/// space: space, \t, \n, \v, \f, \r), with a byte table instead of char
+/// decoding.
+fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
+    const WS: [bool; 256] = {
+        let mut t = [false; 256];
+        t[b' ' as usize] = true;
+        t[b'\t' as usize] = true;
+        t[b'\n' as usize] = true;
+        t[0x0b] = true;
+        t[0x0c] = true;
+        t[b'\r' as usize] = true;
+        t
+    };
+    let b = s.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        while i < n && WS[b[i] as usize] {
+            i += 1;
+        }
+        let start = i;
+        while i < n && !WS[b[i] as usize] {
+            i += 1;
+        }
+        if i > start {
+            // ASCII: every byte offset is a character boundary
+            if let Some(t) = s.get(start..i) {
+                f(t);
+            }
+        }
+    }
+}
+
 impl RecordOp for SplitOp {
+    fn tokens<'a>(&self, text: &'a str, f: &mut dyn FnMut(&'a str)) -> bool {
+        if self.field != CURRENT {
+            return false;
+        }
+        self.how.each(text, f);
+        true
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         let src = if self.field == CURRENT {
             rec.value.take()

@@ -127,7 +127,7 @@ pub fn escape_into(out: &mut String, s: &str) {
 }
 
 /// Terminal columns a character takes, roughly as `wcwidth` counts them.
-fn char_width(c: char) -> usize {
+pub(crate) fn char_width(c: char) -> usize {
     let cp = u32::from(c);
     if cp < 0x300 {
         return 1;

@@ -177,6 +177,7 @@ impl<'a> Follower<'a> {
                 return Ok(Flow::Go);
             }
             self.pos += n as u64;
+            super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
             while let Some(chunk) = self.lines.take() {
                 if let Flow::Gone = send(tx, chunk) {
                     return Ok(Flow::Gone);

@@ -10,6 +10,7 @@ pub mod tcp;
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::AtomicU64;
 use std::thread::JoinHandle;
 
 use anyhow::Context;
@@ -25,6 +26,9 @@ pub enum Msg {
     /// The source `id` failed; the run stops with this error.
     Failed(u32, anyhow::Error),
 }
+
+/// Bytes read from every input so far, for the progress bar.
+pub static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 
 /// How many chunks may wait in the channel: with 1 MiB chunks this bounds
 /// the memory between readers and engine to a few MiB.

@@ -55,6 +55,7 @@ pub fn read_chunks<R: Read>(
             }
         };
         buf.truncate(start + n);
+        super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         if n == spare {
             offer = (offer * 2).min(cap);
         }

@@ -1,0 +1,133 @@
+//! Counts keyed by text, for the hottest path (word counts, statuses):
+//! an open-addressing table of `(text, count)` whose equality test compares
+//! short keys with a few word loads instead of a call to `memcmp`.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+/// A text → u64 map.
+#[derive(Debug, Clone, Default)]
+pub struct TextCounts {
+    table: HashTable<(Box<str>, u64)>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// Byte equality, inlined for short slices (most keys are words).
+#[inline(always)]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        if n <= 16 {
+            let w = |s: &[u8], i: usize| {
+                u64::from_ne_bytes([
+                    s[i],
+                    s[i + 1],
+                    s[i + 2],
+                    s[i + 3],
+                    s[i + 4],
+                    s[i + 5],
+                    s[i + 6],
+                    s[i + 7],
+                ])
+            };
+            return w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8);
+        }
+        return a == b;
+    }
+    if n >= 4 {
+        let w = |s: &[u8], i: usize| u32::from_ne_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+        return w(a, 0) == w(b, 0) && w(a, n - 4) == w(b, n - 4);
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+impl TextCounts {
+    #[inline]
+    fn hash(&self, t: &str) -> u64 {
+        self.hasher.hash_one(t.as_bytes())
+    }
+
+    /// Adds `n` to the count of `t`.
+    #[inline]
+    pub fn add(&mut self, t: &str, n: u64) {
+        let h = self.hash(t);
+        match self
+            .table
+            .find_mut(h, |(k, _)| bytes_eq(k.as_bytes(), t.as_bytes()))
+        {
+            Some((_, c)) => *c += n,
+            None => {
+                let hasher = &self.hasher;
+                self.table
+                    .insert_unique(h, (t.into(), n), |(k, _)| hasher.hash_one(k.as_bytes()));
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &TextCounts) {
+        self.table
+            .reserve(other.len(), |(k, _)| self.hasher.hash_one(k.as_bytes()));
+        for (k, c) in other.iter() {
+            self.add(k, c);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.table.iter().map(|(k, c)| (&**k, *c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn textmap_counts_and_merges() {
+        let mut a = TextCounts::default();
+        for w in [
+            "x",
+            "y",
+            "x",
+            "longer-than-sixteen-bytes",
+            "longer-than-sixteen-bytes",
+        ] {
+            a.add(w, 1);
+        }
+        let mut b = TextCounts::default();
+        b.add("x", 5);
+        b.add("z", 1);
+        a.merge(&b);
+        let mut v: Vec<(&str, u64)> = a.iter().collect();
+        v.sort();
+        assert_eq!(
+            v,
+            [
+                ("longer-than-sixteen-bytes", 2),
+                ("x", 7),
+                ("y", 1),
+                ("z", 1)
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn textmap_bytes_eq_matches_slice_eq(a in prop::collection::vec(0u8..3, 0..40), b in prop::collection::vec(0u8..3, 0..40)) {
+            prop_assert_eq!(bytes_eq(&a, &b), a == b);
+            prop_assert!(bytes_eq(&a, &a.clone()));
+        }
+    }
+}
