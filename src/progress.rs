@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 use crate::source::{BYTES_READ, Input};
 
@@ -62,9 +62,9 @@ impl Progress {
         let target = ProgressDrawTarget::term_like_with_hz(Box::new(Stderr::default()), 10);
         let bar = ProgressBar::with_draw_target(total, target);
         let template = if total.is_some() {
-            "{spinner} [{bar:30}] {bytes}/{total_bytes} ({percent}%)  {msg}  {elapsed}"
+            "{spinner} [{wide_bar}] {percent:>3}% {bytes}/{total_bytes}  {msg}"
         } else {
-            "{spinner} {bytes} read  {msg}  {elapsed}"
+            "{spinner} {bytes} read  {msg}"
         };
         let style = ProgressStyle::with_template(template)
             .expect("invariant: the progress template is valid")
@@ -132,9 +132,9 @@ impl Progress {
             self.rate = self.lines as f64 / dt;
         }
         self.bar.set_message(format!(
-            "{} lines  {:.0} lines/s  {} {}",
-            self.lines,
-            self.rate,
+            "{} lines  {} lines/s  {} {}",
+            HumanCount(self.lines),
+            HumanCount(self.rate.round() as u64),
             self.batches,
             if self.batches == 1 { "batch" } else { "batches" }
         ));

@@ -11,4 +11,5 @@ mod inputs;
 mod net;
 mod props;
 mod readme;
+mod replay;
 mod signals;

@@ -1,0 +1,185 @@
+//! Replaying a generated access log by event time: spate's per-minute
+//! counts (and sliding-window counts) equal an independent computation
+//! done here from the same lines.
+
+use std::collections::BTreeMap;
+
+use crate::util::spate;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// A deterministic access log over ~20 minutes: 3 lines a second, every
+/// 7th line stamped up to 3 s early (out of order), statuses by a pattern.
+fn access_log() -> (String, Vec<(i64, u16)>) {
+    let base = 1_710_072_000i64; // 2024-03-10T12:00:00Z
+    let mut out = String::new();
+    let mut truth = Vec::new();
+    let mut x: u64 = 42;
+    for i in 0..3600i64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut t = base + 10 + i / 3;
+        if i % 7 == 0 {
+            t -= (x % 4) as i64;
+        }
+        let status = [200u16, 200, 200, 404, 500, 301][(x % 6) as usize];
+        let s = t - base;
+        out.push_str(&format!(
+            "10.0.0.{} - - [10/{}/2024:{:02}:{:02}:{:02} +0000] \"GET /p{} HTTP/1.1\" {} {}\n",
+            i % 250,
+            MONTHS[2],
+            12 + s / 3600,
+            (s / 60) % 60,
+            s % 60,
+            x % 50,
+            status,
+            x % 9000
+        ));
+        truth.push((t, status));
+    }
+    (out, truth)
+}
+
+fn minute_label(end: i64) -> String {
+    let s = end - 1_710_072_000;
+    format!("2024-03-10T{:02}:{:02}:00Z", 12 + s / 3600, (s / 60) % 60)
+}
+
+#[test]
+fn replay_per_minute_counts_match_independent_computation() {
+    let (log, truth) = access_log();
+    let out = spate([
+        "--event-time",
+        "auto",
+        "--lateness",
+        "5s",
+        "-b",
+        "1m",
+        "-o",
+        "tsv",
+        "parse",
+        r#"" (?P<status>\d{3}) "#,
+        "then",
+        "count-by-key",
+        "status",
+    ])
+    .stdin(log)
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "nothing late within 5 s of lateness");
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (t, st) in &truth {
+        let end = (t.div_euclid(60) + 1) * 60;
+        *expected
+            .entry((minute_label(end), st.to_string()))
+            .or_default() += 1;
+    }
+    let mut actual = BTreeMap::new();
+    for line in out.stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        actual.insert(
+            (f[0].to_string(), f[1].to_string()),
+            f[2].parse::<u64>().unwrap(),
+        );
+    }
+    assert_eq!(actual, expected);
+    // batches come out in time order
+    let times: Vec<&str> = out
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+}
+
+#[test]
+fn replay_without_lateness_counts_late_lines() {
+    let (log, truth) = access_log();
+    let out = spate(["--event-time", "auto", "-b", "1m", "-o", "tsv", "count"])
+        .stdin(log)
+        .run();
+    assert_eq!(out.code, 0);
+    // late: the line's minute ends at or before the watermark (the newest
+    // timestamp seen before it, lateness 0)
+    let mut late_exact = 0;
+    let mut newest_ts = i64::MIN;
+    let mut exact: BTreeMap<i64, u64> = BTreeMap::new();
+    for (t, _) in &truth {
+        let end = (t.div_euclid(60) + 1) * 60;
+        if newest_ts != i64::MIN && end <= newest_ts {
+            late_exact += 1;
+            continue;
+        }
+        *exact.entry(end).or_default() += 1;
+        newest_ts = newest_ts.max(*t);
+    }
+    let got: BTreeMap<i64, u64> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            let (t, n) = l.split_once('\t').unwrap();
+            let mins: i64 = t[14..16].parse().unwrap();
+            let hours: i64 = t[11..13].parse().unwrap();
+            (
+                1_710_072_000 + (hours - 12) * 3600 + mins * 60,
+                n.parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, exact);
+    assert!(late_exact > 0, "the generated log has late lines");
+    assert!(
+        out.stderr.contains(&format!("{late_exact} late")),
+        "summary counts {late_exact} late: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn replay_sliding_window_counts_each_line_length_over_slide_times() {
+    let (log, truth) = access_log();
+    let out = spate([
+        "--event-time",
+        "auto",
+        "--lateness",
+        "5s",
+        "-b",
+        "1m",
+        "-o",
+        "tsv",
+        "window",
+        "5m",
+        "then",
+        "count",
+    ])
+    .stdin(log)
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let total: u64 = out
+        .stdout
+        .lines()
+        .map(|l| l.split_once('\t').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(
+        total,
+        5 * truth.len() as u64,
+        "each line in exactly 5 windows"
+    );
+    // and each window equals the lines of its 5 minutes
+    for line in out.stdout.lines() {
+        let (t, n) = line.split_once('\t').unwrap();
+        let hours: i64 = t[11..13].parse().unwrap();
+        let mins: i64 = t[14..16].parse().unwrap();
+        let end = 1_710_072_000 + (hours - 12) * 3600 + mins * 60;
+        let expected = truth
+            .iter()
+            .filter(|(ts, _)| *ts >= end - 300 && *ts < end)
+            .count();
+        assert_eq!(n.parse::<usize>().unwrap(), expected, "window ending {t}");
+    }
+}
