@@ -59,6 +59,8 @@ impl Reason {
 pub struct Counts {
     /// Input lines read.
     pub lines: u64,
+    /// Lines that gave at least one record to the aggregation or output.
+    pub processed: u64,
     /// Lines every one of whose records a filter removed.
     pub filtered: u64,
     /// Records that reached the aggregation or the output.
@@ -75,6 +77,14 @@ impl Counts {
         self.by_reason[r.index()]
     }
 
+    /// Every line read is processed, filtered or dropped (repairs keep a
+    /// line): `lines == processed + filtered + dropped`.
+    pub fn balanced(&self) -> bool {
+        self.lines == self.processed + self.filtered + self.dropped()
+    }
+
+    /// Lines dropped, by all reasons (each dropped line counts once, under
+    /// the first reason it met).
     pub fn dropped(&self) -> u64 {
         Reason::ALL
             .iter()
@@ -85,6 +95,7 @@ impl Counts {
 
     pub fn merge(&mut self, o: &Counts) {
         self.lines += o.lines;
+        self.processed += o.processed;
         self.filtered += o.filtered;
         self.records += o.records;
         for i in 0..self.by_reason.len() {
@@ -108,15 +119,15 @@ impl Counts {
         if drops.is_empty() && repairs.is_empty() {
             return None;
         }
-        let mut s = format!("spate: {} lines read", self.lines);
+        let mut s = format!(
+            "spate: {} lines read: {} processed, {} filtered, {} dropped",
+            self.lines,
+            self.processed,
+            self.filtered,
+            self.dropped()
+        );
         if !drops.is_empty() {
-            let n = self.dropped();
-            s.push_str(&format!(
-                "; dropped {} {} ({})",
-                n,
-                if n == 1 { "line" } else { "lines" },
-                drops.join(", ")
-            ));
+            s.push_str(&format!(" ({})", drops.join(", ")));
         }
         if !repairs.is_empty() {
             s.push_str(&format!("; repaired ({})", repairs.join(", ")));
@@ -143,11 +154,30 @@ pub struct Ctx {
     pub line: u64,
     /// Drops recorded for the current line.
     pub line_drops: u32,
+    /// The first drop reason of the current line.
+    pub line_reason: Option<Reason>,
     pub strict: bool,
     pub offence: Option<Offence>,
 }
 
 impl Ctx {
+    /// Classifies the current line once its records were delivered: a line
+    /// that gave any record is processed (even if some of its records were
+    /// dropped); one that gave none is dropped if anything dropped it, else
+    /// filtered.
+    pub fn end_line(&mut self, delivered: u64) {
+        if delivered > 0 {
+            self.counts.processed += 1;
+            if let Some(r) = self.line_reason {
+                self.counts.by_reason[r.index()] -= 1;
+            }
+        } else if self.line_drops == 0 {
+            self.counts.filtered += 1;
+        }
+        self.line_drops = 0;
+        self.line_reason = None;
+    }
+
     pub fn new(strict: bool) -> Self {
         Ctx {
             strict,
@@ -158,8 +188,13 @@ impl Ctx {
     /// Counts a drop or repair of the current line; under `--strict` the
     /// first one is kept to stop the run.
     pub fn drop_line(&mut self, reason: Reason, detail: impl fmt::Display) {
-        self.counts.add(reason);
-        if !reason.is_repair() {
+        if reason.is_repair() {
+            self.counts.add(reason);
+        } else {
+            if self.line_drops == 0 {
+                self.counts.add(reason);
+                self.line_reason = Some(reason);
+            }
             self.line_drops += 1;
         }
         if self.strict && self.offence.is_none() {
@@ -268,6 +303,8 @@ mod tests {
     fn accounting_summary_lists_drops_and_repairs() {
         let mut c = Counts {
             lines: 10,
+            processed: 7,
+            filtered: 1,
             ..Counts::default()
         };
         assert_eq!(c.summary(), None);
@@ -276,8 +313,37 @@ mod tests {
         c.add(Reason::BadUtf8);
         assert_eq!(
             c.summary().as_deref(),
-            Some("spate: 10 lines read; dropped 2 lines (2 unparsed); repaired (1 bad UTF-8)")
+            Some(
+                "spate: 10 lines read: 7 processed, 1 filtered, 2 dropped (2 unparsed); \
+                 repaired (1 bad UTF-8)"
+            )
         );
+    }
+
+    #[test]
+    fn accounting_every_line_is_processed_filtered_or_dropped() {
+        let mut cx = Ctx::new(false);
+        // processed, with a repair
+        cx.counts.lines += 1;
+        cx.drop_line(Reason::BadUtf8, "x");
+        cx.end_line(1);
+        // filtered
+        cx.counts.lines += 1;
+        cx.end_line(0);
+        // dropped twice over (two records of one line): counted once
+        cx.counts.lines += 1;
+        cx.drop_line(Reason::Late, "x");
+        cx.drop_line(Reason::Untimed, "x");
+        cx.end_line(0);
+        // partly dropped, partly delivered: processed
+        cx.counts.lines += 1;
+        cx.drop_line(Reason::Late, "x");
+        cx.end_line(2);
+        let c = &cx.counts;
+        assert_eq!((c.processed, c.filtered, c.dropped()), (2, 1, 1));
+        assert_eq!(c.get(Reason::Late), 1);
+        assert_eq!(c.get(Reason::BadUtf8), 1);
+        assert!(c.balanced());
     }
 
     #[test]

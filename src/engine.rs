@@ -173,8 +173,6 @@ pub struct Engine<'r> {
     emitted: u64,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
-    /// The falling-behind warning was given (once without `--stats`).
-    warned: bool,
 }
 
 impl<'r> Engine<'r> {
@@ -238,7 +236,6 @@ impl<'r> Engine<'r> {
             emitted: 0,
             done: false,
             watch: None,
-            warned: false,
         }
     }
 
@@ -717,10 +714,10 @@ impl<'r> Engine<'r> {
         Ok(rows.len())
     }
 
-    /// `--stats`: the batch's line; and the warning when its processing
-    /// took longer than the interval (once without `--stats`).
+    /// `--stats`: the batch's line, and a warning when its processing took
+    /// longer than the interval.
     fn report(&mut self, time: Nanos, rows: usize, m: Meter) {
-        if !self.cfg.stats && self.warned {
+        if !self.cfg.stats {
             return;
         }
         let stats = BatchStats {
@@ -733,16 +730,9 @@ impl<'r> Engine<'r> {
             span: m.span,
             interval: self.cfg.interval().filter(|_| self.event.is_none()),
         };
-        if self.cfg.stats {
-            self.note(&stats.line());
-        }
+        self.note(&stats.line());
         if let Some(w) = stats.behind() {
-            if self.cfg.stats {
-                self.note(&w);
-            } else if !self.warned {
-                self.note(&format!("{w} (said once; --stats shows every batch)"));
-            }
-            self.warned = true;
+            self.note(&w);
         }
     }
 
@@ -789,7 +779,8 @@ struct Job<'p> {
 
 /// Where a line's surviving records go.
 trait Deliver {
-    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx);
+    /// Takes the line's records; returns how many it accepted.
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64;
 
     /// The aggregation to feed bare tokens to, when the chain is a lone
     /// splitter before it (see [`crate::ops::RecordOp::tokens`]).
@@ -812,8 +803,9 @@ impl Deliver for ToSink<'_> {
         }
     }
 
-    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) {
-        cx.counts.records += recs.len() as u64;
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) -> u64 {
+        let n = recs.len() as u64;
+        cx.counts.records += n;
         match self.sink {
             Sink::Agg(s) => {
                 for rec in recs.iter() {
@@ -822,6 +814,7 @@ impl Deliver for ToSink<'_> {
             }
             Sink::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
         }
+        n
     }
 }
 
@@ -872,8 +865,9 @@ fn value_time(v: &Value<'_>) -> Option<Nanos> {
 }
 
 impl Deliver for ToEvent<'_> {
-    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
         let mut line_ts: Option<Option<Nanos>> = None;
+        let mut accepted = 0;
         let (mut untimed, mut late) = (false, false);
         for rec in recs.drain(..) {
             let ts = match self.p.source {
@@ -894,6 +888,7 @@ impl Deliver for ToEvent<'_> {
             self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
             self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
             cx.counts.records += 1;
+            accepted += 1;
             if self.p.stats {
                 *self.counted.entry(end).or_default() += 1;
             }
@@ -919,6 +914,7 @@ impl Deliver for ToEvent<'_> {
                 "its batch was already emitted (the watermark had passed it)",
             );
         }
+        accepted
     }
 }
 
@@ -941,7 +937,6 @@ impl Job<'_> {
             start = nl + 1;
             cx.line = line_no;
             cx.counts.lines += 1;
-            cx.line_drops = 0;
             if let [rest @ .., b'\r'] = line {
                 line = rest;
             }
@@ -966,9 +961,7 @@ impl Job<'_> {
                     n += 1;
                 }) {
                     cx.counts.records += n;
-                    if n == 0 && cx.line_drops == 0 {
-                        cx.counts.filtered += 1;
-                    }
+                    cx.end_line(n);
                     if cx.offence.is_some() {
                         break;
                     }
@@ -987,13 +980,12 @@ impl Job<'_> {
                     break;
                 }
             }
-            if cur.is_empty() {
-                if cx.line_drops == 0 {
-                    cx.counts.filtered += 1;
-                }
+            let delivered = if cur.is_empty() {
+                0
             } else {
-                d.deliver(&mut cur, raw, cx);
-            }
+                d.deliver(&mut cur, raw, cx)
+            };
+            cx.end_line(delivered);
             if cx.offence.is_some() {
                 break;
             }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::util::{assert_text, normalize_times, spate};
 
+
 #[derive(Debug, Deserialize, Serialize)]
 struct File {
     case: Vec<Case>,
@@ -111,6 +112,7 @@ fn golden_cases() {
                     assert!(e.contains(needle.as_str()), "stderr lacks {needle:?}:\n{e}");
                 }
                 assert_eq!(code, c.exit, "exit status; stderr:\n{e}");
+                crate::util::assert_balanced(&e);
             });
             if let Err(p) = res {
                 let msg = p

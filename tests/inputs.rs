@@ -69,6 +69,7 @@ fn inputs_bad_utf8_is_replaced_and_counted() {
     assert_eq!(out.code, 0);
     assert_eq!(tsv_body(&out.stdout), ["a\u{fffd}b\t1", "ok\t1"]);
     assert!(out.stderr.contains("1 bad UTF-8"), "{}", out.stderr);
+    crate::util::assert_balanced(&out.stderr);
 }
 
 #[test]
@@ -90,6 +91,7 @@ fn inputs_long_lines_are_cut_and_counted() {
     assert_eq!(out.code, 0);
     assert_eq!(tsv_body(&out.stdout), ["short\t1", "xxxxxxxxxx\t1"]);
     assert!(out.stderr.contains("1 cut"), "{}", out.stderr);
+    crate::util::assert_balanced(&out.stderr);
 }
 
 #[test]
@@ -157,6 +159,8 @@ fn inputs_drop_summary_on_stderr() {
     assert_eq!(tsv_body(&out.stdout), ["2"]);
     assert!(out.stderr.contains("4 lines read"), "{}", out.stderr);
     assert!(out.stderr.contains("2 unparsed"), "{}", out.stderr);
+    assert!(out.stderr.contains("2 processed, 0 filtered, 2 dropped"), "{}", out.stderr);
+    crate::util::assert_balanced(&out.stderr);
     // nothing dropped: nothing said
     let out = spate(["-b", "eof", "count"]).stdin("1\n").run();
     assert_eq!(out.stderr, "");

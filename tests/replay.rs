@@ -138,6 +138,7 @@ fn replay_without_lateness_counts_late_lines() {
         "summary counts {late_exact} late: {}",
         out.stderr
     );
+    crate::util::assert_balanced(&out.stderr);
 }
 
 #[test]

@@ -191,3 +191,31 @@ pub fn wait_output_stderr_only(mut child: Child, timeout: Duration) -> (String, 
         code,
     )
 }
+
+/// Checks the exit summary, when there is one: every line read is
+/// processed, filtered or dropped, and the drops add up by reason.
+#[track_caller]
+pub fn assert_balanced(stderr: &str) {
+    use std::sync::OnceLock;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"spate: (\d+) lines read: (\d+) processed, (\d+) filtered, (\d+) dropped(?: \(([^)]*)\))?",
+        )
+        .expect("valid regex")
+    });
+    for c in re.captures_iter(stderr) {
+        let n = |i: usize| c[i].parse::<u64>().expect("number");
+        assert_eq!(n(1), n(2) + n(3) + n(4), "lines read = processed + filtered + dropped: {stderr}");
+        let by_reason: u64 = c
+            .get(5)
+            .map(|m| {
+                m.as_str()
+                    .split(", ")
+                    .filter_map(|p| p.split(' ').next()?.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        assert_eq!(by_reason, n(4), "drops by reason add up: {stderr}");
+    }
+}
