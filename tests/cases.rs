@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::util::{assert_text, normalize_times, spate};
 
-
 #[derive(Debug, Deserialize, Serialize)]
 struct File {
     case: Vec<Case>,

@@ -95,3 +95,29 @@ fn cli_version() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.starts_with("spate "));
 }
+
+#[test]
+fn cli_help_has_no_escape_codes_in_a_pipe() {
+    for args in [vec!["--help"], vec!["split", "--help"], vec!["stats", "-h"]] {
+        let out = spate(&args).run();
+        assert_eq!(out.code, 0);
+        assert!(!out.stdout.contains('\u{1b}'), "escape codes in {args:?}");
+    }
+}
+
+#[test]
+fn cli_help_word_after_double_dash_is_a_value() {
+    let out = spate([
+        "-b", "eof", "-o", "tsv", "grep", "--", "--help", "then", "count",
+    ])
+    .stdin("a --help b\nplain\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.ends_with("\t1\n"), "{}", out.stdout);
+}
+
+#[test]
+fn cli_missing_required_operator_argument_is_named() {
+    usage_error(&["stats", "-a", "mean"], "operator 1 (stats)");
+    usage_error(&["stats", "-a", "mean"], "--field");
+}

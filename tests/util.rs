@@ -206,7 +206,11 @@ pub fn assert_balanced(stderr: &str) {
     });
     for c in re.captures_iter(stderr) {
         let n = |i: usize| c[i].parse::<u64>().expect("number");
-        assert_eq!(n(1), n(2) + n(3) + n(4), "lines read = processed + filtered + dropped: {stderr}");
+        assert_eq!(
+            n(1),
+            n(2) + n(3) + n(4),
+            "lines read = processed + filtered + dropped: {stderr}"
+        );
         let by_reason: u64 = c
             .get(5)
             .map(|m| {

@@ -294,7 +294,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats")
                 .long("stats")
                 .action(ArgAction::SetTrue)
-                .help("Print a line per batch on stderr: records=, rows=, processing=, scheduling_delay=, total_delay=, rate= (Spark Streaming's batch metrics)"),
+                .help("Print a line per batch on stderr with Spark Streaming's batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=), and warn when processing takes longer than the interval"),
         )
         .arg(
             Arg::new("progress")
@@ -357,11 +357,43 @@ fn usage(msg: impl Into<String>) -> UsageError {
     UsageError(msg.into())
 }
 
-/// The first line of a clap error, without its `error: ` prefix.
+/// A clap error as one line: its message and details (a missing argument's
+/// name, a tip), without the `error: ` prefix and the usage block.
 pub fn clap_one_line(e: &clap::Error) -> String {
     let text = e.to_string();
-    let first = text.lines().next().unwrap_or("invalid arguments").trim();
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if !t.is_empty() {
+            parts.push(t.strip_prefix("error: ").unwrap_or(t));
+        }
+    }
+    let mut out = String::new();
+    for p in parts {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push_str("invalid arguments");
+    }
+    out
+}
+
+/// Help text, with clap's styling only on a terminal without NO_COLOR.
+fn help_text(e: &clap::Error) -> String {
+    let styled = e.render();
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if color {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    }
 }
 
 /// Parses the whole command line.
@@ -376,7 +408,7 @@ where
             use clap::error::ErrorKind;
             return match e.kind() {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Print(e.render().ansi().to_string()))
+                    Ok(Parsed::Print(help_text(&e)))
                 }
                 _ => Err(usage(format!("spate: {}", clap_one_line(&e)))),
             };
@@ -387,17 +419,15 @@ where
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
     let ops = cut_chain(&chain)?;
-    // `spate OP --help` anywhere in the chain prints that operator's help.
+    // `spate OP --help` anywhere in the chain prints that operator's help
+    // (as clap sees it: `grep -- --help` greps for "--help").
     for words in &ops {
-        if words.iter().skip(1).any(|w| w == "--help" || w == "-h") {
-            if let Some(op) = crate::ops::find(&words[0]) {
-                let mut cmd = crate::ops::command_for(op);
-                let help = if words.iter().any(|w| w == "--help") {
-                    cmd.render_long_help()
-                } else {
-                    cmd.render_help()
-                };
-                return Ok(Parsed::Print(help.ansi().to_string()));
+        if let Some(op) = crate::ops::find(&words[0]) {
+            if let Err(e) = crate::ops::command_for(op).try_get_matches_from(words) {
+                use clap::error::ErrorKind;
+                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                    return Ok(Parsed::Print(help_text(&e)));
+                }
             }
         }
     }
