@@ -393,7 +393,8 @@ impl<'r> Engine<'r> {
         let t0 = Instant::now();
         let src = source as usize;
         let first_line = self.next_line[src];
-        let parts = if self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
+        let ordered = self.plan.pre.iter().all(|op| op.ready());
+        let parts = if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             split_parts(data, self.workers.len())
         } else {
             vec![data]

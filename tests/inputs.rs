@@ -159,7 +159,11 @@ fn inputs_drop_summary_on_stderr() {
     assert_eq!(tsv_body(&out.stdout), ["2"]);
     assert!(out.stderr.contains("4 lines read"), "{}", out.stderr);
     assert!(out.stderr.contains("2 unparsed"), "{}", out.stderr);
-    assert!(out.stderr.contains("2 processed, 0 filtered, 2 dropped"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("2 processed, 0 filtered, 2 dropped"),
+        "{}",
+        out.stderr
+    );
     crate::util::assert_balanced(&out.stderr);
     // nothing dropped: nothing said
     let out = spate(["-b", "eof", "count"]).stdin("1\n").run();
@@ -300,4 +304,33 @@ fn inputs_stdin_default_and_dash() {
         .stdin("1\n2\n")
         .run();
     assert_eq!(tsv_body(&a.stdout), tsv_body(&b.stdout));
+}
+
+#[test]
+fn inputs_csv_header_holds_on_a_large_parallel_input() {
+    let mut csv = String::from("city,n\n");
+    for i in 0..200_000 {
+        csv.push_str(["Paris,1\n", "Rome,2\n"][i % 2]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.csv");
+    std::fs::write(&p, csv).unwrap();
+    let out = spate([
+        "--threads",
+        "2",
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "-i",
+        p.to_str().unwrap(),
+        "csv",
+        "--header",
+        "then",
+        "count-by-key",
+        "city",
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(tsv_body(&out.stdout), ["Paris\t100000", "Rome\t100000"]);
 }

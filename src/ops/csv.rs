@@ -239,6 +239,13 @@ impl CsvOp {
 }
 
 impl RecordOp for CsvOp {
+    fn ready(&self) -> bool {
+        match &self.names {
+            Names::Header(cell) => cell.get().is_some(),
+            _ => true,
+        }
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
         let src = source(&rec, &self.field);
         let text: &str = match &src {

@@ -119,6 +119,13 @@ pub trait RecordOp: Send + Sync {
     fn tokens<'a>(&self, _text: &'a str, _f: &mut dyn FnMut(&'a str)) -> bool {
         false
     }
+
+    /// False while the operator still depends on the order of the first
+    /// records it sees (`csv --header` before its header line): the engine
+    /// then processes lines in order, on one worker.
+    fn ready(&self) -> bool {
+        true
+    }
 }
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
