@@ -125,7 +125,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +185,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -199,7 +203,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -259,6 +263,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -273,7 +281,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +341,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -347,7 +359,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,6 +419,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -421,7 +437,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,6 +497,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -495,7 +515,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -555,6 +575,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -569,7 +593,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -629,6 +653,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -643,7 +671,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,6 +731,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -717,7 +749,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,6 +809,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -791,7 +827,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,6 +887,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -865,7 +905,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +965,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -939,7 +983,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -999,6 +1043,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1265,7 +1313,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1325,6 +1373,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1339,7 +1391,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1451,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1413,7 +1469,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1473,6 +1529,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1487,7 +1547,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1547,6 +1607,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1561,7 +1625,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1621,6 +1685,10 @@ _spate() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
                     return 0
                     ;;
                 --threads)

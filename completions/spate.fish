@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live strict stats progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= strict stats progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -42,6 +42,7 @@ spark\t''"
 complete -c spate -n "__fish_spate_needs_command" -l time-format -d 'How batch times print' -r -f -a "rfc3339\t''
 epoch\t''
 epoch-ms\t''"
+complete -c spate -n "__fish_spate_needs_command" -l emit -d 'Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it' -r -f -a "pyspark\t''"
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
@@ -50,7 +51,7 @@ complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print b
 complete -c spate -n "__fish_spate_needs_command" -l header -d 'tsv: print a header line once (its first column \'time\')'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'
-complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr: records=, rows=, processing=, scheduling_delay=, total_delay=, rate= (Spark Streaming\'s batch metrics)'
+complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=), and warn when processing takes longer than the interval'
 complete -c spate -n "__fish_spate_needs_command" -l progress -d 'Show a progress bar on stderr for file inputs (default when stderr is a terminal)'
 complete -c spate -n "__fish_spate_needs_command" -l no-progress -d 'Never show a progress bar'
 complete -c spate -n "__fish_spate_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -270,7 +270,12 @@ fn render(b: &BatchOut<'_>, opts: Options, cols: usize, height: usize) -> String
         }
     }
     if shown < n {
-        push_line(&mut out, &format!("… {} more rows", n - shown), cols, opts.color);
+        push_line(
+            &mut out,
+            &format!("… {} more rows", n - shown),
+            cols,
+            opts.color,
+        );
     }
     out
 }
@@ -392,7 +397,7 @@ mod tests {
             .collect()
     }
 
-    fn batch(rows: &[Record<'static>]) -> BatchOut<'_> {
+    fn batch<'a>(rows: &'a [Record<'static>]) -> BatchOut<'a> {
         BatchOut {
             // 2026-11-24T01:02:04Z
             time: 1_795_482_124_000_000_000,

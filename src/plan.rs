@@ -47,29 +47,9 @@ fn err(pos: usize, name: &str, msg: impl std::fmt::Display) -> UsageError {
     UsageError(format!("spate: operator {pos} ({name}): {msg}"))
 }
 
-/// Levenshtein distance, for suggestions.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The closest operator name, if one is close enough to be a typo.
 pub fn suggest(name: &str) -> Option<&'static str> {
-    REGISTRY
-        .iter()
-        .map(|op| (distance(name, op.name()), op.name()))
-        .filter(|(d, n)| *d <= 2.max(name.len() / 3) || n.starts_with(name))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
+    crate::suggest::closest(name, REGISTRY.iter().map(|op| op.name()))
 }
 
 /// Builds the plan for a chain (each operator as its words, name first).

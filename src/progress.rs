@@ -5,29 +5,34 @@
 //! `--no-progress` refuses it. indicatif draws it at most 10 times a
 //! second; spate clears it at exit before the summary line.
 
+use std::fmt;
 use std::io::Write;
-use std::sync::Mutex;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::style::ProgressTracker;
+use indicatif::{
+    HumanBytes, HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike,
+};
 
 use crate::source::{BYTES_READ, Input};
 
-/// How often the numbers in the message are recomputed.
+/// How often the bar is redrawn and the bytes read are looked at.
 const REFRESH: Duration = Duration::from_millis(100);
 
 pub struct Progress {
     bar: ProgressBar,
-    /// `BYTES_READ` when the bar started.
-    base: u64,
-    lines: u64,
-    batches: u64,
-    started: Instant,
-    /// The last rate sample: when, and the lines by then.
-    sample: (Instant, u64),
-    rate: f64,
+    counters: Arc<Counters>,
+    /// When the position was last set.
     shown: Option<Instant>,
+}
+
+/// Lines processed and batches written, shared with the bar's text.
+#[derive(Debug, Default)]
+struct Counters {
+    lines: AtomicU64,
+    batches: AtomicU64,
 }
 
 /// Whether to show a bar: `--progress`/`--no-progress`, else when standard
@@ -48,7 +53,11 @@ pub fn total_size(inputs: &[Input]) -> Option<u64> {
     inputs
         .iter()
         .map(|i| match i {
-            Input::File { file, .. } => file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()),
+            Input::File { file, .. } => file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
             _ => None,
         })
         .sum()
@@ -61,40 +70,46 @@ impl Progress {
     pub fn start(total: Option<u64>) -> Progress {
         let target = ProgressDrawTarget::term_like_with_hz(Box::new(Stderr::default()), 10);
         let bar = ProgressBar::with_draw_target(total, target);
-        let template = if total.is_some() {
-            "{spinner} [{wide_bar}] {percent:>3}% {bytes}/{total_bytes}  {msg}"
+        let (template, fixed) = if total.is_some() {
+            ("{spinner} [{bar:20}] {numbers}", 25)
         } else {
-            "{spinner} {bytes} read  {msg}"
+            ("{spinner} {numbers}", 2)
         };
-        let style = ProgressStyle::with_template(template)
-            .expect("invariant: the progress template is valid")
-            .progress_chars("=> ");
-        bar.set_style(style);
-        bar.enable_steady_tick(REFRESH);
+        let counters = Arc::new(Counters::default());
         let now = Instant::now();
-        let mut p = Progress {
-            bar,
-            base: BYTES_READ.load(Ordering::Relaxed),
-            lines: 0,
-            batches: 0,
+        let numbers = Numbers {
+            counters: Arc::clone(&counters),
+            fixed,
             started: now,
             sample: (now, 0),
             rate: 0.0,
+        };
+        let style = ProgressStyle::with_template(template)
+            .expect("invariant: the progress template is valid")
+            .progress_chars("=> ")
+            .with_key("numbers", numbers);
+        bar.set_style(style);
+        let mut p = Progress {
+            bar,
+            counters,
             shown: None,
         };
+        // a first frame now (later ones come from the ticker), so that a
+        // short run shows its bar too
         p.refresh();
+        p.bar.enable_steady_tick(REFRESH);
         p
     }
 
     /// A chunk of `n` input lines was processed.
     pub fn lines(&mut self, n: u64) {
-        self.lines += n;
+        self.counters.lines.fetch_add(n, Ordering::Relaxed);
         self.refresh();
     }
 
     /// A batch or window was written.
     pub fn batch(&mut self) {
-        self.batches += 1;
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
         self.refresh();
     }
 
@@ -119,25 +134,66 @@ impl Progress {
             return;
         }
         self.shown = Some(now);
-        let read = BYTES_READ.load(Ordering::Relaxed).saturating_sub(self.base);
-        self.bar.set_position(read);
-        // lines per second over the last second or so (since the start
-        // until a second has passed)
+        self.bar.set_position(BYTES_READ.load(Ordering::Relaxed));
+    }
+}
+
+/// The bar's text: bytes read (of the total), lines, lines per second over
+/// the last second, batches; cut to the terminal's width. Recomputed on
+/// every tick, so the rate falls to 0 when the input goes quiet.
+#[derive(Debug, Clone)]
+struct Numbers {
+    counters: Arc<Counters>,
+    /// Columns the rest of the template takes.
+    fixed: usize,
+    started: Instant,
+    /// The last rate sample: when, and the lines by then.
+    sample: (Instant, u64),
+    rate: f64,
+}
+
+impl ProgressTracker for Numbers {
+    fn clone_box(&self) -> Box<dyn ProgressTracker> {
+        Box::new(self.clone())
+    }
+
+    fn tick(&mut self, _: &ProgressState, now: Instant) {
+        let lines = self.counters.lines.load(Ordering::Relaxed);
         let (t, n) = self.sample;
-        let dt = (now - t).as_secs_f64();
+        let dt = now.saturating_duration_since(t).as_secs_f64();
         if dt >= 1.0 {
-            self.rate = (self.lines - n) as f64 / dt;
-            self.sample = (now, self.lines);
+            self.rate = lines.saturating_sub(n) as f64 / dt;
+            self.sample = (now, lines);
         } else if t == self.started && dt > 0.0 {
-            self.rate = self.lines as f64 / dt;
+            // the first second: the rate since the start
+            self.rate = lines as f64 / dt;
         }
-        self.bar.set_message(format!(
-            "{} lines  {} lines/s  {} {}",
-            HumanCount(self.lines),
+    }
+
+    fn reset(&mut self, _: &ProgressState, now: Instant) {
+        self.sample = (now, self.counters.lines.load(Ordering::Relaxed));
+    }
+
+    fn write(&self, state: &ProgressState, w: &mut dyn fmt::Write) {
+        let read = state.pos();
+        let bytes = match state.len() {
+            Some(t) => {
+                let pct = (read.min(t) * 100).checked_div(t).unwrap_or(100);
+                format!("{pct:>3}%  {} of {}", HumanBytes(read), HumanBytes(t))
+            }
+            None => format!("{} read", HumanBytes(read)),
+        };
+        let batches = self.counters.batches.load(Ordering::Relaxed);
+        let text = format!(
+            "{bytes}  {} lines  {} lines/s  {batches} {}",
+            HumanCount(self.counters.lines.load(Ordering::Relaxed)),
             HumanCount(self.rate.round() as u64),
-            self.batches,
-            if self.batches == 1 { "batch" } else { "batches" }
-        ));
+            if batches == 1 { "batch" } else { "batches" }
+        );
+        let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0);
+        let room = usize::from(width).saturating_sub(self.fixed + 1);
+        // the text is ASCII
+        let _ = w.write_str(text.get(..room).unwrap_or(&text));
     }
 }
 
@@ -151,7 +207,10 @@ struct Stderr {
 
 impl Stderr {
     fn put(&self, s: &str) -> std::io::Result<()> {
-        let mut buf = self.buf.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        let mut buf = self
+            .buf
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
         buf.extend_from_slice(s.as_bytes());
         Ok(())
     }
@@ -203,7 +262,10 @@ impl TermLike for Stderr {
     }
 
     fn flush(&self) -> std::io::Result<()> {
-        let mut buf = self.buf.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        let mut buf = self
+            .buf
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?;
         let mut err = std::io::stderr().lock();
         let res = err.write_all(&buf).and_then(|()| err.flush());
         buf.clear();

@@ -44,6 +44,7 @@ fn is_broken_pipe(e: &std::io::Error) -> bool {
 /// Runs spate with these arguments (the program name first) and returns
 /// the exit status. Diagnostics go to stderr.
 pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
+    let args_text = args.clone();
     let parsed = match cli::parse(args) {
         Ok(p) => p,
         Err(e) => {
@@ -67,6 +68,34 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Some(target) = &config.emit {
+        let argv: Vec<String> = args_text
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return match crate::emit::program(target, &config, &chain, &argv) {
+            Ok(program) => {
+                let mut out = std::io::stdout().lock();
+                match out.write_all(program.as_bytes()).and_then(|()| out.flush()) {
+                    Err(e) if !is_broken_pipe(&e) => {
+                        eprintln!("spate: writing the program: {e}");
+                        EXIT_FAILURE
+                    }
+                    _ => EXIT_OK,
+                }
+            }
+            Err(why) => {
+                eprintln!("{why}");
+                EXIT_USAGE
+            }
+        };
+    }
+    if let Some(src) = config.inputs.iter().find(|s| s.starts_with("kafka://")) {
+        eprintln!(
+            "spate: {src}: spate does not read Kafka itself; --emit pyspark writes a Spark job that does"
+        );
+        return EXIT_USAGE;
+    }
     let source_opts = source::SourceOptions {
         max_line_bytes: config.max_line_bytes,
         follow: config.follow,

@@ -81,6 +81,8 @@ pub struct Config {
     pub progress: Option<bool>,
     /// `--live`: redraw the latest batch's table in place.
     pub live: bool,
+    /// `--emit TARGET`: print a program for TARGET instead of running.
+    pub emit: Option<String>,
     pub threads: usize,
     pub color: bool,
 }
@@ -282,6 +284,13 @@ fn global_args(cmd: Command) -> Command {
                 .long("live")
                 .action(ArgAction::SetTrue)
                 .help("Redraw the latest batch's table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal"),
+        )
+        .arg(
+            Arg::new("emit")
+                .long("emit")
+                .value_name("TARGET")
+                .value_parser(crate::emit::TARGETS)
+                .help("Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it"),
         )
         .next_help_heading("Diagnostics")
         .arg(
@@ -571,6 +580,7 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         stats: m.get_flag("stats"),
         progress,
         live: m.get_flag("live"),
+        emit: m.get_one::<String>("emit").cloned(),
         threads,
         color,
     })

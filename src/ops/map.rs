@@ -200,27 +200,7 @@ fn example(name: &str) -> &'static str {
 
 /// The closest function name, when one is close enough to be a typo.
 fn suggest(name: &str) -> Option<&'static str> {
-    FUNCS
-        .iter()
-        .map(|(f, _)| (distance(name, f), *f))
-        .filter(|(d, f)| *d <= 2 || (name.len() >= 2 && f.starts_with(name)))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, f)| f)
-}
-
-/// Levenshtein distance.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::suggest::closest(name, FUNCS.iter().map(|(f, _)| *f))
 }
 
 /// A field number: 1 is the first, -1 the last; 0 is refused (awk's `$0`

@@ -205,14 +205,7 @@ fn unknown_agg(name: &str) -> String {
         .iter()
         .find(|(a, _)| *a == lower)
         .map(|(_, to)| *to)
-        .or_else(|| {
-            NAMES
-                .iter()
-                .map(|n| (distance(&lower, n), *n))
-                .filter(|(d, n)| *d <= 2.max(lower.len() / 3) || n.starts_with(lower.as_str()))
-                .min_by_key(|(d, _)| *d)
-                .map(|(_, n)| n)
-        });
+        .or_else(|| crate::suggest::closest(&lower, NAMES.iter().copied()));
     let hint = hint
         .map(|h| format!("; did you mean '{h}'?"))
         .unwrap_or_default();
@@ -220,21 +213,6 @@ fn unknown_agg(name: &str) -> String {
         "unknown aggregate '{name}'{hint} (valid: {}; or any pN, 0 < N <= 100)",
         NAMES.join(" ")
     )
-}
-
-/// Levenshtein distance, for suggestions.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// What a group keeps for one field: only what the aggregates need.

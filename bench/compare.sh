@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# compare.sh - spate side by side with its peers, and spate's own time
+# benchmarks, on the shared deterministic data.
+#
+# usage: bench/compare.sh [SIZE_MB] [DATA_DIR]
+#   SIZE_MB   size of each generated file (default 200)
+#   DATA_DIR  where gen.py writes words.txt, access.log, events.jsonl
+#             (default: target/bench-data/SIZE_MB)
+#
+# Needs ../shared/bench (gen.py, peers.sh) beside this repository, GNU time,
+# and whichever peers are installed (peers.sh skips missing ones):
+#   apt-get install -y gawk miller datamash jq time hyperfine
+#   cargo install ag --locked
+# Prints markdown on stdout. Timings are wall-clock medians; quote ratios
+# measured in one run only (the machines are shared and noisy).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+shared=${SHARED:-$here/../shared/bench}
+size=${1:-200}
+data=${2:-$here/target/bench-data/$size}
+
+cargo build --release --manifest-path "$here/Cargo.toml" >&2
+spate=$here/target/release/spate
+if [[ ! -f $data/words.txt ]]; then
+  python3 "$shared/gen.py" "$size" --out "$data" >&2
+fi
+
+echo "## Peers ($size MB files)"
+SPATE=$spate RUNS=${RUNS:-3} bash "$shared/peers.sh" "$data" limits T1 T2 T3 spate
+
+echo
+echo "## Windows: sliding 1h every 1m vs tumbling 1m (access.log by event time)"
+echo
+A=$data/access.log
+T2="--event-time auto --lateness 5s -b 1m -o tsv parse '\" (?P<status>\\d{3}) '"
+hyperfine --warmup 1 --runs "${RUNS:-3}" --export-markdown /dev/stdout \
+  -n tumbling-1m "$spate $T2 then count-by-key status <$A" \
+  -n sliding-1h-by-1m "$spate $T2 then window 1h --slide 1m then count-by-key status <$A" >/dev/null 2>&1 \
+  || echo "(hyperfine not installed)"
+for f in "$A"; do
+  /usr/bin/time -f "peak RSS tumbling: %M KiB ($f)" bash -c "$spate $T2 then count-by-key status <$f >/dev/null"
+  /usr/bin/time -f "peak RSS sliding 1h/1m: %M KiB ($f)" bash -c "$spate $T2 then window 1h --slide 1m then count-by-key status <$f >/dev/null"
+done 2>&1
+
+echo
+echo "## Scaling: T1 on 1 and 2 threads"
+W=$data/words.txt
+for t in 1 2; do
+  /usr/bin/time -f "T1 --threads $t: %e s wall, %M KiB" "$spate" --threads "$t" -b eof -o tsv -i "$W" split then count-by-key >/dev/null
+done 2>&1
