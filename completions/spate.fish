@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= strict stats progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT; repeatable, inputs merge' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-connections -d 'listen:// inputs: refuse clients beyond N at once' -r
+complete -c spate -n "__fish_spate_needs_command" -l max-keys -d 'count-by-key and stats: hold at most N distinct keys per batch or window; records with further keys are counted in one row keyed (other), and the summary says how many' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB' -r
 complete -c spate -n "__fish_spate_needs_command" -s b -l batch -d 'Batch interval (250ms, 2s, 1m, 1h, 1d) or \'eof\' for the whole input as one batch [default: 1s]' -r
 complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a batch every N input lines instead' -r
@@ -51,7 +52,8 @@ complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print b
 complete -c spate -n "__fish_spate_needs_command" -l header -d 'tsv: print a header line once (its first column \'time\')'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'
-complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=), and warn when processing takes longer than the interval'
+complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=) and the running accounting (total_lines=, total_processed=, total_filtered=, total_dropped=), and warn when processing takes longer than the interval'
+complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)'
 complete -c spate -n "__fish_spate_needs_command" -l progress -d 'Show a progress bar on stderr for file inputs (default when stderr is a terminal)'
 complete -c spate -n "__fish_spate_needs_command" -l no-progress -d 'Never show a progress bar'
 complete -c spate -n "__fish_spate_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

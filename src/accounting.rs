@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::agg::limit::Overflow;
 use crate::duration::format_duration;
 use crate::timestamp::{Nanos, TimeFormat, format_time};
 
@@ -44,6 +45,19 @@ impl Reason {
             Reason::Unparsed => "unparsed",
             Reason::InvalidJson => "invalid JSON",
             Reason::InvalidCsv => "invalid CSV",
+            Reason::Late => "late",
+            Reason::Untimed => "untimed",
+        }
+    }
+
+    /// The name in `--stats-json`'s record.
+    pub fn key(self) -> &'static str {
+        match self {
+            Reason::BadUtf8 => "bad_utf8",
+            Reason::Cut => "cut",
+            Reason::Unparsed => "unparsed",
+            Reason::InvalidJson => "invalid_json",
+            Reason::InvalidCsv => "invalid_csv",
             Reason::Late => "late",
             Reason::Untimed => "untimed",
         }
@@ -134,6 +148,65 @@ impl Counts {
         }
         Some(s)
     }
+}
+
+/// What a run accounts for beyond its lines: keys over `--max-keys` and
+/// connections refused by `--max-connections`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extra {
+    pub overflow: Overflow,
+    pub connections_refused: u64,
+}
+
+impl Extra {
+    /// The exit summary's lines about them, when there is anything to say.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.overflow.summary().into_iter().collect();
+        if self.connections_refused > 0 {
+            lines.push(format!(
+                "spate: {} connection{} refused (--max-connections)",
+                self.connections_refused,
+                if self.connections_refused == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ));
+        }
+        lines
+    }
+}
+
+/// `--stats-json`: the run's accounting as one JSON object on one line,
+/// `{"accounting": {...}}`, every reason present (zero included) so that a
+/// script can rely on the keys; `lines == processed + filtered + dropped`.
+pub fn stats_json(c: &Counts, extra: &Extra) -> String {
+    let reasons = |repair: bool| -> serde_json::Map<String, serde_json::Value> {
+        Reason::ALL
+            .iter()
+            .filter(|r| r.is_repair() == repair)
+            .map(|r| (r.key().to_string(), c.get(*r).into()))
+            .collect()
+    };
+    let o = &extra.overflow;
+    let v = serde_json::json!({
+        "accounting": {
+            "lines": c.lines,
+            "processed": c.processed,
+            "filtered": c.filtered,
+            "dropped": c.dropped(),
+            "by_reason": reasons(false),
+            "repaired": reasons(true),
+            "records": c.records,
+            "key_overflow": {
+                "max_keys": o.max_keys,
+                "results": o.results,
+                "records": o.records,
+            },
+            "connections_refused": extra.connections_refused,
+        }
+    });
+    v.to_string()
 }
 
 /// The first line `--strict` refuses: where and why.
@@ -233,6 +306,9 @@ pub struct BatchStats {
     /// The batch interval on the wall clock, to warn when processing takes
     /// longer (processing time only).
     pub interval: Option<Duration>,
+    /// The run's accounting so far, when known: `total_lines=`,
+    /// `total_processed=`, `total_filtered=`, `total_dropped=`.
+    pub totals: Option<Counts>,
 }
 
 impl BatchStats {
@@ -247,11 +323,13 @@ impl BatchStats {
     }
 
     /// `spate: batch TIME records=N rows=N processing=1.2ms
-    /// scheduling_delay=0.3ms total_delay=1.5ms rate=6000/s`: stable keys,
-    /// milliseconds always, `-` where a value does not apply.
+    /// scheduling_delay=0.3ms total_delay=1.5ms rate=6000/s`, then the
+    /// running accounting (`total_lines=N total_processed=N
+    /// total_filtered=N total_dropped=N`): stable keys, milliseconds
+    /// always, `-` where a value does not apply.
     pub fn line(&self) -> String {
         let opt = |d: Option<Duration>| d.map_or_else(|| "-".to_string(), ms);
-        format!(
+        let mut s = format!(
             "spate: batch {} records={} rows={} processing={} scheduling_delay={} total_delay={} rate={}/s",
             format_time(self.time, TimeFormat::Rfc3339, true),
             self.records,
@@ -260,7 +338,17 @@ impl BatchStats {
             opt(self.scheduling_delay),
             opt(self.total_delay),
             per_sec(self.rate()),
-        )
+        );
+        if let Some(c) = &self.totals {
+            s.push_str(&format!(
+                " total_lines={} total_processed={} total_filtered={} total_dropped={}",
+                c.lines,
+                c.processed,
+                c.filtered,
+                c.dropped()
+            ));
+        }
+        s
     }
 
     /// The warning when processing took longer than the interval: batches
@@ -356,6 +444,43 @@ mod tests {
         assert_eq!(cx.offence.as_ref().map(|o| o.line), Some(3));
     }
 
+    #[test]
+    fn accounting_stats_json_has_every_reason() {
+        let mut c = Counts {
+            lines: 5,
+            processed: 2,
+            filtered: 1,
+            records: 4,
+            ..Counts::default()
+        };
+        c.add(Reason::InvalidJson);
+        c.add(Reason::Late);
+        c.add(Reason::Cut);
+        let extra = Extra {
+            overflow: Overflow {
+                max_keys: 10,
+                results: 1,
+                records: 3,
+            },
+            connections_refused: 2,
+        };
+        assert_eq!(
+            stats_json(&c, &extra),
+            r#"{"accounting":{"lines":5,"processed":2,"filtered":1,"dropped":2,"#.to_string()
+                + r#""by_reason":{"unparsed":0,"invalid_json":1,"invalid_csv":0,"late":1,"untimed":0},"#
+                + r#""repaired":{"bad_utf8":0,"cut":1},"records":4,"#
+                + r#""key_overflow":{"max_keys":10,"results":1,"records":3},"connections_refused":2}}"#
+        );
+        assert_eq!(
+            extra.summary(),
+            [
+                "spate: --max-keys 10: 1 result went over it; 3 records counted under (other)",
+                "spate: 2 connections refused (--max-connections)"
+            ]
+        );
+        assert!(Extra::default().summary().is_empty());
+    }
+
     fn stats() -> BatchStats {
         BatchStats {
             // 2026-11-24T01:02:04Z
@@ -367,6 +492,7 @@ mod tests {
             total_delay: Some(Duration::from_micros(3_600)),
             span: Duration::from_secs(2),
             interval: Some(Duration::from_secs(2)),
+            totals: None,
         }
     }
 
@@ -376,6 +502,24 @@ mod tests {
             stats().line(),
             "spate: batch 2026-11-24T01:02:04.000Z records=12000 rows=42 processing=3.1ms \
              scheduling_delay=0.400ms total_delay=3.6ms rate=6000/s"
+        );
+        let mut totals = Counts {
+            lines: 5,
+            processed: 3,
+            filtered: 1,
+            ..Counts::default()
+        };
+        totals.add(Reason::Late);
+        let running = BatchStats {
+            totals: Some(totals),
+            ..stats()
+        };
+        assert!(
+            running.line().ends_with(
+                "rate=6000/s total_lines=5 total_processed=3 total_filtered=1 total_dropped=1"
+            ),
+            "{}",
+            running.line()
         );
         let event = BatchStats {
             scheduling_delay: None,

@@ -643,7 +643,7 @@ impl<'r> Engine<'r> {
                     self.report(time, n, meter);
                     return Ok(());
                 }
-                state.emit(self.cfg.emit_empty)
+                state.into_rows(self.cfg.emit_empty)
             }
             Sink::Rows(mut parts) => {
                 parts.sort_unstable_by_key(|(s, _)| *s);
@@ -691,7 +691,7 @@ impl<'r> Engine<'r> {
                     for row in &rows {
                         s.add(row);
                     }
-                    s.emit(self.cfg.emit_empty)
+                    s.into_rows(self.cfg.emit_empty)
                 }
             };
         }
@@ -730,6 +730,7 @@ impl<'r> Engine<'r> {
             total_delay: m.end.map(|e| span(e, now())),
             span: m.span,
             interval: self.cfg.interval().filter(|_| self.event.is_none()),
+            totals: Some(self.counts()),
         };
         self.note(&stats.line());
         if let Some(w) = stats.behind() {
@@ -931,6 +932,25 @@ impl Job<'_> {
             [op] => Some(op.as_ref()),
             _ => None,
         };
+        // the whole part in one pass when nothing about a line can need a
+        // repair, a cut or a drop: ASCII, no line over the limit
+        if let (Some(op), false) = (fused, cut_last) {
+            if data.is_ascii() && longest_line(data) <= max {
+                if let Some(state) = d.fused() {
+                    let mut n = 0u64;
+                    if let Some((with, without)) = op.tokens_block(data, &mut |t| {
+                        state.add_current_ascii(t);
+                        n += 1;
+                    }) {
+                        cx.counts.lines += with + without;
+                        cx.counts.processed += with;
+                        cx.counts.filtered += without;
+                        cx.counts.records += n;
+                        return;
+                    }
+                }
+            }
+        }
         let mut start = 0;
         for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
             let mut line = &data[start..nl];
@@ -992,6 +1012,17 @@ impl Job<'_> {
             }
         }
     }
+}
+
+/// The length of the longest line of `data` (whole lines).
+fn longest_line(data: &[u8]) -> usize {
+    let mut start = 0;
+    let mut longest = 0;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        longest = longest.max(nl - start);
+        start = nl + 1;
+    }
+    longest.max(data.len() - start)
 }
 
 /// The byte offset just after the `n`-th newline of `data` (or its end).

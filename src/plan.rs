@@ -32,6 +32,8 @@ pub struct Plan {
     pub post: Vec<PostOp>,
     /// Whether the chain aggregates at all (else rows are records).
     pub aggregates: bool,
+    /// `--max-keys` and what overflowed it, shared with the aggregations.
+    pub keys: std::sync::Arc<crate::agg::limit::KeyLimit>,
 }
 
 impl Plan {
@@ -56,6 +58,7 @@ pub fn suggest(name: &str) -> Option<&'static str> {
 pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError> {
     let cx = BuildCx {
         interval: config.interval(),
+        keys: std::sync::Arc::new(crate::agg::limit::KeyLimit::new(config.max_keys)),
     };
     let mut pre = Vec::new();
     let mut barrier: Option<Barrier> = None;
@@ -165,6 +168,7 @@ pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError>
         barrier: barrier.unwrap_or(Barrier::Collect),
         post,
         aggregates,
+        keys: cx.keys,
     })
 }
 

@@ -2,6 +2,9 @@
 //! start the readers, drive the engine, print the summary.
 
 use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::atomic::Ordering;
+
+use crate::accounting::Extra;
 
 use crate::cli::{self, Parsed};
 use crate::engine::{Engine, Stop};
@@ -182,7 +185,25 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    let extra = Extra {
+        overflow: plan.keys.overflow(),
+        connections_refused: source::CONNECTIONS_REFUSED.load(Ordering::Relaxed),
+    };
+    if config.stats_json {
+        let line = crate::accounting::stats_json(&counts, &extra);
+        match writeln!(out, "{line}").and_then(|()| out.flush()) {
+            Err(e) if is_broken_pipe(&e) => return EXIT_OK,
+            Err(e) => {
+                eprintln!("spate: writing the output: {e}");
+                return EXIT_FAILURE;
+            }
+            Ok(()) => {}
+        }
+    }
     if let Some(s) = counts.summary() {
+        eprintln!("{s}");
+    }
+    for s in extra.summary() {
         eprintln!("{s}");
     }
     status
@@ -254,6 +275,14 @@ pub fn run_in_memory(
     drop(engine);
     drop(rx);
     let _ = reader.join();
+    if config.stats_json && res.is_ok() {
+        let extra = Extra {
+            overflow: plan.keys.overflow(),
+            connections_refused: 0,
+        };
+        out.extend_from_slice(crate::accounting::stats_json(&counts, &extra).as_bytes());
+        out.push(b'\n');
+    }
     match res {
         Ok(_) => Ok((out, counts)),
         Err(Stop::Strict { offence, .. }) => Err(format!(

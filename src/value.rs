@@ -250,7 +250,11 @@ impl<'v> SortKey<'v> {
 
     /// The key of text (a key made of one text value).
     pub fn of_text(t: &'v str) -> Self {
-        let num = parse_num(t);
+        Self::with_num(t, parse_num(t))
+    }
+
+    /// The key of text already read as a number (or not).
+    pub fn with_num(t: &'v str, num: Option<Num>) -> Self {
         SortKey {
             class: if num.is_some() { 0 } else { 1 },
             num,

@@ -345,7 +345,13 @@ fn net_listen_max_connections_refuses_the_extra_client() {
         "{}",
         out.stderr
     );
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .ends_with("spate: 1 connection refused (--max-connections)\n"),
+        "the exit summary counts it: {}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
 }
 
 #[test]

@@ -5,7 +5,9 @@ mod util;
 
 mod cases;
 mod cli;
+mod faults;
 mod follow;
+mod fuzz_regressions;
 mod generated;
 mod inputs;
 mod net;

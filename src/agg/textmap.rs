@@ -46,31 +46,55 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl TextCounts {
-    #[inline]
-    fn hash(&self, t: &str) -> u64 {
-        self.hasher.hash_one(t.as_bytes())
-    }
-
     /// Adds `n` to the count of `t`.
     #[inline]
     pub fn add(&mut self, t: &str, n: u64) {
-        let h = self.hash(t);
-        match self
-            .table
-            .find_mut(h, |(k, _)| bytes_eq(k.as_bytes(), t.as_bytes()))
-        {
-            Some((_, c)) => *c += n,
-            None => {
+        self.add_bytes(t.as_bytes(), n);
+    }
+
+    /// Adds `n` to the count of the text `t` (UTF-8; invalid bytes would
+    /// be replaced in the stored key).
+    #[inline]
+    pub fn add_bytes(&mut self, t: &[u8], n: u64) {
+        self.add_bytes_if_room(t, n, true);
+    }
+
+    /// Adds `n` to the count of `t` if `t` is already a key or `room` says
+    /// a new key may be added; returns whether it was counted.
+    #[inline]
+    pub fn add_if_room(&mut self, t: &str, n: u64, room: bool) -> bool {
+        self.add_bytes_if_room(t.as_bytes(), n, room)
+    }
+
+    /// [`TextCounts::add_if_room`] for text given as bytes.
+    #[inline]
+    pub fn add_bytes_if_room(&mut self, t: &[u8], n: u64, room: bool) -> bool {
+        let h = self.hasher.hash_one(t);
+        match self.table.find_mut(h, |(k, _)| bytes_eq(k.as_bytes(), t)) {
+            Some((_, c)) => {
+                *c += n;
+                true
+            }
+            None if room => {
+                let key: Box<str> = String::from_utf8_lossy(t).into();
                 let hasher = &self.hasher;
                 self.table
-                    .insert_unique(h, (t.into(), n), |(k, _)| hasher.hash_one(k.as_bytes()));
+                    .insert_unique(h, (key, n), |(k, _)| hasher.hash_one(k.as_bytes()));
+                true
             }
+            None => false,
         }
     }
 
-    pub fn merge(&mut self, other: &TextCounts) {
+    /// Makes room for `n` more keys.
+    pub fn reserve(&mut self, n: usize) {
+        let hasher = &self.hasher;
         self.table
-            .reserve(other.len(), |(k, _)| self.hasher.hash_one(k.as_bytes()));
+            .reserve(n, |(k, _)| hasher.hash_one(k.as_bytes()));
+    }
+
+    pub fn merge(&mut self, other: &TextCounts) {
+        self.reserve(other.len());
         for (k, c) in other.iter() {
             self.add(k, c);
         }
@@ -82,6 +106,19 @@ impl TextCounts {
 
     pub fn is_empty(&self) -> bool {
         self.table.is_empty()
+    }
+
+    /// The entries, moved out.
+    pub fn into_entries(self) -> impl Iterator<Item = (Box<str>, u64)> {
+        self.table.into_iter()
+    }
+
+    /// An empty map with room for `n` keys.
+    pub fn with_capacity(n: usize) -> Self {
+        TextCounts {
+            table: HashTable::with_capacity(n),
+            hasher: foldhash::fast::RandomState::default(),
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
@@ -121,6 +158,16 @@ mod tests {
                 ("z", 1)
             ]
         );
+    }
+
+    #[test]
+    fn textmap_add_if_room_keeps_out_new_keys_only() {
+        let mut a = TextCounts::default();
+        assert!(a.add_if_room("x", 1, true));
+        assert!(a.add_if_room("x", 2, false), "a known key always counts");
+        assert!(!a.add_if_room("y", 1, false));
+        let v: Vec<(&str, u64)> = a.iter().collect();
+        assert_eq!(v, [("x", 3)]);
     }
 
     proptest! {

@@ -129,15 +129,17 @@ impl Windows {
                 out.push(WindowOut {
                     start: Some(start),
                     end: e,
-                    rows: merged.emit(emit_empty),
+                    rows: merged.into_rows(emit_empty),
                 });
                 self.next_end = Some(e.saturating_add(slide));
             } else {
                 // nothing until the next pane: jump to the first window
-                // that holds it
-                self.next_end = match self.panes.range(start + 1..).next() {
-                    Some((p, _)) => Some(ceil_to(*p, slide).max(e.saturating_add(slide))),
-                    None => Some(e.saturating_add(slide)),
+                // that holds it, or past `upto` when no pane is left (a
+                // pane yet to come ends after it), not one slide at a time
+                self.next_end = match (self.panes.range(start + 1..).next(), upto) {
+                    (Some((p, _)), _) => Some(ceil_to(*p, slide).max(e.saturating_add(slide))),
+                    (None, Some(u)) => Some(interval_end(u, slide).max(e.saturating_add(slide))),
+                    (None, None) => Some(e.saturating_add(slide)),
                 };
             }
             // panes no later window can reach

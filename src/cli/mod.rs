@@ -76,8 +76,13 @@ pub struct Config {
     pub from_end: bool,
     pub reconnect: bool,
     pub max_connections: usize,
+    /// `--max-keys`: distinct keys one accumulator of count-by-key or stats
+    /// holds before new keys go to the `(other)` row.
+    pub max_keys: usize,
     pub strict: bool,
     pub stats: bool,
+    /// `--stats-json`: a final `{"accounting": ...}` record on stdout.
+    pub stats_json: bool,
     pub progress: Option<bool>,
     /// `--live`: redraw the latest batch's table in place.
     pub live: bool,
@@ -202,6 +207,14 @@ fn global_args(cmd: Command) -> Command {
                 .help("listen:// inputs: refuse clients beyond N at once"),
         )
         .arg(
+            Arg::new("max-keys")
+                .long("max-keys")
+                .value_name("N")
+                .value_parser(value_parser!(u64).range(1..))
+                .default_value("1000000")
+                .help("count-by-key and stats: hold at most N distinct keys per batch or window; records with further keys are counted in one row keyed (other), and the summary says how many"),
+        )
+        .arg(
             Arg::new("max-line-bytes")
                 .long("max-line-bytes")
                 .value_name("N")
@@ -303,7 +316,13 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats")
                 .long("stats")
                 .action(ArgAction::SetTrue)
-                .help("Print a line per batch on stderr with Spark Streaming's batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=), and warn when processing takes longer than the interval"),
+                .help("Print a line per batch on stderr with Spark Streaming's batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=) and the running accounting (total_lines=, total_processed=, total_filtered=, total_dropped=), and warn when processing takes longer than the interval"),
+        )
+        .arg(
+            Arg::new("stats-json")
+                .long("stats-json")
+                .action(ArgAction::SetTrue)
+                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)"),
         )
         .arg(
             Arg::new("progress")
@@ -543,6 +562,12 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         .transpose()
         .map_err(|e| usage(format!("spate: --max-line-bytes: {e}")))?
         .unwrap_or(1 << 20);
+    let stats_json = m.get_flag("stats-json");
+    if stats_json && !matches!(output, OutputFormat::Json | OutputFormat::Jsonl) {
+        return Err(usage(
+            "spate: --stats-json needs -o json or -o jsonl (its record is JSON on standard output)",
+        ));
+    }
     let progress = if m.get_flag("progress") {
         Some(true)
     } else if m.get_flag("no-progress") {
@@ -576,8 +601,14 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         max_connections: m
             .get_one::<u64>("max-connections")
             .map_or(64, |n| *n as usize),
+        max_keys: m
+            .get_one::<u64>("max-keys")
+            .map_or(crate::agg::limit::DEFAULT_MAX_KEYS, |n| {
+                usize::try_from(*n).unwrap_or(usize::MAX)
+            }),
         strict: m.get_flag("strict"),
         stats: m.get_flag("stats"),
+        stats_json,
         progress,
         live: m.get_flag("live"),
         emit: m.get_one::<String>("emit").cloned(),

@@ -415,6 +415,7 @@ impl Emitter<'_> {
             Stage::Window => {
                 let cx = BuildCx {
                     interval: self.config.interval(),
+                    ..BuildCx::default()
                 };
                 match op.build(m, &cx) {
                     Ok(Built::Window(w)) => self.window = Some(w),

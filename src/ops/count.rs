@@ -48,6 +48,9 @@ impl AggState for Counter {
     fn add_current(&mut self, _text: &str) {
         self.0 += 1;
     }
+    fn add_current_ascii(&mut self, _text: &[u8]) {
+        self.0 += 1;
+    }
     fn merge(&mut self, other: &dyn AggState) {
         self.0 += same::<Counter>(other, "count").0;
     }

@@ -3,14 +3,17 @@
 //! `sort`'s order.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::agg::key::{Key, KeyRef, MISSING, Map};
+use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::TextCounts;
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
 use crate::record::{CURRENT, Record};
-use crate::value::{SortKey, Value};
+use crate::value::{Num, SortKey, Value, parse_num};
 
 pub struct CountByKey;
 
@@ -30,14 +33,16 @@ impl Operator for CountByKey {
         )
         .after_help(
             "Output fields: the key fields, then count. Rows by count descending, then key \
-             ascending.\n\nExamples:\n  spate -b eof split then count-by-key\n  \
+             ascending. Past --max-keys distinct keys (default 1000000) in a batch or window, \
+             records with further keys are counted in one last row whose key fields read \
+             (other).\n\nExamples:\n  spate -b eof split then count-by-key\n  \
              spate parse '(?P<ip>\\S+) .*\" (?P<status>\\d{3}) ' then count-by-key ip status",
         )
     }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
-    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+    fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
         let mut fields = Vec::new();
         for f in m.get_many::<String>("fields").into_iter().flatten() {
             fields.extend(crate::ops::name_list(f)?);
@@ -58,6 +63,8 @@ impl Operator for CountByKey {
         Ok(Built::Aggregation(Box::new(CountByKeyAgg {
             fields,
             columns,
+            hint: Arc::default(),
+            limit: Arc::clone(&cx.keys),
         })))
     }
 }
@@ -65,22 +72,50 @@ impl Operator for CountByKey {
 pub struct CountByKeyAgg {
     fields: Vec<String>,
     columns: Vec<String>,
+    /// How many text keys the last emitted state had: the next batch's
+    /// table starts that large instead of growing (and rehashing) again.
+    hint: Arc<AtomicUsize>,
+    limit: Arc<KeyLimit>,
 }
 
 impl Aggregation for CountByKeyAgg {
     fn new_state(&self) -> Box<dyn AggState> {
+        let names: Vec<&'static str> = self.columns.iter().map(|c| leak_name(c)).collect();
         Box::new(Counts {
             fields: self.fields.clone(),
-            columns: self.columns.clone(),
+            columns: names,
             map: Map::default(),
-            text: TextCounts::default(),
+            text: TextCounts::with_capacity(self.hint.load(Ordering::Relaxed)),
+            hint: Arc::clone(&self.hint),
+            limit: Arc::clone(&self.limit),
+            other: 0,
         })
     }
 }
 
+/// Column names live as long as the run; rows borrow them instead of
+/// copying a name into every row. Interned so that a name is leaked once.
+fn leak_name(n: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let Ok(mut names) = NAMES.lock() else {
+        return Box::leak(n.to_string().into_boxed_str());
+    };
+    if let Some(s) = names.iter().find(|s| **s == n) {
+        return s;
+    }
+    let s: &'static str = Box::leak(n.to_string().into_boxed_str());
+    names.push(s);
+    s
+}
+
 struct Counts {
     fields: Vec<String>,
-    columns: Vec<String>,
+    columns: Vec<&'static str>,
+    hint: Arc<AtomicUsize>,
+    /// `--max-keys`: past it, records with a new key are only counted in
+    /// `other`, the `(other)` row.
+    limit: Arc<KeyLimit>,
+    other: u64,
     map: Map<Key, u64>,
     /// One text key field, the common case (words, statuses, services):
     /// keyed by the text itself, one indirection less per lookup.
@@ -88,18 +123,115 @@ struct Counts {
 }
 
 impl Counts {
-    fn bump_text(&mut self, t: &str) {
-        self.text.add(t, 1);
+    /// The rows: count descending, then key ascending in `sort`'s order;
+    /// `text` holds the text-keyed entries, moved into the rows.
+    fn rows(&self, mut text: Vec<(Box<str>, u64)>) -> Vec<Record<'static>> {
+        // sort keys computed once per row, not per comparison
+        let mut general: Vec<(u64, Vec<SortKey<'_>>, &Key)> = self
+            .map
+            .iter()
+            .map(|(k, c)| (*c, k.0.iter().map(SortKey::of).collect(), k))
+            .collect();
+        general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut nums: Vec<(u64, Option<Num>, usize)> = text
+            .iter()
+            .enumerate()
+            .map(|(i, (t, c))| (*c, parse_num(t), i))
+            .collect();
+        let key_of =
+            |(c, n, i): &(u64, Option<Num>, usize)| (*c, SortKey::with_num(&text[*i].0, *n));
+        nums.sort_unstable_by(|a, b| {
+            let (ca, ka) = key_of(a);
+            let (cb, kb) = key_of(b);
+            cb.cmp(&ca).then_with(|| ka.cmp(&kb))
+        });
+        let order: Vec<usize> = nums.iter().map(|(_, _, i)| *i).collect();
+        let text_counts: Vec<u64> = nums.iter().map(|(c, _, _)| *c).collect();
+        // merge the two sorted runs
+        let mut owned: Vec<Option<Box<str>>> = text.drain(..).map(|(t, _)| Some(t)).collect();
+        let mut out = Vec::with_capacity(order.len() + general.len());
+        let (mut i, mut j) = (0, 0);
+        while i < order.len() || j < general.len() {
+            let take_text = match (order.get(i), general.get(j)) {
+                (Some(&ti), Some((gc, gk, _))) => {
+                    let tc = text_counts[i];
+                    let tk = owned[ti].as_deref().map(SortKey::of_text);
+                    match tk {
+                        Some(tk) => {
+                            gc.cmp(&tc)
+                                .then_with(|| std::slice::from_ref(&tk).cmp(&gk[..]))
+                                != std::cmp::Ordering::Greater
+                        }
+                        None => true,
+                    }
+                }
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_text {
+                let t = owned[order[i]].take().unwrap_or_default();
+                out.push(self.row(
+                    vec![Value::Str(Cow::Owned(String::from(t)))],
+                    text_counts[i],
+                ));
+                i += 1;
+            } else {
+                let (c, _, k) = &general[j];
+                out.push(self.row(k.0.to_vec(), *c));
+                j += 1;
+            }
+        }
+        out
+    }
+
+    fn row(&self, key: Vec<Value<'static>>, count: u64) -> Record<'static> {
+        let mut fields: Vec<(Cow<'static, str>, Value<'static>)> =
+            Vec::with_capacity(self.columns.len() + 1);
+        fields.extend(
+            self.columns
+                .iter()
+                .zip(key)
+                .map(|(n, v)| (Cow::Borrowed(*n), v)),
+        );
+        fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
+        Record::row(fields)
+    }
+
+    /// Whether a new key may still get a row of its own.
+    #[inline]
+    fn room(&self) -> bool {
+        self.map.len() + self.text.len() < self.limit.max
+    }
+
+    fn bump_text(&mut self, t: &str, n: u64) {
+        let room = self.room();
+        if !self.text.add_if_room(t, n, room) {
+            self.other += n;
+        }
     }
 
     fn bump(&mut self, key: &[&Value<'_>], n: u64) {
         let r = KeyRef(key);
+        let room = self.room();
         match self.map.get_mut(&r) {
             Some(c) => *c += n,
-            None => {
+            None if room => {
                 self.map.insert(r.to_key(), n);
             }
+            None => self.other += n,
         }
+    }
+
+    /// The `(other)` row last, whatever its count, so that `head` and
+    /// `top` see the real keys first; and the overflow tallied for the
+    /// summary.
+    fn with_other(&self, mut rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        if self.other > 0 {
+            let key = self.columns.iter().map(|_| Value::str(OTHER)).collect();
+            rows.push(self.row(key, self.other));
+            self.limit.note("count-by-key", self.other);
+        }
+        rows
     }
 }
 
@@ -109,13 +241,13 @@ impl AggState for Counts {
             // the hot path: one key field, usually present as is
             if let Some(v) = rec.get(f) {
                 match v {
-                    Value::Str(t) => self.bump_text(t),
+                    Value::Str(t) => self.bump_text(t, 1),
                     _ => self.bump(&[v], 1),
                 }
                 return;
             }
             match rec.lookup(f).as_deref() {
-                Some(Value::Str(t)) => self.bump_text(t),
+                Some(Value::Str(t)) => self.bump_text(t, 1),
                 v => self.bump(&[v.unwrap_or(&MISSING)], 1),
             }
             return;
@@ -131,17 +263,48 @@ impl AggState for Counts {
 
     fn merge(&mut self, other: &dyn AggState) {
         let o: &Counts = same(other, "count-by-key");
-        self.map.reserve(o.map.len());
+        // never more keys than the bound, whatever the parts held
+        let free = self
+            .limit
+            .max
+            .saturating_sub(self.map.len() + self.text.len());
+        self.map.reserve(o.map.len().min(free));
         for (k, c) in &o.map {
-            *self.map.entry(k.clone()).or_insert(0) += c;
+            let room = self.room();
+            match self.map.get_mut(k) {
+                Some(mine) => *mine += c,
+                None if room => {
+                    self.map.insert(k.clone(), *c);
+                }
+                None => self.other += c,
+            }
         }
-        self.text.merge(&o.text);
+        self.text.reserve(o.text.len().min(free));
+        for (t, c) in o.text.iter() {
+            self.bump_text(t, c);
+        }
+        self.other += o.other;
+    }
+
+    fn add_current_ascii(&mut self, text: &[u8]) {
+        if let [f] = self.fields.as_slice() {
+            if f == CURRENT {
+                let room = self.room();
+                if !self.text.add_bytes_if_room(text, 1, room) {
+                    self.other += 1;
+                }
+                return;
+            }
+        }
+        if let Ok(t) = std::str::from_utf8(text) {
+            self.add_current(t);
+        }
     }
 
     fn add_current(&mut self, text: &str) {
         if let [f] = self.fields.as_slice() {
             if f == CURRENT {
-                self.bump_text(text);
+                self.bump_text(text, 1);
                 return;
             }
         }
@@ -149,32 +312,16 @@ impl AggState for Counts {
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        // sort keys computed once per row, not per comparison
-        let mut rows: Vec<(u64, Vec<SortKey<'_>>, Vec<Value<'static>>)> =
-            Vec::with_capacity(self.map.len() + self.text.len());
-        for (k, c) in &self.map {
-            rows.push((*c, k.0.iter().map(SortKey::of).collect(), k.0.to_vec()));
-        }
-        for (t, c) in self.text.iter() {
-            rows.push((
-                c,
-                vec![SortKey::of_text(t)],
-                vec![Value::owned_str(t.to_string())],
-            ));
-        }
-        rows.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        rows.into_iter()
-            .map(|(c, _, key)| {
-                let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = self
-                    .columns
-                    .iter()
-                    .zip(key)
-                    .map(|(n, v)| (Cow::Owned(n.clone()), v))
-                    .collect();
-                fields.push((Cow::Borrowed("count"), Value::Int(c as i64)));
-                Record::row(fields)
-            })
-            .collect()
+        let text: Vec<(Box<str>, u64)> = self.text.iter().map(|(k, c)| (k.into(), c)).collect();
+        self.with_other(self.rows(text))
+    }
+
+    fn into_rows(self: Box<Self>, _emit_empty: bool) -> Vec<Record<'static>> {
+        let mut this = *self;
+        this.hint.fetch_max(this.text.len(), Ordering::Relaxed);
+        let text = std::mem::take(&mut this.text);
+        let rows = this.rows(text.into_entries().collect());
+        this.with_other(rows)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -182,6 +329,97 @@ impl AggState for Counts {
     }
 
     fn is_empty(&self) -> bool {
-        self.map.is_empty() && self.text.is_empty()
+        self.map.is_empty() && self.text.is_empty() && self.other == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agg::limit::KeyLimit;
+
+    fn agg(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
+        let m = crate::ops::command_for(&CountByKey)
+            .try_get_matches_from(std::iter::once("count-by-key").chain(args.iter().copied()))
+            .expect("valid count-by-key arguments");
+        let keys = Arc::new(KeyLimit::new(max_keys));
+        let cx = BuildCx {
+            keys: Arc::clone(&keys),
+            ..BuildCx::default()
+        };
+        match CountByKey.build(&m, &cx) {
+            Ok(Built::Aggregation(a)) => (a, keys),
+            _ => panic!("count-by-key builds an aggregation"),
+        }
+    }
+
+    /// Rows as `key,...=count` text.
+    fn show(rows: &[Record<'static>]) -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                let vals: Vec<String> = r.columns().map(|(_, v)| v.text().into_owned()).collect();
+                vals.join(",")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn count_by_key_max_keys_folds_new_keys_into_other() {
+        let (a, keys) = agg(&[], 2);
+        let mut s = a.new_state();
+        for w in ["a", "b", "a", "c", "d", "b", "c", "a"] {
+            s.add_current(w);
+        }
+        // a and b came first and keep their rows; c, c, d overflow, last
+        assert_eq!(show(&s.emit(false)), ["a,3", "b,2", "(other),3"]);
+        let o = keys.overflow();
+        assert_eq!((o.results, o.records), (1, 3));
+    }
+
+    #[test]
+    fn count_by_key_max_keys_holds_for_several_fields_and_non_text() {
+        let (a, _) = agg(&["x", "y"], 1);
+        let mut s = a.new_state();
+        for (x, y) in [(1, "p"), (2, "q"), (1, "p"), (3, "r")] {
+            s.add(&Record::row(vec![
+                (Cow::Borrowed("x"), Value::Int(x)),
+                (Cow::Borrowed("y"), Value::str(y)),
+            ]));
+        }
+        assert_eq!(show(&s.emit(false)), ["1,p,2", "(other),(other),2"]);
+    }
+
+    #[test]
+    fn count_by_key_merge_respects_max_keys() {
+        let (a, keys) = agg(&[], 3);
+        let mut x = a.new_state();
+        let mut y = a.new_state();
+        for w in ["a", "b", "c", "d"] {
+            x.add_current(w);
+        }
+        for w in ["c", "e", "f", "f"] {
+            y.add_current(w);
+        }
+        // x: a b c + (other) 1; y: c e f(2)
+        x.merge(y.as_ref());
+        let rows = show(&x.into_rows(false));
+        assert_eq!(rows, ["c,2", "a,1", "b,1", "(other),4"]);
+        assert_eq!(keys.overflow().records, 4);
+        // what every row counts still adds up to the records
+        let total: u64 = rows
+            .iter()
+            .map(|r| r.rsplit(',').next().unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(total, 8);
+    }
+
+    #[test]
+    fn count_by_key_without_overflow_notes_nothing() {
+        let (a, keys) = agg(&[], 10);
+        let mut s = a.new_state();
+        s.add_current("a");
+        assert_eq!(show(&s.emit(false)), ["a,1"]);
+        assert_eq!(keys.overflow().summary(), None);
+        assert!(!s.is_empty());
     }
 }

@@ -69,6 +69,9 @@ pub enum Stage {
 pub struct BuildCx {
     /// The batch interval in time, if batches are cut by time.
     pub interval: Option<Duration>,
+    /// `--max-keys`, shared by the aggregations' accumulators, which tally
+    /// what overflowed it.
+    pub keys: std::sync::Arc<crate::agg::limit::KeyLimit>,
 }
 
 /// An operator as the registry knows it.
@@ -120,6 +123,13 @@ pub trait RecordOp: Send + Sync {
         false
     }
 
+    /// The fused path over many whole lines at once (`text` is ASCII and
+    /// ends with `\n`): hands every token to `f` and returns how many lines
+    /// had tokens and how many had none; `None` when this operator cannot.
+    fn tokens_block(&self, _text: &[u8], _f: &mut dyn FnMut(&[u8])) -> Option<(u64, u64)> {
+        None
+    }
+
     /// False while the operator still depends on the order of the first
     /// records it sees (`csv --header` before its header line): the engine
     /// then processes lines in order, on one worker.
@@ -143,11 +153,23 @@ pub trait AggState: Send + Any {
     fn add_current(&mut self, text: &str) {
         self.add(&Record::from_line(std::borrow::Cow::Borrowed(text), text));
     }
+
+    /// [`AggState::add_current`] for ASCII text given as bytes.
+    fn add_current_ascii(&mut self, text: &[u8]) {
+        if let Ok(t) = std::str::from_utf8(text) {
+            self.add_current(t);
+        }
+    }
     /// Folds in another accumulator made by the same aggregation.
     fn merge(&mut self, other: &dyn AggState);
     /// The rows, in the aggregation's order. With `emit_empty`, an
     /// aggregation that has a natural zero row (count) emits it.
     fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
+    /// Like [`AggState::emit`] but consuming the accumulator, so that keys
+    /// can move into the rows instead of being copied.
+    fn into_rows(self: Box<Self>, emit_empty: bool) -> Vec<Record<'static>> {
+        self.emit(emit_empty)
+    }
     fn as_any(&self) -> &dyn Any;
     fn is_empty(&self) -> bool;
 }
@@ -232,5 +254,15 @@ mod tests {
         assert!(e.contains("position 3"), "{e}");
         assert!(!e.contains('\n'));
         assert!(compile_regex(r"(?P<s>\d+)").is_ok());
+    }
+
+    #[test]
+    fn compile_regex_has_a_size_limit_with_a_clear_error() {
+        let e = compile_regex(r"(\w{100}){100}").unwrap_err();
+        assert!(e.contains("exceeds size limit"), "{e}");
+        assert!(!e.contains('\n'));
+        let deep = "(".repeat(1000) + &")".repeat(1000);
+        let e = compile_regex(&deep).unwrap_err();
+        assert!(e.contains("nest"), "{e}");
     }
 }

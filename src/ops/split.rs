@@ -91,20 +91,22 @@ impl How {
     }
 }
 
+/// The ASCII bytes Unicode calls white space.
+const WS: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[0x0b] = true;
+    t[0x0c] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
 /// Splits ASCII text at runs of whitespace (the bytes Unicode calls white
 /// space: space, \t, \n, \v, \f, \r), with a byte table instead of char
 /// decoding.
 fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
-    const WS: [bool; 256] = {
-        let mut t = [false; 256];
-        t[b' ' as usize] = true;
-        t[b'\t' as usize] = true;
-        t[b'\n' as usize] = true;
-        t[0x0b] = true;
-        t[0x0c] = true;
-        t[b'\r' as usize] = true;
-        t
-    };
     let b = s.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -125,7 +127,78 @@ fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
     }
 }
 
+/// Splits many ASCII lines at once at runs of whitespace (a newline is
+/// whitespace too), counting the lines that had tokens and those that had
+/// none. Eight bytes at a time: for ASCII bytes, adding 0x5f to the low
+/// seven bits sets the high bit exactly for the bytes above 0x20, so the
+/// candidates for white space come out as a bit mask without carries
+/// between bytes; the rare control byte that is not white space is
+/// skipped by a table check.
+fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ADD: u64 = 0x5f5f_5f5f_5f5f_5f5f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = b.len();
+    let (mut with, mut without) = (0u64, 0u64);
+    let mut had = false;
+    // the byte after the last separator: where the next token starts
+    let mut prev = 0;
+    let mut sep_at = |p: usize, prev: &mut usize, had: &mut bool, f: &mut dyn FnMut(&[u8])| {
+        let c = b[p];
+        if !WS[c as usize] {
+            return;
+        }
+        if p > *prev {
+            f(&b[*prev..p]);
+            *had = true;
+        }
+        *prev = p + 1;
+        if c == b'\n' {
+            if *had {
+                with += 1;
+            } else {
+                without += 1;
+            }
+            *had = false;
+        }
+    };
+    let mut i = 0;
+    while i + 8 <= n {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(w);
+        let mut sep = !((x & LOW7) + ADD) & HIGH;
+        while sep != 0 {
+            let p = i + (sep.trailing_zeros() / 8) as usize;
+            sep &= sep - 1;
+            sep_at(p, &mut prev, &mut had, &mut f);
+        }
+        i += 8;
+    }
+    while i < n {
+        if b[i] <= 0x20 {
+            sep_at(i, &mut prev, &mut had, &mut f);
+        }
+        i += 1;
+    }
+    if prev < n {
+        f(&b[prev..n]);
+        had = true;
+    }
+    if had {
+        with += 1;
+    }
+    (with, without)
+}
+
 impl RecordOp for SplitOp {
+    fn tokens_block(&self, text: &[u8], f: &mut dyn FnMut(&[u8])) -> Option<(u64, u64)> {
+        match (&self.how, self.field == CURRENT) {
+            (How::Whitespace, true) => Some(ascii_words_lines(text, f)),
+            _ => None,
+        }
+    }
+
     fn tokens<'a>(&self, text: &'a str, f: &mut dyn FnMut(&'a str)) -> bool {
         if self.field != CURRENT {
             return false;
@@ -190,6 +263,25 @@ mod tests {
         assert_eq!(run(&[], "  a b\t\tc  "), ["a", "b", "c"]);
         assert_eq!(run(&[], "héllo  wörld\u{a0}x"), ["héllo", "wörld", "x"]);
         assert!(run(&[], "   ").is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn split_block_equals_per_line_split(lines in proptest::collection::vec("[a-c \t\r\x0b\x0c\x01]{0,20}", 0..30)) {
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            let mut got: Vec<String> = Vec::new();
+            let (with, without) =
+                ascii_words_lines(text.as_bytes(), |t| got.push(String::from_utf8_lossy(t).into_owned()));
+            let mut want: Vec<String> = Vec::new();
+            let (mut w, mut wo) = (0u64, 0u64);
+            for l in &lines {
+                let before = want.len();
+                ascii_words(l, |t| want.push(t.to_string()));
+                if want.len() > before { w += 1 } else { wo += 1 }
+            }
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!((with, without), (w, wo));
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use hashbrown::Equivalent;
 
 use crate::agg::key::{BuildHasher, Key, KeyRef, MISSING, Map};
+use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::quantile::Quantiles;
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, name_list, same};
 use crate::record::Record;
@@ -84,7 +85,9 @@ impl Operator for Stats {
              with several -f fields, AGG_FIELD for each field in order, each aggregate in \
              order (-f a,b -a mean,max gives mean_a max_a mean_b max_b). Rows by group \
              ascending in sort's order; without -g, one row (none for an empty batch). A \
-             record lacking a group field groups under an empty value.\n\n\
+             record lacking a group field groups under an empty value. Past --max-keys groups \
+             (default 1000000) in a batch or window, the records of further groups are \
+             aggregated in one last row whose group fields read (other).\n\n\
              Aggregates:\n\
              \x20 count      records where the field is present and not null\n\
              \x20 distinct   distinct values of the field, exact, of any kind\n\
@@ -111,7 +114,7 @@ impl Operator for Stats {
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
-    fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
+    fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
         let fields = list(m, "field", "-f")?;
         if fields.is_empty() {
             return Err("needs at least one field to aggregate: -f FIELD".into());
@@ -130,9 +133,10 @@ impl Operator for Stats {
             ));
         }
         let groups = list(m, "group", "-g")?;
-        Ok(Built::Aggregation(Box::new(StatsAgg(Arc::new(Spec::new(
-            fields, &aggs, groups,
-        ))))))
+        Ok(Built::Aggregation(Box::new(StatsAgg(
+            Arc::new(Spec::new(fields, &aggs, groups)),
+            Arc::clone(&cx.keys),
+        ))))
     }
 }
 
@@ -310,13 +314,15 @@ impl Spec {
     }
 }
 
-struct StatsAgg(Arc<Spec>);
+struct StatsAgg(Arc<Spec>, Arc<KeyLimit>);
 
 impl Aggregation for StatsAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(StatsState {
             spec: Arc::clone(&self.0),
             groups: Map::default(),
+            limit: Arc::clone(&self.1),
+            other: None,
         })
     }
 }
@@ -560,64 +566,123 @@ impl Spec {
 
 struct StatsState {
     spec: Arc<Spec>,
-    groups: Map<Key, Box<[Slot]>>,
+    groups: Map<Key, Group>,
+    /// `--max-keys`: past it, the records of a new group are aggregated in
+    /// `other`, the `(other)` row.
+    limit: Arc<KeyLimit>,
+    other: Option<Group>,
+}
+
+/// One group's accumulators, and how many records went in (for the
+/// overflow tally when a merge moves the group into `(other)`).
+struct Group {
+    slots: Box<[Slot]>,
+    records: u64,
+}
+
+impl Group {
+    fn new(spec: &Spec) -> Group {
+        Group {
+            slots: spec.new_slots(),
+            records: 0,
+        }
+    }
+
+    fn update(&mut self, spec: &Spec, rec: &Record<'_>) {
+        spec.update(&mut self.slots, rec);
+        self.records += 1;
+    }
+
+    fn fold(&mut self, theirs: &Group) {
+        for (a, b) in self.slots.iter_mut().zip(theirs.slots.iter()) {
+            a.merge(b);
+        }
+        self.records += theirs.records;
+    }
+}
+
+impl StatsState {
+    /// The row of a group: its key fields, then its aggregates.
+    fn row(&self, key: &[Value<'static>], g: &Group) -> Record<'static> {
+        let spec = &self.spec;
+        let mut fields: Vec<(Cow<'static, str>, Value<'static>)> =
+            Vec::with_capacity(spec.groups.len() + spec.columns.len());
+        for (name, v) in spec.groups.iter().zip(key.iter()) {
+            fields.push((Cow::Owned(name.clone()), v.clone()));
+        }
+        for c in &spec.columns {
+            let v = g.slots.get(c.slot).map_or(Value::Null, |s| s.emit(c.agg));
+            fields.push((Cow::Owned(c.name.clone()), v));
+        }
+        Record::row(fields)
+    }
 }
 
 impl AggState for StatsState {
     fn add(&mut self, rec: &Record<'_>) {
-        let StatsState { spec, groups } = self;
+        let StatsState {
+            spec,
+            groups,
+            limit,
+            other,
+        } = self;
         with_key(rec, &spec.groups, |key| {
             let r = KeyRef(key);
+            let room = groups.len() < limit.max;
             match groups.get_mut(&r) {
-                Some(slots) => spec.update(slots, rec),
-                None => {
-                    let mut slots = spec.new_slots();
-                    spec.update(&mut slots, rec);
-                    groups.insert(r.to_key(), slots);
+                Some(g) => g.update(spec, rec),
+                None if room => {
+                    let mut g = Group::new(spec);
+                    g.update(spec, rec);
+                    groups.insert(r.to_key(), g);
                 }
+                None => other
+                    .get_or_insert_with(|| Group::new(spec))
+                    .update(spec, rec),
             }
         });
     }
 
     fn merge(&mut self, other: &dyn AggState) {
         let o: &StatsState = same(other, "stats");
-        self.groups.reserve(o.groups.len());
+        let free = self.limit.max.saturating_sub(self.groups.len());
+        self.groups.reserve(o.groups.len().min(free));
+        let spec = &self.spec;
         for (k, theirs) in &o.groups {
-            let fold = |mine: &mut [Slot]| {
-                for (a, b) in mine.iter_mut().zip(theirs.iter()) {
-                    a.merge(b);
-                }
-            };
+            let room = self.groups.len() < self.limit.max;
             match self.groups.get_mut(k) {
-                Some(mine) => fold(mine),
-                None => {
-                    let mut mine = self.spec.new_slots();
-                    fold(&mut mine);
+                Some(mine) => mine.fold(theirs),
+                None if room => {
+                    let mut mine = Group::new(spec);
+                    mine.fold(theirs);
                     self.groups.insert(k.clone(), mine);
                 }
+                None => self
+                    .other
+                    .get_or_insert_with(|| Group::new(spec))
+                    .fold(theirs),
             }
+        }
+        if let Some(theirs) = &o.other {
+            self.other
+                .get_or_insert_with(|| Group::new(spec))
+                .fold(theirs);
         }
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        let mut groups: Vec<(&Key, &[Slot])> = self.groups.iter().map(|(k, s)| (k, &**s)).collect();
+        let mut groups: Vec<(&Key, &Group)> = self.groups.iter().collect();
         groups.sort_unstable_by(|a, b| group_cmp(a.0, b.0));
-        let spec = &self.spec;
-        groups
-            .into_iter()
-            .map(|(k, slots)| {
-                let mut fields: Vec<(Cow<'static, str>, Value<'static>)> =
-                    Vec::with_capacity(spec.groups.len() + spec.columns.len());
-                for (name, v) in spec.groups.iter().zip(k.0.iter()) {
-                    fields.push((Cow::Owned(name.clone()), v.clone()));
-                }
-                for c in &spec.columns {
-                    let v = slots.get(c.slot).map_or(Value::Null, |s| s.emit(c.agg));
-                    fields.push((Cow::Owned(c.name.clone()), v));
-                }
-                Record::row(fields)
-            })
-            .collect()
+        let mut rows: Vec<Record<'static>> =
+            groups.into_iter().map(|(k, g)| self.row(&k.0, g)).collect();
+        // the (other) row last, after the groups in order
+        if let Some(o) = &self.other {
+            let key: Vec<Value<'static>> =
+                self.spec.groups.iter().map(|_| Value::str(OTHER)).collect();
+            rows.push(self.row(&key, o));
+            self.limit.note("stats", o.records);
+        }
+        rows
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -625,7 +690,7 @@ impl AggState for StatsState {
     }
 
     fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.groups.is_empty() && self.other.is_none()
     }
 }
 
@@ -988,6 +1053,64 @@ mod tests {
         assert!(!spec.fields[0].numeric);
     }
 
+    fn agg_max(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
+        let m = crate::ops::command_for(&Stats)
+            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
+            .expect("valid stats arguments");
+        let keys = Arc::new(KeyLimit::new(max_keys));
+        let cx = BuildCx {
+            keys: Arc::clone(&keys),
+            ..BuildCx::default()
+        };
+        match Stats.build(&m, &cx) {
+            Ok(Built::Aggregation(a)) => (a, keys),
+            _ => panic!("stats builds an aggregation"),
+        }
+    }
+
+    #[test]
+    fn stats_max_keys_aggregates_new_groups_as_other() {
+        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum,max", "-g", "g"], 2);
+        let mut s = a.new_state();
+        for (g, n) in [("b", 1), ("a", 2), ("c", 3), ("a", 4), ("d", 10), ("c", 5)] {
+            s.add(&rec(&[("g", Value::str(g)), ("n", Value::Int(n))]));
+        }
+        assert_eq!(
+            show(&s.emit(false)),
+            [
+                "g=a count=i:2 sum=i:6 max=i:4",
+                "g=b count=i:1 sum=i:1 max=i:1",
+                "g=(other) count=i:3 sum=i:18 max=i:10",
+            ]
+        );
+        let o = keys.overflow();
+        assert_eq!((o.max_keys, o.results, o.records), (2, 1, 3));
+    }
+
+    #[test]
+    fn stats_merge_respects_max_keys() {
+        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum", "-g", "g"], 2);
+        let part = |groups: &[&'static str]| {
+            let mut s = a.new_state();
+            for g in groups {
+                s.add(&rec(&[("g", Value::str(g)), ("n", Value::Int(1))]));
+            }
+            s
+        };
+        let mut x = part(&["a", "b", "c"]);
+        let y = part(&["b", "d", "d", "e"]);
+        x.merge(y.as_ref());
+        assert_eq!(
+            show(&x.emit(false)),
+            [
+                "g=a count=i:1 sum=i:1",
+                "g=b count=i:2 sum=i:2",
+                "g=(other) count=i:4 sum=i:4",
+            ]
+        );
+        assert_eq!(keys.overflow().records, 4);
+    }
+
     fn value() -> impl Strategy<Value = Option<Value<'static>>> {
         prop_oneof![
             Just(None),
@@ -1058,6 +1181,48 @@ mod tests {
             }
             prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
             prop_assert_eq!(merged.is_empty(), whole.is_empty());
+        }
+
+        #[test]
+        fn stats_max_keys_bounds_rows_and_loses_no_record(
+            recs in prop::collection::vec(record(), 0..80),
+            cuts in prop::collection::vec(0usize..80, 0..6),
+            max_keys in 1usize..4,
+        ) {
+            let (a, _) = agg_max(&["-f", "a", "-a", "count", "-g", "g"], max_keys);
+            let mut whole = a.new_state();
+            for r in &recs {
+                whole.add(r);
+            }
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
+            cuts.sort_unstable();
+            let mut bounds = vec![0];
+            bounds.extend(cuts);
+            bounds.push(recs.len());
+            let mut merged = a.new_state();
+            for w in bounds.windows(2) {
+                let mut part = a.new_state();
+                for r in &recs[w[0]..w[1]] {
+                    part.add(r);
+                }
+                merged.merge(part.as_ref());
+            }
+            let count = |rows: &[Record<'static>]| -> i64 {
+                rows.iter()
+                    .filter_map(|r| match r.get("count") {
+                        Some(Value::Int(n)) => Some(*n),
+                        _ => None,
+                    })
+                    .sum()
+            };
+            let present = recs
+                .iter()
+                .filter(|r| r.get("a").is_some_and(|v| !v.is_null()))
+                .count() as i64;
+            for rows in [whole.emit(false), merged.emit(false)] {
+                prop_assert!(rows.len() <= max_keys + 1, "{} rows", rows.len());
+                prop_assert_eq!(count(&rows), present);
+            }
         }
     }
 }

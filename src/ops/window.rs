@@ -106,6 +106,7 @@ mod tests {
             .map_err(|e| e.to_string())?;
         let cx = BuildCx {
             interval: interval.map(Duration::from_secs),
+            ..BuildCx::default()
         };
         match Window.build(&m, &cx)? {
             Built::Window(w) => Ok(w),

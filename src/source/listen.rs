@@ -6,7 +6,9 @@
 //! control slows the senders; nothing is buffered without bound.
 //!
 //! `--max-connections` bounds the clients connected at once: one more is
-//! accepted and closed at once, with a line on stderr. A client's reset or
+//! accepted and closed at once, with a line on stderr (at most one a
+//! second in a flood, saying how many more were refused meanwhile; the exit
+//! summary gives the total). A client's reset or
 //! read error is said on stderr and ends that client only. The listener
 //! never ends on its own; the run ends by `--duration`, `--max-batches` or
 //! a signal.
@@ -15,7 +17,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use crossbeam_channel::Sender;
@@ -26,6 +28,33 @@ use super::{Msg, SourceOptions};
 /// How long to wait before accepting again after a failure such as too
 /// many open files, so that the failure does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// At most one line about refused clients per this long.
+const REFUSAL_QUIET: Duration = Duration::from_secs(1);
+
+/// Says refusals on stderr without flooding it: the first at once, then
+/// one line a second at most, with how many were refused meanwhile.
+#[derive(Default)]
+struct Refusals {
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl Refusals {
+    fn refused(&mut self, say: impl FnOnce(&str)) {
+        super::CONNECTIONS_REFUSED.fetch_add(1, Ordering::Relaxed);
+        if self.last.is_some_and(|t| t.elapsed() < REFUSAL_QUIET) {
+            self.held += 1;
+            return;
+        }
+        let more = match std::mem::take(&mut self.held) {
+            0 => String::new(),
+            n => format!(" ({n} more refused since the last message)"),
+        };
+        say(&more);
+        self.last = Some(Instant::now());
+    }
+}
 
 /// Binds exactly the address given; a busy port or an address that is not
 /// this host's fails with the address in the message. With port 0, the
@@ -58,6 +87,7 @@ pub fn run(
     let connected = Arc::new(AtomicUsize::new(0));
     // say a failing accept once, not every retry
     let mut failing = false;
+    let mut refusals = Refusals::default();
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(c) => {
@@ -87,10 +117,12 @@ pub fn run(
         // accept sees it
         let now = connected.load(Ordering::SeqCst);
         if now >= opts.max_connections {
-            eprintln!(
-                "spate: {name}: refusing a connection from {peer}: {now} clients already connected (--max-connections)"
-            );
             drop(stream);
+            refusals.refused(|more| {
+                eprintln!(
+                    "spate: {name}: refusing a connection from {peer}: {now} clients already connected (--max-connections){more}"
+                );
+            });
             continue;
         }
         connected.fetch_add(1, Ordering::SeqCst);
@@ -105,7 +137,9 @@ pub fn run(
         if let Err(e) = spawned {
             // the closure, its stream and its slot are dropped: the client
             // is closed and not counted
-            eprintln!("spate: {name}: refusing a connection from {peer}: {e}");
+            refusals.refused(|more| {
+                eprintln!("spate: {name}: refusing a connection from {peer}: {e}{more}");
+            });
         }
     }
 }

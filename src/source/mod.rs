@@ -30,6 +30,9 @@ pub enum Msg {
 /// Bytes read from every input so far, for the progress bar.
 pub static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 
+/// Clients `listen://` refused (`--max-connections`), for the summary.
+pub static CONNECTIONS_REFUSED: AtomicU64 = AtomicU64::new(0);
+
 /// How many chunks may wait in the channel: with 1 MiB chunks this bounds
 /// the memory between readers and engine to a few MiB.
 pub const CHANNEL_CHUNKS: usize = 8;

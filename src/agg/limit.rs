@@ -1,0 +1,132 @@
+//! `--max-keys`: the bound on the distinct keys one accumulator of
+//! `count-by-key` or `stats` holds (one batch, one worker's part of it, one
+//! pane, one window), and the tally of what went over it. Past the bound a
+//! record with a new key is folded into a single overflow row whose key
+//! fields read `(other)`, so memory stays bounded whatever the input, and
+//! the overflow is said once on stderr when it first shows and in a summary
+//! line at exit.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The default `--max-keys`: about 100 MB of short text keys per
+/// accumulator.
+pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+
+/// The text every key field of the overflow row holds.
+pub const OTHER: &str = "(other)";
+
+/// The bound and what overflowed it, shared by every accumulator of a run.
+#[derive(Debug)]
+pub struct KeyLimit {
+    /// Distinct keys one accumulator may hold.
+    pub max: usize,
+    /// Results (batches, windows) written with an overflow row.
+    results: AtomicU64,
+    /// Records counted in those overflow rows.
+    records: AtomicU64,
+    warned: AtomicBool,
+}
+
+impl Default for KeyLimit {
+    fn default() -> Self {
+        KeyLimit::new(DEFAULT_MAX_KEYS)
+    }
+}
+
+/// What overflowed in a run, for the summary and `--stats-json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overflow {
+    pub max_keys: u64,
+    pub results: u64,
+    pub records: u64,
+}
+
+impl KeyLimit {
+    pub fn new(max: usize) -> Self {
+        KeyLimit {
+            max: max.max(1),
+            results: AtomicU64::new(0),
+            records: AtomicU64::new(0),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// An accumulator is emitting a result whose overflow row holds
+    /// `records` records (none: nothing to note). The first time, says so
+    /// on stderr: a run that loses keys to `(other)` is never silent.
+    pub fn note(&self, operator: &str, records: u64) {
+        if records == 0 {
+            return;
+        }
+        self.results.fetch_add(1, Ordering::Relaxed);
+        self.records.fetch_add(records, Ordering::Relaxed);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "spate: warning: {operator}: more than {} distinct keys in one batch or window \
+                 (--max-keys); records with further keys are counted in one row keyed {OTHER}",
+                self.max
+            );
+        }
+    }
+
+    pub fn overflow(&self) -> Overflow {
+        Overflow {
+            max_keys: self.max as u64,
+            results: self.results.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Overflow {
+    /// The exit summary's line about the bound, when anything overflowed.
+    pub fn summary(&self) -> Option<String> {
+        if self.results == 0 {
+            return None;
+        }
+        let plural = |n: u64, one: &str, many: &str| {
+            if n == 1 {
+                format!("{n} {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        Some(format!(
+            "spate: --max-keys {}: {} went over it; {} counted under {OTHER}",
+            self.max_keys,
+            plural(self.results, "result", "results"),
+            plural(self.records, "record", "records"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_notes_only_overflowing_results() {
+        let l = KeyLimit::new(10);
+        l.note("count-by-key", 0);
+        assert_eq!(l.overflow().summary(), None);
+        l.note("count-by-key", 5);
+        l.note("count-by-key", 1);
+        assert_eq!(
+            l.overflow(),
+            Overflow {
+                max_keys: 10,
+                results: 2,
+                records: 6
+            }
+        );
+        assert_eq!(
+            l.overflow().summary().as_deref(),
+            Some("spate: --max-keys 10: 2 results went over it; 6 records counted under (other)")
+        );
+    }
+
+    #[test]
+    fn limit_is_at_least_one() {
+        assert_eq!(KeyLimit::new(0).max, 1);
+    }
+}
