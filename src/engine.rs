@@ -937,6 +937,15 @@ impl Job<'_> {
         if let (Some(op), false) = (fused, cut_last) {
             if data.is_ascii() && longest_line(data) <= max {
                 if let Some(state) = d.fused() {
+                    if op.splits_ascii_whitespace() {
+                        if let Some((with, without, n)) = state.add_ascii_words(data) {
+                            cx.counts.lines += with + without;
+                            cx.counts.processed += with;
+                            cx.counts.filtered += without;
+                            cx.counts.records += n;
+                            return;
+                        }
+                    }
                     let mut n = 0u64;
                     if let Some((with, without)) = op.tokens_block(data, &mut |t| {
                         state.add_current_ascii(t);

@@ -286,6 +286,24 @@ impl AggState for Counts {
         self.other += o.other;
     }
 
+    fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
+        if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
+            return None;
+        }
+        let limit = self.limit.max;
+        let map_len = self.map.len();
+        let (text, other) = (&mut self.text, &mut self.other);
+        let mut n = 0u64;
+        let (with, without) = crate::ops::split::ascii_words_lines(block, |t| {
+            let room = map_len + text.len() < limit;
+            if !text.add_bytes_if_room(t, 1, room) {
+                *other += 1;
+            }
+            n += 1;
+        });
+        Some((with, without, n))
+    }
+
     fn add_current_ascii(&mut self, text: &[u8]) {
         if let [f] = self.fields.as_slice() {
             if f == CURRENT {

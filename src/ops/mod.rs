@@ -130,6 +130,13 @@ pub trait RecordOp: Send + Sync {
         None
     }
 
+    /// Whether this operator is `split` at runs of white space on `_`, so
+    /// that an aggregation may run [`split::ascii_words_lines`] itself with
+    /// its own insert inlined (see [`AggState::add_ascii_words`]).
+    fn splits_ascii_whitespace(&self) -> bool {
+        false
+    }
+
     /// False while the operator still depends on the order of the first
     /// records it sees (`csv --header` before its header line): the engine
     /// then processes lines in order, on one worker.
@@ -152,6 +159,14 @@ pub trait AggState: Send + Any {
     /// building the record.
     fn add_current(&mut self, text: &str) {
         self.add(&Record::from_line(std::borrow::Cow::Borrowed(text), text));
+    }
+
+    /// Splits an ASCII block of whole lines at white space and adds every
+    /// token as [`AggState::add_current`] would; returns (lines with
+    /// tokens, lines without, tokens), or `None` when the aggregation has
+    /// no such fast path.
+    fn add_ascii_words(&mut self, _block: &[u8]) -> Option<(u64, u64, u64)> {
+        None
     }
 
     /// [`AggState::add_current`] for ASCII text given as bytes.

@@ -134,7 +134,7 @@ fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
 /// candidates for white space come out as a bit mask without carries
 /// between bytes; the rare control byte that is not white space is
 /// skipped by a table check.
-fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
+pub fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const ADD: u64 = 0x5f5f_5f5f_5f5f_5f5f;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -192,6 +192,10 @@ fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
 }
 
 impl RecordOp for SplitOp {
+    fn splits_ascii_whitespace(&self) -> bool {
+        matches!(self.how, How::Whitespace) && self.field == CURRENT
+    }
+
     fn tokens_block(&self, text: &[u8], f: &mut dyn FnMut(&[u8])) -> Option<(u64, u64)> {
         match (&self.how, self.field == CURRENT) {
             (How::Whitespace, true) => Some(ascii_words_lines(text, f)),
