@@ -13,34 +13,34 @@ pub struct TextCounts {
     hasher: foldhash::fast::RandomState,
 }
 
-/// Byte equality, inlined for short slices (most keys are words).
+/// Byte equality, inlined for short slices (most keys are words): two
+/// overlapping word loads compare up to 16 bytes.
 #[inline(always)]
 pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    #[inline(always)]
+    fn load8(s: &[u8], i: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        u64::from_ne_bytes(w)
+    }
+    #[inline(always)]
+    fn load4(s: &[u8], i: usize) -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[i..i + 4]);
+        u32::from_ne_bytes(w)
+    }
     let n = a.len();
     if n != b.len() {
         return false;
     }
     if n >= 8 {
         if n <= 16 {
-            let w = |s: &[u8], i: usize| {
-                u64::from_ne_bytes([
-                    s[i],
-                    s[i + 1],
-                    s[i + 2],
-                    s[i + 3],
-                    s[i + 4],
-                    s[i + 5],
-                    s[i + 6],
-                    s[i + 7],
-                ])
-            };
-            return w(a, 0) == w(b, 0) && w(a, n - 8) == w(b, n - 8);
+            return load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8);
         }
         return a == b;
     }
     if n >= 4 {
-        let w = |s: &[u8], i: usize| u32::from_ne_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
-        return w(a, 0) == w(b, 0) && w(a, n - 4) == w(b, n - 4);
+        return load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4);
     }
     a.iter().zip(b).all(|(x, y)| x == y)
 }
@@ -67,7 +67,7 @@ impl TextCounts {
     }
 
     /// [`TextCounts::add_if_room`] for text given as bytes.
-    #[inline]
+    #[inline(always)]
     pub fn add_bytes_if_room(&mut self, t: &[u8], n: u64, room: bool) -> bool {
         let h = self.hasher.hash_one(t);
         match self.table.find_mut(h, |(k, _)| bytes_eq(k.as_bytes(), t)) {
