@@ -80,10 +80,9 @@ fn run_one<'a>(op: &dyn RecordOp, rec: Record<'a>, cx: &mut Ctx) -> Vec<Record<'
 /// a field named `msg` for `-f msg`), then the whole input as one value in
 /// the shapes a value can reach an operator in: borrowed from the input,
 /// owned (a repaired line), in a field named `msg`, and as parsed JSON
-/// there when it is JSON. `build` gives the operator: a new one each time
-/// it is called for one that keeps state (`csv --header`).
-pub fn feed(words: &[&str], build: &dyn Fn() -> Box<dyn RecordOp>, data: &[u8]) {
-    let op = build();
+/// there when it is JSON (after the lines, so `csv --header` has its
+/// header by then).
+pub fn feed(words: &[&str], op: &dyn RecordOp, data: &[u8]) {
     let by_field = words.contains(&"-f");
     let mut cx = Ctx::new(false);
     for mut line in data.split(|b| *b == b'\n') {
@@ -101,37 +100,26 @@ pub fn feed(words: &[&str], build: &dyn Fn() -> Box<dyn RecordOp>, data: &[u8]) 
         if by_field {
             rec.set(Cow::Borrowed("msg"), Value::Str(text));
         }
-        run_one(op.as_ref(), rec, &mut cx);
+        run_one(op, rec, &mut cx);
     }
     let whole = String::from_utf8_lossy(data);
-    let op = build();
     run_one(
-        op.as_ref(),
+        op,
         Record::from_line(Cow::Borrowed(&whole), &whole),
         &mut cx,
     );
     run_one(
-        op.as_ref(),
+        op,
         Record::from_line(Cow::Owned(whole.to_string()), ""),
         &mut cx,
     );
     let mut rec = Record::from_line(Cow::Borrowed("x"), "x");
     rec.set(Cow::Borrowed("msg"), Value::str(&whole));
-    run_one(op.as_ref(), rec, &mut cx);
+    run_one(op, rec, &mut cx);
     if let Ok(j) = serde_json::from_str::<serde_json::Value>(&whole) {
         let mut rec = Record::from_line(Cow::Borrowed("x"), "x");
         rec.set(Cow::Borrowed("msg"), Value::from_json(j));
-        run_one(op.as_ref(), rec, &mut cx);
-    }
-}
-
-/// An operator that is only read (no state of its own across records) is
-/// shared by reference, like the plan shares it with the workers.
-struct Shared<'o>(&'o dyn RecordOp);
-
-impl RecordOp for Shared<'_> {
-    fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
-        self.0.process(rec, out, cx);
+        run_one(op, rec, &mut cx);
     }
 }
 
@@ -143,9 +131,9 @@ fn feed_all(sets: &[&[&str]], cache: &'static OnceLock<Vec<Box<dyn RecordOp>>>, 
     let built = cache.get_or_init(|| sets.iter().map(|w| record_op(w)).collect());
     for (words, op) in sets.iter().zip(built) {
         if words.contains(&"--header") {
-            feed(words, &|| record_op(words), data);
+            feed(words, record_op(words).as_ref(), data);
         } else {
-            feed(words, &|| Box::new(Shared(op.as_ref())), data);
+            feed(words, op.as_ref(), data);
         }
     }
 }
