@@ -18,44 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::util::{BIN, Output, assert_balanced, spate, wait_output};
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local address").port()
-}
-
-/// Connects to spate's listener, retrying (bounded) while spate starts.
-fn connect_within(port: u16, timeout: Duration) -> TcpStream {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => return s,
-            Err(e) if Instant::now() >= deadline => panic!("connecting to spate on {port}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
-/// Accepts one connection within `timeout`.
-fn accept_within(l: &TcpListener, timeout: Duration) -> Option<TcpStream> {
-    l.set_nonblocking(true).expect("nonblocking listener");
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        match l.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).expect("blocking stream");
-                return Some(s);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
-    None
-}
+use crate::util::{
+    BIN, Output, accept_within, assert_balanced, connect_within, free_port, kill, spate,
+    wait_output,
+};
 
 /// Closes a socket with a reset (RST) instead of a FIN: SO_LINGER 0.
 fn reset(s: TcpStream) {
@@ -110,15 +76,6 @@ fn counts_by_key(stdout: &str, key: &str) -> BTreeMap<String, u64> {
         *m.entry(k).or_insert(0) += r["count"].as_u64().expect("a count");
     }
     m
-}
-
-/// Sends `kill -SIG pid`.
-fn kill(pid: u32, sig: &str) {
-    let st = Command::new("kill")
-        .args([format!("-{sig}"), pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(st.success(), "kill -{sig} {pid}");
 }
 
 /// Writes generated input to a child's stdin on a thread until the

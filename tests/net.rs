@@ -7,19 +7,13 @@
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::util::{spate, wait_output};
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local address").port()
-}
+use crate::util::{accept_within, connect_within, free_port, spate, wait_output};
 
 /// A test server on a port chosen by the OS.
 fn server() -> (TcpListener, u16) {
@@ -28,43 +22,12 @@ fn server() -> (TcpListener, u16) {
     (l, port)
 }
 
-/// Accepts one connection, giving up after `timeout`.
-fn accept_within(l: &TcpListener, timeout: Duration) -> Option<TcpStream> {
-    l.set_nonblocking(true).expect("nonblocking listener");
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        match l.accept() {
-            Ok((s, _)) => {
-                s.set_nonblocking(false).expect("blocking stream");
-                return Some(s);
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
-    None
-}
-
 /// Serves `data` to the first client, then closes.
 fn serve_once(l: TcpListener, data: Vec<u8>) -> JoinHandle<bool> {
     std::thread::spawn(move || match accept_within(&l, Duration::from_secs(10)) {
         Some(mut s) => s.write_all(&data).is_ok(),
         None => false,
     })
-}
-
-/// Connects to spate's listener, retrying while spate starts.
-fn connect_within(port: u16, timeout: Duration) -> TcpStream {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(s) => return s,
-            Err(e) if Instant::now() >= deadline => panic!("connecting to spate on {port}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
 }
 
 /// TSV rows `time key count`, summed by key over every batch.

@@ -4,15 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::util::{spate, wait_output};
-
-fn kill(pid: u32, sig: &str) {
-    let st = std::process::Command::new("kill")
-        .args([format!("-{sig}"), pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(st.success());
-}
+use crate::util::{kill, spate, wait_output};
 
 /// Starts spate with a long batch, feeds lines, waits until they were read.
 fn running(args: &[&str], lines: &str) -> std::process::Child {

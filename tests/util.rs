@@ -223,3 +223,50 @@ pub fn assert_balanced(stderr: &str) {
         assert_eq!(by_reason, n(4), "drops by reason add up: {stderr}");
     }
 }
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local address").port()
+}
+
+/// Connects to spate's listener on 127.0.0.1, retrying (bounded) while
+/// spate starts.
+pub fn connect_within(port: u16, timeout: Duration) -> std::net::TcpStream {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => return s,
+            Err(e) if Instant::now() >= deadline => panic!("connecting to spate on {port}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Accepts one connection, giving up after `timeout`.
+pub fn accept_within(l: &std::net::TcpListener, timeout: Duration) -> Option<std::net::TcpStream> {
+    l.set_nonblocking(true).expect("nonblocking listener");
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match l.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).expect("blocking stream");
+                return Some(s);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    None
+}
+
+/// Sends `kill -SIG pid`.
+pub fn kill(pid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success(), "kill -{sig} {pid}");
+}
