@@ -1,59 +1,197 @@
-//! Counts keyed by text, for the hottest path (word counts, statuses):
-//! an open-addressing table of `(text, count)` whose equality test compares
-//! short keys with a few word loads instead of a call to `memcmp`.
+//! Counts keyed by text, for the hottest path (word counts, statuses).
+//!
+//! Most keys are short: a key of up to 16 bytes is stored inline in its
+//! 24-byte slot (the bytes, zero-padded, then the length and the count in
+//! one word), so a lookup compares two words and never follows a pointer,
+//! and 50,000 words fit in 1.5 MB, inside a core's L2 cache. Longer keys
+//! live in one arena per table; their slot holds the offset and length.
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-/// A text → u64 map.
-#[derive(Debug, Clone, Default)]
-pub struct TextCounts {
-    table: HashTable<(Box<str>, u64)>,
-    hasher: foldhash::fast::RandomState,
+/// Keys up to this many bytes are stored in the slot itself.
+const INLINE: usize = 16;
+/// The length tag of a slot whose key is in the arena.
+const LONG: u64 = 0xFF;
+/// Counts share their word with the length tag: 56 bits, saturating
+/// (7.2e16, more than any stream's line count).
+const COUNT_MASK: u64 = (1 << 56) - 1;
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Inline: the key's bytes, zero-padded. Long: the arena offset and
+    /// the length, little-endian.
+    key: [u8; INLINE],
+    /// Length tag (top 8 bits: 0..=16 inline, [`LONG`]) and count.
+    meta: u64,
 }
 
-/// Byte equality, inlined for short slices (most keys are words): two
-/// overlapping word loads compare up to 16 bytes.
+impl Slot {
+    #[inline(always)]
+    fn tag(&self) -> u64 {
+        self.meta >> 56
+    }
+
+    #[inline(always)]
+    fn count(&self) -> u64 {
+        self.meta & COUNT_MASK
+    }
+
+    #[inline(always)]
+    fn bump(&mut self, n: u64) {
+        let c = self.count().saturating_add(n).min(COUNT_MASK);
+        self.meta = (self.meta & !COUNT_MASK) | c;
+    }
+
+    fn long_span(&self) -> (usize, usize) {
+        let (a, b) = self.key.split_at(8);
+        let mut off = [0u8; 8];
+        let mut len = [0u8; 8];
+        off.copy_from_slice(a);
+        len.copy_from_slice(b);
+        (
+            u64::from_le_bytes(off) as usize,
+            u64::from_le_bytes(len) as usize,
+        )
+    }
+
+    /// The key's bytes (`arena` is the table's).
+    fn bytes<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
+        match self.tag() {
+            LONG => {
+                let (off, len) = self.long_span();
+                arena.get(off..off + len).unwrap_or_default()
+            }
+            n => &self.key[..(n as usize).min(INLINE)],
+        }
+    }
+}
+
+/// `t` (at most 16 bytes) zero-padded to 16, with a few word loads rather
+/// than a variable-length copy.
 #[inline(always)]
-pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+fn pack(t: &[u8]) -> [u8; INLINE] {
     #[inline(always)]
     fn load8(s: &[u8], i: usize) -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(&s[i..i + 8]);
-        u64::from_ne_bytes(w)
+        u64::from_le_bytes(w)
     }
     #[inline(always)]
-    fn load4(s: &[u8], i: usize) -> u32 {
+    fn load4(s: &[u8], i: usize) -> u64 {
         let mut w = [0u8; 4];
         w.copy_from_slice(&s[i..i + 4]);
-        u32::from_ne_bytes(w)
+        u64::from(u32::from_le_bytes(w))
     }
-    let n = a.len();
-    if n != b.len() {
+    let n = t.len();
+    let (lo, hi) = if n >= 8 {
+        // bytes 8..n are the top (n - 8) bytes of the last word
+        let hi = load8(t, n - 8)
+            .checked_shr(8 * (16 - n) as u32)
+            .unwrap_or(0);
+        (load8(t, 0), hi)
+    } else if n >= 4 {
+        // the two loads overlap on equal bytes, so OR-ing them is exact
+        (load4(t, 0) | (load4(t, n - 4) << (8 * (n - 4))), 0)
+    } else {
+        let mut lo = 0u64;
+        for (i, b) in t.iter().enumerate() {
+            lo |= u64::from(*b) << (8 * i);
+        }
+        (lo, 0)
+    };
+    let mut k = [0u8; INLINE];
+    k[..8].copy_from_slice(&lo.to_le_bytes());
+    k[8..].copy_from_slice(&hi.to_le_bytes());
+    k
+}
+
+#[inline(always)]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// The table's hash functions, apart from the table so that a rehash can
+/// borrow them while the table is borrowed mutably.
+#[derive(Debug, Clone)]
+struct Hasher {
+    seeds: [u64; 4],
+    long: foldhash::fast::RandomState,
+}
+
+impl Hasher {
+    fn new() -> Self {
+        let long = foldhash::fast::RandomState::default();
+        let seeds = [1u64, 2, 3, 4].map(|i| long.hash_one(i) | 1);
+        Hasher { seeds, long }
+    }
+
+    #[inline(always)]
+    fn inline(&self, k: &[u8; INLINE], len: u64) -> u64 {
+        let mut lo = [0u8; 8];
+        let mut hi = [0u8; 8];
+        lo.copy_from_slice(&k[..8]);
+        hi.copy_from_slice(&k[8..]);
+        let s = &self.seeds;
+        let x = folded_multiply(u64::from_le_bytes(lo) ^ s[0], u64::from_le_bytes(hi) ^ s[1]);
+        folded_multiply(x ^ s[2], len ^ s[3])
+    }
+
+    fn slot(&self, s: &Slot, arena: &[u8]) -> u64 {
+        match s.tag() {
+            LONG => self.long.hash_one(s.bytes(arena)),
+            n => self.inline(&s.key, n),
+        }
+    }
+}
+
+/// A text → u64 map.
+#[derive(Debug, Clone)]
+pub struct TextCounts {
+    table: HashTable<Slot>,
+    /// The bytes of keys longer than [`INLINE`].
+    arena: Vec<u8>,
+    hasher: Hasher,
+}
+
+impl Default for TextCounts {
+    fn default() -> Self {
+        TextCounts::with_capacity(0)
+    }
+}
+
+/// Byte equality, inlined for short slices.
+#[inline(always)]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
         return false;
     }
-    if n >= 8 {
-        if n <= 16 {
-            return load8(a, 0) == load8(b, 0) && load8(a, n - 8) == load8(b, n - 8);
-        }
-        return a == b;
+    if a.len() <= INLINE {
+        return pack(a) == pack(b);
     }
-    if n >= 4 {
-        return load4(a, 0) == load4(b, 0) && load4(a, n - 4) == load4(b, n - 4);
-    }
-    a.iter().zip(b).all(|(x, y)| x == y)
+    a == b
 }
 
 impl TextCounts {
+    /// An empty map with room for `n` keys.
+    pub fn with_capacity(n: usize) -> Self {
+        TextCounts {
+            table: HashTable::with_capacity(n),
+            arena: Vec::new(),
+            hasher: Hasher::new(),
+        }
+    }
+
     /// Adds `n` to the count of `t`.
     #[inline]
     pub fn add(&mut self, t: &str, n: u64) {
         self.add_bytes(t.as_bytes(), n);
     }
 
-    /// Adds `n` to the count of the text `t` (UTF-8; invalid bytes would
-    /// be replaced in the stored key).
+    /// Adds `n` to the count of the text `t` (UTF-8; invalid bytes are
+    /// replaced in the stored key).
     #[inline]
     pub fn add_bytes(&mut self, t: &[u8], n: u64) {
         self.add_bytes_if_room(t, n, true);
@@ -69,28 +207,76 @@ impl TextCounts {
     /// [`TextCounts::add_if_room`] for text given as bytes.
     #[inline(always)]
     pub fn add_bytes_if_room(&mut self, t: &[u8], n: u64, room: bool) -> bool {
-        let h = self.hasher.hash_one(t);
-        match self.table.find_mut(h, |(k, _)| bytes_eq(k.as_bytes(), t)) {
-            Some((_, c)) => {
-                *c += n;
-                true
-            }
-            None if room => {
-                let key: Box<str> = String::from_utf8_lossy(t).into();
-                let hasher = &self.hasher;
-                self.table
-                    .insert_unique(h, (key, n), |(k, _)| hasher.hash_one(k.as_bytes()));
-                true
-            }
-            None => false,
+        if t.len() > INLINE {
+            return self.add_long(t, n, room);
         }
+        let k = pack(t);
+        let len = t.len() as u64;
+        let h = self.hasher.inline(&k, len);
+        if let Some(s) = self.table.find_mut(h, |s| s.key == k && s.tag() == len) {
+            s.bump(n);
+            return true;
+        }
+        if !room {
+            return false;
+        }
+        if std::str::from_utf8(t).is_err() {
+            return self.add_lossy(t, n);
+        }
+        let slot = Slot {
+            key: k,
+            meta: (len << 56) | n.min(COUNT_MASK),
+        };
+        self.insert(h, slot);
+        true
+    }
+
+    #[inline(never)]
+    fn add_long(&mut self, t: &[u8], n: u64, room: bool) -> bool {
+        let h = self.hasher.long.hash_one(t);
+        let arena = &self.arena;
+        let found = self
+            .table
+            .find_mut(h, |s| s.tag() == LONG && s.bytes(arena) == t);
+        if let Some(s) = found {
+            s.bump(n);
+            return true;
+        }
+        if !room {
+            return false;
+        }
+        if std::str::from_utf8(t).is_err() {
+            return self.add_lossy(t, n);
+        }
+        let off = self.arena.len() as u64;
+        self.arena.extend_from_slice(t);
+        let mut key = [0u8; INLINE];
+        key[..8].copy_from_slice(&off.to_le_bytes());
+        key[8..].copy_from_slice(&(t.len() as u64).to_le_bytes());
+        let slot = Slot {
+            key,
+            meta: (LONG << 56) | n.min(COUNT_MASK),
+        };
+        self.insert(h, slot);
+        true
+    }
+
+    /// A new key that is not UTF-8: counted under its replaced form.
+    #[cold]
+    fn add_lossy(&mut self, t: &[u8], n: u64) -> bool {
+        let fixed = String::from_utf8_lossy(t).into_owned();
+        self.add_bytes_if_room(fixed.as_bytes(), n, true)
+    }
+
+    fn insert(&mut self, h: u64, slot: Slot) {
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.table.insert_unique(h, slot, |s| hasher.slot(s, arena));
     }
 
     /// Makes room for `n` more keys.
     pub fn reserve(&mut self, n: usize) {
-        let hasher = &self.hasher;
-        self.table
-            .reserve(n, |(k, _)| hasher.hash_one(k.as_bytes()));
+        let (arena, hasher) = (&self.arena, &self.hasher);
+        self.table.reserve(n, |s| hasher.slot(s, arena));
     }
 
     pub fn merge(&mut self, other: &TextCounts) {
@@ -110,20 +296,23 @@ impl TextCounts {
 
     /// The entries, moved out.
     pub fn into_entries(self) -> impl Iterator<Item = (Box<str>, u64)> {
-        self.table.into_iter()
-    }
-
-    /// An empty map with room for `n` keys.
-    pub fn with_capacity(n: usize) -> Self {
-        TextCounts {
-            table: HashTable::with_capacity(n),
-            hasher: foldhash::fast::RandomState::default(),
-        }
+        let arena = self.arena;
+        self.table
+            .into_iter()
+            .map(move |s| (Box::from(slot_text(&s, &arena)), s.count()))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.table.iter().map(|(k, c)| (&**k, *c))
+        self.table
+            .iter()
+            .map(|s| (slot_text(s, &self.arena), s.count()))
     }
+}
+
+/// A slot's key as text: keys are UTF-8 by construction (checked when
+/// inserted), so the replacement character never shows.
+fn slot_text<'a>(s: &'a Slot, arena: &'a [u8]) -> &'a str {
+    std::str::from_utf8(s.bytes(arena)).unwrap_or("\u{FFFD}")
 }
 
 #[cfg(test)]
@@ -170,7 +359,61 @@ mod tests {
         assert_eq!(v, [("x", 3)]);
     }
 
+    #[test]
+    fn textmap_long_keys_and_bad_utf8() {
+        let mut a = TextCounts::default();
+        let long = "a key well beyond the sixteen inline bytes";
+        a.add(long, 2);
+        a.add_bytes(long.as_bytes(), 3);
+        a.add_bytes(b"sixteen_bytes_16", 1);
+        a.add_bytes(b"sixteen_bytes_16", 1);
+        a.add_bytes(b"bad \xff byte", 1);
+        a.add("bad \u{FFFD} byte", 1);
+        let mut v: Vec<(&str, u64)> = a.iter().collect();
+        v.sort();
+        assert_eq!(
+            v,
+            [(long, 5), ("bad \u{FFFD} byte", 2), ("sixteen_bytes_16", 2)]
+        );
+        let mut moved: Vec<(Box<str>, u64)> = a.into_entries().collect();
+        moved.sort();
+        assert_eq!(&*moved[0].0, long);
+    }
+
+    #[test]
+    fn textmap_counts_saturate_instead_of_wrapping() {
+        let mut a = TextCounts::default();
+        a.add("x", COUNT_MASK - 1);
+        a.add("x", 5);
+        assert_eq!(a.iter().next(), Some(("x", COUNT_MASK)));
+    }
+
     proptest! {
+        /// The table equals a naive map, over keys on both sides of the
+        /// inline limit, with NUL bytes (so padding must not make "a" and
+        /// "a\0" one key) and with merges.
+        #[test]
+        fn textmap_equals_naive_map(
+            keys in prop::collection::vec(
+                prop::collection::vec(prop::sample::select(vec![b'\0', b'a', b'b', b'\xc3', b'\xa9']), 0..24),
+                0..300,
+            ),
+            split in 0usize..300,
+        ) {
+            let mut naive: std::collections::HashMap<String, u64> = Default::default();
+            let (mut a, mut b) = (TextCounts::default(), TextCounts::with_capacity(4));
+            for (i, k) in keys.iter().enumerate() {
+                *naive.entry(String::from_utf8_lossy(k).into_owned()).or_default() += 1;
+                if i < split { a.add_bytes(k, 1) } else { b.add_bytes(k, 1) }
+            }
+            a.merge(&b);
+            let mut got: Vec<(String, u64)> = a.iter().map(|(k, c)| (k.to_string(), c)).collect();
+            got.sort();
+            let mut want: Vec<(String, u64)> = naive.into_iter().collect();
+            want.sort();
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn textmap_bytes_eq_matches_slice_eq(a in prop::collection::vec(0u8..3, 0..40), b in prop::collection::vec(0u8..3, 0..40)) {
             prop_assert_eq!(bytes_eq(&a, &b), a == b);
