@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
@@ -34,6 +35,8 @@ use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
 const PAR_MIN_BYTES: usize = 128 * 1024;
+/// The smallest part a chunk is cut into for the free workers.
+const PART_MIN_BYTES: usize = 64 * 1024;
 
 /// Why a run stopped early with an error.
 #[derive(Debug)]
@@ -395,7 +398,16 @@ impl<'r> Engine<'r> {
         let first_line = self.next_line[src];
         let ordered = self.plan.pre.iter().all(|op| op.ready());
         let parts = if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
-            split_parts(data, self.workers.len())
+            // In processing time parts go to whichever worker is free, so
+            // more, smaller parts keep both busy when one is descheduled;
+            // event time redoes a part on the worker that ran it, one each.
+            let n = self.workers.len();
+            let fine = if self.event.is_none() {
+                (data.len() / PART_MIN_BYTES).clamp(n, n * 8)
+            } else {
+                n
+            };
+            split_parts(data, fine)
         } else {
             vec![data]
         };
@@ -427,7 +439,7 @@ impl<'r> Engine<'r> {
                     r.push((seq0 + i as u64, to.kept));
                 }
             };
-            on_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
+            on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
         }
         match &mut self.event {
             Some(clock) => clock.charge(t0.elapsed()),
@@ -769,6 +781,36 @@ where
             }
         }
     }
+}
+
+/// Runs `f` over the parts, each taken by whichever worker is free next,
+/// so that a worker that is descheduled or slowed delays only its part.
+fn on_free_workers<F>(
+    workers: &mut [Worker],
+    pool: Option<&rayon::ThreadPool>,
+    parts: &[&[u8]],
+    f: F,
+) where
+    F: Fn((usize, (&mut Worker, &&[u8]))) + Send + Sync,
+{
+    let Some(pool) = pool.filter(|_| parts.len() > 1) else {
+        return on_workers(workers, pool, parts, f);
+    };
+    let next = AtomicUsize::new(0);
+    pool.install(|| {
+        rayon::scope(|s| {
+            for w in workers.iter_mut() {
+                let (next, f) = (&next, &f);
+                s.spawn(move |_| {
+                    loop {
+                        let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                        let Some(part) = parts.get(i) else { break };
+                        f((i, (&mut *w, part)));
+                    }
+                });
+            }
+        })
+    });
 }
 
 /// What every part of one chunk shares.
