@@ -13,7 +13,7 @@ use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::TextCounts;
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
 use crate::record::{CURRENT, Record};
-use crate::value::{Num, SortKey, Value, parse_num};
+use crate::value::{SortKey, Value};
 
 pub struct CountByKey;
 
@@ -124,8 +124,8 @@ struct Counts {
 
 impl Counts {
     /// The rows: count descending, then key ascending in `sort`'s order;
-    /// `text` holds the text-keyed entries, moved into the rows.
-    fn rows(&self, mut text: Vec<(Box<str>, u64)>) -> Vec<Record<'static>> {
+    /// the text-keyed entries come sorted from their table.
+    fn rows(&self) -> Vec<Record<'static>> {
         // sort keys computed once per row, not per comparison
         let mut general: Vec<(u64, Vec<SortKey<'_>>, &Key)> = self
             .map
@@ -133,47 +133,24 @@ impl Counts {
             .map(|(k, c)| (*c, k.0.iter().map(SortKey::of).collect(), k))
             .collect();
         general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let mut nums: Vec<(u64, Option<Num>, usize)> = text
-            .iter()
-            .enumerate()
-            .map(|(i, (t, c))| (*c, parse_num(t), i))
-            .collect();
-        let key_of =
-            |(c, n, i): &(u64, Option<Num>, usize)| (*c, SortKey::with_num(&text[*i].0, *n));
-        nums.sort_unstable_by(|a, b| {
-            let (ca, ka) = key_of(a);
-            let (cb, kb) = key_of(b);
-            cb.cmp(&ca).then_with(|| ka.cmp(&kb))
-        });
-        let order: Vec<usize> = nums.iter().map(|(_, _, i)| *i).collect();
-        let text_counts: Vec<u64> = nums.iter().map(|(c, _, _)| *c).collect();
+        let text = self.text.sorted();
         // merge the two sorted runs
-        let mut owned: Vec<Option<Box<str>>> = text.drain(..).map(|(t, _)| Some(t)).collect();
-        let mut out = Vec::with_capacity(order.len() + general.len());
+        let mut out = Vec::with_capacity(text.len() + general.len());
         let (mut i, mut j) = (0, 0);
-        while i < order.len() || j < general.len() {
-            let take_text = match (order.get(i), general.get(j)) {
-                (Some(&ti), Some((gc, gk, _))) => {
-                    let tc = text_counts[i];
-                    let tk = owned[ti].as_deref().map(SortKey::of_text);
-                    match tk {
-                        Some(tk) => {
-                            gc.cmp(&tc)
-                                .then_with(|| std::slice::from_ref(&tk).cmp(&gk[..]))
-                                != std::cmp::Ordering::Greater
-                        }
-                        None => true,
-                    }
+        while i < text.len() || j < general.len() {
+            let take_text = match (text.get(i), general.get(j)) {
+                (Some(&(t, tc)), Some((gc, gk, _))) => {
+                    let tk = SortKey::of_text(t);
+                    gc.cmp(&tc)
+                        .then_with(|| std::slice::from_ref(&tk).cmp(&gk[..]))
+                        != std::cmp::Ordering::Greater
                 }
                 (Some(_), None) => true,
                 _ => false,
             };
             if take_text {
-                let t = owned[order[i]].take().unwrap_or_default();
-                out.push(self.row(
-                    vec![Value::Str(Cow::Owned(String::from(t)))],
-                    text_counts[i],
-                ));
+                let (t, c) = text[i];
+                out.push(self.text_row(t, c));
                 i += 1;
             } else {
                 let (c, _, k) = &general[j];
@@ -182,6 +159,16 @@ impl Counts {
             }
         }
         out
+    }
+
+    /// The row of a text key (one key column).
+    fn text_row(&self, key: &str, count: u64) -> Record<'static> {
+        let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = Vec::with_capacity(2);
+        if let Some(n) = self.columns.first() {
+            fields.push((Cow::Borrowed(*n), Value::Str(Cow::Owned(key.to_owned()))));
+        }
+        fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
+        Record::row(fields)
     }
 
     fn row(&self, key: Vec<Value<'static>>, count: u64) -> Record<'static> {
@@ -330,16 +317,12 @@ impl AggState for Counts {
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        let text: Vec<(Box<str>, u64)> = self.text.iter().map(|(k, c)| (k.into(), c)).collect();
-        self.with_other(self.rows(text))
+        self.with_other(self.rows())
     }
 
     fn into_rows(self: Box<Self>, _emit_empty: bool) -> Vec<Record<'static>> {
-        let mut this = *self;
-        this.hint.fetch_max(this.text.len(), Ordering::Relaxed);
-        let text = std::mem::take(&mut this.text);
-        let rows = this.rows(text.into_entries().collect());
-        this.with_other(rows)
+        self.hint.fetch_max(self.text.len(), Ordering::Relaxed);
+        self.with_other(self.rows())
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
