@@ -977,7 +977,7 @@ impl Job<'_> {
         // the whole part in one pass when nothing about a line can need a
         // repair, a cut or a drop: ASCII, no line over the limit
         if let (Some(op), false) = (fused, cut_last) {
-            if data.is_ascii() && longest_line(data) <= max {
+            if data.is_ascii() && (data.len() <= max || longest_line(data) <= max) {
                 if let Some(state) = d.fused() {
                     if op.splits_ascii_whitespace() {
                         if let Some((with, without, n)) = state.add_ascii_words(data) {
@@ -1007,7 +1007,7 @@ impl Job<'_> {
             && !cut_last
             && data.is_ascii()
             && memchr::memchr(b'\r', data).is_none()
-            && longest_line(data) <= max
+            && (data.len() <= max || longest_line(data) <= max)
         {
             if let Some(state) = d.fused() {
                 let mut n = 0u64;

@@ -336,7 +336,7 @@ impl Lines {
     fn chunk(&self, data: Vec<u8>, last_cut: bool, last_unterminated: bool) -> Chunk {
         Chunk {
             source: self.source,
-            data,
+            data: data.into(),
             last_cut,
             last_unterminated,
         }
@@ -389,7 +389,7 @@ mod tests {
             let mut r: &[u8] = p;
             while lines.read(&mut r).unwrap_or(0) > 0 {
                 while let Some(c) = lines.take() {
-                    out.push((c.data, c.last_cut));
+                    out.push((c.data.into_vec(), c.last_cut));
                 }
             }
         }
@@ -420,8 +420,13 @@ mod tests {
         let mut lines = Lines::new(0, 100);
         let mut r: &[u8] = b"a\nb";
         while lines.read(&mut r).unwrap_or(0) > 0 {}
-        assert_eq!(lines.take().map(|c| c.data), Some(b"a\n".to_vec()));
-        let c = lines.finish().map(|c| (c.data, c.last_unterminated));
+        assert_eq!(
+            lines.take().map(|c| c.data.into_vec()),
+            Some(b"a\n".to_vec())
+        );
+        let c = lines
+            .finish()
+            .map(|c| (c.data.into_vec(), c.last_unterminated));
         assert_eq!(c, Some((b"b\n".to_vec(), true)));
         assert!(lines.finish().is_none());
     }

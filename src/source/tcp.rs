@@ -238,7 +238,7 @@ mod tests {
         let data = rx
             .iter()
             .flat_map(|m| match m {
-                Msg::Chunk(c) => c.data,
+                Msg::Chunk(c) => c.data.into_vec(),
                 _ => Vec::new(),
             })
             .collect();
