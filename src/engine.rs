@@ -1010,12 +1010,15 @@ impl Job<'_> {
             && (data.len() <= max || longest_line(data) <= max)
         {
             if let Some(state) = d.fused() {
-                let mut n = 0u64;
-                let mut start = 0;
-                for nl in memchr::memchr_iter(b'\n', data) {
-                    state.add_current_ascii(&data[start..nl]);
-                    start = nl + 1;
-                    n += 1;
+                let mut n = memchr::memchr_iter(b'\n', data).count() as u64;
+                if !state.add_ascii_lines(data, n) {
+                    n = 0;
+                    let mut start = 0;
+                    for nl in memchr::memchr_iter(b'\n', data) {
+                        state.add_current_ascii(&data[start..nl]);
+                        start = nl + 1;
+                        n += 1;
+                    }
                 }
                 cx.counts.lines += n;
                 cx.counts.processed += n;

@@ -51,6 +51,10 @@ impl AggState for Counter {
     fn add_current_ascii(&mut self, _text: &[u8]) {
         self.0 += 1;
     }
+    fn add_ascii_lines(&mut self, _block: &[u8], lines: u64) -> bool {
+        self.0 += lines;
+        true
+    }
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
         let mut n = 0u64;
         let (with, without) = crate::ops::split::ascii_words_lines(block, |_| n += 1);

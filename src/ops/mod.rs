@@ -169,6 +169,13 @@ pub trait AggState: Send + Any {
         None
     }
 
+    /// Adds a block of `lines` whole ASCII lines, each as its own current
+    /// value, when the aggregation needs nothing of their text (a plain
+    /// count); returns whether it did.
+    fn add_ascii_lines(&mut self, _block: &[u8], _lines: u64) -> bool {
+        false
+    }
+
     /// [`AggState::add_current`] for ASCII text given as bytes.
     fn add_current_ascii(&mut self, text: &[u8]) {
         if let Ok(t) = std::str::from_utf8(text) {
