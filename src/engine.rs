@@ -724,7 +724,14 @@ impl<'r> Engine<'r> {
         if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
             self.done = true;
         }
-        Ok(rows.len())
+        let n = rows.len();
+        // freeing tens of thousands of rows takes milliseconds: a worker
+        // does it while this thread goes back to the input
+        match &self.pool {
+            Some(pool) if n > 1024 => pool.spawn(move || drop(rows)),
+            _ => drop(rows),
+        }
+        Ok(n)
     }
 
     /// `--stats`: the batch's line, and a warning when its processing took

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use hashbrown::HashTable;
 
-use crate::value::{Num, parse_num};
+use crate::value::parse_num;
 
 /// Keys up to this many bytes are stored in the slot itself.
 const INLINE: usize = 16;
@@ -339,48 +339,46 @@ impl TextCounts {
 
     /// The entries in the order of count-by-key's rows: count descending,
     /// then the key in `sort`'s order ([`crate::value::SortKey`]: numbers
-    /// numerically first, then text bytewise). Text keys compare by their
-    /// first 16 bytes as one integer, the rest only on a tie.
+    /// numerically first, then text bytewise). Each entry sorts by one
+    /// 128-bit integer (count, class, the key's first 63 bits); only ties
+    /// look further.
     pub fn sorted(&self) -> Vec<(&str, u64)> {
         struct E<'a> {
-            count: u64,
-            /// 0: reads as a number, 1: text.
-            class: u8,
-            prefix: u128,
-            num: Option<Num>,
+            key: u128,
             text: &'a str,
+            count: u64,
         }
-        let mut v: Vec<E<'_>> = self
-            .table
-            .iter()
-            .map(|s| {
-                let text = slot_text(s, &self.arena);
-                let num = parse_num(text);
-                let prefix = match s.tag() {
-                    LONG => u128::from_be_bytes(pack(&text.as_bytes()[..INLINE.min(text.len())])),
-                    _ => u128::from_be_bytes(s.key),
-                };
-                E {
-                    count: s.count(),
-                    class: u8::from(num.is_none()),
-                    prefix,
-                    num,
-                    text,
-                }
-            })
-            .collect();
-        v.sort_unstable_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then(a.class.cmp(&b.class))
-                .then_with(|| match (a.num, b.num) {
-                    (Some(x), Some(y)) => x.cmp_num(y).then_with(|| a.text.cmp(b.text)),
-                    _ => a
-                        .prefix
-                        .cmp(&b.prefix)
-                        .then_with(|| a.text.as_bytes().cmp(b.text.as_bytes())),
-                })
-        });
+        fn entry<'a>(s: &'a Slot, arena: &'a [u8]) -> E<'a> {
+            let text = slot_text(s, arena);
+            let number = parse_num(text).is_some();
+            let head = match s.tag() {
+                LONG => pack(&text.as_bytes()[..INLINE.min(text.len())]),
+                _ => s.key,
+            };
+            let mut h = [0u8; 8];
+            h.copy_from_slice(&head[..8]);
+            // numbers order by value: their ties go to the full comparison
+            let head = if number {
+                0
+            } else {
+                u64::from_be_bytes(h) >> 1
+            };
+            let class = if number { 0 } else { 1u64 << 63 };
+            let count = s.count();
+            E {
+                key: (u128::from(COUNT_MASK - count) << 64) | u128::from(class | head),
+                text,
+                count,
+            }
+        }
+        let arena = &self.arena[..];
+        let tie = |a: &E<'_>, b: &E<'_>| match (parse_num(a.text), parse_num(b.text)) {
+            (Some(x), Some(y)) => x.cmp_num(y).then_with(|| a.text.cmp(b.text)),
+            _ => a.text.as_bytes().cmp(b.text.as_bytes()),
+        };
+        let cmp = |a: &E<'_>, b: &E<'_>| a.key.cmp(&b.key).then_with(|| tie(a, b));
+        let mut v: Vec<E<'_>> = self.table.iter().map(|s| entry(s, arena)).collect();
+        v.sort_unstable_by(cmp);
         v.into_iter().map(|e| (e.text, e.count)).collect()
     }
 

@@ -134,6 +134,9 @@ impl Counts {
             .collect();
         general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let text = self.text.sorted();
+        if general.is_empty() {
+            return text.iter().map(|&(t, c)| self.text_row(t, c)).collect();
+        }
         // merge the two sorted runs
         let mut out = Vec::with_capacity(text.len() + general.len());
         let (mut i, mut j) = (0, 0);
