@@ -35,6 +35,9 @@ use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
 const PAR_MIN_BYTES: usize = 128 * 1024;
+/// `--emit-empty` in event time: the most empty batches shown in a row
+/// (a gap of 40 years at `-b 1s` would otherwise print a billion).
+const MAX_EMPTY_RUN: i64 = 10_000;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
@@ -580,9 +583,20 @@ impl<'r> Engine<'r> {
             };
             if self.cfg.emit_empty {
                 if let Some(mut e) = gap_from {
-                    while e < end && !self.done {
+                    let mut shown = 0;
+                    while e < end && !self.done && shown < MAX_EMPTY_RUN {
                         self.closed(e, Sink::new(self.plan), meter(0, Duration::ZERO))?;
                         e += step;
+                        shown += 1;
+                    }
+                    if e < end && !self.done {
+                        // event time leapt (a bad clock, a years-old line):
+                        // not billions of empty batches
+                        let skipped = (end - e) / step;
+                        self.note(&format!(
+                            "spate: event time jumped to {}: {skipped} empty batches before it not shown (--emit-empty shows at most {MAX_EMPTY_RUN} in a row)",
+                            crate::timestamp::format_time(end, crate::timestamp::TimeFormat::Rfc3339, false)
+                        ));
                     }
                 }
             }

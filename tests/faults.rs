@@ -730,3 +730,26 @@ fn faults_ten_million_distinct_keys_default_max_keys() {
     eprintln!("faults: 10M keys, default --max-keys: peak RSS {peak} kB");
     assert!(peak < 1024 * 1024, "peak RSS {peak} kB");
 }
+
+/// Event time that leaps 40 years with `--emit-empty -b 1s`: at most 10,000
+/// empty batches in a row, then one line saying how many were not shown
+/// (a billion otherwise), and the batch after the leap still comes.
+#[test]
+fn faults_event_time_leap_with_emit_empty_is_bounded() {
+    let input = "2024-01-01T00:00:00Z a\n2024-01-01T00:00:01Z b\n2064-01-01T00:00:00Z c\n";
+    let out = spate(["--event-time", "auto", "-b", "1s", "--emit-empty", "count"])
+        .stdin(input)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2 + 10_000 + 1, "{}", &out.stderr);
+    assert_eq!(lines[0], "2024-01-01T00:00:01Z\t1");
+    assert_eq!(lines[2], "2024-01-01T00:00:03Z\t0");
+    assert_eq!(lines[lines.len() - 1], "2064-01-01T00:00:01Z\t1");
+    assert!(
+        out.stderr
+            .contains("event time jumped to 2064-01-01T00:00:01Z: 1262293998 empty batches"),
+        "{}",
+        out.stderr
+    );
+}
