@@ -414,12 +414,19 @@ impl<'r> Engine<'r> {
         } else {
             vec![data]
         };
+        // Line numbers matter to --strict (the offending line) and event
+        // time (parts redone); otherwise the workers count the lines as they
+        // go, and this thread does not read the chunk once more first.
+        let numbered = self.cfg.strict || self.event.is_some();
         let mut starts = Vec::with_capacity(parts.len());
         let mut line = first_line;
         for p in &parts {
             starts.push(line);
-            line += memchr::memchr_iter(b'\n', p).count() as u64;
+            if numbered {
+                line += memchr::memchr_iter(b'\n', p).count() as u64;
+            }
         }
+        let lines_before: u64 = self.workers.iter().map(|w| w.cx.counts.lines).sum();
         let seq0 = self.seq;
         self.seq += parts.len() as u64;
         let job = Job {
@@ -443,6 +450,10 @@ impl<'r> Engine<'r> {
                 }
             };
             on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
+        }
+        if !numbered {
+            let lines_after: u64 = self.workers.iter().map(|w| w.cx.counts.lines).sum();
+            line += lines_after - lines_before;
         }
         match &mut self.event {
             Some(clock) => clock.charge(t0.elapsed()),
