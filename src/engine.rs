@@ -680,7 +680,13 @@ impl<'r> Engine<'r> {
                     self.report(time, n, meter);
                     return Ok(());
                 }
-                state.into_rows(self.cfg.emit_empty)
+                // the workers are idle while a batch closes: the rows are
+                // made on all of them
+                let emit_empty = self.cfg.emit_empty;
+                match &self.pool {
+                    Some(pool) => pool.install(|| state.into_rows(emit_empty)),
+                    None => state.into_rows(emit_empty),
+                }
             }
             Sink::Rows(mut parts) => {
                 parts.sort_unstable_by_key(|(s, _)| *s);

@@ -184,6 +184,8 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 static POOL: Mutex<Vec<(HashTable<Slot>, Vec<u8>)>> = Mutex::new(Vec::new());
 const POOL_TABLES: usize = 8;
 const POOL_MAX_SLOTS: usize = 1 << 20;
+/// From how many keys closing a batch is worth the pool's workers.
+pub const PAR_ROWS: usize = 8192;
 
 impl Drop for TextCounts {
     fn drop(&mut self) {
@@ -377,6 +379,15 @@ impl TextCounts {
             _ => a.text.as_bytes().cmp(b.text.as_bytes()),
         };
         let cmp = |a: &E<'_>, b: &E<'_>| a.key.cmp(&b.key).then_with(|| tie(a, b));
+        if rayon::current_thread_index().is_some() && self.table.len() >= PAR_ROWS {
+            // inside the engine's pool (idle while a batch closes): on all
+            // of its workers
+            use rayon::prelude::*;
+            let slots: Vec<&Slot> = self.table.iter().collect();
+            let mut v: Vec<E<'_>> = slots.par_iter().map(|s| entry(s, arena)).collect();
+            v.par_sort_unstable_by(cmp);
+            return v.par_iter().map(|e| (e.text, e.count)).collect();
+        }
         let mut v: Vec<E<'_>> = self.table.iter().map(|s| entry(s, arena)).collect();
         v.sort_unstable_by(cmp);
         v.into_iter().map(|e| (e.text, e.count)).collect()

@@ -10,7 +10,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::agg::key::{Key, KeyRef, MISSING, Map};
 use crate::agg::limit::{KeyLimit, OTHER};
-use crate::agg::textmap::TextCounts;
+use crate::agg::textmap::{PAR_ROWS, TextCounts};
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
 use crate::record::{CURRENT, Record};
 use crate::value::{SortKey, Value};
@@ -135,6 +135,10 @@ impl Counts {
         general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let text = self.text.sorted();
         if general.is_empty() {
+            if rayon::current_thread_index().is_some() && text.len() >= PAR_ROWS {
+                use rayon::prelude::*;
+                return text.par_iter().map(|&(t, c)| self.text_row(t, c)).collect();
+            }
             return text.iter().map(|&(t, c)| self.text_row(t, c)).collect();
         }
         // merge the two sorted runs
