@@ -5,6 +5,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod distinct;
 mod faults;
 mod follow;
 mod fuzz_regressions;
