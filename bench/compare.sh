@@ -43,8 +43,21 @@ for f in "$A"; do
 done 2>&1
 
 echo
-echo "## Scaling: T1 on 1 and 2 threads"
+echo "## Scaling: T1 on 1 and 2 threads (wall seconds of ${RUNS:-3} runs each)"
 W=$data/words.txt
 for t in 1 2; do
-  /usr/bin/time -f "T1 --threads $t: %e s wall, %M KiB" "$spate" --threads "$t" -b eof -o tsv -i "$W" split then count-by-key >/dev/null
+  for _ in $(seq "${RUNS:-3}"); do
+    /usr/bin/time -f "T1 --threads $t: %e s wall, %U s user, %M KiB" "$spate" --threads "$t" -b eof -o tsv -i "$W" split then count-by-key >/dev/null
+  done
 done 2>&1
+
+echo
+echo "## The I/O path: -b eof count vs wc -l (words.txt)"
+hyperfine -N --warmup 2 --runs 10 --export-markdown /dev/stdout \
+  -n "wc -l" "wc -l $W" -n "spate -b eof count" "$spate -b eof -i $W count" >/dev/null 2>&1 \
+  || echo "(hyperfine not installed)"
+
+echo
+echo "## T4: live word count over one TCP connection, -b 100ms (bench/t4.sh)"
+echo "- as fast as the feeder sends: $(bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-10}" "$spate")"
+echo "- paced at 2,000,000 lines/s: $(T4_RATE=2000000 bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-10}" "$spate")"

@@ -48,5 +48,4 @@ rate = sum(full) / (len(full) * 0.1) if full else 0
 print(f"batches {len(stats)}, lines read {lines}, dropped {dropped}, "
       f"sustained {rate/1e6:.2f}M lines/s over full batches, "
       f"total_delay median {pct(0.5):.1f} ms, p99 {pct(0.99):.1f} ms, max {delays[-1] if delays else 0:.1f} ms")
-print("feeder:", open(sys.argv[2]).read().strip().splitlines()[-1:])
 PY

@@ -1168,8 +1168,9 @@ impl Emitter<'_> {
             if aggs.iter().any(|a| a == "distinct") {
                 n.push(
                     "distinct: Spark streaming allows no COUNT(DISTINCT); this is \
-                     size(collect_set(x)), exact as in spate, which keeps each distinct value in the \
-                     state store (approx_count_distinct would bound that memory at ~5% error)."
+                     size(collect_set(x)), exact, which keeps each distinct value in the state \
+                     store (spate: exact up to 10000 values per group, then a HyperLogLog within \
+                     about 2.5%; approx_count_distinct would bound Spark's memory likewise)."
                         .into(),
                 );
             }
