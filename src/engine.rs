@@ -38,6 +38,8 @@ const PAR_MIN_BYTES: usize = 128 * 1024;
 /// `--emit-empty` in event time: the most empty batches shown in a row
 /// (a gap of 40 years at `-b 1s` would otherwise print a billion).
 const MAX_EMPTY_RUN: i64 = 10_000;
+/// How much queued input [`Engine::gather`] takes behind a small chunk.
+const GATHER_BYTES: usize = 1 << 20;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
@@ -302,7 +304,16 @@ impl<'r> Engine<'r> {
             }
             self.advance_clock(t)?;
             match ev {
-                Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
+                Event::Msg(Msg::Chunk(c)) => {
+                    let (group, ended) = self.gather(c, rx);
+                    self.chunks(group)?;
+                    match ended {
+                        Some(Msg::Chunk(c)) => self.chunk(c)?,
+                        Some(Msg::End(_)) => live -= 1,
+                        Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
+                        None => {}
+                    }
+                }
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                 Event::Signal(n) => {
@@ -394,11 +405,58 @@ impl<'r> Engine<'r> {
         self.process(c.source, &c.data, c.last_cut)
     }
 
+    /// Whether small chunks may be gathered into one parallel step (see
+    /// [`Engine::gather`]).
+    fn gathers(&self) -> bool {
+        self.pool.is_some()
+            && self.event.is_none()
+            && !self.cfg.strict
+            && !matches!(self.cfg.batch, BatchMode::Lines(_))
+            && self.plan.pre.iter().all(|op| op.ready())
+    }
+
+    /// A pipe delivers at most 64 KiB per read, too little to split across
+    /// workers: the chunks already queued behind a small one, from the same
+    /// source, go with it, up to about a chunk's worth. Returns the group
+    /// and the message that ended it, if one did.
+    fn gather(&self, first: Chunk, rx: &Receiver<Msg>) -> (Vec<Chunk>, Option<Msg>) {
+        let mut total = first.data.len();
+        let source = first.source;
+        let mut group = vec![first];
+        if total >= PAR_MIN_BYTES || !self.gathers() {
+            return (group, None);
+        }
+        // not past the open batch's end: what is taken after it belongs
+        // to the next batch, as it would one chunk at a time
+        while total < GATHER_BYTES && self.open.end.is_none_or(|end| now() < end) {
+            match rx.try_recv() {
+                Ok(Msg::Chunk(c)) if c.source == source => {
+                    total += c.data.len();
+                    group.push(c);
+                }
+                Ok(other) => return (group, Some(other)),
+                Err(_) => break,
+            }
+        }
+        (group, None)
+    }
+
+    /// Processes a group made by [`Engine::gather`]: each chunk a part.
+    fn chunks(&mut self, group: Vec<Chunk>) -> Result<(), Stop> {
+        if group.len() == 1 {
+            for c in group {
+                self.chunk(c)?;
+            }
+            return Ok(());
+        }
+        let source = group[0].source;
+        let parts: Vec<&[u8]> = group.iter().map(|c| &c.data[..]).collect();
+        let cuts: Vec<bool> = group.iter().map(|c| c.last_cut).collect();
+        self.process_parts(source, parts, cuts)
+    }
+
     /// Runs the per-record operators over whole lines of one source.
     fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
-        let t0 = Instant::now();
-        let src = source as usize;
-        let first_line = self.next_line[src];
         let ordered = self.plan.pre.iter().all(|op| op.ready());
         let parts = if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             // In processing time parts go to whichever worker is free, so
@@ -414,6 +472,24 @@ impl<'r> Engine<'r> {
         } else {
             vec![data]
         };
+        let mut cuts = vec![false; parts.len()];
+        if let Some(c) = cuts.last_mut() {
+            *c = last_cut;
+        }
+        self.process_parts(source, parts, cuts)
+    }
+
+    /// Runs the per-record operators over parts of one source, in order
+    /// (`cuts`: whether each part's last line was cut by its reader).
+    fn process_parts(
+        &mut self,
+        source: u32,
+        parts: Vec<&[u8]>,
+        cuts: Vec<bool>,
+    ) -> Result<(), Stop> {
+        let t0 = Instant::now();
+        let src = source as usize;
+        let first_line = self.next_line[src];
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
@@ -432,8 +508,7 @@ impl<'r> Engine<'r> {
         let job = Job {
             plan: self.plan,
             max_line_bytes: self.cfg.max_line_bytes,
-            last_cut,
-            n_parts: parts.len(),
+            cuts: &cuts,
         };
         if self.event.is_some() {
             self.process_event(&job, &parts, &starts, seq0);
@@ -684,8 +759,10 @@ impl<'r> Engine<'r> {
                 // made on all of them
                 let emit_empty = self.cfg.emit_empty;
                 match &self.pool {
-                    Some(pool) => pool.install(|| state.into_rows(emit_empty)),
-                    None => state.into_rows(emit_empty),
+                    Some(pool) if state.rows_hint() >= crate::agg::textmap::PAR_ROWS => {
+                        pool.install(|| state.into_rows(emit_empty))
+                    }
+                    _ => state.into_rows(emit_empty),
                 }
             }
             Sink::Rows(mut parts) => {
@@ -855,8 +932,8 @@ fn on_free_workers<F>(
 struct Job<'p> {
     plan: &'p Plan,
     max_line_bytes: usize,
-    last_cut: bool,
-    n_parts: usize,
+    /// Per part: its last line was cut by the reader.
+    cuts: &'p [bool],
 }
 
 /// Where a line's surviving records go.
@@ -1004,7 +1081,7 @@ impl Job<'_> {
     /// Runs the per-record operators over one part (whole lines).
     fn run<D: Deliver>(&self, data: &[u8], part: usize, first_line: u64, cx: &mut Ctx, d: &mut D) {
         let max = self.max_line_bytes;
-        let cut_last = self.last_cut && part + 1 == self.n_parts;
+        let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
         let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
         // a lone splitter before the aggregation: tokens go straight in

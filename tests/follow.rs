@@ -66,7 +66,7 @@ impl Following {
     /// Waits (bounded) until every key has been counted at least once.
     #[track_caller]
     fn wait_for(&self, keys: &[&str]) {
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let c = self.counts();
             if keys.iter().all(|k| c.contains_key(*k)) {

@@ -334,3 +334,38 @@ fn inputs_csv_header_holds_on_a_large_parallel_input() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(tsv_body(&out.stdout), ["Paris\t100000", "Rome\t100000"]);
 }
+
+/// A pipe delivers 64 KiB reads; the engine gathers the queued ones into
+/// one parallel step. Every line is counted once, and a chain with no
+/// aggregation keeps the input's order across the gathered chunks.
+#[test]
+fn inputs_pipe_chunks_gathered_keep_counts_and_order() {
+    let lines: Vec<String> = (0..200_000)
+        .map(|i| format!("w{} x{i}", i % 1000))
+        .collect();
+    let input = lines.join("\n") + "\n";
+    let out = spate([
+        "--threads",
+        "2",
+        "-b",
+        "eof",
+        "split",
+        "then",
+        "count-by-key",
+    ])
+    .stdin(input.clone())
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows = tsv_body(&out.stdout);
+    assert_eq!(rows.len(), 1000 + 200_000, "{}", out.stderr);
+    for r in &rows {
+        let (key, count) = r.split_once('\t').expect("key and count");
+        let want = if key.starts_with('w') { "200" } else { "1" };
+        assert_eq!(count, want, "{key}");
+    }
+    let out = spate(["--threads", "2", "-b", "eof", "grep", "x"])
+        .stdin(input)
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(tsv_body(&out.stdout), lines);
+}

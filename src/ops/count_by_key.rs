@@ -339,6 +339,10 @@ impl AggState for Counts {
     fn is_empty(&self) -> bool {
         self.map.is_empty() && self.text.is_empty() && self.other == 0
     }
+
+    fn rows_hint(&self) -> usize {
+        self.map.len() + self.text.len()
+    }
 }
 
 #[cfg(test)]

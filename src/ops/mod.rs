@@ -169,6 +169,12 @@ pub trait AggState: Send + Any {
         None
     }
 
+    /// About how many rows [`AggState::into_rows`] will make, when that is
+    /// cheap to know: a large close runs on the engine's worker pool.
+    fn rows_hint(&self) -> usize {
+        0
+    }
+
     /// Adds a block of `lines` whole ASCII lines, each as its own current
     /// value, when the aggregation needs nothing of their text (a plain
     /// count); returns whether it did.
