@@ -3,8 +3,8 @@
 //! `sort`'s order.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use clap::{Arg, ArgAction, ArgMatches};
 
@@ -12,7 +12,7 @@ use crate::agg::key::{Key, KeyRef, MISSING, Map};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, TextCounts};
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
-use crate::record::{CURRENT, Record};
+use crate::record::{CURRENT, Name, Record};
 use crate::value::{SortKey, Value};
 
 pub struct CountByKey;
@@ -54,9 +54,9 @@ impl Operator for CountByKey {
             .iter()
             .map(|f| {
                 if f == CURRENT {
-                    "key".to_string()
+                    Cow::Borrowed("key")
                 } else {
-                    f.clone()
+                    Cow::Owned(f.clone())
                 }
             })
             .collect();
@@ -71,7 +71,8 @@ impl Operator for CountByKey {
 
 pub struct CountByKeyAgg {
     fields: Vec<String>,
-    columns: Vec<String>,
+    /// The rows' column names: `key` for `_`, else the field's name.
+    columns: Vec<Name<'static>>,
     /// How many text keys the last emitted state had: the next batch's
     /// table starts that large instead of growing (and rehashing) again.
     hint: Arc<AtomicUsize>,
@@ -80,10 +81,9 @@ pub struct CountByKeyAgg {
 
 impl Aggregation for CountByKeyAgg {
     fn new_state(&self) -> Box<dyn AggState> {
-        let names: Vec<&'static str> = self.columns.iter().map(|c| leak_name(c)).collect();
         Box::new(Counts {
             fields: self.fields.clone(),
-            columns: names,
+            columns: self.columns.clone(),
             map: Map::default(),
             text: TextCounts::with_capacity(self.hint.load(Ordering::Relaxed)),
             hint: Arc::clone(&self.hint),
@@ -93,24 +93,11 @@ impl Aggregation for CountByKeyAgg {
     }
 }
 
-/// Column names live as long as the run; rows borrow them instead of
-/// copying a name into every row. Interned so that a name is leaked once.
-fn leak_name(n: &str) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let Ok(mut names) = NAMES.lock() else {
-        return Box::leak(n.to_string().into_boxed_str());
-    };
-    if let Some(s) = names.iter().find(|s| **s == n) {
-        return s;
-    }
-    let s: &'static str = Box::leak(n.to_string().into_boxed_str());
-    names.push(s);
-    s
-}
-
 struct Counts {
     fields: Vec<String>,
-    columns: Vec<&'static str>,
+    /// Column names; `key` (the default) is borrowed, so its rows copy no
+    /// name, and a named field's is copied into each row, as `stats` does.
+    columns: Vec<Name<'static>>,
     hint: Arc<AtomicUsize>,
     /// `--max-keys`: past it, records with a new key are only counted in
     /// `other`, the `(other)` row.
@@ -172,7 +159,7 @@ impl Counts {
     fn text_row(&self, key: &str, count: u64) -> Record<'static> {
         let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = Vec::with_capacity(2);
         if let Some(n) = self.columns.first() {
-            fields.push((Cow::Borrowed(*n), Value::Str(Cow::Owned(key.to_owned()))));
+            fields.push((n.clone(), Value::Str(Cow::Owned(key.to_owned()))));
         }
         fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
         Record::row(fields)
@@ -181,12 +168,7 @@ impl Counts {
     fn row(&self, key: Vec<Value<'static>>, count: u64) -> Record<'static> {
         let mut fields: Vec<(Cow<'static, str>, Value<'static>)> =
             Vec::with_capacity(self.columns.len() + 1);
-        fields.extend(
-            self.columns
-                .iter()
-                .zip(key)
-                .map(|(n, v)| (Cow::Borrowed(*n), v)),
-        );
+        fields.extend(self.columns.iter().zip(key).map(|(n, v)| (n.clone(), v)));
         fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
         Record::row(fields)
     }
