@@ -17,7 +17,11 @@
 //!     `split then count-by-key` use the engine's fused paths
 //!     (`add_current_ascii` per line, `add_ascii_words` per block), the
 //!     latter including the word splitting; `count_by_key_emit_50k` is
-//!     `into_rows` alone, for 50,000 distinct words.
+//!     `into_rows` alone, for 50,000 distinct words;
+//!     `count_by_key_close_2x50k_*` close a live batch as the engine does,
+//!     two workers' tables of the same 50,000 words made into rows on a
+//!     two-thread pool, merged first (`merged`) or read side by side
+//!     (`union`, what the engine does).
 //!   - post-aggregation (`post/*`): `RowsOp::apply` on 50,000 count-by-key
 //!     rows (in the order count-by-key emits them); bytes are the rows as
 //!     TSV.
@@ -616,6 +620,40 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
                 s
             },
             |s| s.into_rows(false),
+            BatchSize::PerIteration,
+        )
+    });
+
+    // a live batch's close: two workers' tables of the same 50,000 words
+    // made into rows on a two-thread pool, as the engine does; merging
+    // first (what the engine did before) against reading both tables side
+    // by side (`merge_into_rows`)
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a two-thread pool");
+    let two = || {
+        let (mut a, mut b) = (cbk.new_state(), cbk.new_state());
+        a.add_ascii_words(distinct.as_bytes());
+        b.add_ascii_words(distinct.as_bytes());
+        (a, b)
+    };
+    g.bench_function("count_by_key_close_2x50k_merged", |b| {
+        b.iter_batched(
+            two,
+            |(mut a, b)| {
+                pool.install(move || {
+                    a.merge(b.as_ref());
+                    a.into_rows(false)
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("count_by_key_close_2x50k_union", |b| {
+        b.iter_batched(
+            two,
+            |(a, b)| pool.install(move || a.merge_into_rows(vec![b], false)),
             BatchSize::PerIteration,
         )
     });

@@ -177,6 +177,9 @@ pub struct Engine<'r> {
     event: Option<EventClock>,
     windows: Option<Windows>,
     fmt: Box<dyn Formatter>,
+    /// A large batch's text, formatted on the workers before it is
+    /// written (kept from batch to batch).
+    text: Vec<u8>,
     out: &'r mut dyn Write,
     emitted: u64,
     done: bool,
@@ -240,6 +243,7 @@ impl<'r> Engine<'r> {
             event,
             windows: plan.window().map(Windows::new),
             fmt,
+            text: Vec::new(),
             out,
             emitted: 0,
             done: false,
@@ -671,7 +675,7 @@ impl<'r> Engine<'r> {
                 if let Some(mut e) = gap_from {
                     let mut shown = 0;
                     while e < end && !self.done && shown < MAX_EMPTY_RUN {
-                        self.closed(e, Sink::new(self.plan), meter(0, Duration::ZERO))?;
+                        self.closed(e, vec![], meter(0, Duration::ZERO))?;
                         e += step;
                         shown += 1;
                     }
@@ -686,7 +690,7 @@ impl<'r> Engine<'r> {
                     }
                 }
             }
-            self.closed(end, sink, meter(records, busy))?;
+            self.closed(end, vec![sink], meter(records, busy))?;
         }
         // windows that end by the watermark are complete too
         if let (Some(wm), Some(w), Barrier::Aggregate { agg, .. }) =
@@ -702,16 +706,11 @@ impl<'r> Engine<'r> {
     fn close_open(&mut self, at_end: bool) -> Result<(), Stop> {
         let began = Instant::now();
         let began_wall = now();
-        let mut merged: Option<Sink> = None;
+        let mut parts = Vec::with_capacity(self.workers.len());
         for w in &mut self.workers {
-            let s = std::mem::replace(&mut w.sink, Sink::new(self.plan));
-            match &mut merged {
-                None => merged = Some(s),
-                Some(m) => m.absorb(s),
-            }
+            parts.push(std::mem::replace(&mut w.sink, Sink::new(self.plan)));
             self.counts.merge(&std::mem::take(&mut w.cx.counts));
         }
-        let sink = merged.unwrap_or_else(|| Sink::new(self.plan));
         let lines = self.open.lines;
         self.open.lines = 0;
         let busy = std::mem::take(&mut self.open.busy);
@@ -740,37 +739,70 @@ impl<'r> Engine<'r> {
             end: Some(end),
             span: span(since, end),
         };
-        self.closed(time, sink, meter)
+        self.closed(time, parts, meter)
     }
 
     /// A batch closed: into the windows, or straight to the output.
-    fn closed(&mut self, time: Nanos, sink: Sink, meter: Meter) -> Result<(), Stop> {
-        let rows = match sink {
-            Sink::Agg(state) => {
-                if let (Some(w), Barrier::Aggregate { agg, .. }) =
-                    (&mut self.windows, &self.plan.barrier)
-                {
-                    let outs = w.close_batch(agg.as_ref(), time, state, self.cfg.emit_empty);
-                    let n = self.print_windows(outs)?;
-                    self.report(time, n, meter);
-                    return Ok(());
+    /// `parts` are its partial sinks (one per worker; none for an empty
+    /// batch).
+    fn closed(&mut self, time: Nanos, mut parts: Vec<Sink>, meter: Meter) -> Result<(), Stop> {
+        let emit_empty = self.cfg.emit_empty;
+        let rows = if self.windows.is_none() && matches!(parts.first(), Some(Sink::Agg(_))) {
+            // straight to the output: the aggregation makes its rows from
+            // the workers' parts, on all of them (idle while a batch
+            // closes) when there are many
+            let states = parts.into_iter().filter_map(|p| match p {
+                Sink::Agg(a) => Some(a),
+                Sink::Rows(_) => None,
+            });
+            let mut states: Vec<Box<dyn AggState>> = states.collect();
+            let first = states.remove(0);
+            let hint: usize =
+                first.rows_hint() + states.iter().map(|s| s.rows_hint()).sum::<usize>();
+            match &self.pool {
+                Some(pool) if hint >= crate::agg::textmap::PAR_ROWS => {
+                    pool.install(|| first.merge_into_rows(states, emit_empty))
                 }
-                // the workers are idle while a batch closes: the rows are
-                // made on all of them
-                let emit_empty = self.cfg.emit_empty;
-                match &self.pool {
-                    Some(pool) if state.rows_hint() >= crate::agg::textmap::PAR_ROWS => {
-                        pool.install(|| state.into_rows(emit_empty))
-                    }
-                    _ => state.into_rows(emit_empty),
-                }
+                _ => first.merge_into_rows(states, emit_empty),
             }
-            Sink::Rows(mut parts) => {
-                parts.sort_unstable_by_key(|(s, _)| *s);
-                parts.into_iter().flat_map(|(_, r)| r).collect()
+        } else {
+            let mut sink = if parts.is_empty() {
+                Sink::new(self.plan)
+            } else {
+                parts.remove(0)
+            };
+            for p in parts {
+                sink.absorb(p);
+            }
+            match sink {
+                Sink::Agg(state) => {
+                    if let (Some(w), Barrier::Aggregate { agg, .. }) =
+                        (&mut self.windows, &self.plan.barrier)
+                    {
+                        let outs = w.close_batch(agg.as_ref(), time, state, emit_empty);
+                        let n = self.print_windows(outs)?;
+                        self.report(time, n, meter);
+                        return Ok(());
+                    }
+                    state.into_rows(emit_empty)
+                }
+                Sink::Rows(mut parts) => {
+                    parts.sort_unstable_by_key(|(s, _)| *s);
+                    parts.into_iter().flat_map(|(_, r)| r).collect()
+                }
             }
         };
+        let tr = std::env::var_os("SPATE_TRACE").is_some();
+        let t_rows = meter.began.elapsed();
         let n = self.print(time, None, rows)?;
+        if tr {
+            eprintln!(
+                "TRACE sched {:?} rows {:?} print {:?}",
+                meter.scheduling_delay,
+                t_rows,
+                meter.began.elapsed()
+            );
+        }
         self.report(time, n, meter);
         Ok(())
     }
@@ -823,7 +855,17 @@ impl<'r> Engine<'r> {
             start,
             rows: &rows,
         };
-        self.fmt.batch(&b, self.out).map_err(Stop::Output)?;
+        match &self.pool {
+            // a large batch is formatted on the workers (idle while a
+            // batch closes), then written
+            Some(pool) if rows.len() >= crate::sink::PAR_FORMAT_ROWS => {
+                let (fmt, text) = (&mut self.fmt, &mut self.text);
+                text.clear();
+                pool.install(|| fmt.batch(&b, text)).map_err(Stop::Output)?;
+                self.out.write_all(text).map_err(Stop::Output)?;
+            }
+            _ => self.fmt.batch(&b, self.out).map_err(Stop::Output)?,
+        }
         self.out.flush().map_err(Stop::Output)?;
         if let Some(w) = &mut self.watch {
             w.batch(&b).map_err(Stop::Output)?;
@@ -833,10 +875,13 @@ impl<'r> Engine<'r> {
             self.done = true;
         }
         let n = rows.len();
+        if let Barrier::Aggregate { agg, .. } = &self.plan.barrier {
+            rows = agg.recycle(rows);
+        }
         // freeing tens of thousands of rows takes milliseconds: a worker
         // does it while this thread goes back to the input
         match &self.pool {
-            Some(pool) if n > 1024 => pool.spawn(move || drop(rows)),
+            Some(pool) if rows.len() > 1024 => pool.spawn(move || drop(rows)),
             _ => drop(rows),
         }
         Ok(n)

@@ -124,11 +124,18 @@ struct Hasher {
     long: foldhash::fast::RandomState,
 }
 
+/// One set of seeds per process: every table hashes a key alike, so a
+/// batch's partial tables can be read side by side without rehashing
+/// (see [`TextCounts::sorted_union`]).
+static HASHER: std::sync::OnceLock<Hasher> = std::sync::OnceLock::new();
+
 impl Hasher {
-    fn new() -> Self {
-        let long = foldhash::fast::RandomState::default();
-        let seeds = [1u64, 2, 3, 4].map(|i| long.hash_one(i) | 1);
-        Hasher { seeds, long }
+    fn get() -> &'static Hasher {
+        HASHER.get_or_init(|| {
+            let long = foldhash::fast::RandomState::default();
+            let seeds = [1u64, 2, 3, 4].map(|i| long.hash_one(i) | 1);
+            Hasher { seeds, long }
+        })
     }
 
     #[inline(always)]
@@ -156,7 +163,7 @@ pub struct TextCounts {
     table: HashTable<Slot>,
     /// The bytes of keys longer than [`INLINE`].
     arena: Vec<u8>,
-    hasher: Hasher,
+    hasher: &'static Hasher,
 }
 
 impl Default for TextCounts {
@@ -216,7 +223,7 @@ impl TextCounts {
         let mut this = TextCounts {
             table: HashTable::new(),
             arena: Vec::new(),
-            hasher: Hasher::new(),
+            hasher: Hasher::get(),
         };
         match reused {
             Some((table, arena)) => {
@@ -314,13 +321,13 @@ impl TextCounts {
     }
 
     fn insert(&mut self, h: u64, slot: Slot) {
-        let (arena, hasher) = (&self.arena, &self.hasher);
+        let (arena, hasher) = (&self.arena, self.hasher);
         self.table.insert_unique(h, slot, |s| hasher.slot(s, arena));
     }
 
     /// Makes room for `n` more keys.
     pub fn reserve(&mut self, n: usize) {
-        let (arena, hasher) = (&self.arena, &self.hasher);
+        let (arena, hasher) = (&self.arena, self.hasher);
         self.table.reserve(n, |s| hasher.slot(s, arena));
     }
 
@@ -341,62 +348,122 @@ impl TextCounts {
 
     /// The entries in the order of count-by-key's rows: count descending,
     /// then the key in `sort`'s order ([`crate::value::SortKey`]: numbers
-    /// numerically first, then text bytewise). Each entry sorts by one
-    /// 128-bit integer (count, class, the key's first 63 bits); only ties
-    /// look further.
+    /// numerically first, then text bytewise).
     pub fn sorted(&self) -> Vec<(&str, u64)> {
-        struct E<'a> {
-            key: u128,
-            text: &'a str,
-            count: u64,
-        }
-        fn entry<'a>(s: &'a Slot, arena: &'a [u8]) -> E<'a> {
-            let text = slot_text(s, arena);
-            let number = parse_num(text).is_some();
-            let head = match s.tag() {
-                LONG => pack(&text.as_bytes()[..INLINE.min(text.len())]),
-                _ => s.key,
-            };
-            let mut h = [0u8; 8];
-            h.copy_from_slice(&head[..8]);
-            // numbers order by value: their ties go to the full comparison
-            let head = if number {
-                0
-            } else {
-                u64::from_be_bytes(h) >> 1
-            };
-            let class = if number { 0 } else { 1u64 << 63 };
-            let count = s.count();
-            E {
-                key: (u128::from(COUNT_MASK - count) << 64) | u128::from(class | head),
-                text,
-                count,
+        Self::sorted_union(&[self])
+    }
+
+    /// The entries of several tables taken as one (a key's counts added
+    /// up), in the order of [`TextCounts::sorted`]: a batch's partial
+    /// tables, one per worker, sorted without first merging them into one.
+    /// Inside a rayon pool and from [`PAR_ROWS`] entries, on all of its
+    /// threads: each entry looks its key up in the other tables (all hash
+    /// alike), and only the first table holding a key makes its entry.
+    pub fn sorted_union<'a>(tables: &[&'a TextCounts]) -> Vec<(&'a str, u64)> {
+        let total: usize = tables.iter().map(|t| t.len()).sum();
+        let par = rayon::current_thread_index().is_some() && total >= PAR_ROWS;
+        // the entry of slot `s` of table `i`, or none when an earlier
+        // table holds its key
+        let entry = |i: usize, s: &'a Slot| -> Option<Entry<'a>> {
+            let mut count = s.count();
+            if tables.len() > 1 {
+                let arena = &tables[i].arena[..];
+                let h = Hasher::get().slot(s, arena);
+                for (j, t) in tables.iter().enumerate() {
+                    if j == i {
+                        continue;
+                    }
+                    if let Some(o) = t.find_slot(h, s, arena) {
+                        if j < i {
+                            return None;
+                        }
+                        count = count.saturating_add(o.count()).min(COUNT_MASK);
+                    }
+                }
             }
-        }
-        let arena = &self.arena[..];
-        let tie = |a: &E<'_>, b: &E<'_>| match (parse_num(a.text), parse_num(b.text)) {
-            (Some(x), Some(y)) => x.cmp_num(y).then_with(|| a.text.cmp(b.text)),
-            _ => a.text.as_bytes().cmp(b.text.as_bytes()),
+            Some(Entry::new(s, &tables[i].arena, count))
         };
-        let cmp = |a: &E<'_>, b: &E<'_>| a.key.cmp(&b.key).then_with(|| tie(a, b));
-        if rayon::current_thread_index().is_some() && self.table.len() >= PAR_ROWS {
-            // inside the engine's pool (idle while a batch closes): on all
-            // of its workers
+        let mut v: Vec<Entry<'a>> = Vec::with_capacity(total);
+        if par {
             use rayon::prelude::*;
-            let slots: Vec<&Slot> = self.table.iter().collect();
-            let mut v: Vec<E<'_>> = slots.par_iter().map(|s| entry(s, arena)).collect();
-            v.par_sort_unstable_by(cmp);
+            for (i, t) in tables.iter().enumerate() {
+                let slots: Vec<&'a Slot> = t.table.iter().collect();
+                v.par_extend(slots.par_iter().filter_map(|s| entry(i, s)));
+            }
+            v.par_sort_unstable_by(Entry::cmp);
             return v.par_iter().map(|e| (e.text, e.count)).collect();
         }
-        let mut v: Vec<E<'_>> = self.table.iter().map(|s| entry(s, arena)).collect();
-        v.sort_unstable_by(cmp);
+        for (i, t) in tables.iter().enumerate() {
+            v.extend(t.table.iter().filter_map(|s| entry(i, s)));
+        }
+        v.sort_unstable_by(Entry::cmp);
         v.into_iter().map(|e| (e.text, e.count)).collect()
+    }
+
+    /// The slot holding the key of `s` (a slot of another table, whose
+    /// arena is `arena`, and whose key hashes to `h`).
+    #[inline]
+    fn find_slot(&self, h: u64, s: &Slot, arena: &[u8]) -> Option<&Slot> {
+        match s.tag() {
+            LONG => {
+                let key = s.bytes(arena);
+                let mine = &self.arena[..];
+                self.table
+                    .find(h, |o| o.tag() == LONG && o.bytes(mine) == key)
+            }
+            _ => self
+                .table
+                .find(h, |o| o.key == s.key && o.meta >> 56 == s.meta >> 56),
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.table
             .iter()
             .map(|s| (slot_text(s, &self.arena), s.count()))
+    }
+}
+
+/// An entry to sort: count-by-key's row order as one 128-bit integer
+/// (count descending, numbers before text, the key's first 63 bits); only
+/// ties look further.
+struct Entry<'a> {
+    key: u128,
+    text: &'a str,
+    count: u64,
+}
+
+impl<'a> Entry<'a> {
+    fn new(s: &'a Slot, arena: &'a [u8], count: u64) -> Self {
+        let text = slot_text(s, arena);
+        let number = parse_num(text).is_some();
+        let head = match s.tag() {
+            LONG => pack(&text.as_bytes()[..INLINE.min(text.len())]),
+            _ => s.key,
+        };
+        let mut h = [0u8; 8];
+        h.copy_from_slice(&head[..8]);
+        // numbers order by value: their ties go to the full comparison
+        let head = if number {
+            0
+        } else {
+            u64::from_be_bytes(h) >> 1
+        };
+        let class = if number { 0 } else { 1u64 << 63 };
+        Entry {
+            key: (u128::from(COUNT_MASK - count) << 64) | u128::from(class | head),
+            text,
+            count,
+        }
+    }
+
+    fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
+        a.key
+            .cmp(&b.key)
+            .then_with(|| match (parse_num(a.text), parse_num(b.text)) {
+                (Some(x), Some(y)) => x.cmp_num(y).then_with(|| a.text.cmp(b.text)),
+                _ => a.text.as_bytes().cmp(b.text.as_bytes()),
+            })
     }
 }
 
@@ -469,6 +536,39 @@ mod tests {
         assert_eq!(a.sorted()[0], (long, 5));
     }
 
+    /// On a pool, from [`PAR_ROWS`] keys, the union is made in parallel:
+    /// the same entries as one thread makes, in the same order.
+    #[test]
+    fn textmap_sorted_union_in_a_pool_equals_one_thread() {
+        let mut parts = [
+            TextCounts::default(),
+            TextCounts::default(),
+            TextCounts::default(),
+        ];
+        for i in 0..30_000u64 {
+            // overlapping key sets, some keys long, some numbers
+            let key = match i % 3 {
+                0 => format!("w{}", i % 20_000),
+                1 => format!("a-much-longer-key-number-{}", i % 7_000),
+                _ => (i % 5_000).to_string(),
+            };
+            parts[(i % 3) as usize].add(&key, 1 + i % 4);
+            parts[(i % 2) as usize].add(&key, 1);
+        }
+        let refs: Vec<&TextCounts> = parts.iter().collect();
+        let serial = TextCounts::sorted_union(&refs);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool");
+        let parallel = pool.install(|| TextCounts::sorted_union(&refs));
+        assert!(serial.len() >= PAR_ROWS);
+        assert_eq!(parallel, serial);
+        let total: u64 = serial.iter().map(|(_, c)| c).sum();
+        let want: u64 = parts.iter().flat_map(|p| p.iter().map(|(_, c)| c)).sum();
+        assert_eq!(total, want);
+    }
+
     #[test]
     fn textmap_counts_saturate_instead_of_wrapping() {
         let mut a = TextCounts::default();
@@ -523,6 +623,37 @@ mod tests {
                 })
             });
             prop_assert_eq!(got, want);
+        }
+
+        /// Several tables read side by side equal one merged table,
+        /// sorted: each key once with its counts added, whichever tables
+        /// hold it (keys inline and long, numbers and text).
+        #[test]
+        fn textmap_sorted_union_equals_merged_then_sorted(
+            tables in prop::collection::vec(
+                prop::collection::vec(
+                    (prop::collection::vec(prop::sample::select(vec![b'1', b'-', b'.', b'a', b'b', b'\xc3', b'\xa9']), 0..22), 1u64..4),
+                    0..120,
+                ),
+                1..4,
+            ),
+        ) {
+            let parts: Vec<TextCounts> = tables
+                .iter()
+                .map(|keys| {
+                    let mut t = TextCounts::default();
+                    for (k, n) in keys {
+                        t.add_bytes(k, *n);
+                    }
+                    t
+                })
+                .collect();
+            let mut merged = TextCounts::default();
+            for p in &parts {
+                merged.merge(p);
+            }
+            let refs: Vec<&TextCounts> = parts.iter().collect();
+            prop_assert_eq!(TextCounts::sorted_union(&refs), merged.sorted());
         }
 
         #[test]

@@ -149,6 +149,12 @@ pub trait RecordOp: Send + Sync {
 /// a batch, merged at its end).
 pub trait Aggregation: Send + Sync {
     fn new_state(&self) -> Box<dyn AggState>;
+    /// A batch's rows once written: an aggregation may keep them to
+    /// overwrite for its next rows instead of allocating afresh; returns
+    /// what it did not keep (dropped by the caller).
+    fn recycle(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        rows
+    }
 }
 
 /// The accumulator of one aggregation over one batch, pane or window.
@@ -197,6 +203,22 @@ pub trait AggState: Send + Any {
     /// can move into the rows instead of being copied.
     fn into_rows(self: Box<Self>, emit_empty: bool) -> Vec<Record<'static>> {
         self.emit(emit_empty)
+    }
+    /// The rows of this state and `parts` (partial states of the same
+    /// aggregation, the workers' shares of one batch) taken together:
+    /// what merging each into this one and then [`AggState::into_rows`]
+    /// give. An aggregation overrides it when it can make its rows
+    /// without merging first.
+    fn merge_into_rows(
+        self: Box<Self>,
+        parts: Vec<Box<dyn AggState>>,
+        emit_empty: bool,
+    ) -> Vec<Record<'static>> {
+        let mut me = self;
+        for p in parts {
+            me.merge(p.as_ref());
+        }
+        me.into_rows(emit_empty)
     }
     fn as_any(&self) -> &dyn Any;
     fn is_empty(&self) -> bool;

@@ -21,7 +21,6 @@ use crate::value::Value;
 pub struct Jsonl {
     opts: Options,
     buf: Vec<u8>,
-    scratch: String,
 }
 
 impl Jsonl {
@@ -29,7 +28,6 @@ impl Jsonl {
         Jsonl {
             opts,
             buf: Vec::new(),
-            scratch: String::new(),
         }
     }
 }
@@ -99,17 +97,16 @@ impl Formatter for Jsonl {
         let mut head = Vec::with_capacity(32);
         head.extend_from_slice(b"{\"time\":");
         write_time(&mut head, &self.opts, b.time)?;
-        self.buf.clear();
-        for row in b.rows {
-            self.buf.extend_from_slice(&head);
-            write_fields(&mut self.buf, row, true, &mut self.scratch)?;
-            self.buf.extend_from_slice(b"}\n");
-            if self.buf.len() > 1 << 16 {
-                out.write_all(&self.buf)?;
-                self.buf.clear();
+        super::write_rows(b.rows, out, &mut self.buf, |rows, buf| {
+            // number text, once per block
+            let scratch = &mut String::new();
+            for row in rows {
+                buf.extend_from_slice(&head);
+                write_fields(buf, row, true, scratch)?;
+                buf.extend_from_slice(b"}\n");
             }
-        }
-        out.write_all(&self.buf)
+            Ok(())
+        })
     }
 }
 

@@ -44,6 +44,67 @@ impl Options {
     }
 }
 
+/// A text buffer rows are formatted into ([`write_rows`]).
+pub trait Buf: Default + Send + AsRef<[u8]> {
+    fn clear(&mut self);
+}
+
+impl Buf for String {
+    fn clear(&mut self) {
+        String::clear(self)
+    }
+}
+
+impl Buf for Vec<u8> {
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+}
+
+/// Rows per block formatted at once.
+const BLOCK_ROWS: usize = 2048;
+/// From how many rows a batch is formatted on several threads.
+pub const PAR_FORMAT_ROWS: usize = 8192;
+
+/// Writes `rows` formatted block by block by `block`, each row on its own
+/// (a format whose rows do not depend on one another: tsv, csv, jsonl).
+/// Called inside a rayon pool with many rows (the engine formats a large
+/// batch on its workers, idle while a batch closes), the blocks are
+/// formatted on all of the pool's threads, then written in order;
+/// otherwise one after another through `buf`.
+pub fn write_rows<B, F>(
+    rows: &[Record<'static>],
+    out: &mut dyn Write,
+    buf: &mut B,
+    block: F,
+) -> io::Result<()>
+where
+    B: Buf,
+    F: Fn(&[Record<'static>], &mut B) -> io::Result<()> + Sync,
+{
+    if rayon::current_thread_index().is_some() && rows.len() >= PAR_FORMAT_ROWS {
+        use rayon::prelude::*;
+        let blocks: Vec<io::Result<B>> = rows
+            .par_chunks(BLOCK_ROWS)
+            .map(|rows| {
+                let mut b = B::default();
+                block(rows, &mut b).map(|()| b)
+            })
+            .collect();
+        for b in blocks {
+            out.write_all(b?.as_ref())?;
+        }
+        return Ok(());
+    }
+    for rows in rows.chunks(BLOCK_ROWS) {
+        buf.clear();
+        block(rows, buf)?;
+        out.write_all(buf.as_ref())?;
+    }
+    buf.clear();
+    Ok(())
+}
+
 /// An output format.
 pub trait Formatter: Send {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()>;
@@ -67,4 +128,64 @@ pub fn formatter(format: OutputFormat, opts: Options) -> Box<dyn Formatter> {
 /// The column names of a row, in output order.
 pub fn column_names(row: &Record<'_>) -> Vec<String> {
     row.columns().map(|(n, _)| n.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::value::Value;
+
+    /// A large batch formatted on a pool's threads is byte for byte what
+    /// one thread writes, for each format that formats blocks apart.
+    #[test]
+    fn write_rows_in_a_pool_equals_one_thread() {
+        let rows: Vec<Record<'static>> = (0..(PAR_FORMAT_ROWS * 2 + 17) as i64)
+            .map(|i| {
+                Record::row(vec![
+                    (
+                        Cow::Borrowed("key"),
+                        Value::Str(Cow::Owned(format!("k\t{i}"))),
+                    ),
+                    (Cow::Borrowed("n"), Value::Int(i)),
+                    (Cow::Borrowed("x"), Value::Float(i as f64 / 7.0)),
+                ])
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("a pool");
+        for format in [OutputFormat::Tsv, OutputFormat::Jsonl, OutputFormat::Csv] {
+            let opts = Options {
+                time_format: TimeFormat::Rfc3339,
+                millis: true,
+                header: true,
+                color: false,
+            };
+            let b = BatchOut {
+                time: 1_795_482_124_000_000_000,
+                start: None,
+                rows: &rows,
+            };
+            let mut one = Vec::new();
+            formatter(format, opts)
+                .batch(&b, &mut one)
+                .expect("writing to memory");
+            let mut many = Vec::new();
+            let mut f = formatter(format, opts);
+            pool.install(|| f.batch(&b, &mut many))
+                .expect("writing to memory");
+            assert_eq!(one.len(), many.len(), "{format:?}");
+            assert!(one == many, "{format:?}");
+            assert_eq!(
+                one.iter().filter(|&&c| c == b'\n').count(),
+                rows.len()
+                    + usize::from(format == OutputFormat::Tsv)
+                    + usize::from(format == OutputFormat::Csv),
+                "{format:?}"
+            );
+        }
+    }
 }

@@ -10,7 +10,6 @@ pub struct Tsv {
     opts: Options,
     header_done: bool,
     line: String,
-    scratch: String,
 }
 
 impl Tsv {
@@ -19,7 +18,6 @@ impl Tsv {
             opts,
             header_done: !opts.header,
             line: String::new(),
-            scratch: String::new(),
         }
     }
 }
@@ -61,27 +59,26 @@ impl Formatter for Tsv {
             self.line.push('\n');
             out.write_all(self.line.as_bytes())?;
         }
-        self.line.clear();
-        for row in b.rows {
-            self.line.push_str(&time);
-            for (_, v) in row.columns() {
-                self.line.push('\t');
-                match v.as_str() {
-                    Some(s) => escape_into(&mut self.line, s),
-                    None => {
-                        self.scratch.clear();
-                        v.write_text(&mut self.scratch);
-                        escape_into(&mut self.line, &self.scratch);
+        super::write_rows(b.rows, out, &mut self.line, |rows, line| {
+            // number text, once per block
+            let scratch = &mut String::new();
+            for row in rows {
+                line.push_str(&time);
+                for (_, v) in row.columns() {
+                    line.push('\t');
+                    match v.as_str() {
+                        Some(s) => escape_into(line, s),
+                        None => {
+                            scratch.clear();
+                            v.write_text(scratch);
+                            escape_into(line, scratch);
+                        }
                     }
                 }
+                line.push('\n');
             }
-            self.line.push('\n');
-            if self.line.len() > 1 << 16 {
-                out.write_all(self.line.as_bytes())?;
-                self.line.clear();
-            }
-        }
-        out.write_all(self.line.as_bytes())
+            Ok(())
+        })
     }
 }
 
