@@ -39,7 +39,7 @@ const PAR_MIN_BYTES: usize = 128 * 1024;
 /// (a gap of 40 years at `-b 1s` would otherwise print a billion).
 const MAX_EMPTY_RUN: i64 = 10_000;
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
-const GATHER_BYTES: usize = 1 << 20;
+const GATHER_BYTES: usize = 1 << 18;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
@@ -792,17 +792,7 @@ impl<'r> Engine<'r> {
                 }
             }
         };
-        let tr = std::env::var_os("SPATE_TRACE").is_some();
-        let t_rows = meter.began.elapsed();
         let n = self.print(time, None, rows)?;
-        if tr {
-            eprintln!(
-                "TRACE sched {:?} rows {:?} print {:?}",
-                meter.scheduling_delay,
-                t_rows,
-                meter.began.elapsed()
-            );
-        }
         self.report(time, n, meter);
         Ok(())
     }

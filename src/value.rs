@@ -59,6 +59,13 @@ impl Num {
 /// optional surrounding blanks, an optional sign, digits with an optional
 /// fraction and exponent. `inf`, `nan`, hex and empty text are not numbers.
 pub fn parse_num(s: &str) -> Option<Num> {
+    // most text is no number: told by its first byte, before any trimming
+    if !matches!(
+        s.as_bytes().first(),
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b' ' | b'\t')
+    ) {
+        return None;
+    }
     let t = s.trim_matches(|c: char| c == ' ' || c == '\t');
     let b = t.as_bytes();
     let first = *b.first()?;

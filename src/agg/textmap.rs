@@ -387,17 +387,16 @@ impl TextCounts {
         if par {
             use rayon::prelude::*;
             for (i, t) in tables.iter().enumerate() {
-                let slots: Vec<&'a Slot> = t.table.iter().collect();
-                v.par_extend(slots.par_iter().filter_map(|s| entry(i, s)));
+                v.par_extend(t.table.par_iter().filter_map(|s| entry(i, s)));
             }
             v.par_sort_unstable_by(Entry::cmp);
-            return v.par_iter().map(|e| (e.text, e.count)).collect();
+            return v.par_iter().map(|e| (e.text, e.count())).collect();
         }
         for (i, t) in tables.iter().enumerate() {
             v.extend(t.table.iter().filter_map(|s| entry(i, s)));
         }
         v.sort_unstable_by(Entry::cmp);
-        v.into_iter().map(|e| (e.text, e.count)).collect()
+        v.into_iter().map(|e| (e.text, e.count())).collect()
     }
 
     /// The slot holding the key of `s` (a slot of another table, whose
@@ -424,13 +423,15 @@ impl TextCounts {
     }
 }
 
+/// The class bit of an [`Entry`]'s key: set for text, clear for numbers.
+const TEXT_CLASS: u128 = 1 << 63;
+
 /// An entry to sort: count-by-key's row order as one 128-bit integer
 /// (count descending, numbers before text, the key's first 63 bits); only
-/// ties look further.
+/// ties look further. 32 bytes: the count is read back from the key.
 struct Entry<'a> {
     key: u128,
     text: &'a str,
-    count: u64,
 }
 
 impl<'a> Entry<'a> {
@@ -449,21 +450,28 @@ impl<'a> Entry<'a> {
         } else {
             u64::from_be_bytes(h) >> 1
         };
-        let class = if number { 0 } else { 1u64 << 63 };
+        let class = if number { 0 } else { TEXT_CLASS as u64 };
         Entry {
-            key: (u128::from(COUNT_MASK - count) << 64) | u128::from(class | head),
+            key: (u128::from(COUNT_MASK - count.min(COUNT_MASK)) << 64) | u128::from(class | head),
             text,
-            count,
         }
     }
 
+    fn count(&self) -> u64 {
+        COUNT_MASK - (self.key >> 64) as u64
+    }
+
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
-        a.key
-            .cmp(&b.key)
-            .then_with(|| match (parse_num(a.text), parse_num(b.text)) {
+        a.key.cmp(&b.key).then_with(|| {
+            // equal keys: both numbers or both text (the class bit)
+            if a.key & TEXT_CLASS != 0 {
+                return a.text.as_bytes().cmp(b.text.as_bytes());
+            }
+            match (parse_num(a.text), parse_num(b.text)) {
                 (Some(x), Some(y)) => x.cmp_num(y).then_with(|| a.text.cmp(b.text)),
                 _ => a.text.as_bytes().cmp(b.text.as_bytes()),
-            })
+            }
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use super::{BatchOut, Formatter, Options};
+use crate::value::Value;
 
 pub struct Tsv {
     opts: Options,
@@ -66,9 +67,10 @@ impl Formatter for Tsv {
                 line.push_str(&time);
                 for (_, v) in row.columns() {
                     line.push('\t');
-                    match v.as_str() {
-                        Some(s) => escape_into(line, s),
-                        None => {
+                    match v {
+                        Value::Str(s) => escape_into(line, s),
+                        Value::Int(i) => line.push_str(itoa::Buffer::new().format(*i)),
+                        _ => {
                             scratch.clear();
                             v.write_text(scratch);
                             escape_into(line, scratch);

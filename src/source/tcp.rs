@@ -135,6 +135,12 @@ pub(super) fn is_reset(e: &io::Error) -> bool {
     )
 }
 
+/// The most one socket read takes. Smaller than a file's reads: a batch
+/// closes once the data read before its end is processed, so a read's size
+/// bounds how late a batch closes when data arrives in bursts (a 1 MiB read
+/// is about 3 ms of work on two cores, 256 KiB under 1 ms).
+const SOCKET_READ_BYTES: usize = 256 * 1024;
+
 /// A connection read to its end: a read error ends it like a close (kept
 /// in `error`), so that `read_chunks` delivers the partial last line
 /// instead of dropping it with the error.
@@ -164,6 +170,8 @@ impl<R: Read> Read for Conn<R> {
         if self.ended {
             return Ok(0);
         }
+        let most = buf.len().min(SOCKET_READ_BYTES);
+        let buf = &mut buf[..most];
         loop {
             match self.inner.read(buf) {
                 Ok(0) => {
