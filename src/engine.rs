@@ -759,6 +759,32 @@ impl<'r> Engine<'r> {
             let first = states.remove(0);
             let hint: usize =
                 first.rows_hint() + states.iter().map(|s| s.rows_hint()).sum::<usize>();
+            // a large batch printed as it is: its rows made by the workers
+            // as they format them, when nothing comes between
+            if let Some(pool) = self.pool.as_ref().filter(|_| {
+                hint >= crate::agg::textmap::PAR_ROWS
+                    && self.plan.post.is_empty()
+                    && self.watch.is_none()
+            }) {
+                let (fmt, text) = (&mut self.fmt, &mut self.text);
+                text.clear();
+                let printed = pool.install(|| {
+                    first.lazy_rows(&states).map(|rows| {
+                        let n = rows.len();
+                        fmt.batch_lazy(time, rows.as_ref(), text).map(|()| n)
+                    })
+                });
+                if let Some(n) = printed {
+                    let n = n.map_err(Stop::Output)?;
+                    self.out.write_all(&self.text).map_err(Stop::Output)?;
+                    self.out.flush().map_err(Stop::Output)?;
+                    // the tables freed on a worker, as rows are
+                    pool.spawn(move || drop((first, states)));
+                    self.printed();
+                    self.report(time, n, meter);
+                    return Ok(());
+                }
+            }
             match &self.pool {
                 Some(pool) if hint >= crate::agg::textmap::PAR_ROWS => {
                     pool.install(|| first.merge_into_rows(states, emit_empty))
@@ -860,10 +886,7 @@ impl<'r> Engine<'r> {
         if let Some(w) = &mut self.watch {
             w.batch(&b).map_err(Stop::Output)?;
         }
-        self.emitted += 1;
-        if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
-            self.done = true;
-        }
+        self.printed();
         let n = rows.len();
         if let Barrier::Aggregate { agg, .. } = &self.plan.barrier {
             rows = agg.recycle(rows);
@@ -875,6 +898,14 @@ impl<'r> Engine<'r> {
             _ => drop(rows),
         }
         Ok(n)
+    }
+
+    /// A batch was printed: `--max-batches` counts it.
+    fn printed(&mut self) {
+        self.emitted += 1;
+        if self.cfg.max_batches.is_some_and(|m| self.emitted >= m) {
+            self.done = true;
+        }
     }
 
     /// `--stats`: the batch's line, and a warning when its processing took

@@ -335,6 +335,59 @@ fn inputs_csv_header_holds_on_a_large_parallel_input() {
     assert_eq!(tsv_body(&out.stdout), ["Paris\t100000", "Rome\t100000"]);
 }
 
+/// A large batch straight to a row-by-row format has its rows made as they
+/// are written, on the workers; the output is the one a single thread
+/// writes from rows made first, in every format.
+#[test]
+fn inputs_large_batch_rows_made_as_written_equal_one_thread() {
+    let mut text = String::new();
+    for i in 0..60_000u32 {
+        // 20,000 keys, counts 1 to 3, some needing escapes
+        let k = i % 20_000;
+        let sep = if k % 997 == 0 { "\\" } else { "" };
+        text.push_str(&format!("k{sep}{}\n", k * 7 % 20_011));
+        if i % 3 == 0 {
+            text.push_str(&format!("{}\n", k));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("keys.txt");
+    std::fs::write(&p, text).unwrap();
+    let time = regex::Regex::new(r"\b\d{10}(\.\d+)?\b").unwrap();
+    for format in ["tsv", "jsonl", "csv", "json"] {
+        let run = |threads: &str| {
+            let out = spate([
+                "--threads",
+                threads,
+                "-b",
+                "eof",
+                "--header",
+                "--time-format",
+                "epoch",
+                "-o",
+                format,
+                "-i",
+                p.to_str().unwrap(),
+                "count-by-key",
+            ])
+            .run();
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            // the batch time is when the input ended: not compared
+            out.stdout
+                .lines()
+                .map(|l| time.replace_all(l, "T").into_owned())
+                .collect::<Vec<String>>()
+        };
+        let (one, two) = (run("1"), run("2"));
+        let bytes: usize = one.iter().map(String::len).sum();
+        assert!(bytes > 200_000, "{format}: {bytes} bytes");
+        assert_eq!(one.len(), two.len(), "{format}");
+        if let Some((a, b)) = one.iter().zip(&two).find(|(a, b)| a != b) {
+            panic!("{format}: one thread wrote {a:?}, two {b:?}");
+        }
+    }
+}
+
 /// A pipe delivers 64 KiB reads; the engine gathers the queued ones into
 /// one parallel step. Every line is counted once, and a chain with no
 /// aggregation keeps the input's order across the gathered chunks.

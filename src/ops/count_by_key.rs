@@ -3,6 +3,9 @@
 //! `sort`'s order.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +16,7 @@ use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, TextCounts};
 use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
 use crate::record::{CURRENT, Name, Record};
+use crate::sink::RowSource;
 use crate::value::{SortKey, Value};
 
 pub struct CountByKey;
@@ -255,13 +259,97 @@ impl Counts {
     /// The `(other)` row last, whatever its count, so that `head` and
     /// `top` see the real keys first; and the overflow tallied for the
     /// summary.
-    fn with_other(&self, mut rows: Vec<Record<'static>>, other: u64) -> Vec<Record<'static>> {
+    fn with_other(&self, rows: Vec<Record<'static>>, other: u64) -> Vec<Record<'static>> {
+        if other > 0 {
+            self.limit.note("count-by-key", other);
+        }
+        self.with_other_row(rows, other)
+    }
+
+    /// `rows` and the `(other)` row, when there is one.
+    fn with_other_row(&self, mut rows: Vec<Record<'static>>, other: u64) -> Vec<Record<'static>> {
         if other > 0 {
             let key = self.columns.iter().map(|_| Value::str(OTHER)).collect();
             rows.push(self.row(key, other));
-            self.limit.note("count-by-key", other);
         }
         rows
+    }
+}
+
+impl Counts {
+    /// The text keys of this state and `parts` taken together, sorted, and
+    /// their `(other)` count: the parts' tables read side by side, unless a
+    /// key other than text is counted or the keys together could pass
+    /// --max-keys (merging decides then which keys keep a row).
+    fn union<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<(Vec<(&'s str, u64)>, u64)> {
+        let all: Vec<&Counts> = std::iter::once(self)
+            .chain(
+                parts
+                    .iter()
+                    .map(|p| same::<Counts>(p.as_ref(), "count-by-key")),
+            )
+            .collect();
+        let keys: usize = all.iter().map(|c| c.map.len() + c.text.len()).sum();
+        if keys > self.limit.max || all.iter().any(|c| !c.map.is_empty()) {
+            return None;
+        }
+        let tables: Vec<&TextCounts> = all.iter().map(|c| &c.text).collect();
+        let text = TextCounts::sorted_union(&tables);
+        self.hint.fetch_max(text.len(), Ordering::Relaxed);
+        let other = all.iter().fold(0u64, |a, c| a.saturating_add(c.other));
+        Some((text, other))
+    }
+}
+
+thread_local! {
+    /// A thread's rows for [`CountRows`]: refilled block after block, so
+    /// they stay in its cache.
+    static SCRATCH: RefCell<Vec<Record<'static>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A batch's count rows made as the output formats them: the sorted keys
+/// of the workers' tables, a block at a time made into the formatting
+/// thread's own rows ([`SCRATCH`]), instead of a row per key made first
+/// (tens of thousands of rows written, then read back cold).
+struct CountRows<'s> {
+    counts: &'s Counts,
+    keys: Vec<(&'s str, u64)>,
+    other: u64,
+}
+
+impl RowSource for CountRows<'_> {
+    fn len(&self) -> usize {
+        self.keys.len() + usize::from(self.other > 0)
+    }
+
+    fn block(
+        &self,
+        range: Range<usize>,
+        f: &mut dyn FnMut(&[Record<'static>]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        // taken out while in use: nothing else on this thread sees it
+        let mut rows = SCRATCH.with(|s| s.take());
+        rows.truncate(range.len());
+        let keys = self
+            .keys
+            .get(range.start..range.end.min(self.keys.len()))
+            .unwrap_or_default();
+        let reused = rows.len().min(keys.len());
+        for (r, &(t, c)) in rows.iter_mut().zip(&keys[..reused]) {
+            self.counts.refill(r, t, c);
+        }
+        rows.truncate(keys.len());
+        rows.extend(
+            keys[reused..]
+                .iter()
+                .map(|&(t, c)| self.counts.text_row(t, c)),
+        );
+        if range.end > self.keys.len() {
+            rows = self.counts.with_other_row(rows, self.other);
+        }
+        let done = f(&rows);
+        SCRATCH.with(|s| s.replace(rows));
+        done
     }
 }
 
@@ -373,29 +461,26 @@ impl AggState for Counts {
         parts: Vec<Box<dyn AggState>>,
         emit_empty: bool,
     ) -> Vec<Record<'static>> {
-        let all: Vec<&Counts> = std::iter::once(&*self)
-            .chain(
-                parts
-                    .iter()
-                    .map(|p| same::<Counts>(p.as_ref(), "count-by-key")),
-            )
-            .collect();
-        // the parts' tables read side by side, unless a key other than
-        // text is counted or the keys together could pass --max-keys
-        // (merging decides then which keys keep a row)
-        let keys: usize = all.iter().map(|c| c.map.len() + c.text.len()).sum();
-        if keys > self.limit.max || all.iter().any(|c| !c.map.is_empty()) {
+        let Some((text, other)) = self.union(&parts) else {
             let mut me = self;
             for p in parts {
                 me.merge(p.as_ref());
             }
             return me.into_rows(emit_empty);
-        }
-        let tables: Vec<&TextCounts> = all.iter().map(|c| &c.text).collect();
-        let text = TextCounts::sorted_union(&tables);
-        self.hint.fetch_max(text.len(), Ordering::Relaxed);
-        let other = all.iter().fold(0u64, |a, c| a.saturating_add(c.other));
+        };
         self.with_other(self.text_rows(&text), other)
+    }
+
+    fn lazy_rows<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
+        let (keys, other) = self.union(parts)?;
+        if other > 0 {
+            self.limit.note("count-by-key", other);
+        }
+        Some(Box::new(CountRows {
+            counts: self,
+            keys,
+            other,
+        }))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -416,7 +501,7 @@ mod tests {
     use super::*;
     use crate::agg::limit::KeyLimit;
 
-    fn agg(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
+    pub(super) fn agg(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
         let m = crate::ops::command_for(&CountByKey)
             .try_get_matches_from(std::iter::once("count-by-key").chain(args.iter().copied()))
             .expect("valid count-by-key arguments");
@@ -596,6 +681,54 @@ mod tests {
         let fewer = a.recycle(got);
         assert!(fewer.len() <= 5);
         assert_eq!(show(&batch(&["q"]).into_rows(false)), ["q,1"]);
+    }
+
+    /// Rows made a block at a time as they are formatted (`lazy_rows`)
+    /// are the rows `merge_into_rows` makes, however the blocks are cut,
+    /// the `(other)` row included.
+    #[test]
+    fn count_by_key_lazy_rows_equal_merged_rows() {
+        // (max keys, keys of the first part, keys of the second)
+        for (max, a_keys, b_keys) in [(1_000_000, 0..3000, 1500..5000), (10, 0..12, 0..0)] {
+            let (a, _) = agg(&[], max);
+            let parts = || {
+                let (mut p, mut q) = (a.new_state(), a.new_state());
+                for i in a_keys.clone() {
+                    for _ in 0..1 + i % 4 {
+                        p.add_current(&format!("w{i}"));
+                    }
+                }
+                for i in b_keys.clone() {
+                    q.add_current(&format!("w{i}"));
+                }
+                (p, q)
+            };
+            let (p, q) = parts();
+            let want = p.merge_into_rows(vec![q], false);
+            let (p, q) = parts();
+            let rest = vec![q];
+            let lazy = p.lazy_rows(&rest).expect("text keys within --max-keys");
+            assert_eq!(lazy.len(), want.len());
+            for size in [1, 2, 7, 1000, 4096] {
+                let mut got = Vec::new();
+                for at in (0..lazy.len()).step_by(size) {
+                    let range = at..(at + size).min(lazy.len());
+                    lazy.block(range, &mut |rows| {
+                        got.extend(rows.iter().cloned());
+                        Ok(())
+                    })
+                    .expect("no output error");
+                }
+                assert_eq!(show(&got), show(&want), "blocks of {size}");
+                let names = |r: &Record<'static>| -> Vec<String> {
+                    r.columns().map(|(n, _)| n.to_string()).collect()
+                };
+                assert!(got.iter().zip(&want).all(|(g, w)| names(g) == names(w)));
+            }
+            if max == 10 {
+                assert_eq!(show(&want).last().map(String::as_str), Some("(other),7"));
+            }
+        }
     }
 
     #[test]

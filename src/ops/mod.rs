@@ -11,6 +11,7 @@ use clap::ArgMatches;
 
 use crate::accounting::Ctx;
 use crate::record::Record;
+use crate::sink::RowSource;
 
 pub mod count;
 pub mod count_by_key;
@@ -158,7 +159,7 @@ pub trait Aggregation: Send + Sync {
 }
 
 /// The accumulator of one aggregation over one batch, pane or window.
-pub trait AggState: Send + Any {
+pub trait AggState: Send + Sync + Any {
     fn add(&mut self, rec: &Record<'_>);
     /// Adds a record whose only field is `_`, with this text (the fused
     /// path of [`RecordOp::tokens`]). Aggregations override it to skip
@@ -219,6 +220,14 @@ pub trait AggState: Send + Any {
             me.merge(p.as_ref());
         }
         me.into_rows(emit_empty)
+    }
+    /// The rows of this state and `parts` taken together (as
+    /// [`AggState::merge_into_rows`]), made only as the output formats
+    /// them, a block at a time: no batch-sized set of rows made first.
+    /// None when the aggregation cannot (the default); the engine then
+    /// calls [`AggState::merge_into_rows`].
+    fn lazy_rows<'s>(&'s self, _parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
+        None
     }
     fn as_any(&self) -> &dyn Any;
     fn is_empty(&self) -> bool;

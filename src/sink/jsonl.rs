@@ -12,7 +12,7 @@
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options};
+use super::{BatchOut, Formatter, Options, RowSource};
 use crate::numfmt;
 use crate::record::Record;
 use crate::timestamp::{Nanos, TimeFormat};
@@ -88,16 +88,21 @@ pub fn write_fields(
     Ok(())
 }
 
-impl Formatter for Jsonl {
-    fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        if b.rows.is_empty() {
+impl Jsonl {
+    fn write<R: RowSource + ?Sized>(
+        &mut self,
+        time: Nanos,
+        rows: &R,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
         // `{"time":...` is the same for every row of the batch.
         let mut head = Vec::with_capacity(32);
         head.extend_from_slice(b"{\"time\":");
-        write_time(&mut head, &self.opts, b.time)?;
-        super::write_rows(b.rows, out, &mut self.buf, |rows, buf| {
+        write_time(&mut head, &self.opts, time)?;
+        super::write_rows(rows, out, &mut self.buf, |rows, buf| {
             // number text, once per block
             let scratch = &mut String::new();
             for row in rows {
@@ -107,6 +112,21 @@ impl Formatter for Jsonl {
             }
             Ok(())
         })
+    }
+}
+
+impl Formatter for Jsonl {
+    fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.write(b.time, b.rows, out)
+    }
+
+    fn batch_lazy(
+        &mut self,
+        time: Nanos,
+        rows: &dyn RowSource,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.write(time, rows, out)
     }
 }
 

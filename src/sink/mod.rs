@@ -10,6 +10,7 @@ pub mod spark;
 pub mod tsv;
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use crate::cli::OutputFormat;
 use crate::record::Record;
@@ -66,29 +67,70 @@ const BLOCK_ROWS: usize = 2048;
 /// From how many rows a batch is formatted on several threads.
 pub const PAR_FORMAT_ROWS: usize = 8192;
 
+/// A batch's rows as a format reads them, a block at a time: made
+/// beforehand (a slice), or made as they are written (count-by-key's rows
+/// straight from its sorted keys, see [`Formatter::batch_lazy`]).
+pub trait RowSource: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Calls `f` with the rows in `range` (within `0..len`).
+    fn block(
+        &self,
+        range: Range<usize>,
+        f: &mut dyn FnMut(&[Record<'static>]) -> io::Result<()>,
+    ) -> io::Result<()>;
+}
+
+impl RowSource for [Record<'static>] {
+    fn len(&self) -> usize {
+        <[Record<'static>]>::len(self)
+    }
+    fn block(
+        &self,
+        range: Range<usize>,
+        f: &mut dyn FnMut(&[Record<'static>]) -> io::Result<()>,
+    ) -> io::Result<()> {
+        f(&self[range])
+    }
+}
+
+/// The first row's column names (a header's).
+pub fn first_columns<R: RowSource + ?Sized>(rows: &R) -> io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    if !rows.is_empty() {
+        rows.block(0..1, &mut |r| {
+            names.extend(r.iter().take(1).flat_map(column_names));
+            Ok(())
+        })?;
+    }
+    Ok(names)
+}
+
 /// Writes `rows` formatted block by block by `block`, each row on its own
 /// (a format whose rows do not depend on one another: tsv, csv, jsonl).
 /// Called inside a rayon pool with many rows (the engine formats a large
 /// batch on its workers, idle while a batch closes), the blocks are
 /// formatted on all of the pool's threads, then written in order;
 /// otherwise one after another through `buf`.
-pub fn write_rows<B, F>(
-    rows: &[Record<'static>],
-    out: &mut dyn Write,
-    buf: &mut B,
-    block: F,
-) -> io::Result<()>
+pub fn write_rows<R, B, F>(rows: &R, out: &mut dyn Write, buf: &mut B, block: F) -> io::Result<()>
 where
+    R: RowSource + ?Sized,
     B: Buf,
     F: Fn(&[Record<'static>], &mut B) -> io::Result<()> + Sync,
 {
-    if rayon::current_thread_index().is_some() && rows.len() >= PAR_FORMAT_ROWS {
+    let n = rows.len();
+    let starts = (0..n).step_by(BLOCK_ROWS);
+    let range = |at: usize| at..(at + BLOCK_ROWS).min(n);
+    if rayon::current_thread_index().is_some() && n >= PAR_FORMAT_ROWS {
         use rayon::prelude::*;
-        let blocks: Vec<io::Result<B>> = rows
-            .par_chunks(BLOCK_ROWS)
-            .map(|rows| {
+        let starts: Vec<usize> = starts.collect();
+        let blocks: Vec<io::Result<B>> = starts
+            .par_iter()
+            .map(|&at| {
                 let mut b = B::default();
-                block(rows, &mut b).map(|()| b)
+                rows.block(range(at), &mut |r| block(r, &mut b)).map(|()| b)
             })
             .collect();
         for b in blocks {
@@ -96,9 +138,9 @@ where
         }
         return Ok(());
     }
-    for rows in rows.chunks(BLOCK_ROWS) {
+    for at in starts {
         buf.clear();
-        block(rows, buf)?;
+        rows.block(range(at), &mut |r| block(r, buf))?;
         out.write_all(buf.as_ref())?;
     }
     buf.clear();
@@ -108,6 +150,27 @@ where
 /// An output format.
 pub trait Formatter: Send {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()>;
+    /// A batch (not a window) whose rows are made as they are written:
+    /// formats that write row by row (tsv, jsonl) take them a block at a
+    /// time; the others have them all made first, then [`Formatter::batch`].
+    fn batch_lazy(
+        &mut self,
+        time: Nanos,
+        rows: &dyn RowSource,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut all = Vec::with_capacity(rows.len());
+        rows.block(0..rows.len(), &mut |r| {
+            all.extend_from_slice(r);
+            Ok(())
+        })?;
+        let b = BatchOut {
+            time,
+            start: None,
+            rows: &all,
+        };
+        self.batch(&b, out)
+    }
     /// Called once after the last batch.
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())

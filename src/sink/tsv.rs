@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options};
+use super::{BatchOut, Formatter, Options, RowSource, first_columns};
+use crate::timestamp::Nanos;
 use crate::value::Value;
 
 pub struct Tsv {
@@ -43,24 +44,29 @@ pub fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-impl Formatter for Tsv {
-    fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        if b.rows.is_empty() {
+impl Tsv {
+    fn write<R: RowSource + ?Sized>(
+        &mut self,
+        time: Nanos,
+        rows: &R,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
-        let time = self.opts.time_text(b.time);
+        let time = self.opts.time_text(time);
         if !self.header_done {
             self.header_done = true;
             self.line.clear();
             self.line.push_str("time");
-            for (name, _) in b.rows[0].columns() {
+            for name in first_columns(rows)? {
                 self.line.push('\t');
-                escape_into(&mut self.line, name);
+                escape_into(&mut self.line, &name);
             }
             self.line.push('\n');
             out.write_all(self.line.as_bytes())?;
         }
-        super::write_rows(b.rows, out, &mut self.line, |rows, line| {
+        super::write_rows(rows, out, &mut self.line, |rows, line| {
             // number text, once per block
             let scratch = &mut String::new();
             for row in rows {
@@ -81,6 +87,21 @@ impl Formatter for Tsv {
             }
             Ok(())
         })
+    }
+}
+
+impl Formatter for Tsv {
+    fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
+        self.write(b.time, b.rows, out)
+    }
+
+    fn batch_lazy(
+        &mut self,
+        time: Nanos,
+        rows: &dyn RowSource,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.write(time, rows, out)
     }
 }
 
