@@ -12,7 +12,7 @@
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options, RowSource};
+use super::{BatchOut, Block, Formatter, Options, RowSource};
 use crate::numfmt;
 use crate::record::Record;
 use crate::timestamp::{Nanos, TimeFormat};
@@ -102,7 +102,32 @@ impl Jsonl {
         let mut head = Vec::with_capacity(32);
         head.extend_from_slice(b"{\"time\":");
         write_time(&mut head, &self.opts, time)?;
-        super::write_rows(rows, out, &mut self.buf, |rows, buf| {
+        // key-count rows: `,"name":` before the key and before the count
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for name in super::first_columns(rows)? {
+            let mut n = vec![b','];
+            write_str(&mut n, &name)?;
+            n.push(b':');
+            names.push(n);
+        }
+        super::write_rows(rows, out, &mut self.buf, |block, buf| {
+            let rows = match (block, names.as_slice()) {
+                (Block::Rows(rows), _) => rows,
+                (Block::KeyCounts(pairs), [key_name, count_name]) => {
+                    for &(key, count) in pairs {
+                        buf.extend_from_slice(&head);
+                        buf.extend_from_slice(key_name);
+                        write_str(buf, key)?;
+                        buf.extend_from_slice(count_name);
+                        buf.extend_from_slice(itoa::Buffer::new().format(count).as_bytes());
+                        buf.extend_from_slice(b"}\n");
+                    }
+                    return Ok(());
+                }
+                (Block::KeyCounts(_), _) => {
+                    return Err(io::Error::other("key-count rows without two columns"));
+                }
+            };
             // number text, once per block
             let scratch = &mut String::new();
             for row in rows {

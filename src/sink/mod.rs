@@ -81,6 +81,19 @@ pub trait RowSource: Sync {
         range: Range<usize>,
         f: &mut dyn FnMut(&[Record<'static>]) -> io::Result<()>,
     ) -> io::Result<()>;
+    /// The rows in `range` as (key, count) pairs, when each is a text key
+    /// column then its count (count-by-key's rows of one key field): a
+    /// format may write them without rows being made. None otherwise.
+    fn key_counts(&self, _range: Range<usize>) -> Option<&[(&str, u64)]> {
+        None
+    }
+}
+
+/// A block of rows for [`write_rows`]'s formatting function.
+pub enum Block<'a> {
+    Rows(&'a [Record<'static>]),
+    /// Rows of a text key column and a count ([`RowSource::key_counts`]).
+    KeyCounts(&'a [(&'a str, u64)]),
 }
 
 impl RowSource for [Record<'static>] {
@@ -118,11 +131,15 @@ pub fn write_rows<R, B, F>(rows: &R, out: &mut dyn Write, buf: &mut B, block: F)
 where
     R: RowSource + ?Sized,
     B: Buf,
-    F: Fn(&[Record<'static>], &mut B) -> io::Result<()> + Sync,
+    F: Fn(Block<'_>, &mut B) -> io::Result<()> + Sync,
 {
     let n = rows.len();
     let starts = (0..n).step_by(BLOCK_ROWS);
     let range = |at: usize| at..(at + BLOCK_ROWS).min(n);
+    let one = |at: usize, buf: &mut B| match rows.key_counts(range(at)) {
+        Some(pairs) => block(Block::KeyCounts(pairs), buf),
+        None => rows.block(range(at), &mut |r| block(Block::Rows(r), buf)),
+    };
     if rayon::current_thread_index().is_some() && n >= PAR_FORMAT_ROWS {
         use rayon::prelude::*;
         let starts: Vec<usize> = starts.collect();
@@ -130,7 +147,7 @@ where
             .par_iter()
             .map(|&at| {
                 let mut b = B::default();
-                rows.block(range(at), &mut |r| block(r, &mut b)).map(|()| b)
+                one(at, &mut b).map(|()| b)
             })
             .collect();
         for b in blocks {
@@ -140,7 +157,7 @@ where
     }
     for at in starts {
         buf.clear();
-        rows.block(range(at), &mut |r| block(r, buf))?;
+        one(at, buf)?;
         out.write_all(buf.as_ref())?;
     }
     buf.clear();

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options, RowSource, first_columns};
+use super::{BatchOut, Block, Formatter, Options, RowSource, first_columns};
 use crate::timestamp::Nanos;
 use crate::value::Value;
 
@@ -66,7 +66,22 @@ impl Tsv {
             self.line.push('\n');
             out.write_all(self.line.as_bytes())?;
         }
-        super::write_rows(rows, out, &mut self.line, |rows, line| {
+        super::write_rows(rows, out, &mut self.line, |block, line| {
+            let rows = match block {
+                Block::Rows(rows) => rows,
+                Block::KeyCounts(pairs) => {
+                    // as the rows would be: the key, then the count
+                    for &(key, count) in pairs {
+                        line.push_str(&time);
+                        line.push('\t');
+                        escape_into(line, key);
+                        line.push('\t');
+                        line.push_str(itoa::Buffer::new().format(count));
+                        line.push('\n');
+                    }
+                    return Ok(());
+                }
+            };
             // number text, once per block
             let scratch = &mut String::new();
             for row in rows {
