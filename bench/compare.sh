@@ -33,10 +33,16 @@ echo "## Windows: sliding 1h every 1m vs tumbling 1m (access.log by event time)"
 echo
 A=$data/access.log
 T2="--event-time auto --lateness 5s -b 1m -o tsv parse '\" (?P<status>\\d{3}) '"
-hyperfine --warmup 1 --runs "${RUNS:-3}" --export-markdown /dev/stdout \
+md=$(mktemp)
+trap 'rm -f "$md"' EXIT
+# hyperfine's table goes to a file: its progress output is silenced
+if hyperfine --warmup 1 --runs "${RUNS:-3}" --export-markdown "$md" \
   -n tumbling-1m "$spate $T2 then count-by-key status <$A" \
-  -n sliding-1h-by-1m "$spate $T2 then window 1h --slide 1m then count-by-key status <$A" >/dev/null 2>&1 \
-  || echo "(hyperfine not installed)"
+  -n sliding-1h-by-1m "$spate $T2 then window 1h --slide 1m then count-by-key status <$A" >/dev/null 2>&1; then
+  cat "$md"
+else
+  echo "(hyperfine not installed)"
+fi
 for f in "$A"; do
   /usr/bin/time -f "peak RSS tumbling: %M KiB ($f)" bash -c "$spate $T2 then count-by-key status <$f >/dev/null"
   /usr/bin/time -f "peak RSS sliding 1h/1m: %M KiB ($f)" bash -c "$spate $T2 then window 1h --slide 1m then count-by-key status <$f >/dev/null"
@@ -53,9 +59,12 @@ done 2>&1
 
 echo
 echo "## The I/O path: -b eof count vs wc -l (words.txt)"
-hyperfine -N --warmup 2 --runs 10 --export-markdown /dev/stdout \
-  -n "wc -l" "wc -l $W" -n "spate -b eof count" "$spate -b eof -i $W count" >/dev/null 2>&1 \
-  || echo "(hyperfine not installed)"
+if hyperfine -N --warmup 2 --runs 10 --export-markdown "$md" \
+  -n "wc -l" "wc -l $W" -n "spate -b eof count" "$spate -b eof -i $W count" >/dev/null 2>&1; then
+  cat "$md"
+else
+  echo "(hyperfine not installed)"
+fi
 
 echo
 echo "## T4: live word count over one TCP connection, -b 100ms (bench/t4.sh)"
