@@ -20,14 +20,14 @@ use crate::value::Value;
 
 pub struct Jsonl {
     opts: Options,
-    buf: Vec<u8>,
+    bufs: Vec<Vec<u8>>,
 }
 
 impl Jsonl {
     pub fn new(opts: Options) -> Self {
         Jsonl {
             opts,
-            buf: Vec::new(),
+            bufs: Vec::new(),
         }
     }
 }
@@ -110,7 +110,7 @@ impl Jsonl {
             n.push(b':');
             names.push(n);
         }
-        super::write_rows(rows, out, &mut self.buf, |block, buf| {
+        super::write_rows(rows, out, &mut self.bufs, |block, buf| {
             let rows = match (block, names.as_slice()) {
                 (Block::Rows(rows), _) => rows,
                 (Block::KeyCounts(pairs), [key_name, count_name]) => {

@@ -64,6 +64,9 @@ impl Buf for Vec<u8> {
 
 /// Rows per block formatted at once.
 const BLOCK_ROWS: usize = 2048;
+/// The most block buffers [`write_rows`] keeps for the next batch (128k
+/// rows' worth, a few MB).
+const KEEP_BUFS: usize = 64;
 /// From how many rows a batch is formatted on several threads.
 pub const PAR_FORMAT_ROWS: usize = 8192;
 
@@ -125,38 +128,55 @@ pub fn first_columns<R: RowSource + ?Sized>(rows: &R) -> io::Result<Vec<String>>
 /// (a format whose rows do not depend on one another: tsv, csv, jsonl).
 /// Called inside a rayon pool with many rows (the engine formats a large
 /// batch on its workers, idle while a batch closes), the blocks are
-/// formatted on all of the pool's threads, then written in order;
-/// otherwise one after another through `buf`.
-pub fn write_rows<R, B, F>(rows: &R, out: &mut dyn Write, buf: &mut B, block: F) -> io::Result<()>
+/// formatted on all of the pool's threads, each into its own buffer of
+/// `bufs` (kept from batch to batch: no allocation or page fault for them
+/// on a live stream's next batch), then written in order; otherwise one
+/// after another through the first buffer.
+pub fn write_rows<R, B, F>(
+    rows: &R,
+    out: &mut dyn Write,
+    bufs: &mut Vec<B>,
+    block: F,
+) -> io::Result<()>
 where
     R: RowSource + ?Sized,
     B: Buf,
     F: Fn(Block<'_>, &mut B) -> io::Result<()> + Sync,
 {
     let n = rows.len();
-    let starts = (0..n).step_by(BLOCK_ROWS);
+    let blocks = n.div_ceil(BLOCK_ROWS);
     let range = |at: usize| at..(at + BLOCK_ROWS).min(n);
-    let one = |at: usize, buf: &mut B| match rows.key_counts(range(at)) {
-        Some(pairs) => block(Block::KeyCounts(pairs), buf),
-        None => rows.block(range(at), &mut |r| block(Block::Rows(r), buf)),
+    let one = |at: usize, buf: &mut B| {
+        buf.clear();
+        match rows.key_counts(range(at)) {
+            Some(pairs) => block(Block::KeyCounts(pairs), buf),
+            None => rows.block(range(at), &mut |r| block(Block::Rows(r), buf)),
+        }
     };
     if rayon::current_thread_index().is_some() && n >= PAR_FORMAT_ROWS {
         use rayon::prelude::*;
-        let starts: Vec<usize> = starts.collect();
-        let blocks: Vec<io::Result<B>> = starts
-            .par_iter()
-            .map(|&at| {
-                let mut b = B::default();
-                one(at, &mut b).map(|()| b)
-            })
-            .collect();
-        for b in blocks {
-            out.write_all(b?.as_ref())?;
+        if bufs.len() < blocks {
+            bufs.resize_with(blocks, B::default);
         }
+        let done: Vec<io::Result<()>> = bufs[..blocks]
+            .par_iter_mut()
+            .enumerate()
+            .map(|(i, b)| one(i * BLOCK_ROWS, b))
+            .collect();
+        for (d, b) in done.into_iter().zip(bufs.iter_mut()) {
+            d?;
+            out.write_all(b.as_ref())?;
+            b.clear();
+        }
+        // a huge batch's buffers are not all kept
+        bufs.truncate(KEEP_BUFS);
         return Ok(());
     }
-    for at in starts {
-        buf.clear();
+    if bufs.is_empty() {
+        bufs.push(B::default());
+    }
+    let buf = &mut bufs[0];
+    for at in (0..n).step_by(BLOCK_ROWS) {
         one(at, buf)?;
         out.write_all(buf.as_ref())?;
     }
@@ -266,6 +286,23 @@ mod tests {
                     + usize::from(format == OutputFormat::Csv),
                 "{format:?}"
             );
+            // the next, smaller batches through the same formatter (its
+            // block buffers kept from the first): as from a fresh one
+            for n in [PAR_FORMAT_ROWS + 5, BLOCK_ROWS * 3] {
+                let b = BatchOut {
+                    time: 1_795_482_125_000_000_000,
+                    start: None,
+                    rows: &rows[..n],
+                };
+                let mut fresh = Vec::new();
+                let mut first = formatter(format, opts);
+                first.batch(&b, &mut Vec::new()).expect("writing to memory");
+                first.batch(&b, &mut fresh).expect("writing to memory");
+                let mut again = Vec::new();
+                pool.install(|| f.batch(&b, &mut again))
+                    .expect("writing to memory");
+                assert!(again == fresh, "{format:?}, {n} rows");
+            }
         }
     }
 }

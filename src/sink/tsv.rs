@@ -11,7 +11,8 @@ use crate::value::Value;
 pub struct Tsv {
     opts: Options,
     header_done: bool,
-    line: String,
+    /// Header text, then the blocks' text ([`super::write_rows`]).
+    lines: Vec<String>,
 }
 
 impl Tsv {
@@ -19,7 +20,7 @@ impl Tsv {
         Tsv {
             opts,
             header_done: !opts.header,
-            line: String::new(),
+            lines: Vec::new(),
         }
     }
 }
@@ -57,16 +58,15 @@ impl Tsv {
         let time = self.opts.time_text(time);
         if !self.header_done {
             self.header_done = true;
-            self.line.clear();
-            self.line.push_str("time");
+            let mut line = String::from("time");
             for name in first_columns(rows)? {
-                self.line.push('\t');
-                escape_into(&mut self.line, &name);
+                line.push('\t');
+                escape_into(&mut line, &name);
             }
-            self.line.push('\n');
-            out.write_all(self.line.as_bytes())?;
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
         }
-        super::write_rows(rows, out, &mut self.line, |block, line| {
+        super::write_rows(rows, out, &mut self.lines, |block, line| {
             let rows = match block {
                 Block::Rows(rows) => rows,
                 Block::KeyCounts(pairs) => {
