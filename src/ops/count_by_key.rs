@@ -260,10 +260,15 @@ impl Counts {
     /// `top` see the real keys first; and the overflow tallied for the
     /// summary.
     fn with_other(&self, rows: Vec<Record<'static>>, other: u64) -> Vec<Record<'static>> {
+        self.note_other(other);
+        self.with_other_row(rows, other)
+    }
+
+    /// A result with an `(other)` row of `other` records, for the summary.
+    fn note_other(&self, other: u64) {
         if other > 0 {
             self.limit.note("count-by-key", other);
         }
-        self.with_other_row(rows, other)
     }
 
     /// `rows` and the `(other)` row, when there is one.
@@ -274,9 +279,7 @@ impl Counts {
         }
         rows
     }
-}
 
-impl Counts {
     /// The text keys of this state and `parts` taken together, sorted, and
     /// their `(other)` count: the parts' tables read side by side, unless a
     /// key other than text is counted or the keys together could pass
@@ -481,9 +484,7 @@ impl AggState for Counts {
 
     fn lazy_rows<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
         let (keys, other) = self.union(parts)?;
-        if other > 0 {
-            self.limit.note("count-by-key", other);
-        }
+        self.note_other(other);
         Some(Box::new(CountRows {
             counts: self,
             keys,

@@ -163,10 +163,9 @@ where
             .enumerate()
             .map(|(i, b)| one(i * BLOCK_ROWS, b))
             .collect();
-        for (d, b) in done.into_iter().zip(bufs.iter_mut()) {
+        for (d, b) in done.into_iter().zip(bufs.iter()) {
             d?;
             out.write_all(b.as_ref())?;
-            b.clear();
         }
         // a huge batch's buffers are not all kept
         bufs.truncate(KEEP_BUFS);

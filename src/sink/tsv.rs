@@ -11,7 +11,7 @@ use crate::value::Value;
 pub struct Tsv {
     opts: Options,
     header_done: bool,
-    /// Header text, then the blocks' text ([`super::write_rows`]).
+    /// The blocks' text buffers ([`super::write_rows`]).
     lines: Vec<String>,
 }
 
