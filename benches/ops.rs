@@ -49,11 +49,12 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use spate::accounting::Ctx;
-use spate::cli::{self, OutputFormat, Parsed};
-use spate::ops::{Aggregation, RecordOp, RowsOp};
-use spate::plan::{self, Barrier, Plan, PostOp};
+use spate::agg::Aggregation;
+use spate::cli::{self, Parsed};
+use spate::ops::chain::{Barrier, Chain, PostOp};
+use spate::ops::{RecordOp, RowsOp};
 use spate::record::Record;
-use spate::sink::{self, BatchOut, Options};
+use spate::sink::{self, BatchOut, Options, OutputFormat};
 use spate::timestamp::{self, TimeFormat};
 use spate::value::Value;
 
@@ -383,14 +384,14 @@ fn events_logfmt(bytes: usize) -> String {
 
 // ----------------------------------------------------------------- driving
 
-/// The plan a run would build for these options and chain.
-fn plan(args: &[&str]) -> Plan {
+/// The chain a run would build for these options and chain.
+fn plan(args: &[&str]) -> Chain {
     let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
         .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let Parsed::Run(config, chain) = parsed else {
+    let Parsed::Run(plan) = parsed else {
         panic!("{args:?}: not a run");
     };
-    plan::build(&config, &chain).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    plan.chain
 }
 
 /// The single per-record operator of `-b eof OP ARGS...`.

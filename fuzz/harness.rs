@@ -20,7 +20,7 @@ use spate::value::Value;
 
 /// `chain`: the input is a command line, its words separated by NUL bytes
 /// (any bytes, not only UTF-8), run through what `spate` does before it
-/// reads any input: `cli::parse`, `plan::build`, and `--emit`'s program.
+/// reads any input: `cli::parse` (which builds the plan) and `--emit`'s program.
 pub fn chain(data: &[u8]) {
     let mut argv = vec![OsString::from("spate")];
     if !data.is_empty() {
@@ -33,14 +33,11 @@ pub fn chain(data: &[u8]) {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Ok(Parsed::Run(config, chain)) = cli::parse(argv) else {
+    let Ok(Parsed::Run(plan)) = cli::parse(argv) else {
         return;
     };
-    if spate::plan::build(&config, &chain).is_err() {
-        return;
-    }
-    if let Some(target) = &config.emit {
-        let _ = spate::emit::program(target, &config, &chain, &words);
+    if let Some(target) = &plan.emit {
+        let _ = spate::emit::program(target, &plan, &words);
     }
 }
 

@@ -20,7 +20,8 @@ use crate::agg::hll::Hll;
 use crate::agg::key::{BuildHasher, Key, KeyRef, MISSING, Map};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::quantile::Quantiles;
-use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, name_list, same};
+use crate::agg::{AggState, Aggregation, same};
+use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::Record;
 use crate::value::{Num, Value};
 

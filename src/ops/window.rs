@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches};
 
+use crate::batch::WindowSpec;
 use crate::duration::{format_duration, parse_duration};
-use crate::ops::{BuildCx, Built, Operator, Stage, WindowSpec};
+use crate::ops::{BuildCx, Built, Operator, Stage};
 
 pub struct Window;
 

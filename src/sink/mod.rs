@@ -12,9 +12,35 @@ pub mod tsv;
 use std::io::{self, Write};
 use std::ops::Range;
 
-use crate::cli::OutputFormat;
 use crate::record::Record;
 use crate::timestamp::{Nanos, TimeFormat, format_time};
+
+/// The output formats (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Pretty,
+    Tsv,
+    Csv,
+    Jsonl,
+    Json,
+    Spark,
+}
+
+impl OutputFormat {
+    pub const NAMES: [&'static str; 6] = ["pretty", "tsv", "csv", "jsonl", "json", "spark"];
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "pretty" => OutputFormat::Pretty,
+            "tsv" => OutputFormat::Tsv,
+            "csv" => OutputFormat::Csv,
+            "jsonl" => OutputFormat::Jsonl,
+            "json" => OutputFormat::Json,
+            "spark" => OutputFormat::Spark,
+            _ => return None,
+        })
+    }
+}
 
 /// One emitted batch or window.
 pub struct BatchOut<'r> {
