@@ -8,6 +8,7 @@ pub mod hll;
 pub mod key;
 pub mod limit;
 pub mod quantile;
+pub mod stats;
 pub mod textmap;
 
 use std::any::Any;

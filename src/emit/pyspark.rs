@@ -1599,18 +1599,6 @@ fn java_replacement(repl: &str, re: &JavaRegex) -> std::result::Result<String, S
     Ok(out)
 }
 
-/// The mapping of one operator, exposed for the tests: the program for
-/// `spate -i in.txt -b eof CHAIN` (so every operator can be seen alone).
-pub fn program_for_test(chain: &[&str]) -> Result<String> {
-    let mut args = vec!["spate", "-i", "in.txt", "-b", "eof", "-o", "tsv"];
-    args.extend_from_slice(chain);
-    let parsed = crate::cli::parse(args.iter().copied()).map_err(|e| e.to_string())?;
-    let crate::cli::Parsed::Run(plan) = parsed else {
-        return refuse("help requested");
-    };
-    program(&plan, &args.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
