@@ -213,7 +213,7 @@ impl RecordOp for SplitOp {
 
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         let src = if self.field == CURRENT {
-            rec.value.take()
+            rec.take_current()
         } else {
             rec.get(&self.field).cloned()
         };
