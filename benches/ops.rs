@@ -3,9 +3,10 @@
 //! criterion prints MB/s.
 //!
 //! How each operator is isolated, all through the crate's public API:
-//! - The operators are built exactly as a run builds them, from a chain's
-//!   words through `cli::parse` + `plan::build`, and then driven directly
-//!   on one thread, with no reader thread, engine, batching or output:
+//! - The operators are built from their words as a run builds each stage
+//!   (`spate::ops::build_words`, with the defaults of `-b eof`), and then
+//!   driven directly on one thread, with no reader thread, engine,
+//!   batching or output:
 //!   - per-record operators (`ops/*`): `RecordOp::process` on every line,
 //!     the engine's general (unfused) per-line path. Throughput is the input
 //!     bytes. `where` and `fields` need fields, so they run on records that
@@ -49,10 +50,7 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use spate::accounting::Ctx;
-use spate::agg::Aggregation;
-use spate::cli::{self, Parsed};
-use spate::ops::chain::{Barrier, Chain, PostOp};
-use spate::ops::{RecordOp, RowsOp};
+use spate::ops::{RecordOp, aggregation, record_op, rows_op};
 use spate::record::Record;
 use spate::sink::{self, BatchOut, Options, OutputFormat};
 use spate::timestamp::{self, TimeFormat};
@@ -384,40 +382,6 @@ fn events_logfmt(bytes: usize) -> String {
 
 // ----------------------------------------------------------------- driving
 
-/// The chain a run would build for these options and chain.
-fn plan(args: &[&str]) -> Chain {
-    let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let Parsed::Run(plan) = parsed else {
-        panic!("{args:?}: not a run");
-    };
-    plan.chain
-}
-
-/// The single per-record operator of `-b eof OP ARGS...`.
-fn record_op(op: &[&str]) -> Box<dyn RecordOp> {
-    let mut p = plan(&[&["-b", "eof"], op].concat());
-    assert_eq!(p.pre.len(), 1, "{op:?}: one per-record operator");
-    p.pre.pop().expect("one operator")
-}
-
-/// The aggregation of `-b eof AGG ARGS...`.
-fn aggregation(agg: &[&str]) -> Box<dyn Aggregation> {
-    match plan(&[&["-b", "eof"], agg].concat()).barrier {
-        Barrier::Aggregate { agg, .. } => agg,
-        Barrier::Collect => panic!("{agg:?}: not an aggregation"),
-    }
-}
-
-/// The rows operator of `-b eof count-by-key then OP ARGS...`.
-fn rows_op(op: &[&str]) -> Box<dyn RowsOp> {
-    let mut p = plan(&[&["-b", "eof", "count-by-key", "then"], op].concat());
-    match p.post.pop() {
-        Some(PostOp::Rows(r)) => r,
-        _ => panic!("{op:?}: not a rows operator"),
-    }
-}
-
 fn lines(text: &str) -> Vec<&str> {
     text.lines().collect()
 }
@@ -439,7 +403,7 @@ fn run_lines(op: &dyn RecordOp, lines: &[&str]) -> usize {
 /// Runs the lines through `op` and keeps the records (setup for the
 /// operators that need fields).
 fn records<'a>(op: &[&str], lines: &[&'a str]) -> Vec<Record<'a>> {
-    let op = record_op(op);
+    let op = record_op(op).expect("the bench's words build");
     let mut cx = Ctx::new(false);
     let mut out = Vec::new();
     for &l in lines {
@@ -503,7 +467,10 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
     // `expect`: how many records must come out (every line parsed), or
     // `None` for a filter, which must keep some lines and drop some
     let mut line_op = |name: &str, op: &[&str], input: &[&str], expect: Option<usize>| {
-        let n = run_lines(record_op(op).as_ref(), input);
+        let n = run_lines(
+            record_op(op).expect("the bench's words build").as_ref(),
+            input,
+        );
         match expect {
             Some(e) => assert_eq!(n, e, "{name}: records out"),
             None => assert!(
@@ -516,7 +483,7 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
         g.throughput(Throughput::Bytes(bytes_of(input)));
         // built once: from its second pass on, `csv --header` (which keeps
         // the header it took) reads the header line as one more record
-        let op = record_op(op);
+        let op = record_op(op).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter(|| black_box(run_lines(op.as_ref(), input)))
         });
@@ -553,7 +520,7 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
     let parsed = records(&["json"], &events);
     let mut field_op = |name: &str, op: &[&str]| {
         g.throughput(Throughput::Bytes(bytes_of(&events)));
-        let op = record_op(op);
+        let op = record_op(op).expect("the bench's words build");
         let mut out = Vec::new();
         for r in parsed.clone() {
             op.process(r, &mut out, &mut Ctx::new(false));
@@ -588,7 +555,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
 
     // the engine's path for `count` with nothing before it
     g.throughput(Throughput::Bytes(inp.words.len() as u64));
-    let count = aggregation(&["count"]);
+    let count = aggregation(&["count"]).expect("the bench's words build");
     g.bench_function("count", |b| {
         b.iter(|| {
             let mut s = count.new_state();
@@ -599,7 +566,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
         })
     });
     // T1: `split then count-by-key`, fused: splitting included
-    let cbk = aggregation(&["count-by-key"]);
+    let cbk = aggregation(&["count-by-key"]).expect("the bench's words build");
     g.bench_function("split_count_by_key_fused", |b| {
         b.iter(|| {
             let mut s = cbk.new_state();
@@ -662,7 +629,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
     // record-fed aggregations, on records made beforehand
     let mut fed = |name: &str, agg: &[&str], recs: &[Record<'_>], bytes: u64| {
         g.throughput(Throughput::Bytes(bytes));
-        let agg = aggregation(agg);
+        let agg = aggregation(agg).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut s = agg.new_state();
@@ -736,7 +703,9 @@ fn count_rows() -> Vec<Record<'static>> {
         }
         t
     };
-    let mut s = aggregation(&["count-by-key"]).new_state();
+    let mut s = aggregation(&["count-by-key"])
+        .expect("the bench's words build")
+        .new_state();
     s.add_ascii_words(text.as_bytes());
     let rows = s.into_rows(false);
     assert_eq!(rows.len(), ROWS);
@@ -754,7 +723,7 @@ fn post(c: &mut Criterion) {
         ("sort_key", &["sort", "key"][..]),
         ("sort_count_asc", &["sort", "count"][..]),
     ] {
-        let op = rows_op(op);
+        let op = rows_op(op).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter_batched(
                 || rows.clone(),
