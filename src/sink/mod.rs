@@ -7,6 +7,8 @@ pub mod json;
 pub mod jsonl;
 pub mod pretty;
 pub mod spark;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tsv;
 
 use std::io::{self, Write};
