@@ -30,6 +30,9 @@
 //!     and `parse_timestamp` (`--event-time FIELD`) on RFC 3339 values.
 //!   - `format/*`: the tsv and json formatters writing one batch of 50,000
 //!     rows into memory; bytes are the output's.
+//!   - `quantile/*`: the percentile sketch of `stats` alone: a million
+//!     values added (four shapes), sixty partial sketches merged, four
+//!     percentiles asked; throughput in values, parts or percentiles.
 //! - `engine/*` runs whole chains through `run::run_in_memory` (all cores,
 //!   as a run would) for the floor the operators add to: `-b eof count` on
 //!   each input, and `--event-time auto -b 1m count`, whose difference from
@@ -50,6 +53,7 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use spate::accounting::Ctx;
+use spate::agg::quantile::Quantiles;
 use spate::ops::{RecordOp, aggregation, record_op, rows_op};
 use spate::record::Record;
 use spate::sink::{self, BatchOut, Options, OutputFormat};
@@ -514,6 +518,14 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
         &csv,
         Some(csv.len() - 1),
     );
+    // every line by position (the header line too), and with names given
+    line_op("csv", &["csv"], &csv, Some(csv.len()));
+    line_op(
+        "csv_columns",
+        &["csv", "--columns", "ts,service,level,latency_ms,user,msg"],
+        &csv,
+        Some(csv.len()),
+    );
     line_op("logfmt", &["logfmt"], &logfmt, Some(logfmt.len()));
 
     // where and fields on the records json made (outside the timing)
@@ -801,6 +813,60 @@ fn formatters(c: &mut Criterion) {
     g.finish();
 }
 
+/// The percentile accumulator of `stats` on its own: adding a million
+/// values of each shape (uniform in random and in ascending order, heavy
+/// tailed, few distinct), merging sixty partial sketches of those values
+/// (a batch's worker parts, a window's panes) and asking the four
+/// percentiles of the merged sketch.
+fn quantiles(c: &mut Criterion) {
+    const N: usize = 1_000_000;
+    let mut rng = Rng(0x5EED_0007);
+    let uniform: Vec<f64> = (0..N).map(|_| rng.unit()).collect();
+    let mut ascending = uniform.clone();
+    ascending.sort_by(f64::total_cmp);
+    // lognormal-ish: e^(a sum of uniforms)
+    let tailed: Vec<f64> = (0..N)
+        .map(|_| ((0..4).map(|_| rng.unit()).sum::<f64>() * 2.0 - 4.0).exp())
+        .collect();
+    let few: Vec<f64> = (0..N).map(|_| rng.below(1000) as f64).collect();
+    let sketch = |values: &[f64]| {
+        let mut q = Quantiles::new();
+        for &x in values {
+            q.add(x);
+        }
+        q
+    };
+    let mut g = group(c, "quantile");
+    g.throughput(Throughput::Elements(N as u64));
+    for (name, values) in [
+        ("add_uniform", &uniform),
+        ("add_ascending", &ascending),
+        ("add_tailed", &tailed),
+        ("add_few_distinct", &few),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(sketch(black_box(values)).retained()))
+        });
+    }
+    let parts: Vec<Quantiles> = uniform.chunks(N / 60).map(sketch).collect();
+    g.throughput(Throughput::Elements(parts.len() as u64));
+    g.bench_function("merge_60_parts", |b| {
+        b.iter(|| {
+            let mut whole = Quantiles::new();
+            for p in &parts {
+                whole.merge(black_box(p));
+            }
+            black_box(whole.retained())
+        })
+    });
+    let whole = sketch(&uniform);
+    g.throughput(Throughput::Elements(4));
+    g.bench_function("query_4", |b| {
+        b.iter(|| black_box(whole.quantiles(black_box(&[50.0, 90.0, 95.0, 99.0]))))
+    });
+    g.finish();
+}
+
 fn engine(c: &mut Criterion, inp: &Inputs) {
     let mut g = group(c, "engine");
     let mut run = |name: &str, args: &[&str], input: &str| {
@@ -850,6 +916,7 @@ fn benches(c: &mut Criterion) {
     post(c);
     timestamps(c, &inp);
     formatters(c);
+    quantiles(c);
     engine(c, &inp);
 }
 

@@ -856,39 +856,4 @@ mod tests {
             })
             .expect("json agrees with serde_json");
     }
-
-    /// Parse speed over real event lines; printed, never asserted. Run with
-    /// `cargo test --release json_parse_speed -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn json_parse_speed() {
-        let path = "/work/data/d5/events.jsonl";
-        let Ok(data) = std::fs::read_to_string(path) else {
-            eprintln!("{path} not found; skipped");
-            return;
-        };
-        let op = record_op(&["json"]).expect("valid json");
-        let mut cx = Ctx::default();
-        let mut out = Vec::with_capacity(4);
-        let rounds = 20;
-        let start = std::time::Instant::now();
-        let mut n = 0u64;
-        for _ in 0..rounds {
-            for line in data.lines() {
-                out.clear();
-                op.process(
-                    Record::from_line(Cow::Borrowed(line), line),
-                    &mut out,
-                    &mut cx,
-                );
-                n += out.len() as u64;
-            }
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let mb = (data.len() * rounds) as f64 / 1e6;
-        eprintln!(
-            "json: {n} records, {mb:.0} MB in {secs:.3} s: {:.0} MB/s",
-            mb / secs
-        );
-    }
 }
