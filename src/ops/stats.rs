@@ -1343,6 +1343,34 @@ mod tests {
             })
     }
 
+    /// The records added to one accumulator, and added to one per part
+    /// (cut at `cuts`) then merged in order: a batch taken whole and in its
+    /// workers' parts.
+    fn whole_and_merged(
+        a: &dyn Aggregation,
+        recs: &[Record<'static>],
+        cuts: Vec<usize>,
+    ) -> (Box<dyn AggState>, Box<dyn AggState>) {
+        let mut whole = a.new_state();
+        for r in recs {
+            whole.add(r);
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
+        cuts.sort_unstable();
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(recs.len());
+        let mut merged = a.new_state();
+        for w in bounds.windows(2) {
+            let mut part = a.new_state();
+            for r in &recs[w[0]..w[1]] {
+                part.add(r);
+            }
+            merged.merge(part.as_ref());
+        }
+        (whole, merged)
+    }
+
     proptest! {
         #[test]
         fn stats_merge_of_parts_equals_whole(
@@ -1358,23 +1386,7 @@ mod tests {
                 args.extend(["-g", "g"]);
             }
             let a = aggregation(&[&["stats"], &args[..]].concat()).expect("valid stats arguments");
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
             prop_assert_eq!(merged.is_empty(), whole.is_empty());
         }
@@ -1428,23 +1440,7 @@ mod tests {
             max_keys in 1usize..4,
         ) {
             let (a, _) = aggregation_capped(&["stats", "-f", "a", "-a", "count", "-g", "g"], max_keys).expect("valid stats");
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             let count = |rows: &[Record<'static>]| -> i64 {
                 rows.iter()
                     .filter_map(|r| match r.get("count") {
