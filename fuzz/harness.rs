@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use spate::accounting::Ctx;
 use spate::cli::{self, Parsed};
-use spate::ops::{BuildCx, Built, RecordOp};
+use spate::ops::RecordOp;
 use spate::record::Record;
 use spate::timestamp::{self, TimeFormat};
 use spate::value::Value;
@@ -43,16 +43,8 @@ pub fn chain(data: &[u8]) {
 
 /// Builds a per-record operator from its words (name first), as the plan
 /// does. The argument sets here are fixed, so they must build.
-pub fn record_op(words: &[&str]) -> Box<dyn RecordOp> {
-    let op = spate::ops::find(words[0]).expect("a registered operator");
-    let m = spate::ops::command_for(op)
-        .try_get_matches_from(words)
-        .unwrap_or_else(|e| panic!("{words:?}: {e}"));
-    match op.build(&m, &BuildCx::default()) {
-        Ok(Built::Record(r)) => r,
-        Ok(_) => panic!("{words:?} is not a per-record operator"),
-        Err(e) => panic!("{words:?}: {e}"),
-    }
+fn record_op(words: &[&str]) -> Box<dyn RecordOp> {
+    spate::ops::record_op(words).unwrap_or_else(|e| panic!("{words:?}: {e}"))
 }
 
 /// Runs one record through `op` as the engine runs a line's record, with

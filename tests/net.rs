@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::util::{accept_within, connect_within, free_port, spate, wait_output};
+use crate::util::{accept_within, connect_within, free_port, spate, tsv_body, wait_output};
 
 /// A test server on a port chosen by the OS.
 fn server() -> (TcpListener, u16) {
@@ -50,12 +50,6 @@ fn total_count(stdout: &str) -> u64 {
             n.parse::<u64>().expect("a count")
         })
         .sum()
-}
-
-fn tsv_body(s: &str) -> Vec<String> {
-    s.lines()
-        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
-        .collect()
 }
 
 #[test]

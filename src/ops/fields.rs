@@ -124,20 +124,12 @@ impl RecordOp for FieldsOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Fields)
-            .try_get_matches_from(std::iter::once("fields").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Fields.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("fields builds a record operator".into()),
-        }
-    }
+    use crate::ops::record_op;
 
     /// The record's columns after `fields`, as (name, text).
     fn run(args: &[&str], rec: Record<'_>) -> Vec<(String, String)> {
-        let op = build(args).unwrap_or_else(|e| panic!("fields {args:?}: {e}"));
+        let op = record_op(&[&["fields"], args].concat())
+            .unwrap_or_else(|e| panic!("fields {args:?}: {e}"));
         let mut out = Vec::new();
         op.process(rec, &mut out, &mut Ctx::default());
         assert_eq!(out.len(), 1, "fields never drops a record");
@@ -187,7 +179,7 @@ mod tests {
             cols(&[("c", "3"), ("value", "line"), ("a", "1")])
         );
         // still the current value for what comes next
-        let op = build(&["b,_"]).expect("valid");
+        let op = record_op(&["fields", "b,_"]).expect("valid");
         let mut out = Vec::new();
         op.process(rec(), &mut out, &mut Ctx::default());
         let mut r = out.remove(0);
@@ -217,7 +209,7 @@ mod tests {
 
     #[test]
     fn fields_moves_borrowed_values() {
-        let op = build(&["a"]).expect("valid");
+        let op = record_op(&["fields", "a"]).expect("valid");
         let mut out = Vec::new();
         op.process(rec(), &mut out, &mut Ctx::default());
         assert!(matches!(
@@ -258,13 +250,13 @@ mod tests {
     #[test]
     fn fields_errors() {
         assert!(
-            build(&[])
+            record_op(&["fields"])
                 .err()
                 .unwrap_or_default()
                 .contains("at least one field")
         );
         assert!(
-            build(&["a,,b"])
+            record_op(&["fields", "a,,b"])
                 .err()
                 .unwrap_or_default()
                 .contains("empty name")

@@ -103,6 +103,68 @@ pub fn find(name: &str) -> Option<&'static dyn Operator> {
     REGISTRY.iter().copied().find(|op| op.name() == name)
 }
 
+/// Builds one operator from its words, name first (`["top", "3", "-f",
+/// "n"]`), as a chain's stage is built: found in [`REGISTRY`] by name, its
+/// arguments parsed by its clap command, then built with `cx`. The one way
+/// the unit tests, the fuzz harness and the benches make an operator, so
+/// they make it as a run does; the error is clap's text or the operator's.
+pub fn build_words(words: &[&str], cx: &BuildCx) -> Result<Built, String> {
+    let name = words.first().ok_or("no operator: the words are empty")?;
+    let op = find(name).ok_or_else(|| format!("unknown operator '{name}'"))?;
+    let m = command_for(op)
+        .try_get_matches_from(words)
+        .map_err(|e| e.to_string())?;
+    op.build(&m, cx)
+}
+
+/// [`build_words`] with a default [`BuildCx`], for a per-record operator.
+pub fn record_op(words: &[&str]) -> Result<Box<dyn RecordOp>, String> {
+    match build_words(words, &BuildCx::default())? {
+        Built::Record(op) => Ok(op),
+        _ => Err(format!("{words:?} is not a per-record operator")),
+    }
+}
+
+/// [`build_words`] with a default [`BuildCx`], for an operator on rows.
+pub fn rows_op(words: &[&str]) -> Result<Box<dyn RowsOp>, String> {
+    match build_words(words, &BuildCx::default())? {
+        Built::Rows(op) => Ok(op),
+        _ => Err(format!("{words:?} is not an operator on rows")),
+    }
+}
+
+/// [`build_words`] with a default [`BuildCx`], for an aggregation.
+pub fn aggregation(words: &[&str]) -> Result<Box<dyn Aggregation>, String> {
+    aggregation_in(words, &BuildCx::default())
+}
+
+/// [`aggregation`] under `--max-keys MAX`: the aggregation and the limit
+/// its accumulators share, which tallies what overflowed it.
+pub fn aggregation_capped(
+    words: &[&str],
+    max: usize,
+) -> Result<
+    (
+        Box<dyn Aggregation>,
+        std::sync::Arc<crate::agg::limit::KeyLimit>,
+    ),
+    String,
+> {
+    let keys = std::sync::Arc::new(crate::agg::limit::KeyLimit::new(max));
+    let cx = BuildCx {
+        keys: std::sync::Arc::clone(&keys),
+        ..BuildCx::default()
+    };
+    Ok((aggregation_in(words, &cx)?, keys))
+}
+
+fn aggregation_in(words: &[&str], cx: &BuildCx) -> Result<Box<dyn Aggregation>, String> {
+    match build_words(words, cx)? {
+        Built::Aggregation(a) => Ok(a),
+        _ => Err(format!("{words:?} is not an aggregation")),
+    }
+}
+
 /// A running part of the chain.
 pub enum Built {
     Record(Box<dyn RecordOp>),
@@ -204,6 +266,40 @@ mod tests {
         let n = names.len();
         names.dedup();
         assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn build_words_builds_each_kind_as_its_words_say() {
+        assert!(record_op(&["split", "-r", ","]).is_ok());
+        assert!(rows_op(&["top", "3", "-f", "n"]).is_ok());
+        assert!(aggregation(&["stats", "-f", "n", "-a", "mean"]).is_ok());
+        let (_, keys) = aggregation_capped(&["count-by-key"], 7).expect("valid count-by-key");
+        assert_eq!(keys.max, 7);
+        assert!(matches!(
+            build_words(&["window", "all"], &BuildCx::default()),
+            Ok(Built::Window(WindowSpec::All))
+        ));
+    }
+
+    #[test]
+    fn build_words_says_what_is_wrong() {
+        let err = |r: Result<Built, String>| r.err().unwrap_or_default();
+        assert!(err(build_words(&[], &BuildCx::default())).contains("empty"));
+        let e = err(build_words(&["cuont"], &BuildCx::default()));
+        assert_eq!(e, "unknown operator 'cuont'");
+        // clap's error, then the operator's own
+        let e = err(build_words(&["head", "--nope"], &BuildCx::default()));
+        assert!(e.contains("--nope"), "{e}");
+        let e = err(build_words(
+            &["stats", "-f", "n", "-a", "avg"],
+            &BuildCx::default(),
+        ));
+        assert!(e.contains("did you mean 'mean'"), "{e}");
+        // the typed conveniences refuse another kind
+        let e = record_op(&["count"]).err().unwrap_or_default();
+        assert!(e.contains("not a per-record operator"), "{e}");
+        assert!(rows_op(&["split"]).is_err());
+        assert!(aggregation(&["head"]).is_err());
     }
 
     #[test]

@@ -443,17 +443,8 @@ fn group_cmp(a: &Key, b: &Key) -> Ordering {
 mod tests {
     use super::*;
     use crate::agg::stats::DISTINCT_EXACT;
+    use crate::ops::{aggregation, aggregation_capped};
     use proptest::prelude::*;
-
-    fn agg(args: &[&str]) -> Result<Box<dyn Aggregation>, String> {
-        let m = crate::ops::command_for(&Stats)
-            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Stats.build(&m, &BuildCx::default())? {
-            Built::Aggregation(a) => Ok(a),
-            _ => Err("stats builds an aggregation".into()),
-        }
-    }
 
     fn rec(fields: &[(&'static str, Value<'static>)]) -> Record<'static> {
         Record::row(
@@ -465,7 +456,7 @@ mod tests {
     }
 
     fn run(args: &[&str], recs: &[Record<'static>]) -> Vec<Record<'static>> {
-        let a = agg(args).expect("valid stats arguments");
+        let a = aggregation(&[&["stats"], args].concat()).expect("valid stats arguments");
         let mut s = a.new_state();
         for r in recs {
             s.add(r);
@@ -693,7 +684,7 @@ mod tests {
     fn stats_empty_batch_has_no_row() {
         assert!(run(&["-f", "x", "-a", "count"], &[]).is_empty());
         assert!(run(&["-f", "x", "-a", "count", "-g", "g"], &[]).is_empty());
-        let a = agg(&["-f", "x", "-a", "mean"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "mean"]).expect("valid");
         assert!(a.new_state().is_empty());
         assert!(a.new_state().emit(true).is_empty());
     }
@@ -723,25 +714,33 @@ mod tests {
 
     #[test]
     fn stats_rejects_bad_arguments() {
-        let e = agg(&["-f", "x", "-a", "avg"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "avg"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'mean'"), "{e}");
         assert!(
             e.contains("count sum mean min max p50 p90 p95 p99 distinct"),
             "{e}"
         );
-        let e = agg(&["-f", "x", "-a", "mena"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "mena"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'mean'"), "{e}");
-        let e = agg(&["-f", "x", "-a", "median"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "median"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'p50'"), "{e}");
-        assert!(agg(&["-f", "x", "-a", "p0"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "p101"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "pp"]).is_err());
-        let e = agg(&["-f", "", "-a", "sum"]).err().unwrap_or_default();
+        assert!(aggregation(&["stats", "-f", "x", "-a", "p0"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "p101"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "pp"]).is_err());
+        let e = aggregation(&["stats", "-f", "", "-a", "sum"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("-f needs a name"), "{e}");
-        assert!(agg(&["-f", "a,,b", "-a", "sum"]).is_err());
-        assert!(agg(&["-a", "sum"]).is_err());
-        assert!(agg(&["-f", "x"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "sum,"]).is_err());
+        assert!(aggregation(&["stats", "-f", "a,,b", "-a", "sum"]).is_err());
+        assert!(aggregation(&["stats", "-a", "sum"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "sum,"]).is_err());
     }
 
     #[test]
@@ -776,24 +775,11 @@ mod tests {
         assert!(!spec.fields[0].numeric);
     }
 
-    fn agg_max(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
-        let m = crate::ops::command_for(&Stats)
-            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
-            .expect("valid stats arguments");
-        let keys = Arc::new(KeyLimit::new(max_keys));
-        let cx = BuildCx {
-            keys: Arc::clone(&keys),
-            ..BuildCx::default()
-        };
-        match Stats.build(&m, &cx) {
-            Ok(Built::Aggregation(a)) => (a, keys),
-            _ => panic!("stats builds an aggregation"),
-        }
-    }
-
     #[test]
     fn stats_max_keys_aggregates_new_groups_as_other() {
-        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum,max", "-g", "g"], 2);
+        let (a, keys) =
+            aggregation_capped(&["stats", "-f", "n", "-a", "count,sum,max", "-g", "g"], 2)
+                .expect("valid stats");
         let mut s = a.new_state();
         for (g, n) in [("b", 1), ("a", 2), ("c", 3), ("a", 4), ("d", 10), ("c", 5)] {
             s.add(&rec(&[("g", Value::str(g)), ("n", Value::Int(n))]));
@@ -812,7 +798,8 @@ mod tests {
 
     #[test]
     fn stats_merge_respects_max_keys() {
-        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum", "-g", "g"], 2);
+        let (a, keys) = aggregation_capped(&["stats", "-f", "n", "-a", "count,sum", "-g", "g"], 2)
+            .expect("valid stats");
         let part = |groups: &[&'static str]| {
             let mut s = a.new_state();
             for g in groups {
@@ -856,7 +843,7 @@ mod tests {
     #[test]
     fn stats_distinct_is_exact_up_to_the_threshold_then_estimates() {
         let n = DISTINCT_EXACT as i64;
-        let a = agg(&["-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
         let vals = |lo: i64, hi: i64| (lo..hi).map(|i| ("g", i)).collect::<Vec<_>>();
         // exactly the threshold, each value twice: exact
         let mut twice = vals(0, n);
@@ -876,7 +863,7 @@ mod tests {
     #[test]
     fn stats_distinct_merges_across_the_threshold() {
         let n = DISTINCT_EXACT as i64;
-        let a = agg(&["-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
         let part = |lo: i64, hi: i64| {
             let pairs: Vec<(&'static str, i64)> = (lo..hi).map(|i| ("g", i)).collect();
             distinct_state(a.as_ref(), &pairs)
@@ -911,7 +898,8 @@ mod tests {
         // values, cut into parts of every size class: sketches are a
         // function of the set of values, so merging parts in any order is
         // the same as one pass
-        let a = agg(&["-f", "x", "-a", "count,distinct", "-g", "g"]).expect("valid");
+        let a =
+            aggregation(&["stats", "-f", "x", "-a", "count,distinct", "-g", "g"]).expect("valid");
         let pairs: Vec<(&'static str, i64)> = (0..30_000i64)
             .map(|i| {
                 if i % 7 == 0 {
@@ -981,6 +969,34 @@ mod tests {
             })
     }
 
+    /// The records added to one accumulator, and added to one per part
+    /// (cut at `cuts`) then merged in order: a batch taken whole and in its
+    /// workers' parts.
+    fn whole_and_merged(
+        a: &dyn Aggregation,
+        recs: &[Record<'static>],
+        cuts: Vec<usize>,
+    ) -> (Box<dyn AggState>, Box<dyn AggState>) {
+        let mut whole = a.new_state();
+        for r in recs {
+            whole.add(r);
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
+        cuts.sort_unstable();
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(recs.len());
+        let mut merged = a.new_state();
+        for w in bounds.windows(2) {
+            let mut part = a.new_state();
+            for r in &recs[w[0]..w[1]] {
+                part.add(r);
+            }
+            merged.merge(part.as_ref());
+        }
+        (whole, merged)
+    }
+
     proptest! {
         #[test]
         fn stats_merge_of_parts_equals_whole(
@@ -995,24 +1011,8 @@ mod tests {
             if grouped {
                 args.extend(["-g", "g"]);
             }
-            let a = agg(&args).expect("valid stats arguments");
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let a = aggregation(&[&["stats"], &args[..]].concat()).expect("valid stats arguments");
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
             prop_assert_eq!(merged.is_empty(), whole.is_empty());
         }
@@ -1022,7 +1022,7 @@ mod tests {
             recs in prop::collection::vec(record(), 0..80),
             cut in 0usize..80,
         ) {
-            let a = agg(&["-f", "a", "-a", "distinct", "-g", "g"]).expect("valid");
+            let a = aggregation(&["stats", "-f", "a", "-a", "distinct", "-g", "g"]).expect("valid");
             let cut = cut.min(recs.len());
             let mut merged = a.new_state();
             for part in [&recs[cut..], &recs[..cut]] {
@@ -1065,24 +1065,8 @@ mod tests {
             cuts in prop::collection::vec(0usize..80, 0..6),
             max_keys in 1usize..4,
         ) {
-            let (a, _) = agg_max(&["-f", "a", "-a", "count", "-g", "g"], max_keys);
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let (a, _) = aggregation_capped(&["stats", "-f", "a", "-a", "count", "-g", "g"], max_keys).expect("valid stats");
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             let count = |rows: &[Record<'static>]| -> i64 {
                 rows.iter()
                     .filter_map(|r| match r.get("count") {

@@ -7,6 +7,8 @@ pub mod json;
 pub mod jsonl;
 pub mod pretty;
 pub mod spark;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tsv;
 
 use std::io::{self, Write};
@@ -260,6 +262,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
+    use crate::sink::testing::{T, opts};
     use crate::value::Value;
 
     /// A large batch formatted on a pool's threads is byte for byte what
@@ -284,13 +287,12 @@ mod tests {
             .expect("a pool");
         for format in [OutputFormat::Tsv, OutputFormat::Jsonl, OutputFormat::Csv] {
             let opts = Options {
-                time_format: TimeFormat::Rfc3339,
                 millis: true,
                 header: true,
-                color: false,
+                ..opts()
             };
             let b = BatchOut {
-                time: 1_795_482_124_000_000_000,
+                time: T,
                 start: None,
                 rows: &rows,
             };
@@ -315,7 +317,7 @@ mod tests {
             // block buffers kept from the first): as from a fresh one
             for n in [PAR_FORMAT_ROWS + 5, BLOCK_ROWS * 3] {
                 let b = BatchOut {
-                    time: 1_795_482_125_000_000_000,
+                    time: T + 1_000_000_000,
                     start: None,
                     rows: &rows[..n],
                 };
