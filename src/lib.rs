@@ -21,6 +21,7 @@ pub mod record;
 pub mod run;
 pub mod sink;
 pub mod source;
+pub mod state;
 pub mod suggest;
 pub mod timestamp;
 pub mod value;

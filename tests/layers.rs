@@ -19,7 +19,7 @@ const LAYERS: &[(&[&str], bool)] = &[
     (&["ops"], false),
     (&["batch"], false),
     (&["agg"], false),
-    (&["sink", "source"], false),
+    (&["sink", "source", "state"], false),
     (
         &[
             "accounting",
