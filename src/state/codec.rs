@@ -159,7 +159,7 @@ impl<'a> Decoder<'a> {
 
     /// A count of items that each take at least one byte: bounded by what
     /// is left, so a damaged count cannot ask for a huge allocation.
-    pub fn len(&mut self) -> Result<usize> {
+    pub fn count(&mut self) -> Result<usize> {
         let n = self.usize()?;
         if n > self.buf.len() - self.at {
             return Err(DecodeError(format!("a count of {n} items past the end")));
@@ -234,7 +234,7 @@ mod tests {
             let mut r = Decoder::new(&bytes);
             let _ = r.u64();
             let _ = r.str();
-            let _ = r.len();
+            let _ = r.count();
             let _ = r.f64();
             let _ = r.i128();
             let _ = r.bool();

@@ -174,7 +174,7 @@ impl Fingerprint {
     }
 
     pub fn load(d: &mut codec::Decoder<'_>) -> codec::Result<Self> {
-        let n = d.len()?;
+        let n = d.count()?;
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
             items.push((d.str()?.to_string(), d.str()?.to_string()));
