@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -51,6 +51,7 @@ complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// inputs
 complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows'
 complete -c spate -n "__fish_spate_needs_command" -l header -d 'tsv: print a header line once (its first column \'time\')'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
+complete -c spate -n "__fish_spate_needs_command" -l explain -d 'Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'
 complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=) and the running accounting (total_lines=, total_processed=, total_filtered=, total_dropped=), and warn when processing takes longer than the interval'
 complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)'

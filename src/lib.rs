@@ -12,6 +12,7 @@ pub mod cli;
 pub mod duration;
 pub mod emit;
 pub mod engine;
+pub mod explain;
 pub mod live;
 pub mod numfmt;
 pub mod ops;

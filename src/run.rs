@@ -65,6 +65,19 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
         Parsed::Run(plan) => plan,
     };
+    if plan.explain {
+        let mut out = std::io::stdout().lock();
+        return match out
+            .write_all(crate::explain::explain(&plan).as_bytes())
+            .and_then(|()| out.flush())
+        {
+            Err(e) if !is_broken_pipe(&e) => {
+                eprintln!("spate: writing the plan: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        };
+    }
     if let Some(target) = &plan.emit {
         let argv: Vec<String> = args_text
             .iter()

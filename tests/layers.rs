@@ -11,7 +11,7 @@ use std::path::Path;
 const LAYERS: &[(&[&str], bool)] = &[
     (&["run"], false),
     (&["cli"], false),
-    (&["emit"], false),
+    (&["emit", "explain"], true),
     (&["plan"], false),
     (&["live"], false),
     (&["progress"], false),

@@ -204,6 +204,12 @@ fn global_args(cmd: Command) -> Command {
                 .value_parser(crate::emit::TARGETS)
                 .help("Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it"),
         )
+        .arg(
+            Arg::new("explain")
+                .long("explain")
+                .action(ArgAction::SetTrue)
+                .help("Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it"),
+        )
         .next_help_heading("Diagnostics")
         .arg(
             Arg::new("strict")
@@ -490,6 +496,7 @@ fn plan_from(
             live: m.get_flag("live"),
         },
         emit: m.get_one::<String>("emit").cloned(),
+        explain: m.get_flag("explain"),
     })
 }
 
