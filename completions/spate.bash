@@ -125,7 +125,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,7 +207,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,7 +289,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,7 +371,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,7 +453,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,7 +535,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,7 +617,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,7 +699,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,7 +781,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,7 +863,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -945,7 +945,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,7 +1027,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1361,7 +1361,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1443,7 +1443,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,7 +1525,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1607,7 +1607,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1689,7 +1689,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

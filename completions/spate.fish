@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -48,6 +48,7 @@ complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads 
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
 complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff'
+complete -c spate -n "__fish_spate_needs_command" -l exit-on-row -d 'Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does'
 complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows'
 complete -c spate -n "__fish_spate_needs_command" -l header -d 'tsv: print a header line once (its first column \'time\')'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'

@@ -157,10 +157,13 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
+    let wrote_row = engine.wrote_row();
     drop(engine);
     drop(rx);
     screen.finish();
     let status = match result {
+        // --exit-on-row: a row is success, as a match is for grep
+        Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {

@@ -163,6 +163,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("Stop after N emitted batches or windows"),
         )
         .arg(
+            Arg::new("exit-on-row")
+                .long("exit-on-row")
+                .action(ArgAction::SetTrue)
+                .help("Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does"),
+        )
+        .arg(
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
@@ -453,6 +459,7 @@ fn plan_from(
         stats: m.get_flag("stats"),
         max_batches: m.get_one::<u64>("max-batches").copied(),
         duration: dur("duration")?,
+        exit_on_row: m.get_flag("exit-on-row"),
         max_line_bytes,
     };
     let source = SourceOptions {

@@ -39,6 +39,9 @@ pub struct EngineOptions {
     pub max_batches: Option<u64>,
     /// `--duration`: stop after this long.
     pub duration: Option<Duration>,
+    /// `--exit-on-row`: stop after the first batch or window that writes a
+    /// row.
+    pub exit_on_row: bool,
     pub max_line_bytes: usize,
 }
 
@@ -90,6 +93,8 @@ pub struct Engine<'r> {
     text: Vec<u8>,
     out: &'r mut dyn Write,
     emitted: u64,
+    /// Whether any batch or window wrote a row.
+    wrote_row: bool,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
 }
@@ -120,6 +125,7 @@ impl<'r> Engine<'r> {
             text: Vec::new(),
             out,
             emitted: 0,
+            wrote_row: false,
             done: false,
             watch: None,
         }
@@ -128,6 +134,11 @@ impl<'r> Engine<'r> {
     /// Lets `w` see every chunk and written batch, and the `--stats` lines.
     pub fn watch(&mut self, w: &'r mut dyn Watch) {
         self.watch = Some(w);
+    }
+
+    /// Whether any batch or window wrote a row (`--exit-on-row`).
+    pub fn wrote_row(&self) -> bool {
+        self.wrote_row
     }
 
     /// All counters so far (for the exit summary).
