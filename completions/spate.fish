@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -34,6 +34,7 @@ complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches 
 complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'How far behind the newest timestamp seen a record may arrive' -r
 complete -c spate -n "__fish_spate_needs_command" -l duration -d 'Stop after this long' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows' -r
+complete -c spate -n "__fish_spate_needs_command" -l speed -d 'With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed' -r
 complete -c spate -n "__fish_spate_needs_command" -s o -l output -d 'Output format [default: pretty on a terminal, else tsv]' -r -f -a "pretty\t''
 tsv\t''
 csv\t''

@@ -163,6 +163,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("Stop after N emitted batches or windows"),
         )
         .arg(
+            Arg::new("speed")
+                .long("speed")
+                .value_name("X")
+                .help("With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed"),
+        )
+        .arg(
             Arg::new("exit-on-row")
                 .long("exit-on-row")
                 .action(ArgAction::SetTrue)
@@ -447,6 +453,37 @@ fn plan_from(
         .map(|n| *n as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let speed = match m.get_one::<String>("speed") {
+        None => None,
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => Some(x),
+            _ => {
+                return Err(usage(format!(
+                    "--speed: '{s}' is not a positive number (e.g. --speed 60 for an hour a minute)"
+                )));
+            }
+        },
+    };
+    if speed.is_some() {
+        if event_time.is_none() {
+            return Err(usage(
+                "--speed needs --event-time: it replays by the records' own timestamps",
+            ));
+        }
+        let inputs: Vec<&String> = m
+            .get_many::<String>("input")
+            .into_iter()
+            .flatten()
+            .collect();
+        if inputs.is_empty()
+            || inputs.iter().any(|i| *i == "-" || i.contains("://"))
+            || m.get_flag("follow")
+        {
+            return Err(usage(
+                "--speed replays recorded files: give file inputs with -i (not standard input, a connection or -F)",
+            ));
+        }
+    }
     let batching = Batching {
         mode: batch,
         event_time,
@@ -460,6 +497,7 @@ fn plan_from(
         max_batches: m.get_one::<u64>("max-batches").copied(),
         duration: dur("duration")?,
         exit_on_row: m.get_flag("exit-on-row"),
+        speed,
         max_line_bytes,
     };
     let source = SourceOptions {
