@@ -457,6 +457,7 @@ fn options() -> Options {
         millis: true,
         header: false,
         color: false,
+        zone: None,
     }
 }
 

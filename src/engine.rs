@@ -23,14 +23,14 @@ use rayon::prelude::*;
 
 use crate::accounting::{BatchStats, Counts, Ctx, Offence, Reason};
 use crate::batch::window::{WindowOut, Windows};
-use crate::batch::{interval_end, nanos, now, until};
+use crate::batch::{Grid, nanos, now, until};
 use crate::cli::{BatchMode, Config, EventTime};
 use crate::ops::AggState;
 use crate::plan::{Barrier, Plan, PostOp};
 use crate::record::Record;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg};
-use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
+use crate::timestamp::{Nanos, Reader};
 use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
@@ -94,9 +94,11 @@ struct Worker {
 
 /// Event time: the watermark and the batches it has not passed yet.
 struct EventClock {
-    step: Nanos,
+    grid: Grid,
     lateness: Nanos,
     source: EventTime,
+    /// `--tz` and `--event-time-format`.
+    reader: Reader,
     /// The newest timestamp seen.
     max_ts: Option<Nanos>,
     open: BTreeMap<Nanos, Sink>,
@@ -213,9 +215,10 @@ impl<'r> Engine<'r> {
             .collect();
         let event = match (&cfg.event_time, cfg.batch) {
             (Some(source), BatchMode::Interval(d)) => Some(EventClock {
-                step: nanos(d),
+                grid: Grid::new(nanos(d), cfg.tz),
                 lateness: nanos(cfg.lateness),
                 source: source.clone(),
+                reader: Reader::new(cfg.tz, cfg.event_time_format.clone()),
                 max_ts: None,
                 open: BTreeMap::new(),
                 last_emitted: None,
@@ -241,7 +244,9 @@ impl<'r> Engine<'r> {
                 busy: Duration::ZERO,
             },
             event,
-            windows: plan.window().map(Windows::new),
+            windows: plan
+                .window()
+                .map(|w| Windows::new(w).in_zone(cfg.interval().map_or(1, nanos), cfg.tz)),
             fmt,
             text: Vec::new(),
             out,
@@ -279,7 +284,7 @@ impl<'r> Engine<'r> {
         let mut live = self.names.len();
         let mut signal = None;
         if let (BatchMode::Interval(d), None) = (self.cfg.batch, &self.event) {
-            self.open.end = Some(interval_end(started, nanos(d)));
+            self.open.end = Some(Grid::new(nanos(d), self.cfg.tz).end_of(started));
         }
         while live > 0 && !self.done {
             let deadline = match (self.open.end, stop_at) {
@@ -372,7 +377,7 @@ impl<'r> Engine<'r> {
         if self.event.is_some() {
             return Ok(());
         }
-        let step = nanos(d);
+        let grid = Grid::new(nanos(d), self.cfg.tz);
         while let Some(end) = self.open.end {
             if t < end || self.done {
                 break;
@@ -380,9 +385,9 @@ impl<'r> Engine<'r> {
             self.close_open(false)?;
             // skip empty intervals unless they are to be shown
             let next = if self.cfg.emit_empty {
-                end + step
+                grid.next(end)
             } else {
-                interval_end(t, step).max(end + step)
+                grid.end_of(t).max(grid.next(end))
             };
             self.open.end = Some(next);
         }
@@ -570,9 +575,10 @@ impl<'r> Engine<'r> {
             return;
         };
         let params = EventParams {
-            step: clock.step,
+            grid: clock.grid,
             lateness: clock.lateness,
             source: &clock.source,
+            reader: &clock.reader,
             stats: self.cfg.stats,
         };
         let start_max = clock.max_ts;
@@ -649,7 +655,7 @@ impl<'r> Engine<'r> {
             let Some(clock) = &mut self.event else {
                 return Ok(());
             };
-            let step = clock.step;
+            let grid = clock.grid;
             let Some((&end, _)) = clock.open.first_key_value() else {
                 break;
             };
@@ -660,7 +666,7 @@ impl<'r> Engine<'r> {
                 .open
                 .remove(&end)
                 .unwrap_or_else(|| Sink::new(self.plan));
-            let gap_from = clock.last_emitted.map(|l| l + step);
+            let gap_from = clock.last_emitted.map(|l| grid.next(l));
             clock.last_emitted = Some(end);
             let (records, busy) = clock.meter.remove(&end).unwrap_or_default();
             let meter = |records, busy| Meter {
@@ -669,20 +675,20 @@ impl<'r> Engine<'r> {
                 began: Instant::now(),
                 scheduling_delay: None,
                 end: None,
-                span: span(0, step),
+                span: span(grid.prev(end), end),
             };
             if self.cfg.emit_empty {
                 if let Some(mut e) = gap_from {
                     let mut shown = 0;
                     while e < end && !self.done && shown < MAX_EMPTY_RUN {
                         self.closed(e, vec![], meter(0, Duration::ZERO))?;
-                        e += step;
+                        e = grid.next(e);
                         shown += 1;
                     }
                     if e < end && !self.done {
                         // event time leapt (a bad clock, a years-old line):
                         // not billions of empty batches
-                        let skipped = (end - e) / step;
+                        let skipped = (end - e) / grid.step();
                         self.note(&format!(
                             "spate: event time jumped to {}: {skipped} empty batches before it not shown (--emit-empty shows at most {MAX_EMPTY_RUN} in a row)",
                             crate::timestamp::format_time(end, crate::timestamp::TimeFormat::Rfc3339, false)
@@ -1044,9 +1050,10 @@ impl Deliver for ToSink<'_> {
 }
 
 struct EventParams<'c> {
-    step: Nanos,
+    grid: Grid,
     lateness: Nanos,
     source: &'c EventTime,
+    reader: &'c Reader,
     /// Count records per batch for `--stats`.
     stats: bool,
 }
@@ -1062,6 +1069,9 @@ struct ToEvent<'c> {
     kept: BTreeMap<Nanos, Vec<Record<'static>>>,
     /// `--stats`: records accepted, by batch end.
     counted: BTreeMap<Nanos, u64>,
+    /// The last interval looked up on a local (`--tz`) grid: records come
+    /// mostly in order, and a local boundary costs a zone lookup.
+    last: Option<(Nanos, Nanos)>,
 }
 
 impl<'c> ToEvent<'c> {
@@ -1075,16 +1085,34 @@ impl<'c> ToEvent<'c> {
             batches: BTreeMap::new(),
             kept: BTreeMap::new(),
             counted: BTreeMap::new(),
+            last: None,
+        }
+    }
+
+    /// The end of the batch that holds `ts`.
+    fn end_of(&mut self, ts: Nanos) -> Nanos {
+        let grid = self.p.grid;
+        if grid.is_epoch() {
+            return grid.end_of(ts);
+        }
+        match self.last {
+            Some((start, end)) if start <= ts && ts < end => end,
+            _ => {
+                let (start, end) = grid.interval_of(ts);
+                self.last = Some((start, end));
+                end
+            }
         }
     }
 }
 
-/// A record's timestamp from a field: text in any supported format, or a
-/// number of epoch seconds (10 digits) or milliseconds (13 digits).
-fn value_time(v: &Value<'_>) -> Option<Nanos> {
+/// A record's timestamp from a field: text in any supported format (or
+/// `--event-time-format`'s), or a number of epoch seconds (10 digits) or
+/// milliseconds (13 digits).
+fn value_time(v: &Value<'_>, reader: &Reader) -> Option<Nanos> {
     match v {
-        Value::Str(s) => parse_timestamp(s),
-        Value::Int(_) | Value::Float(_) => parse_timestamp(&v.text()),
+        Value::Str(s) => reader.parse(s),
+        Value::Int(_) | Value::Float(_) => reader.parse(&v.text()),
         _ => None,
     }
 }
@@ -1096,14 +1124,14 @@ impl Deliver for ToEvent<'_> {
         let (mut untimed, mut late) = (false, false);
         for rec in recs.drain(..) {
             let ts = match self.p.source {
-                EventTime::Auto => *line_ts.get_or_insert_with(|| find_timestamp(raw)),
-                EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v)),
+                EventTime::Auto => *line_ts.get_or_insert_with(|| self.p.reader.find(raw)),
+                EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v, self.p.reader)),
             };
             let Some(ts) = ts else {
                 untimed = true;
                 continue;
             };
-            let end = interval_end(ts, self.p.step);
+            let end = self.end_of(ts);
             if let Some(m) = self.max_ts {
                 if end <= m.saturating_sub(self.p.lateness) {
                     late = true;
@@ -1129,7 +1157,12 @@ impl Deliver for ToEvent<'_> {
         if untimed {
             let what = match self.p.source {
                 EventTime::Auto => "no timestamp found in the line".to_string(),
-                EventTime::Field(f) => format!("no readable timestamp in field '{f}'"),
+                EventTime::Field(f) => match self.p.reader.format() {
+                    Some(fmt) => format!(
+                        "field '{f}' is missing or does not fit --event-time-format '{fmt}'"
+                    ),
+                    None => format!("no readable timestamp in field '{f}'"),
+                },
             };
             cx.drop_line(Reason::Untimed, what);
         }

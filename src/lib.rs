@@ -21,6 +21,8 @@ pub mod record;
 pub mod run;
 pub mod sink;
 pub mod source;
+pub mod strftime;
 pub mod suggest;
 pub mod timestamp;
 pub mod value;
+pub mod zone;

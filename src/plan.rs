@@ -132,6 +132,13 @@ pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError>
                         "a window LENGTH needs time batches; -b eof makes the whole input one batch (use window all, or -b 1m)",
                     ));
                 }
+                if let (WindowSpec::Sliding { slide, .. }, Some(zone), Some(b)) =
+                    (w, config.tz, config.interval())
+                {
+                    let (slide, b) = (crate::batch::nanos(slide), crate::batch::nanos(b));
+                    crate::batch::grid::check_slide(slide, b, zone)
+                        .map_err(|m| err(pos, name, m))?;
+                }
                 seen_window = true;
                 pending_window = Some((pos, w));
             }

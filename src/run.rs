@@ -124,6 +124,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         millis: config.millis(),
         header: config.header,
         color: config.color,
+        zone: config.tz,
     };
     let fmt = sink::formatter(config.output, opts);
     let signals = match watch_signals() {
@@ -265,6 +266,7 @@ pub fn run_in_memory(
         millis: config.millis(),
         header: config.header,
         color: false,
+        zone: config.tz,
     };
     let fmt = sink::formatter(config.output, opts);
     let mut out = Vec::new();

@@ -3,6 +3,7 @@
 //! the man page and the shell completions (see [`docs`]).
 
 pub mod docs;
+pub mod time;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -12,7 +13,9 @@ use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 
 use crate::duration::parse_duration;
 use crate::ops::REGISTRY;
+use crate::strftime::Strftime;
 use crate::timestamp::TimeFormat;
+use crate::zone::Zone;
 
 /// How batches are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,11 @@ pub struct Config {
     pub inputs: Vec<String>,
     pub batch: BatchMode,
     pub event_time: Option<EventTime>,
+    /// `--event-time-format`: how an event-time field is written.
+    pub event_time_format: Option<std::sync::Arc<Strftime>>,
+    /// `--tz`: the zone of times written without one, of `pretty` and
+    /// `spark` times, and of boundaries of 1h or more.
+    pub tz: Option<Zone>,
     pub lateness: Duration,
     pub duration: Option<Duration>,
     pub max_batches: Option<u64>,
@@ -242,6 +250,18 @@ fn global_args(cmd: Command) -> Command {
                 .long("event-time")
                 .value_name("FIELD|auto")
                 .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
+        )
+        .arg(
+            Arg::new("event-time-format")
+                .long("event-time-format")
+                .value_name("FMT")
+                .help("With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: '%Y/%m/%d %H:%M:%S', '%d.%m.%Y %H:%M:%S', '%s'; no year reads the current one, no time of day midnight; a value that does not fit is untimed"),
+        )
+        .arg(
+            Arg::new("tz")
+                .long("tz")
+                .value_name("ZONE")
+                .help("An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)"),
         )
         .arg(
             Arg::new("lateness")
@@ -544,6 +564,13 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
             BatchMode::Interval(_) => {}
         }
     }
+    let (event_time_format, tz) = time::options(
+        m.get_one::<String>("tz").map(String::as_str),
+        m.get_one::<String>("event-time-format").map(String::as_str),
+        m.get_one::<String>("event-time").map(String::as_str),
+        batch,
+    )
+    .map_err(usage)?;
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
@@ -587,6 +614,8 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
             .unwrap_or_else(|| vec!["-".to_string()]),
         batch,
         event_time,
+        event_time_format: event_time_format.map(std::sync::Arc::new),
+        tz,
         lateness: dur("lateness")?.unwrap_or_default(),
         duration: dur("duration")?,
         max_batches: m.get_one::<u64>("max-batches").copied(),

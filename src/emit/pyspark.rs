@@ -252,6 +252,17 @@ fn check_config(c: &Config) -> Result<SourceKind> {
             "--emit-empty: Spark runs no micro-batch when nothing arrived, so it has no empty batch to print",
         );
     }
+    if let Some(z) = c.tz {
+        return refuse(format!(
+            "--tz {z}: the emitted job keeps Spark's own session time zone and epoch-aligned windows; drop --tz (times stay UTC)"
+        ));
+    }
+    if let Some(f) = &c.event_time_format {
+        return refuse(format!(
+            "--event-time-format '{}': strftime formats are not mapped to Spark's datetime patterns; drop it, or convert the field to RFC 3339 first",
+            f.text()
+        ));
+    }
     if c.strict {
         return refuse(
             "--strict: a Spark job has no line to stop at; drop the option (Spark skips what it cannot parse)",

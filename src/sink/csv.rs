@@ -106,6 +106,7 @@ mod tests {
             millis: false,
             header: false,
             color: false,
+            zone: None,
         }
     }
 

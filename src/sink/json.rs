@@ -67,6 +67,7 @@ mod tests {
             millis: false,
             header: false,
             color: false,
+            zone: None,
         }
     }
 

@@ -170,6 +170,7 @@ mod tests {
             millis: false,
             header: false,
             color: false,
+            zone: None,
         }
     }
 

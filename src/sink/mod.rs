@@ -14,7 +14,8 @@ use std::ops::Range;
 
 use crate::cli::OutputFormat;
 use crate::record::Record;
-use crate::timestamp::{Nanos, TimeFormat, format_time};
+use crate::timestamp::{Nanos, TimeFormat, format_time, format_time_in};
+use crate::zone::Zone;
 
 /// One emitted batch or window.
 pub struct BatchOut<'r> {
@@ -36,12 +37,21 @@ pub struct Options {
     pub header: bool,
     /// pretty: colours (only on a terminal, never with NO_COLOR).
     pub color: bool,
+    /// `--tz`: the zone `pretty` and `spark` print times in (the other
+    /// formats keep UTC).
+    pub zone: Option<Zone>,
 }
 
 impl Options {
     /// A batch time as the format prints it.
     pub fn time_text(&self, t: Nanos) -> String {
         format_time(t, self.time_format, self.millis)
+    }
+
+    /// A batch time on the `--tz` zone's wall clock (`pretty`, the live
+    /// view): RFC 3339 with the zone's offset.
+    pub fn local_time_text(&self, t: Nanos) -> String {
+        format_time_in(t, self.time_format, self.millis, self.zone)
     }
 }
 
@@ -262,6 +272,7 @@ mod tests {
                 millis: true,
                 header: true,
                 color: false,
+                zone: None,
             };
             let b = BatchOut {
                 time: 1_795_482_124_000_000_000,
