@@ -41,6 +41,8 @@ pub struct Strftime {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Step {
+    /// A one-byte literal (`/`, `:`, `.`).
+    Byte(u8),
     Literal(Box<[u8]>),
     Space,
     /// Up to `max` digits after ASCII spaces, into a field.
@@ -68,8 +70,11 @@ enum Step {
     },
 }
 
+/// The fields a program reads, each a slot of [`Fields`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Field {
+    Year,
     YearMod100,
     Month,
     Day,
@@ -78,41 +83,43 @@ enum Field {
     Hour12,
     Minute,
     Second,
-    /// `%f`: nanoseconds as written, not scaled.
+    /// `%f` (nanoseconds as written, not scaled) and the fractions.
     Nanosecond,
+    Timestamp,
+    Offset,
+    /// 1 for PM, 0 for AM.
+    Pm,
 }
 
-/// What the program read; `None` is "not given".
-#[derive(Default)]
+/// A slot not given.
+const UNSET: i64 = i64::MIN;
+
+/// What the program read, by [`Field`]; `UNSET` is "not given".
 struct Fields {
-    year: Option<i64>,
-    year_mod_100: Option<i64>,
-    month: Option<i64>,
-    day: Option<i64>,
-    ordinal: Option<i64>,
-    hour: Option<i64>,
-    hour12: Option<i64>,
-    pm: Option<bool>,
-    minute: Option<i64>,
-    second: Option<i64>,
-    nanosecond: Option<i64>,
-    timestamp: Option<i64>,
-    offset: Option<i64>,
+    v: [i64; 13],
     weekday: bool,
+}
+
+impl Fields {
+    fn get(&self, f: Field) -> Option<i64> {
+        let x = self.v[f as usize];
+        (x != UNSET).then_some(x)
+    }
+
+    /// chrono refuses a field given twice with two values: aside then.
+    #[inline]
+    fn set(&mut self, f: Field, x: i64) -> Result<(), Aside> {
+        let slot = &mut self.v[f as usize];
+        if *slot != UNSET && *slot != x {
+            return Err(Aside);
+        }
+        *slot = x;
+        Ok(())
+    }
 }
 
 /// The fast program cannot answer for this text: let chrono decide.
 struct Aside;
-
-fn set(slot: &mut Option<i64>, v: i64) -> Result<(), Aside> {
-    match *slot {
-        Some(old) if old != v => Err(Aside),
-        _ => {
-            *slot = Some(v);
-            Ok(())
-        }
-    }
-}
 
 /// The reference instant a format must be able to read back (2001-02-03
 /// 04:05:06.789 UTC, a Saturday).
@@ -201,6 +208,13 @@ impl Strftime {
         self.slow(s, zone)
     }
 
+    /// [`Strftime::parse`] by chrono's parser alone (for benchmarks and
+    /// comparisons: the answer is the same).
+    #[doc(hidden)]
+    pub fn parse_with_chrono(&self, s: &str, zone: Option<Zone>) -> Option<Nanos> {
+        self.slow(s, zone)
+    }
+
     /// chrono's parser, with the year and midnight filled in.
     fn slow(&self, s: &str, zone: Option<Zone>) -> Option<Nanos> {
         let mut p = Parsed::new();
@@ -230,10 +244,19 @@ impl Strftime {
     /// The one-pass program: `Ok(answer)` when it is sure, `Err(Aside)`
     /// when chrono must decide.
     fn run(&self, steps: &[Step], b: &[u8], zone: Option<Zone>) -> Result<Option<Nanos>, Aside> {
-        let mut f = Fields::default();
+        let mut f = Fields {
+            v: [UNSET; 13],
+            weekday: false,
+        };
         let mut i = 0;
         for step in steps {
             match step {
+                Step::Byte(c) => {
+                    if b.get(i) != Some(c) {
+                        return Err(Aside);
+                    }
+                    i += 1;
+                }
                 Step::Literal(lit) => {
                     if !b[i..].starts_with(lit) {
                         return Err(Aside);
@@ -242,29 +265,23 @@ impl Strftime {
                 }
                 Step::Space => i = skip_space(b, i)?,
                 Step::Number(field, max) => {
-                    i = skip_space(b, i)?;
+                    if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                        i = skip_space(b, i)?;
+                    }
                     let (v, end) = digits(b, i, 1, *max)?;
                     i = end;
-                    match field {
-                        Field::YearMod100 => set(&mut f.year_mod_100, v)?,
-                        Field::Month => set(&mut f.month, v)?,
-                        Field::Day => set(&mut f.day, v)?,
-                        Field::Ordinal => set(&mut f.ordinal, v)?,
-                        Field::Hour => set(&mut f.hour, v)?,
-                        Field::Hour12 => set(&mut f.hour12, v)?,
-                        Field::Minute => set(&mut f.minute, v)?,
-                        Field::Second => set(&mut f.second, v)?,
-                        Field::Nanosecond => set(&mut f.nanosecond, v)?,
-                    }
+                    f.set(*field, v)?;
                 }
                 Step::Year => {
-                    i = skip_space(b, i)?;
+                    if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                        i = skip_space(b, i)?;
+                    }
                     if matches!(b.get(i), Some(b'+' | b'-')) {
                         return Err(Aside);
                     }
                     let (v, end) = digits(b, i, 1, 4)?;
                     i = end;
-                    set(&mut f.year, v)?;
+                    f.set(Field::Year, v)?;
                 }
                 Step::Timestamp => {
                     i = skip_space(b, i)?;
@@ -273,7 +290,7 @@ impl Strftime {
                         return Err(Aside);
                     }
                     i = end;
-                    set(&mut f.timestamp, v)?;
+                    f.set(Field::Timestamp, v)?;
                 }
                 Step::MonthName { long } => {
                     let m = name_at(b, i, &MONTHS)?;
@@ -281,7 +298,7 @@ impl Strftime {
                     if *long {
                         i += long_suffix(b, i, MONTH_SUFFIXES[m]);
                     }
-                    set(&mut f.month, m as i64 + 1)?;
+                    f.set(Field::Month, m as i64 + 1)?;
                 }
                 Step::WeekdayName { long } => {
                     let d = name_at(b, i, &WEEKDAYS)?;
@@ -299,10 +316,7 @@ impl Strftime {
                         (Some(b'p'), Some(b'm')) => true,
                         _ => return Err(Aside),
                     };
-                    if f.pm.is_some_and(|old| old != pm) {
-                        return Err(Aside);
-                    }
-                    f.pm = Some(pm);
+                    f.set(Field::Pm, i64::from(pm))?;
                     i += 2;
                 }
                 Step::DotFraction => {
@@ -313,26 +327,26 @@ impl Strftime {
                         while b.get(i).is_some_and(u8::is_ascii_digit) {
                             i += 1;
                         }
-                        set(&mut f.nanosecond, scaled)?;
+                        f.set(Field::Nanosecond, scaled)?;
                     }
                 }
                 Step::DotFixed(n) => {
                     if b.get(i) == Some(&b'.') {
                         let (v, end) = digits(b, i + 1, *n, *n)?;
                         i = end;
-                        set(&mut f.nanosecond, v * 10_i64.pow((9 - n) as u32))?;
+                        f.set(Field::Nanosecond, v * 10_i64.pow((9 - n) as u32))?;
                     }
                 }
                 Step::Fixed(n) => {
                     let (v, end) = digits(b, i, *n, *n)?;
                     i = end;
-                    set(&mut f.nanosecond, v * 10_i64.pow((9 - n) as u32))?;
+                    f.set(Field::Nanosecond, v * 10_i64.pow((9 - n) as u32))?;
                 }
                 Step::Offset { zulu } => {
                     i = skip_space(b, i)?;
                     let (o, end) = offset_at(b, i, *zulu)?;
                     i = end;
-                    set(&mut f.offset, o)?;
+                    f.set(Field::Offset, o)?;
                 }
             }
         }
@@ -347,24 +361,29 @@ impl Strftime {
         if f.weekday {
             return Err(Aside);
         }
-        let nanos = match f.nanosecond {
+        let nanosecond = f.get(Field::Nanosecond);
+        let nanos = match nanosecond {
             None => 0,
             Some(n) if n <= 999_999_999 => n,
             Some(_) => return Ok(None),
         };
-        if let Some(ts) = f.timestamp {
+        if let Some(ts) = f.get(Field::Timestamp) {
             // `%s` with nothing else but a fraction and an offset
             return Ok(ts
                 .checked_mul(NANOS_PER_SEC)
                 .and_then(|s| s.checked_add(nanos)));
         }
-        let year = match (f.year, f.year_mod_100) {
+        let year = match (f.get(Field::Year), f.get(Field::YearMod100)) {
             (Some(y), None) => y,
             (None, Some(r)) => r + if r < 70 { 2_000 } else { 1_900 },
             (None, None) if self.fill_year => current_year(zone),
             _ => return Err(Aside),
         };
-        let days = match (f.month, f.day, f.ordinal) {
+        let days = match (
+            f.get(Field::Month),
+            f.get(Field::Day),
+            f.get(Field::Ordinal),
+        ) {
             (Some(m), Some(d), None) => {
                 if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
                     return Ok(None);
@@ -383,31 +402,32 @@ impl Strftime {
             }
             _ => return Err(Aside),
         };
-        let hour = match (f.hour, f.hour12, f.pm) {
+        let hour = match (f.get(Field::Hour), f.get(Field::Hour12), f.get(Field::Pm)) {
             (Some(h), None, None) => h,
             (None, Some(h), Some(pm)) => {
                 if !(1..=12).contains(&h) {
                     return Ok(None);
                 }
-                h % 12 + if pm { 12 } else { 0 }
+                h % 12 + 12 * pm
             }
             (None, None, None) if self.fill_time => 0,
             _ => return Err(Aside),
         };
-        let minute = match f.minute {
+        let minute = match f.get(Field::Minute) {
             Some(m) => m,
             None if self.fill_time => 0,
             None => return Err(Aside),
         };
-        let second = f.second.unwrap_or(0);
-        if f.nanosecond.is_some() && f.second.is_none() {
+        let second = f.get(Field::Second);
+        if nanosecond.is_some() && second.is_none() {
             return Err(Aside);
         }
+        let second = second.unwrap_or(0);
         if hour > 23 || minute > 59 || second > 60 {
             return Ok(None);
         }
         let wall = days * 86_400 + hour * 3_600 + minute * 60 + second;
-        let secs = match f.offset {
+        let secs = match f.get(Field::Offset) {
             Some(o) => wall - o,
             None => zone.map_or(wall, |z| z.to_utc(wall)),
         };
@@ -529,6 +549,8 @@ fn compile_fast(items: &[Item<'static>]) -> Option<Vec<Step>> {
     let mut other_fields = false;
     for item in items {
         let step = match item {
+            Item::Literal(s) if s.len() == 1 => Step::Byte(s.as_bytes()[0]),
+            Item::OwnedLiteral(s) if s.len() == 1 => Step::Byte(s.as_bytes()[0]),
             Item::Literal(s) => Step::Literal(s.as_bytes().into()),
             Item::OwnedLiteral(s) => Step::Literal(s.as_bytes().into()),
             Item::Space(_) | Item::OwnedSpace(_) => Step::Space,

@@ -15,6 +15,7 @@
 //! handed out as a `Copy` reference, so it can ride in small `Copy`
 //! options (output formats, batch grids) and be shared by worker threads.
 
+use std::cell::Cell;
 use std::sync::{Mutex, OnceLock};
 
 use crate::timestamp::{civil_from_days, days_from_civil, is_leap};
@@ -75,6 +76,12 @@ pub enum Local {
     /// None: the clock jumped over it at `at`, from `before` to `after`
     /// (offsets in seconds east of UTC).
     Gap { at: Secs, before: i32, after: i32 },
+}
+
+thread_local! {
+    /// The last wall-clock range [`Zone::to_utc`] found read by one span:
+    /// (table's address, from, until, offset).
+    static LAST_READ: Cell<(usize, Secs, Secs, i32)> = const { Cell::new((0, 0, 0, 0)) };
 }
 
 fn interned() -> &'static Mutex<Vec<&'static Table>> {
@@ -227,10 +234,40 @@ impl Zone {
     /// the offset before the jump (a clock not yet set forward), as RFC 5545
     /// and Temporal's "compatible" choice do.
     pub fn to_utc(&self, wall: Secs) -> Secs {
+        let id = std::ptr::from_ref(self.0) as usize;
+        let (last, lo, hi, off) = LAST_READ.get();
+        if last == id && lo <= wall && wall < hi {
+            return wall - i64::from(off);
+        }
         match self.local(wall) {
-            Local::One(t) | Local::Two(t, _) => t,
+            Local::One(t) => {
+                self.remember(t);
+                t
+            }
+            Local::Two(t, _) => t,
             Local::Gap { before, .. } => wall - i64::from(before),
         }
+    }
+
+    /// Keeps the wall-clock range that the span holding `t` alone reads,
+    /// for [`Zone::to_utc`]'s next call (timestamps come mostly in order).
+    fn remember(&self, t: Secs) {
+        let i = self.span_of(t);
+        let (start, end, off) = self.span(i);
+        let (Some(start), Some(end)) = (start, end) else {
+            return;
+        };
+        // only a long span, so that no span beyond its neighbours can read
+        // the same wall time
+        if end - start <= 2 * MAX_OFFSET {
+            return;
+        }
+        let before = self.0.offsets[i - 1];
+        let after = self.0.offsets[i + 1];
+        let lo = start + i64::from(off.max(before));
+        let hi = end + i64::from(off.min(after));
+        let id = std::ptr::from_ref(self.0) as usize;
+        LAST_READ.set((id, lo, hi, off));
     }
 
     /// The year the wall clock shows at instant `t`.
@@ -534,6 +571,26 @@ mod tests {
             zones += 1;
         }
         assert!(zones > 500, "{zones} zones");
+    }
+
+    /// `to_utc`, which remembers the last span, answers as `local` does,
+    /// in order and out of order.
+    #[test]
+    fn zone_to_utc_with_its_memory_equals_local() {
+        let mut seed = 5;
+        for name in ["Europe/Paris", "Australia/Lord_Howe", "America/Havana"] {
+            let z = Zone::parse(name).unwrap();
+            let base = utc(2024, 1, 1, 0, 0);
+            let mut walls: Vec<Secs> = (0..20_000).map(|k| base + k * 1_800).collect();
+            walls.extend((0..20_000).map(|_| base + (lcg(&mut seed) % 40_000_000) as i64));
+            for w in walls {
+                let want = match z.local(w) {
+                    Local::One(t) | Local::Two(t, _) => t,
+                    Local::Gap { before, .. } => w - i64::from(before),
+                };
+                assert_eq!(z.to_utc(w), want, "{name} {w}");
+            }
+        }
     }
 
     /// Every wall time that `local` reports is read at the instants it
