@@ -23,6 +23,8 @@ pub mod run;
 pub mod sink;
 pub mod source;
 pub mod state;
+pub mod strftime;
 pub mod suggest;
 pub mod timestamp;
 pub mod value;
+pub mod zone;

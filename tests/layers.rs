@@ -29,6 +29,8 @@ const LAYERS: &[(&[&str], bool)] = &[
             "duration",
             "numfmt",
             "suggest",
+            "strftime",
+            "zone",
         ],
         true,
     ),
