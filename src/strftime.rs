@@ -21,7 +21,8 @@ use std::fmt::Write as _;
 
 use chrono::format::{Fixed, Item, Numeric, Parsed, StrftimeItems};
 
-use crate::timestamp::{Nanos, days_from_civil, is_leap};
+use crate::civil::{days_from_civil, is_leap};
+use crate::timestamp::Nanos;
 use crate::zone::Zone;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;

@@ -18,7 +18,7 @@
 use std::cell::Cell;
 use std::sync::{Mutex, OnceLock};
 
-use crate::timestamp::{civil_from_days, days_from_civil, is_leap};
+use crate::civil::{civil_from_days, days_from_civil, is_leap};
 
 /// Seconds since 1970-01-01T00:00:00Z.
 pub type Secs = i64;

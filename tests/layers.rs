@@ -31,6 +31,7 @@ const LAYERS: &[(&[&str], bool)] = &[
             "suggest",
             "strftime",
             "zone",
+            "civil",
         ],
         true,
     ),
