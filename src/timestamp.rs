@@ -780,6 +780,7 @@ pub fn format_spark_time(t: Nanos) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::civil::is_leap;
     use chrono::{NaiveDateTime, Timelike};
     use proptest::prelude::*;
 
