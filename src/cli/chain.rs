@@ -52,7 +52,13 @@ pub fn cut(chain: &[String]) -> Result<Vec<Vec<String>>, UsageError> {
 /// Each operator's words parsed by its own command, or why they cannot
 /// be (reported in chain order by [`build`], after the global options'
 /// errors). `Err(text)`: `spate OP --help` anywhere in the chain, to print.
-pub fn stages(ops: Vec<Vec<String>>) -> Result<Vec<Result<StagePlan, UsageError>>, String> {
+/// `before`: the command line's words before the chain, for the hint
+/// when one of spate's options is written after it.
+pub fn stages(
+    ops: Vec<Vec<String>>,
+    before: &[String],
+) -> Result<Vec<Result<StagePlan, UsageError>>, String> {
+    let all = ops.clone();
     let mut stages = Vec::with_capacity(ops.len());
     for (i, words) in ops.into_iter().enumerate() {
         let pos = i + 1;
@@ -75,11 +81,23 @@ pub fn stages(ops: Vec<Vec<String>>) -> Result<Vec<Result<StagePlan, UsageError>
                 args,
             })),
             Err(e) => {
-                use clap::error::ErrorKind;
+                use clap::error::{ContextKind, ContextValue, ErrorKind};
                 // `spate OP --help` prints that operator's help (as clap
                 // sees it: `grep -- --help` greps for "--help")
                 if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                    return Err(super::help_text(&e));
+                    return Err(super::help::operator(op, &words)
+                        .unwrap_or_else(|| super::help::styled(&e)));
+                }
+                // one of spate's options after the chain
+                let misplaced = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+                    (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => {
+                        super::options::after_chain(&super::command(), arg, pos, before, &all)
+                    }
+                    _ => None,
+                };
+                if let Some(m) = misplaced {
+                    stages.push(Err(m));
+                    continue;
                 }
                 stages.push(Err(UsageError::at(
                     pos,
