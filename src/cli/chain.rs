@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::agg::limit::KeyLimit;
 use crate::batch::{BatchMode, Batching, WindowSpec};
-use crate::ops::chain::{Barrier, Chain, PostOp};
+use crate::ops::chain::{At, Barrier, Chain, Named, PostOp};
 use crate::ops::{BuildCx, Built, REGISTRY, Stage, command_for, find};
 use crate::plan::{StagePlan, UsageError};
 
@@ -129,11 +129,30 @@ pub fn build(
     let mut seen_window = false;
 
     let mut stages = Vec::with_capacity(parsed.len());
+    let mut named = Vec::new();
     for stage in parsed {
         let stage = stage?;
         let (pos, op, name) = (stage.pos, stage.op, stage.name());
         let err = |msg: String| UsageError::at(pos, Some(name), msg);
         let built = op.build(&stage.args, &cx).map_err(err)?;
+        // where records reach it, once built in its place
+        let at = match (op.stage(), &barrier) {
+            (Stage::PerRecord, None) => At::Pre(pre.len()),
+            (Stage::Aggregation, None) => At::Barrier,
+            _ => At::Post(post.len()),
+        };
+        for field in op.fields(&stage.args) {
+            let n = Named {
+                pos,
+                op: name,
+                field,
+                at,
+            };
+            // `_` is every line itself
+            if n.field != crate::record::CURRENT && !named.contains(&n) {
+                named.push(n);
+            }
+        }
         if let Some((wpos, _)) = pending_window {
             if op.stage() == Stage::Window {
                 return Err(err("only one window per chain".into()));
@@ -213,6 +232,7 @@ pub fn build(
         post,
         aggregates,
         keys: cx.keys,
+        named,
     };
     Ok((stages, chain))
 }

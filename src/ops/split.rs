@@ -54,6 +54,9 @@ impl Operator for Split {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::one(m, "field")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let how = if let Some(re) = m.get_one::<String>("regex") {
             if re.is_empty() {
