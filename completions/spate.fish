@@ -33,7 +33,7 @@ complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a bat
 complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, or \'auto\' (the first timestamp in the raw line)' -r
 complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'With --event-time: how far behind the newest timestamp seen a record may arrive' -r
 complete -c spate -n "__fish_spate_needs_command" -l duration -d 'Stop after this long' -r
-complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows' -r
+complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows (the lines of batches left open count as unemitted)' -r
 complete -c spate -n "__fish_spate_needs_command" -s o -l output -d 'Output format [default: pretty on a terminal, else tsv]' -r -f -a "pretty\t''
 tsv\t''
 csv\t''
@@ -53,7 +53,7 @@ complete -c spate -n "__fish_spate_needs_command" -l header -d 'With -o tsv: pri
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'
 complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=) and the running accounting (total_lines=, total_processed=, total_filtered=, total_dropped=), and warn when processing takes longer than the interval'
-complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)'
+complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted'
 complete -c spate -n "__fish_spate_needs_command" -l progress -d 'Show a progress bar on stderr for file inputs (default when stderr is a terminal)'
 complete -c spate -n "__fish_spate_needs_command" -l no-progress -d 'Never show a progress bar'
 complete -c spate -n "__fish_spate_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -163,7 +163,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("max-batches")
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(1..))
-                .help("Stop after N emitted batches or windows"),
+                .help("Stop after N emitted batches or windows (the lines of batches left open count as unemitted)"),
         )
         .arg(
             Arg::new("emit-empty")
@@ -224,7 +224,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats-json")
                 .long("stats-json")
                 .action(ArgAction::SetTrue)
-                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)"),
+                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted"),
         )
         .arg(
             Arg::new("progress")
