@@ -29,7 +29,7 @@ use crate::ops::AggState;
 use crate::plan::{Barrier, Plan, PostOp};
 use crate::record::Record;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{Chunk, Msg};
+use crate::source::{Chunk, Msg, Roster};
 use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
 use crate::value::Value;
 
@@ -167,7 +167,7 @@ fn span(from: Nanos, to: Nanos) -> Duration {
 pub struct Engine<'r> {
     plan: &'r Plan,
     cfg: &'r Config,
-    names: Vec<String>,
+    names: Roster,
     workers: Vec<Worker>,
     pool: Option<rayon::ThreadPool>,
     next_line: Vec<u64>,
@@ -190,7 +190,7 @@ impl<'r> Engine<'r> {
     pub fn new(
         plan: &'r Plan,
         cfg: &'r Config,
-        names: Vec<String>,
+        names: Roster,
         fmt: Box<dyn Formatter>,
         out: &'r mut dyn Write,
     ) -> Self {
@@ -276,7 +276,7 @@ impl<'r> Engine<'r> {
         let started = now();
         self.open.since = started;
         let stop_at = self.cfg.duration.map(|d| started.saturating_add(nanos(d)));
-        let mut live = self.names.len();
+        let mut live = self.names.readers();
         let mut signal = None;
         if let (BatchMode::Interval(d), None) = (self.cfg.batch, &self.event) {
             self.open.end = Some(interval_end(started, nanos(d)));
@@ -493,6 +493,10 @@ impl<'r> Engine<'r> {
     ) -> Result<(), Stop> {
         let t0 = Instant::now();
         let src = source as usize;
+        if src >= self.next_line.len() {
+            // a file a followed pattern found after the start
+            self.next_line.resize(src + 1, 1);
+        }
         let first_line = self.next_line[src];
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
@@ -550,7 +554,7 @@ impl<'r> Engine<'r> {
             .min_by_key(|o| o.line)
         {
             return Err(Stop::Strict {
-                source: self.names.get(src).cloned().unwrap_or_default(),
+                source: self.names.name(source),
                 offence,
             });
         }

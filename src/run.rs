@@ -109,16 +109,20 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let inputs = match source::open(&config.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
+            if let Some(bad) = e.downcast_ref::<source::BadUsage>() {
+                eprintln!("{bad}");
+                return EXIT_USAGE;
+            }
             eprintln!("spate: {e:#}");
             return EXIT_FAILURE;
         }
     };
-    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(config.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let _readers = source::spawn(inputs, tx, source_opts);
+    let _readers = source::spawn(inputs, tx, source_opts, &roster);
     let opts = Options {
         time_format: config.time_format,
         millis: config.millis(),
@@ -148,7 +152,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
         _ => &mut out,
     };
-    let mut engine = Engine::new(&plan, &config, names, fmt, target);
+    let mut engine = Engine::new(&plan, &config, roster.clone(), fmt, target);
     if !screen.is_empty() {
         engine.watch(&mut screen);
     }
@@ -157,7 +161,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     drop(engine);
     drop(rx);
     screen.finish();
-    let status = match result {
+    let mut status = match result {
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {
@@ -205,6 +209,15 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     for s in extra.summary() {
         eprintln!("{s}");
+    }
+    // an input that ended early (a damaged compressed stream): its lines
+    // and the batches are written, the run still failed
+    let damage = roster.damage();
+    for d in &damage {
+        eprintln!("spate: {d}");
+    }
+    if !damage.is_empty() && status == EXIT_OK {
+        status = EXIT_FAILURE;
     }
     status
 }
@@ -269,7 +282,8 @@ pub fn run_in_memory(
     let fmt = sink::formatter(config.output, opts);
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
-    let mut engine = Engine::new(&plan, &config, vec!["memory".into()], fmt, &mut out);
+    let roster = source::Roster::fixed(vec!["memory".into()]);
+    let mut engine = Engine::new(&plan, &config, roster, fmt, &mut out);
     let res = engine.run(&rx, &sig_rx);
     let counts = engine.counts();
     drop(engine);
