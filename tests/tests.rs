@@ -5,6 +5,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod compressed;
 mod distinct;
 mod faults;
 mod follow;
@@ -12,6 +13,7 @@ mod fuzz_regressions;
 mod generated;
 mod inputs;
 mod net;
+mod patterns;
 mod props;
 mod pyspark;
 mod readme;

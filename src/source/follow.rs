@@ -163,6 +163,9 @@ impl<'a> Follower<'a> {
             if let Flow::Gone = self.read_available(tx)? {
                 return Ok(());
             }
+            if let Some(c) = self.claims {
+                c.read(self.id, self.pos);
+            }
             match self.change()? {
                 Change::None => std::thread::sleep(POLL),
                 Change::Truncated => {

@@ -81,3 +81,115 @@ fn read_one<R: Read>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+
+    fn opts() -> SourceOptions {
+        SourceOptions {
+            max_line_bytes: 1 << 20,
+            follow: false,
+            from_end: false,
+            reconnect: false,
+            max_connections: 1,
+        }
+    }
+
+    /// Reads `files` as a run does, returning every line sent and the
+    /// roster's damage.
+    fn read_all(files: Vec<(String, Vec<u8>)>) -> (Vec<(u32, Vec<u8>)>, Vec<String>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inputs: Vec<Ending> = files
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, data))| {
+                let path = dir.path().join(&name);
+                std::fs::write(&path, data).expect("write test input");
+                Ending::File(EndingFile {
+                    id: i as u32,
+                    name: path.to_string_lossy().into_owned(),
+                    file: None,
+                    size: None,
+                })
+            })
+            .collect();
+        let roster = Roster::fixed(Vec::new());
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let r = roster.clone();
+        let reader = std::thread::spawn(move || run(inputs, &tx, &opts(), &r));
+        let mut got: Vec<(u32, Vec<u8>)> = Vec::new();
+        for m in rx.iter() {
+            match m {
+                // one entry per input, its chunks joined
+                Msg::Chunk(c) => match got.last_mut() {
+                    Some((id, data)) if *id == c.source => data.extend(c.data.into_vec()),
+                    _ => got.push((c.source, c.data.into_vec())),
+                },
+                Msg::End(_) => break,
+                Msg::Failed(_, e) => panic!("{e:#}"),
+            }
+        }
+        reader.join().expect("reader thread");
+        (got, roster.damage())
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).expect("gzip in memory");
+        e.finish().expect("gzip in memory")
+    }
+
+    #[test]
+    fn sequence_reads_inputs_in_order_each_with_its_id() {
+        let (got, damage) = read_all(vec![
+            ("b".into(), b"b1\nb2".to_vec()),
+            ("a.gz".into(), gzip(b"a1\n")),
+            ("c".into(), b"\xef\xbb\xbfc1\n".to_vec()),
+        ]);
+        assert!(damage.is_empty(), "{damage:?}");
+        assert_eq!(
+            got,
+            [
+                (0, b"b1\nb2\n".to_vec()),
+                (1, b"a1\n".to_vec()),
+                (2, b"c1\n".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn sequence_damage_ends_one_input_and_the_next_is_read() {
+        let mut cut = gzip(&b"line\n".repeat(10_000));
+        cut.truncate(cut.len() - 10);
+        let (got, damage) = read_all(vec![
+            ("cut.gz".into(), cut),
+            ("next".into(), b"n\n".to_vec()),
+        ]);
+        assert_eq!(damage.len(), 1);
+        assert!(
+            damage[0].contains("cut.gz: gzip stream truncated"),
+            "{damage:?}"
+        );
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1], (1, b"n\n".to_vec()));
+        let lines = got[0].1.iter().filter(|&&b| b == b'\n').count();
+        assert!(lines > 9_000 && lines <= 10_000, "{lines}");
+    }
+
+    #[test]
+    fn sequence_counts_compressed_bytes_for_the_progress_bar() {
+        // 20 MB of text, a few tens of KB compressed: the bar counts the
+        // file's bytes, against its size on disk
+        let packed = gzip(&b"the same line once more\n".repeat(870_000));
+        let len = packed.len() as u64;
+        let before = super::super::BYTES_READ.load(Ordering::Relaxed);
+        let (got, _) = read_all(vec![("big.gz".into(), packed)]);
+        let read = super::super::BYTES_READ.load(Ordering::Relaxed) - before;
+        assert!(got.iter().map(|(_, d)| d.len()).sum::<usize>() > 20_000_000);
+        // other tests may count bytes meanwhile, but not megabytes
+        assert!(read >= len && read < len + 5_000_000, "{read} for {len}");
+    }
+}

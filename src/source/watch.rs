@@ -68,14 +68,15 @@ impl Claims {
         }
     }
 
-    /// A file at a followed path is `size` bytes now. Only a file already
-    /// claimed is noted: the path may name a new file its follower has not
-    /// seen yet, and that one is the follower's to claim.
-    fn seen(&self, id: Option<FileId>, size: u64) {
+    /// The follower of file `id` has read `pos` bytes of it: renamed, it
+    /// is at least that long. (Noted by the follower, which knows which
+    /// file it holds: a path may already name a new file, one that may
+    /// even have the inode number of a deleted one.)
+    pub fn read(&self, id: Option<FileId>, pos: u64) {
         if let Some(id) = id {
             let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(s) = known.get_mut(&id) {
-                *s = size;
+                *s = (*s).max(pos);
             }
         }
     }
@@ -171,14 +172,13 @@ pub fn run(w: Watch, opts: &SourceOptions, tx: &Sender<Msg>, roster: &Roster) {
         let present: HashSet<&PathBuf> = paths.iter().collect();
         skipped.retain(|p, _| present.contains(p));
         for path in &paths {
+            if followers.contains_key(path) {
+                continue;
+            }
             let Ok(meta) = std::fs::metadata(path) else {
                 continue;
             };
             let id = file_id(&meta);
-            if followers.contains_key(path) {
-                claims.seen(id, meta.len());
-                continue;
-            }
             if skipped.get(path).is_some_and(|s| *s == id) {
                 continue;
             }
@@ -243,13 +243,13 @@ mod tests {
         let c = Claims::default();
         let a = Some((1, 10));
         assert!(c.claim(a, 0));
-        c.seen(a, 500);
+        c.read(a, 500);
         // renamed and grown: the same file
         assert!(!c.claim(a, 600));
         // the inode number reused by a new, shorter file: new
         assert!(c.claim(a, 3));
-        // a file not claimed yet is left to its follower
-        c.seen(Some((2, 2)), 100);
+        // reading a file not claimed claims nothing
+        c.read(Some((2, 2)), 100);
         assert!(c.claim(Some((2, 2)), 0));
         // no identity to go by: always new
         assert!(c.claim(None, 0));
