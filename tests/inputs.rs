@@ -536,3 +536,25 @@ fn inputs_bom_removed_at_the_start_of_each_input_only() {
         ["one", "\u{feff}kept", "two", "three", "four"]
     );
 }
+
+#[test]
+fn inputs_a_short_first_line_on_a_pipe_is_not_held_back() {
+    // shorter than any compression magic, and nothing after it yet: it is
+    // read as plain text at once, not held until more bytes come
+    let mut child = spate(["--batch-lines", "1", "-o", "tsv", "count"]).spawn();
+    let mut stdin = child.stdin.take().expect("stdin piped");
+    stdin.write_all(b"a\n").expect("write to spate");
+    stdin.flush().expect("flush");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut stdout, &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10));
+    drop(stdin);
+    let _ = child.wait();
+    let line = line.expect("the first line's batch came while stdin stayed open");
+    assert!(line.ends_with("\t1\n"), "{line:?}");
+}

@@ -28,7 +28,7 @@ pub enum Codec {
     Xz,
 }
 
-/// How many first bytes [`Codec::sniff`] needs to decide.
+/// How many first bytes [`Codec::sniff`] needs, at most, to decide.
 pub const MAGIC_BYTES: usize = 6;
 
 impl Codec {
@@ -44,18 +44,58 @@ impl Codec {
     /// The format whose magic bytes `head` starts with. None of them can
     /// start a line of UTF-8 text a log would hold.
     pub fn sniff(head: &[u8]) -> Option<Codec> {
-        match head {
-            // ID1 ID2, then CM 8 (deflate), the only method there is
-            [0x1f, 0x8b, 0x08, ..] => Some(Codec::Gzip),
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Some(Codec::Zstd),
-            // a skippable frame (pzstd starts with one): 0x184D2A5?
-            [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Some(Codec::Zstd),
-            // "BZh" and the block size, 1 to 9
-            [b'B', b'Z', b'h', b'1'..=b'9', ..] => Some(Codec::Bzip2),
-            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some(Codec::Xz),
-            _ => None,
-        }
+        MAGIC.iter().find_map(|&(codec, magic)| {
+            (head.len() >= magic.len() && fits(head, magic)).then_some(codec)
+        })
     }
+
+    /// Whether `head`, the first bytes of an input, may still turn out to
+    /// be a format's magic once more bytes come: a pipe's first line that
+    /// is shorter than a magic is not held back waiting for more.
+    pub fn undecided(head: &[u8]) -> bool {
+        Codec::sniff(head).is_none()
+            && MAGIC
+                .iter()
+                .any(|&(_, magic)| head.len() < magic.len() && fits(head, magic))
+    }
+}
+
+/// Each format's magic bytes, each byte a range.
+const MAGIC: [(Codec, &[(u8, u8)]); 5] = [
+    // ID1 ID2, then CM 8 (deflate), the only method there is
+    (Codec::Gzip, &[(0x1f, 0x1f), (0x8b, 0x8b), (8, 8)]),
+    (
+        Codec::Zstd,
+        &[(0x28, 0x28), (0xb5, 0xb5), (0x2f, 0x2f), (0xfd, 0xfd)],
+    ),
+    // a skippable frame (pzstd starts with one): 0x184D2A5?
+    (
+        Codec::Zstd,
+        &[(0x50, 0x5f), (0x2a, 0x2a), (0x4d, 0x4d), (0x18, 0x18)],
+    ),
+    // "BZh" and the block size, 1 to 9
+    (
+        Codec::Bzip2,
+        &[(b'B', b'B'), (b'Z', b'Z'), (b'h', b'h'), (b'1', b'9')],
+    ),
+    (
+        Codec::Xz,
+        &[
+            (0xfd, 0xfd),
+            (b'7', b'7'),
+            (b'z', b'z'),
+            (b'X', b'X'),
+            (b'Z', b'Z'),
+            (0, 0),
+        ],
+    ),
+];
+
+/// Whether the bytes of `head` that `magic` covers are in its ranges.
+fn fits(head: &[u8], magic: &[(u8, u8)]) -> bool {
+    head.iter()
+        .zip(magic)
+        .all(|(b, &(lo, hi))| (lo..=hi).contains(b))
 }
 
 /// How much compressed input is read at once.
@@ -105,16 +145,13 @@ impl<R: Read> Raw<R> {
         }
     }
 
-    /// The first bytes, at least `n` of them unless the input is shorter
-    /// (a pipe may hand them over a few at a time).
-    pub fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        let n = n.min(self.buf.len());
-        if self.end - self.pos < n && self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-        }
-        while self.end - self.pos < n {
+    /// The first bytes, read until `more` says they are enough or the
+    /// input ends (a pipe may hand them over a few at a time).
+    pub fn peek(&mut self, more: impl Fn(&[u8]) -> bool) -> io::Result<&[u8]> {
+        while more(&self.buf[self.pos..self.end]) {
+            if self.end == self.buf.len() {
+                break;
+            }
             let end = self.end;
             let got = {
                 let mut spare = std::mem::take(&mut self.buf);
@@ -497,7 +534,7 @@ mod tests {
     /// reader's.
     fn decode(data: &[u8]) -> (Vec<u8>, Option<Damage>) {
         let mut raw = Raw::new(data);
-        let head = raw.peek(MAGIC_BYTES).expect("in memory").to_vec();
+        let head = raw.peek(Codec::undecided).expect("in memory").to_vec();
         let codec = Codec::sniff(&head).expect("a compressed test input");
         let mut d = Decoded::new(codec, raw).expect("decoder");
         let mut out = Vec::new();
@@ -608,6 +645,26 @@ mod tests {
     }
 
     #[test]
+    fn decompress_sniffing_stops_as_soon_as_it_can_decide() {
+        // a short first line is no magic: decided at once
+        for head in [&b"a"[..], b"ab\n", b"\x1f\n", b"B\n", b"BZx", b"\xfd7zX\n"] {
+            assert!(!Codec::undecided(head), "{head:?}");
+        }
+        for head in [
+            &b""[..],
+            b"\x1f",
+            b"\x1f\x8b",
+            b"BZh",
+            b"\xfd7zXZ",
+            b"\x5a*M",
+        ] {
+            assert!(Codec::undecided(head), "{head:?}");
+        }
+        assert!(!Codec::undecided(b"\x1f\x8b\x08"));
+        assert_eq!(Codec::sniff(b"\x5a*M\x18"), Some(Codec::Zstd));
+    }
+
+    #[test]
     fn decompress_plain_text_is_not_sniffed() {
         for head in [
             &b"hello"[..],
@@ -637,14 +694,14 @@ mod tests {
             }
         }
         let mut raw = Raw::new(Drip(b"0123456789"));
-        assert_eq!(raw.peek(6)?, b"012345");
+        assert_eq!(raw.peek(|h| h.len() < 6)?, b"012345");
         assert_eq!(raw.consumed(), 0);
         let mut all = Vec::new();
         raw.read_to_end(&mut all)?;
         assert_eq!(all, b"0123456789");
         assert_eq!(raw.consumed(), 10);
         let mut short = Raw::new(Drip(b"ab"));
-        assert_eq!(short.peek(6)?, b"ab");
+        assert_eq!(short.peek(|h| h.len() < 6)?, b"ab");
         Ok(())
     }
 
@@ -661,7 +718,7 @@ mod tests {
             }
         }
         let mut raw = Raw::new(Fails(true));
-        let head = raw.peek(3).expect("first read").to_vec();
+        let head = raw.peek(|h| h.len() < 3).expect("first read").to_vec();
         let mut d = Decoded::new(Codec::sniff(&head).expect("gzip"), raw).expect("decoder");
         let mut buf = [0u8; 100];
         let e = d.read(&mut buf).expect_err("the read fails");

@@ -17,7 +17,7 @@ use std::io::Read;
 use anyhow::Context;
 use crossbeam_channel::Sender;
 
-use super::decompress::{Codec, Decoded, MAGIC_BYTES, Raw};
+use super::decompress::{Codec, Decoded, Raw};
 use super::{EndingFile, Msg, Roster, SourceOptions, read_chunks};
 
 /// An input read to its end.
@@ -67,7 +67,7 @@ fn read_one<R: Read>(
     tx: &Sender<Msg>,
 ) -> anyhow::Result<Option<super::decompress::Damage>> {
     let mut raw = Raw::new(r);
-    let codec = Codec::sniff(raw.peek(MAGIC_BYTES)?);
+    let codec = Codec::sniff(raw.peek(Codec::undecided)?);
     let max = opts.max_line_bytes;
     match codec {
         None => {
