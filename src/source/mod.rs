@@ -36,6 +36,7 @@ pub use reader::{Chunk, read_chunks};
 
 use decompress::Codec;
 use pattern::Matcher;
+pub use sequence::Ending;
 
 /// What a source sends.
 pub enum Msg {
@@ -105,10 +106,14 @@ pub struct FollowedFile {
 /// An input, opened (so that a missing file, a refused connection or a
 /// busy port fails before anything runs).
 pub enum Input {
-    Stdin {
-        id: u32,
-    },
-    File(EndingFile),
+    /// Read to its end, in turn with the others that end.
+    Ending(Ending),
+    /// Read as its lines arrive, by a reader of its own.
+    Live(Live),
+}
+
+/// An input that does not end by itself.
+pub enum Live {
     /// `-F`: a file followed as it grows and across rotation.
     Follow(FollowedFile),
     /// `-F` with a pattern or a directory: the files it names now, and
@@ -131,20 +136,18 @@ pub enum Input {
 }
 
 impl Input {
-    /// Whether it is read to its end by the one sequential reader.
-    fn ends(&self) -> bool {
-        matches!(self, Input::Stdin { .. } | Input::File(_))
-    }
-
     /// Whether it reads files (for the progress bar).
     pub fn is_file(&self) -> bool {
-        matches!(self, Input::File(_) | Input::Follow(_) | Input::Watch(_))
+        matches!(
+            self,
+            Input::Ending(Ending::File(_)) | Input::Live(Live::Follow(_) | Live::Watch(_))
+        )
     }
 
     /// The size to show progress against: a regular file read once.
     pub fn size(&self) -> Option<u64> {
         match self {
-            Input::File(f) => f.size,
+            Input::Ending(Ending::File(f)) => f.size,
             _ => None,
         }
     }
@@ -178,22 +181,25 @@ impl Roster {
         let mut names: Vec<(u32, String)> = Vec::new();
         for input in inputs {
             match input {
-                Input::Stdin { id } => names.push((*id, "stdin".into())),
-                Input::File(f) => names.push((f.id, f.name.clone())),
-                Input::Follow(f) => names.push((f.id, f.name.clone())),
-                Input::Watch(w) => {
+                Input::Ending(Ending::Stdin { id }) => names.push((*id, "stdin".into())),
+                Input::Ending(Ending::File(f)) => names.push((f.id, f.name.clone())),
+                Input::Live(Live::Follow(f)) => names.push((f.id, f.name.clone())),
+                Input::Live(Live::Watch(w)) => {
                     let files = &w.files;
                     names.extend(files.iter().map(|f| (f.id, f.name.clone())));
                 }
-                Input::Tcp { id, name, .. } | Input::Listen { id, name, .. } => {
+                Input::Live(Live::Tcp { id, name, .. } | Live::Listen { id, name, .. }) => {
                     names.push((*id, name.clone()));
                 }
             }
         }
         names.sort_by_key(|(id, _)| *id);
         debug_assert!(names.iter().enumerate().all(|(i, (id, _))| i as u32 == *id));
-        let sequential = usize::from(inputs.iter().any(Input::ends));
-        let live = inputs.iter().filter(|i| !i.ends()).count();
+        let sequential = usize::from(inputs.iter().any(|i| matches!(i, Input::Ending(_))));
+        let live = inputs
+            .iter()
+            .filter(|i| matches!(i, Input::Live(_)))
+            .count();
         Roster {
             names: Arc::new(RwLock::new(names.into_iter().map(|(_, n)| n).collect())),
             readers: sequential + live,
@@ -281,26 +287,26 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
     let mut out = Vec::new();
     for src in inputs {
         if src == "-" {
-            out.push(Input::Stdin { id: ids.next() });
+            out.push(Input::Ending(Ending::Stdin { id: ids.next() }));
             continue;
         }
         if let Some(addr) = src.strip_prefix("tcp://") {
             let stream = tcp::connect_first(addr, opts.reconnect)?;
-            out.push(Input::Tcp {
+            out.push(Input::Live(Live::Tcp {
                 id: ids.next(),
                 name: src.clone(),
                 addr: addr.to_string(),
                 stream,
-            });
+            }));
             continue;
         }
         if let Some(addr) = src.strip_prefix("listen://") {
             let listener = listen::bind(addr)?;
-            out.push(Input::Listen {
+            out.push(Input::Live(Live::Listen {
                 id: ids.next(),
                 name: src.clone(),
                 listener,
-            });
+            }));
             continue;
         }
         if let Some((scheme, _)) = src.split_once("://") {
@@ -319,7 +325,8 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
         };
         if let Some(matcher) = matcher {
             if opts.follow {
-                out.push(Input::Watch(watch::Watch::open(src, matcher, &mut ids)?));
+                let w = watch::Watch::open(src, matcher, &mut ids)?;
+                out.push(Input::Live(Live::Watch(w)));
                 continue;
             }
             let paths = matcher
@@ -336,12 +343,12 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
                 let name = p.to_string_lossy().into_owned();
                 let f = File::open(&p).with_context(|| format!("cannot open {name}"))?;
                 let size = f.metadata().ok().map(|m| m.len());
-                out.push(Input::File(EndingFile {
+                out.push(Input::Ending(Ending::File(EndingFile {
                     id: ids.next(),
                     name,
                     file: None,
                     size,
-                }));
+                })));
             }
             continue;
         }
@@ -355,74 +362,26 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
                 ))
                 .into());
             }
-            out.push(Input::Follow(FollowedFile {
+            out.push(Input::Live(Live::Follow(FollowedFile {
                 id: ids.next(),
                 name,
                 file,
-            }));
+            })));
         } else {
             let size = file
                 .metadata()
                 .ok()
                 .filter(|m| m.is_file())
                 .map(|m| m.len());
-            out.push(Input::File(EndingFile {
+            out.push(Input::Ending(Ending::File(EndingFile {
                 id: ids.next(),
                 name,
                 file: Some(file),
                 size,
-            }));
+            })));
         }
     }
     Ok(out)
-}
-
-/// An input that does not end by itself, with its own reader.
-enum Live {
-    Follow(FollowedFile),
-    Watch(watch::Watch),
-    Tcp {
-        id: u32,
-        name: String,
-        addr: String,
-        stream: Option<TcpStream>,
-    },
-    Listen {
-        id: u32,
-        name: String,
-        listener: TcpListener,
-    },
-}
-
-/// An input by who reads it.
-enum Sorted {
-    Ending(sequence::Ending),
-    Live(Live),
-}
-
-impl Input {
-    fn sort(self) -> Sorted {
-        match self {
-            Input::Stdin { id } => Sorted::Ending(sequence::Ending::Stdin { id }),
-            Input::File(f) => Sorted::Ending(sequence::Ending::File(f)),
-            Input::Follow(f) => Sorted::Live(Live::Follow(f)),
-            Input::Watch(w) => Sorted::Live(Live::Watch(w)),
-            Input::Tcp {
-                id,
-                name,
-                addr,
-                stream,
-            } => Sorted::Live(Live::Tcp {
-                id,
-                name,
-                addr,
-                stream,
-            }),
-            Input::Listen { id, name, listener } => {
-                Sorted::Live(Live::Listen { id, name, listener })
-            }
-        }
-    }
 }
 
 /// Starts the readers: one for every input that ends, in order, and one
@@ -436,9 +395,9 @@ pub fn spawn(
     let mut ending = Vec::new();
     let mut live = Vec::new();
     for input in inputs {
-        match input.sort() {
-            Sorted::Ending(e) => ending.push(e),
-            Sorted::Live(l) => live.push(l),
+        match input {
+            Input::Ending(e) => ending.push(e),
+            Input::Live(l) => live.push(l),
         }
     }
     let mut handles = Vec::new();
