@@ -245,10 +245,10 @@ fn render(b: &BatchOut<'_>, opts: Options, cols: usize, height: usize) -> String
     let mut banner = String::from("── ");
     if let Some(start) = b.start {
         banner.push_str("window ");
-        banner.push_str(&opts.time_text(start));
+        banner.push_str(&opts.local_time_text(start));
         banner.push_str(" .. ");
     }
-    banner.push_str(&opts.time_text(b.time));
+    banner.push_str(&opts.local_time_text(b.time));
     banner.push_str(&format!(" ── {n} {}", if n == 1 { "row" } else { "rows" }));
     if shown < n {
         banner.push_str(&format!(" ({shown} shown)"));
@@ -374,17 +374,8 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::TimeFormat;
+    use crate::sink::testing::{T, opts};
     use crate::value::Value;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
 
     fn rows(n: i64) -> Vec<Record<'static>> {
         (0..n)
@@ -399,8 +390,7 @@ mod tests {
 
     fn batch<'a>(rows: &'a [Record<'static>]) -> BatchOut<'a> {
         BatchOut {
-            // 2026-11-24T01:02:04Z
-            time: 1_795_482_124_000_000_000,
+            time: T,
             start: None,
             rows,
         }

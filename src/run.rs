@@ -9,6 +9,7 @@ use crate::accounting::Extra;
 use crate::cli::{self, Parsed};
 use crate::engine::{Engine, Stop};
 use crate::live::{Live, Place, Screen};
+use crate::plan::Plan;
 use crate::progress::{self, Progress};
 use crate::sink::{self, Options};
 use crate::source;
@@ -55,28 +56,34 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let (config, chain) = match parsed {
+    let plan = match parsed {
         Parsed::Print(text) => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
             return EXIT_OK;
         }
-        Parsed::Run(c, ch) => (c, ch),
+        Parsed::Run(plan) => plan,
     };
-    let plan = match crate::plan::build(&config, &chain) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
-        }
-    };
-    if let Some(target) = &config.emit {
+    if plan.explain {
+        let mut out = std::io::stdout().lock();
+        return match out
+            .write_all(crate::explain::explain(&plan).as_bytes())
+            .and_then(|()| out.flush())
+        {
+            Err(e) if !is_broken_pipe(&e) => {
+                eprintln!("spate: writing the plan: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        };
+    }
+    if let Some(target) = &plan.emit {
         let argv: Vec<String> = args_text
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        return match crate::emit::program(target, &config, &chain, &argv) {
+        return match crate::emit::program(target, &plan, &argv) {
             Ok(program) => {
                 let mut out = std::io::stdout().lock();
                 match out.write_all(program.as_bytes()).and_then(|()| out.flush()) {
@@ -93,20 +100,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         };
     }
-    if let Some(src) = config.inputs.iter().find(|s| s.starts_with("kafka://")) {
+    if let Some(src) = plan.inputs.iter().find(|s| s.starts_with("kafka://")) {
         eprintln!(
             "spate: {src}: spate does not read Kafka itself; --emit pyspark writes a Spark job that does"
         );
         return EXIT_USAGE;
     }
-    let source_opts = source::SourceOptions {
-        max_line_bytes: config.max_line_bytes,
-        follow: config.follow,
-        from_end: config.from_end,
-        reconnect: config.reconnect,
-        max_connections: config.max_connections,
-    };
-    let inputs = match source::open(&config.inputs, &source_opts) {
+    let source_opts = plan.source;
+    let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
             if let Some(bad) = e.downcast_ref::<source::BadUsage>() {
@@ -119,17 +120,12 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     };
     let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
-    let show_progress = progress::wanted(config.progress, &inputs, stderr_tty);
+    let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let _readers = source::spawn(inputs, tx, source_opts, &roster);
-    let opts = Options {
-        time_format: config.time_format,
-        millis: config.millis(),
-        header: config.header,
-        color: config.color,
-    };
-    let fmt = sink::formatter(config.output, opts);
+    let opts = plan.output.options;
+    let fmt = sink::formatter(plan.output.format, opts);
     let signals = match watch_signals() {
         Ok(r) => r,
         Err(e) => {
@@ -137,7 +133,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let mut screen = match watchers(&config, opts, show_progress, total_bytes, stderr_tty) {
+    let mut screen = match watchers(&plan, opts, show_progress, total_bytes, stderr_tty) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("spate: starting the live view: {e}");
@@ -152,16 +148,26 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
         _ => &mut out,
     };
-    let mut engine = Engine::new(&plan, &config, roster.clone(), fmt, target);
+    let mut engine = Engine::new(
+        &plan.chain,
+        &plan.batching,
+        &plan.engine,
+        roster.clone(),
+        fmt,
+        target,
+    );
     if !screen.is_empty() {
         engine.watch(&mut screen);
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
+    let wrote_row = engine.wrote_row();
     drop(engine);
     drop(rx);
     screen.finish();
     let mut status = match result {
+        // --exit-on-row: a row is success, as a match is for grep
+        Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {
@@ -190,10 +196,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let extra = Extra {
-        overflow: plan.keys.overflow(),
+        overflow: plan.chain.keys.overflow(),
         connections_refused: source::CONNECTIONS_REFUSED.load(Ordering::Relaxed),
     };
-    if config.stats_json {
+    if plan.watchers.stats_json {
         let line = crate::accounting::stats_json(&counts, &extra);
         match writeln!(out, "{line}").and_then(|()| out.flush()) {
             Err(e) if is_broken_pipe(&e) => return EXIT_OK,
@@ -225,14 +231,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
 /// The progress bar and the live view, as the options and the terminals
 /// say.
 fn watchers(
-    config: &cli::Config,
+    plan: &Plan,
     opts: Options,
     show_progress: bool,
     total_bytes: Option<u64>,
     stderr_tty: bool,
 ) -> std::io::Result<Screen> {
     let progress = show_progress.then(|| Progress::start(total_bytes));
-    let place = if config.live {
+    let place = if plan.watchers.live {
         Place::choose(std::io::stdout().is_terminal(), stderr_tty)
     } else {
         None
@@ -259,13 +265,11 @@ pub fn run_in_memory(
 ) -> Result<(Vec<u8>, crate::accounting::Counts), String> {
     let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
         .map_err(|e| e.to_string())?;
-    let Parsed::Run(mut config, chain) = parsed else {
+    let Parsed::Run(plan) = parsed else {
         return Err("help requested".into());
     };
-    config.color = false;
-    let plan = crate::plan::build(&config, &chain).map_err(|e| e.to_string())?;
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let max = config.max_line_bytes;
+    let max = plan.source.max_line_bytes;
     let reader = std::thread::spawn(move || {
         let res = source::read_chunks(std::io::Cursor::new(input), 0, max, &tx);
         let _ = tx.send(match res {
@@ -274,24 +278,29 @@ pub fn run_in_memory(
         });
     });
     let opts = Options {
-        time_format: config.time_format,
-        millis: config.millis(),
-        header: config.header,
         color: false,
+        ..plan.output.options
     };
-    let fmt = sink::formatter(config.output, opts);
+    let fmt = sink::formatter(plan.output.format, opts);
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
     let roster = source::Roster::fixed(vec!["memory".into()]);
-    let mut engine = Engine::new(&plan, &config, roster, fmt, &mut out);
+    let mut engine = Engine::new(
+        &plan.chain,
+        &plan.batching,
+        &plan.engine,
+        roster,
+        fmt,
+        &mut out,
+    );
     let res = engine.run(&rx, &sig_rx);
     let counts = engine.counts();
     drop(engine);
     drop(rx);
     let _ = reader.join();
-    if config.stats_json && res.is_ok() {
+    if plan.watchers.stats_json && res.is_ok() {
         let extra = Extra {
-            overflow: plan.keys.overflow(),
+            overflow: plan.chain.keys.overflow(),
             connections_refused: 0,
         };
         out.extend_from_slice(crate::accounting::stats_json(&counts, &extra).as_bytes());
