@@ -5,6 +5,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod compressed;
 mod distinct;
 mod faults;
 mod follow;
@@ -13,6 +14,7 @@ mod generated;
 mod inputs;
 mod layers;
 mod net;
+mod patterns;
 mod props;
 mod pyspark;
 mod readme;
