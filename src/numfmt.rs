@@ -130,6 +130,66 @@ impl ShortestDigits {
     }
 }
 
+/// `x` rounded to `digits` decimals (to tens, hundreds... when negative),
+/// half away from zero, on its shortest decimal form rather than its
+/// binary value: `1.005` has the digits 1005 and rounds to `1.01` at two
+/// decimals, as a reader of the number expects (and as Spark's `round`
+/// does, through the same digits), where scaling by 100 first would give
+/// `1.0`. Non-finite values come back as they are.
+pub fn round_half_away(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let d = ShortestDigits::of(x);
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    // `x` is 0.DIGITS × 10^point: keep the first `keep` digits
+    let keep = i64::from(d.point) + i64::from(digits);
+    let len = d.len as i64;
+    if keep >= len {
+        return x;
+    }
+    if keep < 0 {
+        return 0.0 * sign;
+    }
+    let keep = keep as usize;
+    let up = d.digits[keep] >= b'5';
+    // at most 17 significant digits: the kept ones fit in a u64
+    let mut m: u64 = d.digits[..keep]
+        .iter()
+        .fold(0, |m, c| m * 10 + u64::from(c - b'0'));
+    if up {
+        m += 1;
+    }
+    // m × 10^(point - keep), read back as the nearest float
+    let exponent = i64::from(d.point) - keep as i64;
+    let mut buf = [0u8; 48];
+    let mut w = Cursor {
+        buf: &mut buf,
+        len: 0,
+    };
+    let _ = write!(w, "{m}e{exponent}");
+    let len = w.len;
+    let text = std::str::from_utf8(&buf[..len]).unwrap_or("0");
+    sign * text.parse::<f64>().unwrap_or(0.0)
+}
+
+/// A `fmt::Write` into a fixed buffer, for number text that must not
+/// allocate; what does not fit is an error.
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl std::fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Appends `x` exactly as Python 3's `repr(float)` writes it: the shortest
 /// digits that read back as `x`, in positional form when the decimal
 /// exponent is from -4 to 15 (`0.0001`, `123456789012345.0`, always with a
@@ -297,6 +357,33 @@ mod tests {
         let mut out = String::new();
         write_float(&mut out, x);
         out
+    }
+
+    #[test]
+    fn round_half_away_on_the_decimal_digits() {
+        let r = round_half_away;
+        assert_eq!(r(2.5, 0), 3.0);
+        assert_eq!(r(-2.5, 0), -3.0);
+        assert_eq!(r(2.4999, 0), 2.0);
+        assert_eq!(r(1.005, 2), 1.01, "the digits 1005, not the binary value");
+        assert_eq!(r(-1.005, 2), -1.01);
+        assert_eq!(r(0.125, 2), 0.13);
+        assert_eq!(r(4.56789, 3), 4.568);
+        assert_eq!(r(9.995, 2), 10.0, "a carry into a new digit");
+        assert_eq!(r(0.6, 0), 1.0);
+        assert_eq!(r(0.4, 0), 0.0);
+        assert_eq!(r(0.05, 1), 0.1);
+        assert_eq!(r(0.004, 2), 0.0);
+        assert_eq!(r(1234.5, -2), 1200.0);
+        assert_eq!(r(1250.0, -2), 1300.0);
+        assert_eq!(r(-1250.0, -2), -1300.0);
+        assert_eq!(r(49.0, -2), 0.0);
+        assert_eq!(r(50.0, -2), 100.0);
+        assert_eq!(r(1.5, 10), 1.5, "fewer digits than asked: unchanged");
+        assert_eq!(r(1e-300, 2), 0.0);
+        assert_eq!(r(0.0, 2), 0.0);
+        assert!(r(f64::NAN, 1).is_nan());
+        assert!(r(1.7976931348623157e308, -308).is_infinite());
     }
 
     fn py_float(x: f64) -> String {

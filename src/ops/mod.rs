@@ -17,6 +17,7 @@ pub mod chain;
 pub mod count;
 pub mod count_by_key;
 pub mod csv;
+pub mod eval;
 pub mod fields;
 pub mod grep;
 pub mod head;
@@ -42,6 +43,7 @@ pub static REGISTRY: &[&dyn Operator] = &[
     &csv::Csv,
     &logfmt::Logfmt,
     &fields::Fields,
+    &eval::Eval,
     &count::Count,
     &count_by_key::CountByKey,
     &stats::Stats,
