@@ -243,6 +243,7 @@ impl<'r> Engine<'r> {
                         Held::Empty => Vec::new(),
                     };
                     self.closed(time, parts, meter)?;
+                    self.batch_closed();
                 }
                 Due::Windows(upto) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
