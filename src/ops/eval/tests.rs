@@ -422,3 +422,64 @@ fn eval_compile_reports_parse_errors_by_column_in_characters() {
     let a = parse::parse("kb = bytes / 1024").expect("valid");
     assert_eq!(a.name, "kb");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random expression of integers with `+ - *` and parentheses, and
+    /// its value when every step stays in i64 (none once one overflows).
+    fn int_expr() -> impl Strategy<Value = (String, Option<i64>)> {
+        let leaf = prop_oneof![
+            (-1000i64..1000),
+            Just(i64::MAX),
+            Just(i64::MIN + 1),
+            (i64::MIN / 2..i64::MAX / 2),
+        ]
+        .prop_map(|n| (format!("({n})"), Some(n)));
+        leaf.prop_recursive(5, 32, 2, |inner| {
+            (
+                inner.clone(),
+                prop::sample::select(vec!['+', '-', '*']),
+                inner,
+            )
+                .prop_map(|((a, x), op, (b, y))| {
+                    let v = x.zip(y).and_then(|(x, y)| match op {
+                        '+' => x.checked_add(y),
+                        '-' => x.checked_sub(y),
+                        _ => x.checked_mul(y),
+                    });
+                    (format!("({a} {op} {b})"), v)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn eval_integer_arithmetic_is_exact_until_it_overflows((text, want) in int_expr()) {
+            let got = x(&text);
+            match want {
+                Some(i) => prop_assert_eq!(got, format!("Int {i}")),
+                None => prop_assert!(!got.starts_with("Int "), "{} is {}", text, got),
+            }
+        }
+
+        #[test]
+        fn eval_parser_never_panics_and_points_inside(
+            text in "[a-z0-9_.+*/%()'\", ${}=-]{0,40}"
+        ) {
+            for t in [text.clone(), format!("x = {text}")] {
+                match parse::parse(&t) {
+                    Err(e) => prop_assert!(
+                        e.column >= 1 && e.column <= t.chars().count() + 1,
+                        "{:?}: {:?}", t, e
+                    ),
+                    Ok(a) => {
+                        let mut r = rec();
+                        a.apply(&mut r);
+                    }
+                }
+            }
+        }
+    }
+}
