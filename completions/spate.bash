@@ -25,6 +25,9 @@ _spate() {
             spate,csv)
                 cmd="spate__subcmd__csv"
                 ;;
+            spate,eval)
+                cmd="spate__subcmd__eval"
+                ;;
             spate,fields)
                 cmd="spate__subcmd__fields"
                 ;;
@@ -36,6 +39,9 @@ _spate() {
                 ;;
             spate,help)
                 cmd="spate__subcmd__help"
+                ;;
+            spate,join)
+                cmd="spate__subcmd__join"
                 ;;
             spate,json)
                 cmd="spate__subcmd__json"
@@ -76,6 +82,9 @@ _spate() {
             spate__subcmd__help,csv)
                 cmd="spate__subcmd__help__subcmd__csv"
                 ;;
+            spate__subcmd__help,eval)
+                cmd="spate__subcmd__help__subcmd__eval"
+                ;;
             spate__subcmd__help,fields)
                 cmd="spate__subcmd__help__subcmd__fields"
                 ;;
@@ -87,6 +96,9 @@ _spate() {
                 ;;
             spate__subcmd__help,help)
                 cmd="spate__subcmd__help__subcmd__help"
+                ;;
+            spate__subcmd__help,join)
+                cmd="spate__subcmd__help__subcmd__join"
                 ;;
             spate__subcmd__help,json)
                 cmd="spate__subcmd__help__subcmd__json"
@@ -125,7 +137,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,7 +219,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,7 +301,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,7 +383,89 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lateness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-batches)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        eval)
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -453,7 +547,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,7 +629,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -617,7 +711,89 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lateness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-batches)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        join)
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,7 +875,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,7 +957,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,7 +1039,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -945,7 +1121,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,7 +1203,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1109,7 +1285,7 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help)
-            opts="split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1151,6 +1327,20 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help__subcmd__csv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spate__subcmd__help__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1207,6 +1397,20 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spate__subcmd__help__subcmd__join)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1361,7 +1565,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1443,7 +1647,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,7 +1729,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1607,7 +1811,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1689,7 +1893,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --lateness --duration --max-batches --emit-empty --output --header --time-format --live --emit --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

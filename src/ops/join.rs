@@ -32,7 +32,7 @@ impl Operator for Join {
         "join"
     }
     fn summary(&self) -> &'static str {
-        "Add the columns of a lookup table's matching row (CSV, TSV or JSON lines), reloaded when it changes"
+        "Add the columns of the matching row of a lookup table (CSV, TSV, JSON lines)"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
         cmd.arg(

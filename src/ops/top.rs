@@ -22,7 +22,7 @@ impl Operator for Top {
         "top"
     }
     fn summary(&self) -> &'static str {
-        "Keep the N rows with the largest FIELD (default count), largest first; per group with -g"
+        "Keep the N rows with the largest FIELD (default count), or the N of each group"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
         cmd.arg(
