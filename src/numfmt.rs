@@ -140,6 +140,43 @@ pub fn round_half_away(x: f64, digits: i32) -> f64 {
     if !x.is_finite() || x == 0.0 {
         return x;
     }
+    round_scaled(x, digits).unwrap_or_else(|| round_on_digits(x, digits))
+}
+
+/// The powers of ten a float holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`round_half_away`] without the decimal digits, when that gives the
+/// same: `x` scaled by the power of ten, rounded, scaled back. The shortest
+/// digits of `x`, scaled, lie within about one unit in the last place of
+/// the scaled float (half a unit for the digits, half for the scaling), so
+/// a fraction farther than four units from one half rounds the same way;
+/// nearer, or too large for units below a quarter, it is `None`. Scaling
+/// back divides (or multiplies) two exact values, which gives the float
+/// nearest the decimal result, as reading its digits would.
+fn round_scaled(x: f64, digits: i32) -> Option<f64> {
+    let p = *EXACT_POW10.get(digits.unsigned_abs() as usize)?;
+    let y = if digits >= 0 { x * p } else { x / p };
+    let a = y.abs();
+    // x is finite, so a is a number: not NaN
+    if a >= (1u64 << 50) as f64 {
+        return None;
+    }
+    let floor = a.floor();
+    let frac = a - floor;
+    if (frac - 0.5).abs() <= 4.0 * f64::EPSILON * a {
+        return None;
+    }
+    let r = if frac > 0.5 { floor + 1.0 } else { floor }.copysign(x);
+    Some(if digits >= 0 { r / p } else { r * p })
+}
+
+/// [`round_half_away`] on the shortest decimal digits of `x` (finite, not
+/// zero).
+fn round_on_digits(x: f64, digits: i32) -> f64 {
     let d = ShortestDigits::of(x);
     let sign = if x < 0.0 { -1.0 } else { 1.0 };
     // `x` is 0.DIGITS × 10^point: keep the first `keep` digits
@@ -357,6 +394,34 @@ mod tests {
         let mut out = String::new();
         write_float(&mut out, x);
         out
+    }
+
+    proptest! {
+        /// The scaled fast path rounds exactly as the decimal digits do.
+        #[test]
+        fn round_scaled_agrees_with_the_digits(
+            m in -10_000_000i64..10_000_000,
+            e in -12i32..12,
+            d in -6i32..10,
+            bits in any::<u64>(),
+        ) {
+            // decimal-looking values (m × 10^e, halves included) and
+            // arbitrary floats
+            let decimal = format!("{m}e{e}").parse::<f64>().unwrap_or(0.0);
+            let any = f64::from_bits(bits);
+            for x in [decimal, any, decimal + 0.5 / EXACT_POW10[d.clamp(0, 9) as usize]] {
+                if !x.is_finite() || x == 0.0 {
+                    continue;
+                }
+                if let Some(fast) = round_scaled(x, d) {
+                    let slow = round_on_digits(x, d);
+                    prop_assert!(
+                        fast == slow || (fast == 0.0 && slow == 0.0),
+                        "round({x:e}, {d}): scaled {fast:e}, digits {slow:e}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
