@@ -65,6 +65,19 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
         Parsed::Run(plan) => plan,
     };
+    if plan.explain {
+        let mut out = std::io::stdout().lock();
+        return match out
+            .write_all(crate::explain::explain(&plan).as_bytes())
+            .and_then(|()| out.flush())
+        {
+            Err(e) if !is_broken_pipe(&e) => {
+                eprintln!("spate: writing the plan: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        };
+    }
     if let Some(target) = &plan.emit {
         let argv: Vec<String> = args_text
             .iter()
@@ -128,12 +141,18 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // on the bar's own terminal the output makes the bar give way
+    let mut out: Box<dyn Write> = match &screen.progress {
+        Some(p) if screen.live.is_none() && progress::shares_terminal() => {
+            Box::new(p.writer(stdout.lock()))
+        }
+        _ => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
+    };
     // the live view on the terminal replaces the output
     let mut nowhere = std::io::sink();
     let target: &mut dyn Write = match &screen.live {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
-        _ => &mut out,
+        _ => &mut *out,
     };
     let mut engine = Engine::new(
         &plan.chain,
@@ -148,10 +167,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
+    let wrote_row = engine.wrote_row();
+    let field_warnings = engine.field_warnings();
     drop(engine);
     drop(rx);
     screen.finish();
     let status = match result {
+        // --exit-on-row: a row is success, as a match is for grep
+        Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {
@@ -193,6 +216,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
             Ok(()) => {}
         }
+    }
+    for w in &field_warnings {
+        eprintln!("{w}");
     }
     if let Some(s) = counts.summary() {
         eprintln!("{s}");

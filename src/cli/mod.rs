@@ -6,6 +6,11 @@
 
 pub mod chain;
 pub mod docs;
+pub mod help;
+pub mod inputs;
+pub mod noop;
+pub mod options;
+pub mod time;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -75,7 +80,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT; repeatable, inputs merge"),
+                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface); repeatable, inputs merge. A malformed address or an unknown scheme is bad usage"),
         )
         .arg(
             Arg::new("follow")
@@ -88,14 +93,13 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("from-end")
                 .long("from-end")
                 .action(ArgAction::SetTrue)
-                .requires("follow")
                 .help("With -F: start at the end of each file instead of its start"),
         )
         .arg(
             Arg::new("reconnect")
                 .long("reconnect")
                 .action(ArgAction::SetTrue)
-                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff"),
+                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff (bad usage without such an input)"),
         )
         .arg(
             Arg::new("max-connections")
@@ -143,11 +147,23 @@ fn global_args(cmd: Command) -> Command {
                 .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
         )
         .arg(
+            Arg::new("event-time-format")
+                .long("event-time-format")
+                .value_name("FMT")
+                .help("With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: '%Y/%m/%d %H:%M:%S', '%d.%m.%Y %H:%M:%S', '%s'; no year reads the current one, no time of day midnight; a value that does not fit is untimed"),
+        )
+        .arg(
+            Arg::new("tz")
+                .long("tz")
+                .value_name("ZONE")
+                .help("An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)"),
+        )
+        .arg(
             Arg::new("lateness")
                 .long("lateness")
                 .value_name("DURATION")
                 .default_value("0s")
-                .help("How far behind the newest timestamp seen a record may arrive"),
+                .help("With --event-time: how far behind the newest timestamp seen a record may arrive"),
         )
         .arg(
             Arg::new("duration")
@@ -160,7 +176,19 @@ fn global_args(cmd: Command) -> Command {
                 .long("max-batches")
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(1..))
-                .help("Stop after N emitted batches or windows"),
+                .help("Stop after N emitted batches or windows (the lines of batches left open count as unemitted)"),
+        )
+        .arg(
+            Arg::new("speed")
+                .long("speed")
+                .value_name("X")
+                .help("With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed"),
+        )
+        .arg(
+            Arg::new("exit-on-row")
+                .long("exit-on-row")
+                .action(ArgAction::SetTrue)
+                .help("Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does"),
         )
         .arg(
             Arg::new("emit-empty")
@@ -181,7 +209,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("header")
                 .long("header")
                 .action(ArgAction::SetTrue)
-                .help("tsv: print a header line once (its first column 'time')"),
+                .help("With -o tsv: print a header line once (its first column 'time'); bad usage with any other format"),
         )
         .arg(
             Arg::new("time-format")
@@ -204,6 +232,12 @@ fn global_args(cmd: Command) -> Command {
                 .value_parser(crate::emit::TARGETS)
                 .help("Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it"),
         )
+        .arg(
+            Arg::new("explain")
+                .long("explain")
+                .action(ArgAction::SetTrue)
+                .help("Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it"),
+        )
         .next_help_heading("Diagnostics")
         .arg(
             Arg::new("strict")
@@ -221,7 +255,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats-json")
                 .long("stats-json")
                 .action(ArgAction::SetTrue)
-                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)"),
+                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted"),
         )
         .arg(
             Arg::new("progress")
@@ -309,32 +343,26 @@ pub fn clap_one_line(e: &clap::Error) -> String {
     out
 }
 
-/// Help text, with clap's styling only on a terminal without NO_COLOR.
-pub(crate) fn help_text(e: &clap::Error) -> String {
-    let styled = e.render();
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
-        styled.ansi().to_string()
-    } else {
-        styled.to_string()
-    }
-}
-
 /// Parses the whole command line into the plan.
 pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let m = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Print(help_text(&e)))
-                }
+                ErrorKind::DisplayHelp => Ok(Parsed::Print(
+                    help::render(command(), &argv).unwrap_or_else(|| help::styled(&e)),
+                )),
+                ErrorKind::DisplayVersion => Ok(Parsed::Print(help::styled(&e))),
                 _ => Err(usage(clap_one_line(&e))),
             };
         }
@@ -343,7 +371,18 @@ where
         .get_many::<String>("chain")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
-    let parsed = match chain::stages(chain::cut(&words)?) {
+    if let Some(text) = help::help_word(&words) {
+        return Ok(Parsed::Print(text));
+    }
+    let ops = chain::cut(&words)?;
+    // the chain starts at the first word that is not one of spate's
+    // options: one that looks like an option is one spate does not have
+    if let Some(first) = words.first().filter(|w| w.starts_with('-') && w.len() > 1) {
+        return Err(options::unknown(&command(), first, &ops));
+    }
+    let before = &argv[..argv.len().saturating_sub(words.len())];
+    let before = before.strip_suffix(&["--".to_string()]).unwrap_or(before);
+    let parsed = match chain::stages(ops, before) {
         Ok(p) => p,
         Err(help) => return Ok(Parsed::Print(help)),
     };
@@ -399,6 +438,13 @@ fn plan_from(
             BatchMode::Interval(_) => {}
         }
     }
+    let (event_time_format, tz) = time::options(
+        m.get_one::<String>("tz").map(String::as_str),
+        m.get_one::<String>("event-time-format").map(String::as_str),
+        m.get_one::<String>("event-time").map(String::as_str),
+        batch,
+    )
+    .map_err(usage)?;
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
@@ -417,6 +463,16 @@ fn plan_from(
         .transpose()
         .map_err(|e| usage(format!("--max-line-bytes: {e}")))?
         .unwrap_or(1 << 20);
+    let inputs: Vec<String> = m
+        .get_many::<String>("input")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_else(|| vec!["-".to_string()]);
+    inputs::check_all(&inputs)?;
+    noop::check(&noop::Facts {
+        matches: m,
+        inputs: &inputs,
+        output,
+    })?;
     let stats_json = m.get_flag("stats-json");
     if stats_json && !matches!(output, OutputFormat::Json | OutputFormat::Jsonl) {
         return Err(usage(
@@ -435,11 +491,24 @@ fn plan_from(
         .map(|n| *n as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let speed = match m.get_one::<String>("speed") {
+        None => None,
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => Some(x),
+            _ => {
+                return Err(usage(format!(
+                    "--speed: '{s}' is not a positive number (e.g. --speed 60 for an hour a minute)"
+                )));
+            }
+        },
+    };
     let batching = Batching {
         mode: batch,
         event_time,
         lateness: dur("lateness")?.unwrap_or_default(),
         emit_empty: m.get_flag("emit-empty"),
+        zone: tz,
+        reader: crate::batch::event::Reader::new(tz, event_time_format.map(std::sync::Arc::new)),
     };
     let engine = EngineOptions {
         threads,
@@ -447,6 +516,8 @@ fn plan_from(
         stats: m.get_flag("stats"),
         max_batches: m.get_one::<u64>("max-batches").copied(),
         duration: dur("duration")?,
+        exit_on_row: m.get_flag("exit-on-row"),
+        speed,
         max_line_bytes,
     };
     let source = SourceOptions {
@@ -465,6 +536,7 @@ fn plan_from(
             millis: batching.millis(),
             header: m.get_flag("header"),
             color,
+            zone: tz,
         },
     };
     let max_keys = m
@@ -474,10 +546,7 @@ fn plan_from(
         });
     let (stages, chain) = chain::build(parsed, &batching, max_keys)?;
     Ok(Plan {
-        inputs: m
-            .get_many::<String>("input")
-            .map(|v| v.cloned().collect())
-            .unwrap_or_else(|| vec!["-".to_string()]),
+        inputs,
         source,
         batching,
         stages,
@@ -490,6 +559,7 @@ fn plan_from(
             live: m.get_flag("live"),
         },
         emit: m.get_one::<String>("emit").cloned(),
+        explain: m.get_flag("explain"),
     })
 }
 

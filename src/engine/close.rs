@@ -6,7 +6,7 @@
 use crate::accounting::{BatchStats, Ctx};
 use crate::agg::AggState;
 use crate::batch::{Meter, Partial as _, WindowOut, now, span};
-use crate::ops::chain::PostOp;
+use crate::ops::chain::{At, PostOp};
 use crate::record::Record;
 use crate::sink::BatchOut;
 use crate::timestamp::Nanos;
@@ -58,7 +58,7 @@ impl Engine<'_> {
                     self.out.flush().map_err(Stop::Output)?;
                     // the tables freed on a worker, as rows are
                     pool.spawn(move || drop((first, states)));
-                    self.printed();
+                    self.printed(n);
                     self.report(time, n, meter);
                     return Ok(());
                 }
@@ -115,6 +115,9 @@ impl Engine<'_> {
             if self.done {
                 break;
             }
+            // a window written covers every batch that ends by its end
+            // (earlier ones were in earlier windows)
+            self.pending.written_upto(w.end);
             rows += self.print(w.end, w.start, w.rows)?;
         }
         Ok(rows)
@@ -129,7 +132,10 @@ impl Engine<'_> {
         mut rows: Vec<Record<'static>>,
     ) -> Result<usize, Stop> {
         let mut cx = Ctx::new(false);
-        for op in &self.chain.post {
+        for (k, op) in self.chain.post.iter().enumerate() {
+            if self.seen.open {
+                self.seen.look(At::Post(k), &rows);
+            }
             rows = match op {
                 PostOp::Record(r) => {
                     let mut out = Vec::with_capacity(rows.len());
@@ -171,7 +177,7 @@ impl Engine<'_> {
         if let Some(w) = &mut self.watch {
             w.batch(&b).map_err(Stop::Output)?;
         }
-        self.printed();
+        self.printed(rows.len());
         let n = rows.len();
         if let Some(agg) = self.chain.aggregation() {
             rows = agg.recycle(rows);
@@ -185,10 +191,16 @@ impl Engine<'_> {
         Ok(n)
     }
 
-    /// A batch was printed: `--max-batches` counts it.
-    fn printed(&mut self) {
+    /// A batch of `rows` rows was printed: `--max-batches` counts it, and
+    /// `--exit-on-row` stops at the first one with a row.
+    fn printed(&mut self, rows: usize) {
         self.emitted += 1;
-        if self.opts.max_batches.is_some_and(|m| self.emitted >= m) {
+        if rows > 0 {
+            self.wrote_row = true;
+        }
+        if self.opts.max_batches.is_some_and(|m| self.emitted >= m)
+            || (self.opts.exit_on_row && self.wrote_row)
+        {
             self.done = true;
         }
     }

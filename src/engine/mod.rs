@@ -9,22 +9,27 @@
 
 mod close;
 mod parallel;
+mod seen;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
 
-use crate::accounting::{Counts, Offence};
+use crate::accounting::{Counts, Offence, Pending};
 use crate::batch::{self, Batcher, Batching, Due, Held, Windows, nanos, now, until};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg};
+use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
+use seen::Seen;
 
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
 const GATHER_BYTES: usize = 1 << 18;
+/// `--speed`: lines processed between two looks at the clock.
+const PACE_LINES: u64 = 64;
 
 /// The engine's part of the plan.
 #[derive(Debug, Clone)]
@@ -39,6 +44,11 @@ pub struct EngineOptions {
     pub max_batches: Option<u64>,
     /// `--duration`: stop after this long.
     pub duration: Option<Duration>,
+    /// `--exit-on-row`: stop after the first batch or window that writes a
+    /// row.
+    pub exit_on_row: bool,
+    /// `--speed X`: replay event time at X times the pace it was recorded.
+    pub speed: Option<f64>,
     pub max_line_bytes: usize,
 }
 
@@ -83,6 +93,14 @@ pub struct Engine<'r> {
     work: Work,
     batcher: Box<dyn Batcher<Partial>>,
     counts: Counts,
+    /// Lines in batches closed into windows, or kept by event time, that
+    /// are not written yet.
+    pending: Pending,
+    /// Once the run is over: the lines read whose batch was never written.
+    unemitted: u64,
+    /// Which of the fields the chain names the rows after the barrier had
+    /// (the workers keep their own for the records before it).
+    seen: Seen,
     windows: Option<Windows>,
     fmt: Box<dyn Formatter>,
     /// A large batch's text, formatted on the workers before it is
@@ -90,6 +108,14 @@ pub struct Engine<'r> {
     text: Vec<u8>,
     out: &'r mut dyn Write,
     emitted: u64,
+    /// Whether any batch or window wrote a row.
+    wrote_row: bool,
+    /// `--speed`: when the replay began and the event time it began at.
+    pace: Option<(Instant, Nanos)>,
+    /// The signals, to be heard while `--speed` waits.
+    signals: Option<Receiver<i32>>,
+    /// A signal heard while `--speed` waited.
+    interrupted: Option<i32>,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
 }
@@ -103,7 +129,18 @@ impl<'r> Engine<'r> {
         fmt: Box<dyn Formatter>,
         out: &'r mut dyn Write,
     ) -> Self {
-        let work = Work::new(opts.threads, names.len(), chain, opts.strict);
+        let event_field = match &batching.event_time {
+            Some(batch::EventTime::Field(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        let work = Work::new(
+            opts.threads,
+            names.len(),
+            chain,
+            opts.strict,
+            &Seen::new(chain, event_field, false),
+        );
+        let seen = Seen::new(chain, event_field, true);
         Engine {
             chain,
             opts,
@@ -115,11 +152,20 @@ impl<'r> Engine<'r> {
             work,
             batcher: batch::batcher(batching, now()),
             counts: Counts::default(),
-            windows: chain.window().map(Windows::new),
+            pending: Pending::default(),
+            unemitted: 0,
+            seen,
+            windows: chain.window().map(|w| {
+                Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
+            }),
             fmt,
             text: Vec::new(),
             out,
             emitted: 0,
+            wrote_row: false,
+            pace: None,
+            signals: None,
+            interrupted: None,
             done: false,
             watch: None,
         }
@@ -130,23 +176,55 @@ impl<'r> Engine<'r> {
         self.watch = Some(w);
     }
 
+    /// Whether any batch or window wrote a row (`--exit-on-row`).
+    pub fn wrote_row(&self) -> bool {
+        self.wrote_row
+    }
+
     /// All counters so far (for the exit summary).
     pub fn counts(&self) -> Counts {
         let mut c = self.counts.clone();
         self.work.counts(&mut c);
+        c.hold_back(self.unemitted);
         c
+    }
+
+    /// One warning per field the chain names that records reached and none
+    /// had, over the run so far.
+    pub fn field_warnings(&self) -> Vec<String> {
+        let mut seen = self.seen.clone();
+        self.work.seen(&mut seen);
+        seen.warnings()
     }
 
     /// Runs until every source has ended or a stop condition holds; returns
     /// the signal that ended it, if one did (the open batch is flushed as
-    /// at end of input).
+    /// at end of input). Afterwards the lines of batches never written
+    /// count as unemitted.
     pub fn run(
+        &mut self,
+        rx: &Receiver<Msg>,
+        signals: &Receiver<i32>,
+    ) -> Result<Option<i32>, Stop> {
+        let res = self.run_to_end(rx, signals);
+        // the open batch's lines are the workers' (processing time, line
+        // count, eof); event time's and the windows' are pending
+        let mut open = Counts::default();
+        if self.batcher.event().is_none() {
+            self.work.counts(&mut open);
+        }
+        self.unemitted = self.pending.total() + open.processed;
+        res
+    }
+
+    fn run_to_end(
         &mut self,
         rx: &Receiver<Msg>,
         signals: &Receiver<i32>,
     ) -> Result<Option<i32>, Stop> {
         let started = now();
         let stop_at = self.opts.duration.map(|d| started.saturating_add(nanos(d)));
+        self.signals = Some(signals.clone());
         let mut live = self.names.len();
         let mut signal = None;
         while live > 0 && !self.done {
@@ -186,6 +264,12 @@ impl<'r> Engine<'r> {
                         Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                         None => {}
                     }
+                    if let Some(n) = self.interrupted.take() {
+                        // heard while --speed waited: as a signal here
+                        signal = Some(n);
+                        self.drain(rx)?;
+                        break;
+                    }
                 }
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
@@ -208,6 +292,8 @@ impl<'r> Engine<'r> {
 
     /// At a stop: what the readers had already read belongs to the run.
     fn drain(&mut self, rx: &Receiver<Msg>) -> Result<(), Stop> {
+        // no more waiting for --speed
+        self.opts_speed_off();
         for _ in 0..rx.len() {
             match rx.try_recv() {
                 Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
@@ -238,10 +324,19 @@ impl<'r> Engine<'r> {
             match d {
                 Due::Batch { time, held, meter } => {
                     let parts = match held {
-                        Held::Open => self.work.take_open(self.chain, &mut self.counts),
+                        Held::Open => {
+                            let before = self.counts.processed;
+                            let parts = self.work.take_open(self.chain, &mut self.counts);
+                            self.pending.add(time, self.counts.processed - before);
+                            parts
+                        }
                         Held::Kept(p) => vec![p],
                         Held::Empty => Vec::new(),
                     };
+                    if self.windows.is_none() {
+                        // written now (the windows say when theirs are)
+                        self.pending.written_upto(time);
+                    }
                     self.closed(time, parts, meter)?;
                     self.batch_closed();
                 }
@@ -258,8 +353,20 @@ impl<'r> Engine<'r> {
     }
 
     fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
-        // line count: cut the chunk where the open batch fills up
         let mut data = &c.data[..];
+        if self.opts.speed.is_some() && self.signals.is_some() {
+            // --speed: a few lines at a time, each when its time comes
+            while !data.is_empty() && !self.done && self.interrupted.is_none() {
+                let cut = nth_line_end(data, PACE_LINES);
+                let (head, tail) = data.split_at(cut);
+                let last_cut = c.last_cut && tail.is_empty();
+                self.process(c.source, head, last_cut)?;
+                data = tail;
+                self.pace_wait();
+            }
+            return Ok(());
+        }
+        // line count: cut the chunk where the open batch fills up
         while let Some(room) = self.batcher.room() {
             if data.is_empty() || self.done {
                 return Ok(());
@@ -271,6 +378,33 @@ impl<'r> Engine<'r> {
             data = tail;
         }
         self.process(c.source, data, c.last_cut)
+    }
+
+    /// `--speed X`: waits until the newest event time seen is due, X times
+    /// faster than it was recorded since the first; a signal ends the wait.
+    fn pace_wait(&mut self) {
+        let (Some(speed), Some(max_ts)) =
+            (self.opts.speed, self.batcher.event().and_then(|r| r.max_ts))
+        else {
+            return;
+        };
+        let (began, first) = *self.pace.get_or_insert((Instant::now(), max_ts));
+        let ahead = (max_ts.saturating_sub(first)) as f64 / speed;
+        let due = began + Duration::from_nanos(ahead.clamp(0.0, 1e18) as u64);
+        let wait = due.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return;
+        }
+        if let Some(rx) = &self.signals {
+            if let Ok(n) = rx.recv_timeout(wait) {
+                self.interrupted = Some(n);
+            }
+        }
+    }
+
+    /// Stops `--speed`'s waiting (a stop drains what was read at once).
+    fn opts_speed_off(&mut self) {
+        self.signals = None;
     }
 
     /// Whether small chunks may be gathered into one parallel step (see
@@ -352,6 +486,9 @@ impl<'r> Engine<'r> {
             cuts,
             self.batcher.event(),
         );
+        for (end, n) in out.lines_by_end {
+            self.pending.add(end, n);
+        }
         if let Some(step) = out.event {
             self.batcher.absorb(step);
         }

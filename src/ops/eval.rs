@@ -63,14 +63,15 @@ impl Operator for Eval {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Ok(a) = parse::parse(&text(m)) {
+            a.expr.fields(&mut names);
+        }
+        names
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        let words: Vec<&str> = m
-            .get_many::<String>("expr")
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        let mut assign = compile(&words.join(" "))?;
+        let mut assign = compile(&text(m))?;
         assign.expr.leak_literals();
         if let std::borrow::Cow::Owned(name) = &mut assign.name {
             // one name for the life of the run, so that records borrow it
@@ -79,6 +80,17 @@ impl Operator for Eval {
         }
         Ok(Built::Record(Box::new(EvalOp { assign })))
     }
+}
+
+/// The assignment as written: the words after `eval` joined with spaces.
+fn text(m: &ArgMatches) -> String {
+    let words: Vec<&str> = m
+        .get_many::<String>("expr")
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    words.join(" ")
 }
 
 /// Parses an assignment, with an error that says where in `text` it is:

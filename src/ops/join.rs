@@ -81,6 +81,24 @@ impl Operator for Join {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn memory(&self, m: &ArgMatches) -> Option<String> {
+        let file = m.get_one::<String>("file")?;
+        // looked at, not read: --explain reads no input
+        let size = std::fs::metadata(file)
+            .map(|md| format!(", {} on disk now", human_bytes(md.len())))
+            .unwrap_or_default();
+        Some(format!(
+            "the lookup table {file} whole, every row by its key{size}; read again when it changes"
+        ))
+    }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        m.get_one::<String>("on")
+            .map(|on| on.split_once('=').map_or(on.as_str(), |(f, _)| f))
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .into_iter()
+            .collect()
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let file = m
             .get_one::<String>("file")
@@ -113,6 +131,24 @@ impl Operator for Join {
             watch: Mutex::new(Watch::default()),
         })))
     }
+}
+
+/// A size for people: `512 B`, `12.5 KiB`, `3.2 MiB`.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
 }
 
 /// What tells one version of a file from another.

@@ -65,6 +65,11 @@ impl Operator for Top {
     fn stage(&self) -> Stage {
         Stage::AfterAggregation
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        let mut v = crate::ops::one(m, "field");
+        v.extend(crate::ops::listed(m, "group"));
+        v
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let n = m
             .get_one::<usize>("n")

@@ -84,6 +84,24 @@ pub struct ParseError {
 }
 
 impl Expr {
+    /// The fields the expression reads, each once, in order.
+    pub fn fields(&self, out: &mut Vec<String>) {
+        match self {
+            Expr::Field(name) => {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+            Expr::Num(_) | Expr::Text(_) => {}
+            Expr::Neg(e) => e.fields(out),
+            Expr::Bin(_, a, b) => {
+                a.fields(out);
+                b.fields(out);
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.fields(out)),
+        }
+    }
+
     /// Makes every text literal `'static` (leaked once, for the life of
     /// the run), so that a record can take it without a copy.
     pub fn leak_literals(&mut self) {
