@@ -447,6 +447,15 @@ mod tests {
     }
 
     #[test]
+    fn top_fields_are_the_ranked_and_the_group_fields() {
+        use crate::ops::{Operator, command_for};
+        let m = command_for(&Top)
+            .try_get_matches_from(["top", "3", "-f", "p99", "-g", "svc,path"])
+            .expect("parses");
+        assert_eq!(Top.fields(&m), ["p99", "svc", "path"]);
+    }
+
+    #[test]
     fn top_needs_n_of_at_least_one() {
         for bad in [&["0"][..], &["-3"], &["x"], &[]] {
             assert!(rows_op(&[&["top"], bad].concat()).is_err(), "{bad:?}");

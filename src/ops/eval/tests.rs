@@ -483,3 +483,16 @@ mod props {
         }
     }
 }
+
+#[test]
+fn eval_fields_are_those_the_expression_reads() {
+    use crate::ops::{Operator, command_for};
+    let m = command_for(&Eval)
+        .try_get_matches_from(["eval", "x = a + len(lower(${b c})) * a + user.id + 'lit'"])
+        .expect("parses");
+    assert_eq!(Eval.fields(&m), ["a", "b c", "user.id"]);
+    let bad = command_for(&Eval)
+        .try_get_matches_from(["eval", "x = (a"])
+        .expect("clap takes any words");
+    assert!(Eval.fields(&bad).is_empty());
+}

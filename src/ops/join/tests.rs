@@ -259,3 +259,25 @@ fn join_usage_errors() {
     assert!(e(&["codes.csv", "--on", "k", "--missing", "skip"]).contains("skip"));
     assert!(e(&[]).contains("FILE"));
 }
+
+#[test]
+fn join_names_its_field_and_its_memory() {
+    use crate::ops::{Operator, command_for};
+    let (_d, p) = table_file("codes.csv", CODES);
+    let m = command_for(&Join)
+        .try_get_matches_from(["join", &p, "--on", "code=status"])
+        .expect("parses");
+    assert_eq!(Join.fields(&m), ["code"]);
+    let mem = Join.memory(&m).unwrap_or_default();
+    assert!(
+        mem.contains("the lookup table") && mem.contains("50 B on disk"),
+        "{mem}"
+    );
+    let m = command_for(&Join)
+        .try_get_matches_from(["join", "/nonexistent.csv", "--on", "k"])
+        .expect("parses");
+    assert_eq!(Join.fields(&m), ["k"]);
+    assert!(Join.memory(&m).is_some_and(|s| !s.contains("on disk")));
+    assert_eq!(human_bytes(2048), "2.0 KiB");
+    assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+}
