@@ -118,6 +118,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    if let Err(e) = plan.chain.start() {
+        eprintln!("spate: {e}");
+        return EXIT_FAILURE;
+    }
     let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
@@ -278,6 +282,7 @@ pub fn run_in_memory(
     let Parsed::Run(plan) = parsed else {
         return Err("help requested".into());
     };
+    plan.chain.start()?;
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let max = plan.source.max_line_bytes;
     let reader = std::thread::spawn(move || {

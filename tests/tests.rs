@@ -12,6 +12,7 @@ mod follow;
 mod fuzz_regressions;
 mod generated;
 mod inputs;
+mod join;
 mod layers;
 mod net;
 mod patterns;

@@ -338,6 +338,7 @@ impl<'r> Engine<'r> {
                         self.pending.written_upto(time);
                     }
                     self.closed(time, parts, meter)?;
+                    self.batch_closed();
                 }
                 Due::Windows(upto) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {

@@ -17,9 +17,11 @@ pub mod chain;
 pub mod count;
 pub mod count_by_key;
 pub mod csv;
+pub mod eval;
 pub mod fields;
 pub mod grep;
 pub mod head;
+pub mod join;
 pub mod json;
 pub mod logfmt;
 pub mod map;
@@ -42,6 +44,8 @@ pub static REGISTRY: &[&dyn Operator] = &[
     &csv::Csv,
     &logfmt::Logfmt,
     &fields::Fields,
+    &eval::Eval,
+    &join::Join,
     &count::Count,
     &count_by_key::CountByKey,
     &stats::Stats,
@@ -217,6 +221,21 @@ pub trait RecordOp: Send + Sync {
     /// then processes lines in order, on one worker.
     fn ready(&self) -> bool {
         true
+    }
+
+    /// Called once before the run reads any input (never for `--emit`):
+    /// what the operator must read before the first record (`join`'s
+    /// table). An error is a runtime failure, exit 1, with this message.
+    fn start(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Called by the engine's close step after each batch closed, written
+    /// or empty, while no record is being processed (`join` reads its
+    /// table again there when the file changed); a warning to print, if
+    /// any.
+    fn batch_closed(&self) -> Option<String> {
+        None
     }
 }
 
