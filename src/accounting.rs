@@ -306,6 +306,8 @@ pub struct Offence {
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub counts: Counts,
+    /// The source id of the line being processed (its input).
+    pub input: u32,
     pub line: u64,
     /// Drops recorded for the current line.
     pub line_drops: u32,

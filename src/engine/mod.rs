@@ -245,9 +245,11 @@ impl<'r> Engine<'r> {
             };
             let t = now();
             if stop_at.is_some_and(|s| t >= s) {
-                if let Event::Msg(Msg::Chunk(c)) = ev {
+                match ev {
                     // it arrived by the stop: it still belongs to the run
-                    self.chunk(c)?;
+                    Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
+                    Event::Msg(Msg::Begin(id)) => self.begin(id),
+                    _ => {}
                 }
                 self.drain(rx)?;
                 break;
@@ -260,6 +262,7 @@ impl<'r> Engine<'r> {
                     self.chunks(group)?;
                     match ended {
                         Some(Msg::Chunk(c)) => self.chunk(c)?,
+                        Some(Msg::Begin(id)) => self.begin(id),
                         Some(Msg::End(_)) => live -= 1,
                         Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                         None => {}
@@ -271,6 +274,7 @@ impl<'r> Engine<'r> {
                         break;
                     }
                 }
+                Event::Msg(Msg::Begin(id)) => self.begin(id),
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                 Event::Signal(n) => {
@@ -297,6 +301,7 @@ impl<'r> Engine<'r> {
         for _ in 0..rx.len() {
             match rx.try_recv() {
                 Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
+                Ok(Msg::Begin(id)) => self.begin(id),
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -414,7 +419,15 @@ impl<'r> Engine<'r> {
             && self.batcher.event().is_none()
             && self.batcher.room().is_none()
             && !self.opts.strict
-            && self.chain.pre.iter().all(|op| op.ready())
+    }
+
+    /// Source `id` begins a new input: its lines count from 1, and the
+    /// operators forget what they learnt from the input before.
+    fn begin(&mut self, id: u32) {
+        self.work.restart_lines(id);
+        for op in &self.chain.pre {
+            op.input_began(id);
+        }
     }
 
     /// A pipe delivers at most 64 KiB per read, too little to split across
@@ -425,7 +438,10 @@ impl<'r> Engine<'r> {
         let mut total = first.data.len();
         let source = first.source;
         let mut group = vec![first];
-        if total >= PAR_MIN_BYTES || !self.gathers() {
+        if total >= PAR_MIN_BYTES
+            || !self.gathers()
+            || !self.chain.pre.iter().all(|op| op.ready(source))
+        {
             return (group, None);
         }
         // not past the open batch's end: what is taken after it belongs
@@ -462,7 +478,7 @@ impl<'r> Engine<'r> {
     fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
         let parts = self
             .work
-            .parts(self.chain, data, self.batcher.event().is_some());
+            .parts(self.chain, source, data, self.batcher.event().is_some());
         let mut cuts = vec![false; parts.len()];
         if let Some(c) = cuts.last_mut() {
             *c = last_cut;

@@ -148,6 +148,15 @@ impl Work {
         parts
     }
 
+    /// Source `source` begins a new input: its lines count from 1 again.
+    pub(super) fn restart_lines(&mut self, source: u32) {
+        let src = source as usize;
+        if src >= self.next_line.len() {
+            self.next_line.resize(src + 1, 1);
+        }
+        self.next_line[src] = 1;
+    }
+
     /// Every worker's counters so far.
     pub(super) fn counts(&self, into: &mut Counts) {
         for w in &self.workers {
@@ -166,8 +175,14 @@ impl Work {
     /// go to whichever worker is free, so more, smaller parts keep both busy
     /// when one is descheduled; event time redoes a part on the worker that
     /// ran it, one each.
-    pub(super) fn parts<'d>(&self, chain: &Chain, data: &'d [u8], event: bool) -> Vec<&'d [u8]> {
-        let ordered = chain.pre.iter().all(|op| op.ready());
+    pub(super) fn parts<'d>(
+        &self,
+        chain: &Chain,
+        source: u32,
+        data: &'d [u8],
+        event: bool,
+    ) -> Vec<&'d [u8]> {
+        let ordered = chain.pre.iter().all(|op| op.ready(source));
         if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             let n = self.workers.len();
             let fine = if event {
@@ -216,6 +231,7 @@ impl Work {
         self.seq += parts.len() as u64;
         let job = Job {
             chain,
+            input: source,
             max_line_bytes: limits.max_line_bytes,
             cuts: &cuts,
         };
@@ -389,6 +405,8 @@ fn on_free_workers<F>(
 /// What every part of one chunk shares.
 struct Job<'p> {
     chain: &'p Chain,
+    /// The source id of every part.
+    input: u32,
     max_line_bytes: usize,
     /// Per part: its last line was cut by the reader.
     cuts: &'p [bool],
@@ -602,6 +620,7 @@ impl Job<'_> {
         seen: &mut Seen,
         d: &mut D,
     ) {
+        cx.input = self.input;
         let max = self.max_line_bytes;
         let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);

@@ -217,11 +217,18 @@ pub trait RecordOp: Send + Sync {
     }
 
     /// False while the operator still depends on the order of the first
-    /// records it sees (`csv --header` before its header line): the engine
-    /// then processes lines in order, on one worker.
-    fn ready(&self) -> bool {
+    /// records it sees from source `input` (`csv --header` before that
+    /// input's header line): the engine then processes its lines in order,
+    /// on one worker.
+    fn ready(&self, _input: u32) -> bool {
         true
     }
+
+    /// Source `input` begins a new input (a file a followed path now
+    /// names, a new connection): what the operator learnt from the
+    /// previous one's first records (`csv --header`'s header) is forgotten.
+    /// Called by the engine between steps.
+    fn input_began(&self, _input: u32) {}
 
     /// Called once before the run reads any input (never for `--emit`):
     /// what the operator must read before the first record (`join`'s

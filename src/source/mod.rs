@@ -41,6 +41,11 @@ pub use sequence::Ending;
 /// What a source sends.
 pub enum Msg {
     Chunk(Chunk),
+    /// Source `id` begins a new input: a followed file's path now names
+    /// another file (or the file was truncated), a connection (re)opened.
+    /// Its lines are numbered from 1 again and a header is looked for
+    /// again; sent before the input's first chunk.
+    Begin(u32),
     /// A reader is done: it read every source it had to its end (the id
     /// is the last one it read). The run's input ends when each of the
     /// [`Roster::readers`] has sent this.
@@ -428,7 +433,7 @@ pub fn spawn(
                     stream,
                 } => (id, name, tcp::run(&addr, stream, id, &opts, &tx)),
                 Live::Listen { id, name, listener } => {
-                    (id, name, listen::run(listener, id, &opts, &tx))
+                    (id, name, listen::run(listener, id, &opts, &tx, &roster))
                 }
             };
             let msg = match res {
