@@ -440,7 +440,7 @@ fn follow_csv_header_per_rotated_file() {
         }
     });
     let mut rows = Vec::new();
-    let mut take = |rows: &mut Vec<String>| {
+    let take = |rows: &mut Vec<String>| {
         if let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
             rows.push(
                 line.split_once('\t')
