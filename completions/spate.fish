@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -43,10 +43,12 @@ csv\t''
 jsonl\t''
 json\t''
 spark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l output-file -d 'Append the results to FILE instead of standard output (the default format is then tsv); with --state, what FILE holds is exactly-once' -r
 complete -c spate -n "__fish_spate_needs_command" -l time-format -d 'How batch times print' -r -f -a "rfc3339\t''
 epoch\t''
 epoch-ms\t''"
 complete -c spate -n "__fish_spate_needs_command" -l emit -d 'Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it' -r -f -a "pyspark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l dead-letter -d 'Append every dropped line to FILE as one JSON object: {"reason":"late","input":"access.log","line":1234,"text":"..."} (reason as --stats-json\'s by_reason keys, input as given, - for standard input, line 1-based within its input, text after repair)' -r
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'

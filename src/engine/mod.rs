@@ -61,6 +61,8 @@ pub enum Stop {
     Output(std::io::Error),
     /// A source failed.
     Source(anyhow::Error),
+    /// Writing `--dead-letter`'s file failed.
+    DeadLetter(std::io::Error),
 }
 
 /// What the engine's loop wakes up for.
@@ -118,6 +120,8 @@ pub struct Engine<'r> {
     interrupted: Option<i32>,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
+    /// `--dead-letter`: where dropped lines go.
+    dead: Option<&'r mut dyn Write>,
 }
 
 impl<'r> Engine<'r> {
@@ -168,10 +172,36 @@ impl<'r> Engine<'r> {
             interrupted: None,
             done: false,
             watch: None,
+            dead: None,
         }
     }
 
     /// Lets `w` see every chunk and written batch, and the `--stats` lines.
+    /// `--dead-letter`: every dropped line is written to `w` as one JSON
+    /// object, in input order.
+    pub fn dead_letter(&mut self, w: &'r mut dyn Write) {
+        self.dead = Some(w);
+    }
+
+    /// Writes a step's dropped lines (of source `source`) to the dead
+    /// letters.
+    fn dead_letters(
+        &mut self,
+        source: u32,
+        lines: &[crate::accounting::DeadLine],
+    ) -> Result<(), Stop> {
+        let Some(w) = &mut self.dead else {
+            return Ok(());
+        };
+        let input = self.names.input_name(source);
+        let mut text = String::new();
+        for d in lines {
+            text.push_str(&d.json(&input));
+            text.push('\n');
+        }
+        w.write_all(text.as_bytes()).map_err(Stop::DeadLetter)
+    }
+
     pub fn watch(&mut self, w: &'r mut dyn Watch) {
         self.watch = Some(w);
     }
@@ -490,6 +520,7 @@ impl<'r> Engine<'r> {
     fn step(&mut self, source: u32, parts: Vec<&[u8]>, cuts: Vec<bool>) -> Result<(), Stop> {
         let t0 = Instant::now();
         let limits = Limits {
+            dead: self.dead.is_some(),
             max_line_bytes: self.opts.max_line_bytes,
             strict: self.opts.strict,
             stats: self.opts.stats,
@@ -511,6 +542,9 @@ impl<'r> Engine<'r> {
         self.batcher.took(out.lines, t0.elapsed());
         if let Some(w) = &mut self.watch {
             w.lines(out.lines);
+        }
+        if !out.dead.is_empty() {
+            self.dead_letters(source, &out.dead)?;
         }
         if let Some(offence) = out.offence {
             return Err(Stop::Strict {

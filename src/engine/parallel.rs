@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
 use crate::agg::AggState;
 use crate::batch::EventTime;
 use crate::batch::event::Reader;
@@ -76,6 +76,8 @@ pub(super) struct Worker {
 pub(super) struct Limits {
     pub max_line_bytes: usize,
     pub strict: bool,
+    /// `--dead-letter`: dropped lines are kept, with their numbers.
+    pub dead: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
 }
@@ -91,6 +93,8 @@ pub(super) struct StepOut {
     pub lines_by_end: BTreeMap<Nanos, u64>,
     /// `--strict`: the first line refused.
     pub offence: Option<Offence>,
+    /// `--dead-letter`: the lines it dropped, in input order.
+    pub dead: Vec<DeadLine>,
 }
 
 /// The workers and the pool they run on.
@@ -217,7 +221,12 @@ impl Work {
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
-        let numbered = limits.strict || rules.is_some();
+        let numbered = limits.strict || limits.dead || rules.is_some();
+        if limits.dead {
+            for w in &mut self.workers {
+                w.cx.dead.get_or_insert_with(Vec::new);
+            }
+        }
         let mut starts = Vec::with_capacity(parts.len());
         let mut line = first_line;
         for p in &parts {
@@ -269,11 +278,20 @@ impl Work {
             .iter_mut()
             .filter_map(|w| w.cx.offence.take())
             .min_by_key(|o| o.line);
+        // one source per step: its line numbers put the parts back in order
+        let mut dead: Vec<DeadLine> = Vec::new();
+        for w in &mut self.workers {
+            if let Some(d) = &mut w.cx.dead {
+                dead.append(d);
+            }
+        }
+        dead.sort_unstable_by_key(|d| d.line);
         StepOut {
             lines: line - first_line,
             event,
             lines_by_end,
             offence,
+            dead,
         }
     }
 
@@ -319,6 +337,11 @@ impl Work {
                 let w = &mut self.workers[i % n];
                 w.cx.counts = before.clone();
                 w.cx.offence = None;
+                // and the lines it dropped, to be dropped again or not
+                let (from, to_line) = (starts[i], starts.get(i + 1).copied());
+                if let Some(d) = &mut w.cx.dead {
+                    d.retain(|e| e.line < from || to_line.is_some_and(|t| e.line >= t));
+                }
                 let mut redo = ToEvent::new(rules, job.chain, stats, prefix, to.seq);
                 job.run(parts[i], i, starts[i], &mut w.cx, &mut w.seen, &mut redo);
                 *to = redo;
@@ -758,7 +781,16 @@ impl Job<'_> {
                 }
                 d.deliver(&mut cur, raw, cx)
             };
-            cx.end_line(delivered);
+            if let Some(reason) = cx.end_line(delivered) {
+                if let Some(d) = &mut cx.dead {
+                    // the line as read, after repair
+                    d.push(DeadLine {
+                        reason,
+                        line: line_no,
+                        text: String::from_utf8_lossy(line).into_owned(),
+                    });
+                }
+            }
             if cx.offence.is_some() {
                 break;
             }

@@ -168,6 +168,8 @@ pub struct Roster {
     names: Arc<RwLock<Vec<String>>>,
     readers: usize,
     damage: Arc<Mutex<Vec<String>>>,
+    /// Standard input's id, when it is an input.
+    stdin: Option<u32>,
 }
 
 impl Roster {
@@ -178,6 +180,7 @@ impl Roster {
             readers: names.len(),
             names: Arc::new(RwLock::new(names)),
             damage: Arc::default(),
+            stdin: None,
         }
     }
 
@@ -205,10 +208,15 @@ impl Roster {
             .iter()
             .filter(|i| matches!(i, Input::Live(_)))
             .count();
+        let stdin = inputs.iter().find_map(|i| match i {
+            Input::Ending(Ending::Stdin { id }) => Some(*id),
+            _ => None,
+        });
         Roster {
             names: Arc::new(RwLock::new(names.into_iter().map(|(_, n)| n).collect())),
             readers: sequential + live,
             damage: Arc::default(),
+            stdin,
         }
     }
 
@@ -216,6 +224,15 @@ impl Roster {
     pub fn name(&self, id: u32) -> String {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
         names.get(id as usize).cloned().unwrap_or_default()
+    }
+
+    /// The input as `--dead-letter` names it: the path as given, the
+    /// address, `-` for standard input.
+    pub fn input_name(&self, id: u32) -> String {
+        if self.stdin == Some(id) {
+            return "-".to_string();
+        }
+        self.name(id)
     }
 
     /// How many sources there are so far.
