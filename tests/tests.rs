@@ -13,6 +13,7 @@ mod generated;
 mod inputs;
 mod layers;
 mod net;
+mod output;
 mod props;
 mod pyspark;
 mod readme;

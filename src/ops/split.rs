@@ -8,7 +8,7 @@ use clap::{Arg, ArgMatches};
 use crate::accounting::Ctx;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Split;
 
@@ -226,7 +226,10 @@ impl RecordOp for SplitOp {
             })
         };
         match src {
-            Value::Str(Cow::Borrowed(s)) => self.how.each(s, |t| emit(Value::str(t))),
+            Value::Str(Text {
+                s: Cow::Borrowed(s),
+                ..
+            }) => self.how.each(s, |t| emit(Value::str(t))),
             other => {
                 let text = other.text();
                 self.how
