@@ -63,6 +63,8 @@ pub struct Plan {
     pub watchers: Watchers,
     /// `--emit TARGET`: print a program for TARGET instead of running.
     pub emit: Option<String>,
+    /// `--explain`: print the plan in words instead of running it.
+    pub explain: bool,
 }
 
 /// A usage error: exit status 2, one line on standard error.

@@ -65,6 +65,19 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
         Parsed::Run(plan) => plan,
     };
+    if plan.explain {
+        let mut out = std::io::stdout().lock();
+        return match out
+            .write_all(crate::explain::explain(&plan).as_bytes())
+            .and_then(|()| out.flush())
+        {
+            Err(e) if !is_broken_pipe(&e) => {
+                eprintln!("spate: writing the plan: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        };
+    }
     if let Some(target) = &plan.emit {
         let argv: Vec<String> = args_text
             .iter()
@@ -144,10 +157,13 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
+    let wrote_row = engine.wrote_row();
     drop(engine);
     drop(rx);
     screen.finish();
     let status = match result {
+        // --exit-on-row: a row is success, as a match is for grep
+        Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {

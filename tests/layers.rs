@@ -11,7 +11,7 @@ use std::path::Path;
 const LAYERS: &[(&[&str], bool)] = &[
     (&["run"], false),
     (&["cli"], false),
-    (&["emit"], false),
+    (&["emit", "explain"], true),
     (&["plan"], false),
     (&["live"], false),
     (&["progress"], false),
@@ -19,7 +19,7 @@ const LAYERS: &[(&[&str], bool)] = &[
     (&["ops"], false),
     (&["batch"], false),
     (&["agg"], false),
-    (&["sink", "source"], false),
+    (&["sink", "source", "state"], false),
     (
         &[
             "accounting",

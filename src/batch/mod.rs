@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod session;
 pub mod window;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -163,6 +163,18 @@ fn global_args(cmd: Command) -> Command {
                 .help("Stop after N emitted batches or windows"),
         )
         .arg(
+            Arg::new("speed")
+                .long("speed")
+                .value_name("X")
+                .help("With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed"),
+        )
+        .arg(
+            Arg::new("exit-on-row")
+                .long("exit-on-row")
+                .action(ArgAction::SetTrue)
+                .help("Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does"),
+        )
+        .arg(
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
@@ -213,6 +225,12 @@ fn global_args(cmd: Command) -> Command {
                 .value_name("TARGET")
                 .value_parser(crate::emit::TARGETS)
                 .help("Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it"),
+        )
+        .arg(
+            Arg::new("explain")
+                .long("explain")
+                .action(ArgAction::SetTrue)
+                .help("Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it"),
         )
         .next_help_heading("Diagnostics")
         .arg(
@@ -445,6 +463,37 @@ fn plan_from(
         .map(|n| *n as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let speed = match m.get_one::<String>("speed") {
+        None => None,
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => Some(x),
+            _ => {
+                return Err(usage(format!(
+                    "--speed: '{s}' is not a positive number (e.g. --speed 60 for an hour a minute)"
+                )));
+            }
+        },
+    };
+    if speed.is_some() {
+        if event_time.is_none() {
+            return Err(usage(
+                "--speed needs --event-time: it replays by the records' own timestamps",
+            ));
+        }
+        let inputs: Vec<&String> = m
+            .get_many::<String>("input")
+            .into_iter()
+            .flatten()
+            .collect();
+        if inputs.is_empty()
+            || inputs.iter().any(|i| *i == "-" || i.contains("://"))
+            || m.get_flag("follow")
+        {
+            return Err(usage(
+                "--speed replays recorded files: give file inputs with -i (not standard input, a connection or -F)",
+            ));
+        }
+    }
     let batching = Batching {
         mode: batch,
         event_time,
@@ -457,6 +506,8 @@ fn plan_from(
         stats: m.get_flag("stats"),
         max_batches: m.get_one::<u64>("max-batches").copied(),
         duration: dur("duration")?,
+        exit_on_row: m.get_flag("exit-on-row"),
+        speed,
         max_line_bytes,
     };
     let source = SourceOptions {
@@ -500,6 +551,7 @@ fn plan_from(
             live: m.get_flag("live"),
         },
         emit: m.get_one::<String>("emit").cloned(),
+        explain: m.get_flag("explain"),
     })
 }
 

@@ -58,7 +58,7 @@ impl Engine<'_> {
                     self.out.flush().map_err(Stop::Output)?;
                     // the tables freed on a worker, as rows are
                     pool.spawn(move || drop((first, states)));
-                    self.printed();
+                    self.printed(n);
                     self.report(time, n, meter);
                     return Ok(());
                 }
@@ -162,7 +162,7 @@ impl Engine<'_> {
         if let Some(w) = &mut self.watch {
             w.batch(&b).map_err(Stop::Output)?;
         }
-        self.printed();
+        self.printed(rows.len());
         let n = rows.len();
         if let Some(agg) = self.chain.aggregation() {
             rows = agg.recycle(rows);
@@ -176,10 +176,16 @@ impl Engine<'_> {
         Ok(n)
     }
 
-    /// A batch was printed: `--max-batches` counts it.
-    fn printed(&mut self) {
+    /// A batch of `rows` rows was printed: `--max-batches` counts it, and
+    /// `--exit-on-row` stops at the first one with a row.
+    fn printed(&mut self, rows: usize) {
         self.emitted += 1;
-        if self.opts.max_batches.is_some_and(|m| self.emitted >= m) {
+        if rows > 0 {
+            self.wrote_row = true;
+        }
+        if self.opts.max_batches.is_some_and(|m| self.emitted >= m)
+            || (self.opts.exit_on_row && self.wrote_row)
+        {
             self.done = true;
         }
     }

@@ -20,11 +20,14 @@ use crate::batch::{self, BatchMode, Batcher, Batching, Due, Held, Windows, nanos
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg};
+use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
 
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
 const GATHER_BYTES: usize = 1 << 18;
+/// `--speed`: lines processed between two looks at the clock.
+const PACE_LINES: u64 = 64;
 
 /// The engine's part of the plan.
 #[derive(Debug, Clone)]
@@ -39,6 +42,11 @@ pub struct EngineOptions {
     pub max_batches: Option<u64>,
     /// `--duration`: stop after this long.
     pub duration: Option<Duration>,
+    /// `--exit-on-row`: stop after the first batch or window that writes a
+    /// row.
+    pub exit_on_row: bool,
+    /// `--speed X`: replay event time at X times the pace it was recorded.
+    pub speed: Option<f64>,
     pub max_line_bytes: usize,
 }
 
@@ -90,6 +98,14 @@ pub struct Engine<'r> {
     text: Vec<u8>,
     out: &'r mut dyn Write,
     emitted: u64,
+    /// Whether any batch or window wrote a row.
+    wrote_row: bool,
+    /// `--speed`: when the replay began and the event time it began at.
+    pace: Option<(Instant, Nanos)>,
+    /// The signals, to be heard while `--speed` waits.
+    signals: Option<Receiver<i32>>,
+    /// A signal heard while `--speed` waited.
+    interrupted: Option<i32>,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
 }
@@ -122,6 +138,10 @@ impl<'r> Engine<'r> {
             text: Vec::new(),
             out,
             emitted: 0,
+            wrote_row: false,
+            pace: None,
+            signals: None,
+            interrupted: None,
             done: false,
             watch: None,
         }
@@ -130,6 +150,11 @@ impl<'r> Engine<'r> {
     /// Lets `w` see every chunk and written batch, and the `--stats` lines.
     pub fn watch(&mut self, w: &'r mut dyn Watch) {
         self.watch = Some(w);
+    }
+
+    /// Whether any batch or window wrote a row (`--exit-on-row`).
+    pub fn wrote_row(&self) -> bool {
+        self.wrote_row
     }
 
     /// All counters so far (for the exit summary).
@@ -149,6 +174,7 @@ impl<'r> Engine<'r> {
     ) -> Result<Option<i32>, Stop> {
         let started = now();
         let stop_at = self.opts.duration.map(|d| started.saturating_add(nanos(d)));
+        self.signals = Some(signals.clone());
         let mut live = self.names.len();
         let mut signal = None;
         while live > 0 && !self.done {
@@ -188,6 +214,12 @@ impl<'r> Engine<'r> {
                         Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                         None => {}
                     }
+                    if let Some(n) = self.interrupted.take() {
+                        // heard while --speed waited: as a signal here
+                        signal = Some(n);
+                        self.drain(rx)?;
+                        break;
+                    }
                 }
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
@@ -210,6 +242,8 @@ impl<'r> Engine<'r> {
 
     /// At a stop: what the readers had already read belongs to the run.
     fn drain(&mut self, rx: &Receiver<Msg>) -> Result<(), Stop> {
+        // no more waiting for --speed
+        self.opts_speed_off();
         for _ in 0..rx.len() {
             match rx.try_recv() {
                 Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
@@ -259,8 +293,20 @@ impl<'r> Engine<'r> {
     }
 
     fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
-        // line count: cut the chunk where the open batch fills up
         let mut data = &c.data[..];
+        if self.opts.speed.is_some() && self.signals.is_some() {
+            // --speed: a few lines at a time, each when its time comes
+            while !data.is_empty() && !self.done && self.interrupted.is_none() {
+                let cut = nth_line_end(data, PACE_LINES);
+                let (head, tail) = data.split_at(cut);
+                let last_cut = c.last_cut && tail.is_empty();
+                self.process(c.source, head, last_cut)?;
+                data = tail;
+                self.pace_wait();
+            }
+            return Ok(());
+        }
+        // line count: cut the chunk where the open batch fills up
         while let Some(room) = self.batcher.room() {
             if data.is_empty() || self.done {
                 return Ok(());
@@ -272,6 +318,33 @@ impl<'r> Engine<'r> {
             data = tail;
         }
         self.process(c.source, data, c.last_cut)
+    }
+
+    /// `--speed X`: waits until the newest event time seen is due, X times
+    /// faster than it was recorded since the first; a signal ends the wait.
+    fn pace_wait(&mut self) {
+        let (Some(speed), Some(max_ts)) =
+            (self.opts.speed, self.batcher.event().and_then(|r| r.max_ts))
+        else {
+            return;
+        };
+        let (began, first) = *self.pace.get_or_insert((Instant::now(), max_ts));
+        let ahead = (max_ts.saturating_sub(first)) as f64 / speed;
+        let due = began + Duration::from_nanos(ahead.clamp(0.0, 1e18) as u64);
+        let wait = due.saturating_duration_since(Instant::now());
+        if wait.is_zero() {
+            return;
+        }
+        if let Some(rx) = &self.signals {
+            if let Ok(n) = rx.recv_timeout(wait) {
+                self.interrupted = Some(n);
+            }
+        }
+    }
+
+    /// Stops `--speed`'s waiting (a stop drains what was read at once).
+    fn opts_speed_off(&mut self) {
+        self.signals = None;
     }
 
     /// Whether small chunks may be gathered into one parallel step (see

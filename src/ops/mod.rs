@@ -86,6 +86,11 @@ pub trait Operator: Sync {
     fn args(&self, cmd: clap::Command) -> clap::Command;
     fn stage(&self) -> Stage;
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String>;
+    /// What the built operator keeps in memory, for `--explain`, when its
+    /// stage's usual answer does not say it (a lookup table, sessions).
+    fn memory(&self, _m: &ArgMatches) -> Option<String> {
+        None
+    }
 }
 
 /// The clap command of an operator, for parsing, `--help` and the docs.
