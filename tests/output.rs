@@ -41,7 +41,7 @@ fn output_spec_example_in_every_format() {
         (
             &["-o", "spark"],
             "-------------------------------------------\nTime: TIME\n\
-             -------------------------------------------\n(1, 2)\n(3, 4)\n5\n\n",
+             -------------------------------------------\n(1, 2, None)\n(None, 3, 4)\n(None, None, 5)\n\n",
         ),
     ];
     for (opts, want) in expected {

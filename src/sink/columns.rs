@@ -19,16 +19,17 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use super::{Block, Options, RowSource, first_columns, write_rows};
-use crate::record::Record;
+use crate::record::{Record, column_name};
 use crate::timestamp::Nanos;
 use crate::value::Value;
 
-/// How a delimited format writes a line: its separator and its escaping.
-#[derive(Debug, Clone, Copy)]
-pub struct Dialect {
-    pub sep: char,
+/// How a delimited format writes a line: its separator and its escaping
+/// (a type, so that each format's cell loop is compiled with its own
+/// escaping inlined).
+pub trait Dialect: Send + Sync + 'static {
+    const SEP: char;
     /// Appends one cell's text, escaped or quoted as the format needs.
-    pub escape: fn(&mut String, &str),
+    fn escape(out: &mut String, s: &str);
 }
 
 /// The columns so far, kept from batch to batch.
@@ -177,11 +178,32 @@ fn for_each_row<R: RowSource + ?Sized>(
     Ok(())
 }
 
-/// Whether `row`'s fields are the first of `cols`, in order.
+/// Whether `row`'s fields are the first of `cols`, in order (checked for
+/// every row of every batch: kept to a length and a byte comparison per
+/// field).
+#[inline]
 fn in_order(row: &Record<'_>, cols: &[String]) -> bool {
-    row.columns()
-        .enumerate()
-        .all(|(i, (name, _))| cols.get(i).is_some_and(|c| c == name))
+    let skip = usize::from(row.value.is_some());
+    if row.fields.len() + skip > cols.len() || (skip == 1 && cols[0] != "value") {
+        return false;
+    }
+    row.fields
+        .iter()
+        .zip(&cols[skip..])
+        .all(|((n, _), c)| same_name(column_name(n), c))
+}
+
+/// `a == b`, without a call for the short names fields have.
+#[inline(always)]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        false
+    } else if a.len() > 16 {
+        a == b
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
 }
 
 /// The names of `row`'s fields that have no column in `cols`, in its order.
@@ -189,19 +211,19 @@ fn new_fields(row: &Record<'_>, cols: &[String]) -> Vec<String> {
     let mut slots = Vec::new();
     place(row, cols, &mut slots)
         .into_iter()
-        .map(str::to_string)
+        .map(|(n, _)| n.to_string())
         .collect()
 }
 
 /// Places `row`'s values under `cols`: `slots[i]` is the value of column
-/// `i` (None: an empty cell). Returns the names of the fields that have no
-/// column, in the row's order (a name the row holds twice needs two
-/// columns of that name).
+/// `i` (None: an empty cell). Returns the fields that have no column, in
+/// the row's order (a name the row holds twice needs two columns of that
+/// name).
 pub fn place<'r, 'a>(
     row: &'r Record<'a>,
     cols: &[String],
     slots: &mut Vec<Option<&'r Value<'a>>>,
-) -> Vec<&'r str> {
+) -> Vec<(&'r str, &'r Value<'a>)> {
     slots.clear();
     slots.resize(cols.len(), None);
     let mut new = Vec::new();
@@ -215,7 +237,7 @@ pub fn place<'r, 'a>(
         };
         match at {
             Some(i) => slots[i] = Some(v),
-            None => new.push(name),
+            None => new.push((name, v)),
         }
     }
     new
@@ -271,9 +293,9 @@ impl<R: RowSource + ?Sized> RowSource for Part<'_, R> {
 }
 
 /// A delimited format (`csv`, `tsv`): its columns, header blocks and rows.
-pub struct Table {
+pub struct Table<D: Dialect> {
     opts: Options,
-    dialect: Dialect,
+    dialect: std::marker::PhantomData<D>,
     /// Header lines are printed (`csv`, `tsv --header`).
     headers: bool,
     cols: Columns,
@@ -281,11 +303,11 @@ pub struct Table {
     lines: Vec<String>,
 }
 
-impl Table {
-    pub fn new(opts: Options, dialect: Dialect, headers: bool, known: Option<Vec<String>>) -> Self {
+impl<D: Dialect> Table<D> {
+    pub fn new(opts: Options, headers: bool, known: Option<Vec<String>>) -> Self {
         Table {
             opts,
-            dialect,
+            dialect: std::marker::PhantomData,
             headers,
             cols: Columns::new(known),
             lines: Vec::new(),
@@ -303,7 +325,7 @@ impl Table {
         if stretches.is_empty() {
             return Ok(());
         }
-        let Dialect { sep, escape } = self.dialect;
+        let (sep, escape) = (D::SEP, D::escape);
         let mut time_cell = String::new();
         escape(&mut time_cell, &self.opts.time_text(time));
         let mut first: Option<Vec<String>> = None;
@@ -367,9 +389,9 @@ impl Table {
                         for row in rs {
                             line.push_str(time_cell);
                             if ordered {
-                                write_ordered(line, row, cols.len(), self.dialect, &mut scratch);
+                                write_ordered::<D>(line, row, cols.len(), &mut scratch);
                             } else {
-                                write_cells(line, row, cols, self.dialect, &mut scratch);
+                                write_cells::<D>(line, row, cols, &mut scratch);
                             }
                             line.push('\n');
                         }
@@ -384,30 +406,28 @@ impl Table {
 
 /// Appends the cells of a row whose fields are the first of `width`
 /// columns, in order, each after a separator.
-fn write_ordered(
+fn write_ordered<D: Dialect>(
     line: &mut String,
     row: &Record<'_>,
     width: usize,
-    d: Dialect,
     scratch: &mut String,
 ) {
     let mut i = 0;
     for (_, v) in row.columns() {
-        line.push(d.sep);
-        write_cell(line, v, d, scratch);
+        line.push(D::SEP);
+        write_cell::<D>(line, v, scratch);
         i += 1;
     }
     for _ in i..width {
-        line.push(d.sep);
+        line.push(D::SEP);
     }
 }
 
 /// Appends `row`'s cells under `cols`, each after a separator.
-fn write_cells(
+fn write_cells<D: Dialect>(
     line: &mut String,
     row: &Record<'_>,
     cols: &[String],
-    d: Dialect,
     scratch: &mut String,
 ) {
     // the usual case: the row's fields are the columns, in order
@@ -418,13 +438,13 @@ fn write_cells(
             i = usize::MAX;
             break;
         }
-        line.push(d.sep);
-        write_cell(line, v, d, scratch);
+        line.push(D::SEP);
+        write_cell::<D>(line, v, scratch);
         i += 1;
     }
     if i != usize::MAX {
         for _ in i..cols.len() {
-            line.push(d.sep);
+            line.push(D::SEP);
         }
         return;
     }
@@ -432,25 +452,26 @@ fn write_cells(
     let mut slots = Vec::new();
     place(row, cols, &mut slots);
     for v in slots {
-        line.push(d.sep);
+        line.push(D::SEP);
         if let Some(v) = v {
-            write_cell(line, v, d, scratch);
+            write_cell::<D>(line, v, scratch);
         }
     }
 }
 
 /// Appends one value as a cell: text escaped, numbers in the SPEC's
 /// format, null as nothing.
-fn write_cell(line: &mut String, v: &Value<'_>, d: Dialect, scratch: &mut String) {
+#[inline]
+fn write_cell<D: Dialect>(line: &mut String, v: &Value<'_>, scratch: &mut String) {
     match v {
-        Value::Str(s) => (d.escape)(line, s),
+        Value::Str(s) => D::escape(line, s),
         // digits and a sign never need escaping
         Value::Int(i) => line.push_str(itoa::Buffer::new().format(*i)),
         Value::Null => {}
         _ => {
             scratch.clear();
             v.write_text(scratch);
-            (d.escape)(line, scratch);
+            D::escape(line, scratch);
         }
     }
 }
@@ -568,7 +589,11 @@ mod tests {
         );
         let mut slots = Vec::new();
         let cols = ["value".to_string()];
-        assert_eq!(place(&both, &cols, &mut slots), ["value"]);
+        let new: Vec<&str> = place(&both, &cols, &mut slots)
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        assert_eq!(new, ["value"]);
     }
 
     /// Key-count rows read from their pairs (no rows made) lay out as the

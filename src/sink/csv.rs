@@ -13,16 +13,22 @@ use super::columns::{Dialect, Table};
 use super::{BatchOut, Formatter, Options, RowSource};
 use crate::timestamp::Nanos;
 
-pub struct Csv(Table);
+pub struct Csv(Table<CsvCells>);
+
+/// csv's separator and escaping.
+pub struct CsvCells;
+
+impl Dialect for CsvCells {
+    const SEP: char = ',';
+    fn escape(out: &mut String, s: &str) {
+        field_into(out, s)
+    }
+}
 
 impl Csv {
     /// `known`: the chain's own columns, when it knows them.
     pub fn new(opts: Options, known: Option<Vec<String>>) -> Self {
-        let dialect = Dialect {
-            sep: ',',
-            escape: field_into,
-        };
-        Csv(Table::new(opts, dialect, true, known))
+        Csv(Table::new(opts, true, known))
     }
 }
 

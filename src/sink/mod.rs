@@ -257,7 +257,7 @@ pub fn formatter(
         OutputFormat::Jsonl => Box::new(jsonl::Jsonl::new(opts)),
         OutputFormat::Json => Box::new(json::Json::new(opts)),
         OutputFormat::Pretty => Box::new(pretty::Pretty::new(opts).with_columns(columns)),
-        OutputFormat::Spark => Box::new(spark::Spark::new(opts)),
+        OutputFormat::Spark => Box::new(spark::Spark::new(opts).with_columns(columns)),
     }
 }
 

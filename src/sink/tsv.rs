@@ -12,16 +12,22 @@ use super::columns::{Dialect, Table};
 use super::{BatchOut, Formatter, Options, RowSource};
 use crate::timestamp::Nanos;
 
-pub struct Tsv(Table);
+pub struct Tsv(Table<TsvCells>);
+
+/// tsv's separator and escaping.
+pub struct TsvCells;
+
+impl Dialect for TsvCells {
+    const SEP: char = '\t';
+    fn escape(out: &mut String, s: &str) {
+        escape_into(out, s)
+    }
+}
 
 impl Tsv {
     /// `known`: the chain's own columns, when it knows them.
     pub fn new(opts: Options, known: Option<Vec<String>>) -> Self {
-        let dialect = Dialect {
-            sep: '\t',
-            escape: escape_into,
-        };
-        Tsv(Table::new(opts, dialect, opts.header, known))
+        Tsv(Table::new(opts, opts.header, known))
     }
 }
 
