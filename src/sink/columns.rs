@@ -179,8 +179,7 @@ fn for_each_row<R: RowSource + ?Sized>(
 }
 
 /// Whether `row`'s fields are the first of `cols`, in order (checked for
-/// every row of every batch: kept to a length and a byte comparison per
-/// field).
+/// every row of every batch).
 #[inline]
 fn in_order(row: &Record<'_>, cols: &[String]) -> bool {
     let skip = usize::from(row.value.is_some());
@@ -190,20 +189,7 @@ fn in_order(row: &Record<'_>, cols: &[String]) -> bool {
     row.fields
         .iter()
         .zip(&cols[skip..])
-        .all(|((n, _), c)| same_name(column_name(n), c))
-}
-
-/// `a == b`, without a call for the short names fields have.
-#[inline(always)]
-fn same_name(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        false
-    } else if a.len() > 16 {
-        a == b
-    } else {
-        a.iter().zip(b).all(|(x, y)| x == y)
-    }
+        .all(|((n, _), c)| column_name(n) == c.as_str())
 }
 
 /// The names of `row`'s fields that have no column in `cols`, in its order.
@@ -461,7 +447,7 @@ fn write_cells<D: Dialect>(
 
 /// Appends one value as a cell: text escaped, numbers in the SPEC's
 /// format, null as nothing.
-#[inline]
+#[inline(always)]
 fn write_cell<D: Dialect>(line: &mut String, v: &Value<'_>, scratch: &mut String) {
     match v {
         Value::Str(s) => D::escape(line, s),
