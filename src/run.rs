@@ -110,16 +110,20 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
+            if let Some(bad) = e.downcast_ref::<source::BadUsage>() {
+                eprintln!("{bad}");
+                return EXIT_USAGE;
+            }
             eprintln!("spate: {e:#}");
             return EXIT_FAILURE;
         }
     };
-    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let _readers = source::spawn(inputs, tx, source_opts);
+    let _readers = source::spawn(inputs, tx, source_opts, &roster);
     let opts = plan.output.options;
     let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let signals = match watch_signals() {
@@ -137,18 +141,24 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // on the bar's own terminal the output makes the bar give way
+    let mut out: Box<dyn Write> = match &screen.progress {
+        Some(p) if screen.live.is_none() && progress::shares_terminal() => {
+            Box::new(p.writer(stdout.lock()))
+        }
+        _ => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
+    };
     // the live view on the terminal replaces the output
     let mut nowhere = std::io::sink();
     let target: &mut dyn Write = match &screen.live {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
-        _ => &mut out,
+        _ => &mut *out,
     };
     let mut engine = Engine::new(
         &plan.chain,
         &plan.batching,
         &plan.engine,
-        names,
+        roster.clone(),
         fmt,
         target,
     );
@@ -158,10 +168,11 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
     let wrote_row = engine.wrote_row();
+    let field_warnings = engine.field_warnings();
     drop(engine);
     drop(rx);
     screen.finish();
-    let status = match result {
+    let mut status = match result {
         // --exit-on-row: a row is success, as a match is for grep
         Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
@@ -206,11 +217,23 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             Ok(()) => {}
         }
     }
+    for w in &field_warnings {
+        eprintln!("{w}");
+    }
     if let Some(s) = counts.summary() {
         eprintln!("{s}");
     }
     for s in extra.summary() {
         eprintln!("{s}");
+    }
+    // an input that ended early (a damaged compressed stream): its lines
+    // and the batches are written, the run still failed
+    let damage = roster.damage();
+    for d in &damage {
+        eprintln!("spate: {d}");
+    }
+    if !damage.is_empty() && status == EXIT_OK {
+        status = EXIT_FAILURE;
     }
     status
 }
@@ -271,11 +294,12 @@ pub fn run_in_memory(
     let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
+    let roster = source::Roster::fixed(vec!["memory".into()]);
     let mut engine = Engine::new(
         &plan.chain,
         &plan.batching,
         &plan.engine,
-        vec!["memory".into()],
+        roster,
         fmt,
         &mut out,
     );

@@ -6,6 +6,11 @@
 
 pub mod chain;
 pub mod docs;
+pub mod help;
+pub mod inputs;
+pub mod noop;
+pub mod options;
+pub mod time;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -75,27 +80,26 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT; repeatable, inputs merge"),
+                .help("Read from SRC: - (standard input, the default), a file, a quoted 'PATTERN' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT or listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface); repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage"),
         )
         .arg(
             Arg::new("follow")
                 .short('F')
                 .long("follow")
                 .action(ArgAction::SetTrue)
-                .help("Keep reading files as they grow, across rotation and truncation, like tail -F"),
+                .help("Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)"),
         )
         .arg(
             Arg::new("from-end")
                 .long("from-end")
                 .action(ArgAction::SetTrue)
-                .requires("follow")
                 .help("With -F: start at the end of each file instead of its start"),
         )
         .arg(
             Arg::new("reconnect")
                 .long("reconnect")
                 .action(ArgAction::SetTrue)
-                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff"),
+                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff (bad usage without such an input)"),
         )
         .arg(
             Arg::new("max-connections")
@@ -143,11 +147,23 @@ fn global_args(cmd: Command) -> Command {
                 .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
         )
         .arg(
+            Arg::new("event-time-format")
+                .long("event-time-format")
+                .value_name("FMT")
+                .help("With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: '%Y/%m/%d %H:%M:%S', '%d.%m.%Y %H:%M:%S', '%s'; no year reads the current one, no time of day midnight; a value that does not fit is untimed"),
+        )
+        .arg(
+            Arg::new("tz")
+                .long("tz")
+                .value_name("ZONE")
+                .help("An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)"),
+        )
+        .arg(
             Arg::new("lateness")
                 .long("lateness")
                 .value_name("DURATION")
                 .default_value("0s")
-                .help("How far behind the newest timestamp seen a record may arrive"),
+                .help("With --event-time: how far behind the newest timestamp seen a record may arrive"),
         )
         .arg(
             Arg::new("duration")
@@ -160,7 +176,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("max-batches")
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(1..))
-                .help("Stop after N emitted batches or windows"),
+                .help("Stop after N emitted batches or windows (the lines of batches left open count as unemitted)"),
         )
         .arg(
             Arg::new("speed")
@@ -203,7 +219,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("header")
                 .long("header")
                 .action(ArgAction::SetTrue)
-                .help("tsv: print a header line (its first column 'time'), and a new header block after an empty line when a field outside the columns comes"),
+                .help("With -o tsv: print a header line (its first column 'time'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format"),
         )
         .arg(
             Arg::new("time-format")
@@ -249,7 +265,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats-json")
                 .long("stats-json")
                 .action(ArgAction::SetTrue)
-                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)"),
+                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted"),
         )
         .arg(
             Arg::new("progress")
@@ -337,32 +353,26 @@ pub fn clap_one_line(e: &clap::Error) -> String {
     out
 }
 
-/// Help text, with clap's styling only on a terminal without NO_COLOR.
-pub(crate) fn help_text(e: &clap::Error) -> String {
-    let styled = e.render();
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
-        styled.ansi().to_string()
-    } else {
-        styled.to_string()
-    }
-}
-
 /// Parses the whole command line into the plan.
 pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let m = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Print(help_text(&e)))
-                }
+                ErrorKind::DisplayHelp => Ok(Parsed::Print(
+                    help::render(command(), &argv).unwrap_or_else(|| help::styled(&e)),
+                )),
+                ErrorKind::DisplayVersion => Ok(Parsed::Print(help::styled(&e))),
                 _ => Err(usage(clap_one_line(&e))),
             };
         }
@@ -371,7 +381,18 @@ where
         .get_many::<String>("chain")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
-    let parsed = match chain::stages(chain::cut(&words)?) {
+    if let Some(text) = help::help_word(&words) {
+        return Ok(Parsed::Print(text));
+    }
+    let ops = chain::cut(&words)?;
+    // the chain starts at the first word that is not one of spate's
+    // options: one that looks like an option is one spate does not have
+    if let Some(first) = words.first().filter(|w| w.starts_with('-') && w.len() > 1) {
+        return Err(options::unknown(&command(), first, &ops));
+    }
+    let before = &argv[..argv.len().saturating_sub(words.len())];
+    let before = before.strip_suffix(&["--".to_string()]).unwrap_or(before);
+    let parsed = match chain::stages(ops, before) {
         Ok(p) => p,
         Err(help) => return Ok(Parsed::Print(help)),
     };
@@ -427,6 +448,13 @@ fn plan_from(
             BatchMode::Interval(_) => {}
         }
     }
+    let (event_time_format, tz) = time::options(
+        m.get_one::<String>("tz").map(String::as_str),
+        m.get_one::<String>("event-time-format").map(String::as_str),
+        m.get_one::<String>("event-time").map(String::as_str),
+        batch,
+    )
+    .map_err(usage)?;
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
@@ -445,6 +473,16 @@ fn plan_from(
         .transpose()
         .map_err(|e| usage(format!("--max-line-bytes: {e}")))?
         .unwrap_or(1 << 20);
+    let inputs: Vec<String> = m
+        .get_many::<String>("input")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_else(|| vec!["-".to_string()]);
+    inputs::check_all(&inputs)?;
+    noop::check(&noop::Facts {
+        matches: m,
+        inputs: &inputs,
+        output,
+    })?;
     let stats_json = m.get_flag("stats-json");
     if stats_json && !matches!(output, OutputFormat::Json | OutputFormat::Jsonl) {
         return Err(usage(
@@ -474,31 +512,13 @@ fn plan_from(
             }
         },
     };
-    if speed.is_some() {
-        if event_time.is_none() {
-            return Err(usage(
-                "--speed needs --event-time: it replays by the records' own timestamps",
-            ));
-        }
-        let inputs: Vec<&String> = m
-            .get_many::<String>("input")
-            .into_iter()
-            .flatten()
-            .collect();
-        if inputs.is_empty()
-            || inputs.iter().any(|i| *i == "-" || i.contains("://"))
-            || m.get_flag("follow")
-        {
-            return Err(usage(
-                "--speed replays recorded files: give file inputs with -i (not standard input, a connection or -F)",
-            ));
-        }
-    }
     let batching = Batching {
         mode: batch,
         event_time,
         lateness: dur("lateness")?.unwrap_or_default(),
         emit_empty: m.get_flag("emit-empty"),
+        zone: tz,
+        reader: crate::batch::event::Reader::new(tz, event_time_format.map(std::sync::Arc::new)),
     };
     let engine = EngineOptions {
         threads,
@@ -526,6 +546,7 @@ fn plan_from(
             millis: batching.millis(),
             header: m.get_flag("header"),
             color,
+            zone: tz,
         },
     };
     let max_keys = m
@@ -535,10 +556,7 @@ fn plan_from(
         });
     let (stages, chain) = chain::build(parsed, &batching, max_keys)?;
     Ok(Plan {
-        inputs: m
-            .get_many::<String>("input")
-            .map(|v| v.cloned().collect())
-            .unwrap_or_else(|| vec!["-".to_string()]),
+        inputs,
         source,
         batching,
         stages,
