@@ -268,12 +268,14 @@ mod tests {
     /// The columns the built chain tells the output formats, as the
     /// words say them.
     fn columns(chain: &str) -> Option<Vec<String>> {
-        let parsed = stages(cut(&words(chain)).expect("a chain")).expect("no --help");
+        let parsed = stages(cut(&words(chain)).expect("a chain"), &[]).expect("no --help");
         let batching = Batching {
             mode: BatchMode::Eof,
             event_time: None,
             lateness: std::time::Duration::ZERO,
             emit_empty: false,
+            zone: None,
+            reader: crate::batch::event::Reader::default(),
         };
         let (_, chain) = build(parsed, &batching, 100).expect("a valid chain");
         chain.columns()
