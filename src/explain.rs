@@ -187,5 +187,11 @@ fn output(plan: &Plan) -> String {
         TimeFormat::Epoch => "epoch seconds",
         TimeFormat::EpochMs => "epoch milliseconds",
     };
-    format!("{format} on standard output; batch times as {times}")
+    // csv, tsv and pretty lay their cells out under these
+    let columns = match (o.format, plan.chain.columns()) {
+        (OutputFormat::Jsonl | OutputFormat::Json | OutputFormat::Spark, _) => String::new(),
+        (_, Some(cols)) => format!("; columns time, {}", cols.join(", ")),
+        (_, None) => "; columns time, then the first batch's fields as first seen".into(),
+    };
+    format!("{format} on standard output{columns}; batch times as {times}")
 }

@@ -129,7 +129,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let _readers = source::spawn(inputs, tx, source_opts, &roster);
     let opts = plan.output.options;
-    let fmt = sink::formatter(plan.output.format, opts);
+    let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let signals = match watch_signals() {
         Ok(r) => r,
         Err(e) => {
@@ -343,7 +343,7 @@ pub fn run_in_memory(
         color: false,
         ..plan.output.options
     };
-    let fmt = sink::formatter(plan.output.format, opts);
+    let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
     let roster = source::Roster::fixed(vec!["memory".into()]);

@@ -15,6 +15,7 @@ mod inputs;
 mod join;
 mod layers;
 mod net;
+mod output;
 mod patterns;
 mod props;
 mod pyspark;

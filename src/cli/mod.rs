@@ -130,7 +130,7 @@ fn global_args(cmd: Command) -> Command {
                 .short('b')
                 .long("batch")
                 .value_name("DURATION|eof")
-                .help("Batch interval (250ms, 2s, 1m, 1h, 1d) or 'eof' for the whole input as one batch [default: 1s]"),
+                .help("Batch interval (250ms, 2s, 1m, 1h, 1d) or 'eof' for the whole input as one batch, written even when empty (count prints 0) [default: 1s]"),
         )
         .arg(
             Arg::new("batch-lines")
@@ -194,7 +194,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
-                .help("Also print batches that have no rows"),
+                .help("Also print batches that have no rows (-b eof always prints its one batch)"),
         )
         .next_help_heading("Output")
         .arg(
@@ -203,13 +203,23 @@ fn global_args(cmd: Command) -> Command {
                 .long("output")
                 .value_name("FORMAT")
                 .value_parser(OutputFormat::NAMES)
-                .help("Output format [default: pretty on a terminal, else tsv]"),
+                .help("Output format [default: pretty on a terminal, else tsv]")
+                .long_help(
+                    "Output format [default: pretty on a terminal, else tsv]. csv and tsv keep \
+                     every value under its own column: the chain's columns when it knows them (an \
+                     aggregation's fields, fields' list; a missing field is an empty cell), else \
+                     the first batch's fields, and a field outside them starts a new header block \
+                     (csv, tsv --header: an empty line, then the columns so far and the new ones). \
+                     jsonl and json write text that reads exactly as spate writes a number (200, \
+                     -3, 0.25) as a JSON number, other text (007, 1.50, 1e5) and every string \
+                     that json read as a string.",
+                ),
         )
         .arg(
             Arg::new("header")
                 .long("header")
                 .action(ArgAction::SetTrue)
-                .help("With -o tsv: print a header line once (its first column 'time'); bad usage with any other format"),
+                .help("With -o tsv: print a header line (its first column 'time'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format"),
         )
         .arg(
             Arg::new("output-file")

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 
 use crate::accounting::{Counts, Offence, Pending};
-use crate::batch::{self, Batcher, Batching, Due, Held, Windows, nanos, now, until};
+use crate::batch::{self, BatchMode, Batcher, Batching, Due, Held, Windows, nanos, now, until};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, Msg, Roster};
@@ -148,7 +148,9 @@ impl<'r> Engine<'r> {
         Engine {
             chain,
             opts,
-            emit_empty: batching.emit_empty,
+            // `-b eof`: the one batch is always written, even empty (count
+            // prints 0, as `wc -l` does)
+            emit_empty: batching.emit_empty || batching.mode == BatchMode::Eof,
             interval: batching
                 .interval()
                 .filter(|_| batching.event_time.is_none()),
