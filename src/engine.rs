@@ -29,7 +29,7 @@ use crate::ops::AggState;
 use crate::plan::{Barrier, Plan, PostOp};
 use crate::record::Record;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{Chunk, Msg};
+use crate::source::{Chunk, LineTimes, Mark, Msg};
 use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
 use crate::value::Value;
 
@@ -106,6 +106,9 @@ struct EventClock {
     fresh: BTreeMap<Nanos, u64>,
     /// `--stats`: records and processing time of the open batches.
     meter: BTreeMap<Nanos, (u64, Duration)>,
+    /// Per open batch: the number of the first chunk that put a record
+    /// in it (the chunks before the oldest are wholly written).
+    first_chunk: BTreeMap<Nanos, u64>,
 }
 
 impl EventClock {
@@ -184,6 +187,11 @@ pub struct Engine<'r> {
     emitted: u64,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
+    /// Chunks taken so far; numbers the marks.
+    chunk_no: u64,
+    /// The marks of chunks not yet wholly in a written batch, oldest
+    /// first, with their chunk's number.
+    marks: std::collections::VecDeque<(u64, Mark)>,
 }
 
 impl<'r> Engine<'r> {
@@ -221,6 +229,7 @@ impl<'r> Engine<'r> {
                 last_emitted: None,
                 fresh: BTreeMap::new(),
                 meter: BTreeMap::new(),
+                first_chunk: BTreeMap::new(),
             }),
             _ => None,
         };
@@ -248,6 +257,8 @@ impl<'r> Engine<'r> {
             emitted: 0,
             done: false,
             watch: None,
+            chunk_no: 0,
+            marks: Default::default(),
         }
     }
 
@@ -389,7 +400,9 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
-    fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
+    fn chunk(&mut self, mut c: Chunk) -> Result<(), Stop> {
+        self.chunk_no += 1;
+        let mut mark = c.mark.take();
         if let BatchMode::Lines(n) = self.cfg.batch {
             // cut the chunk where the open batch fills up
             let mut data = &c.data[..];
@@ -398,15 +411,59 @@ impl<'r> Engine<'r> {
                 let cut = nth_line_end(data, room);
                 let (head, tail) = data.split_at(cut);
                 let last_cut = c.last_cut && tail.is_empty();
-                self.process(c.source, head, last_cut)?;
+                self.process(c.source, head, last_cut, None)?;
                 data = tail;
+                if data.is_empty() {
+                    // its last line is in the open batch
+                    self.keep_mark(mark.take());
+                }
                 if self.open.lines >= n {
                     self.close_open(false)?;
                 }
             }
             return Ok(());
         }
-        self.process(c.source, &c.data, c.last_cut)
+        self.process(c.source, &c.data, c.last_cut, c.times.as_ref())?;
+        self.keep_mark(mark);
+        if self.event.is_some() {
+            // its lines may all have gone to batches already written
+            self.release_event_marks();
+        }
+        Ok(())
+    }
+
+    /// Holds a chunk's mark until its lines are in a written batch.
+    fn keep_mark(&mut self, mark: Option<Mark>) {
+        if let Some(m) = mark {
+            self.marks.push_back((self.chunk_no, m));
+        }
+    }
+
+    /// A batch was written and every chunk processed so far is in it or
+    /// in one written before (processing time, line count, eof).
+    fn release_marks(&mut self) {
+        for (_, m) in self.marks.drain(..) {
+            m.written();
+        }
+    }
+
+    /// Event time: the chunks older than the oldest open batch's first
+    /// chunk are wholly written (or dropped as late or untimed).
+    fn release_event_marks(&mut self) {
+        let Some(clock) = &self.event else {
+            return;
+        };
+        let frontier = clock
+            .first_chunk
+            .values()
+            .min()
+            .copied()
+            .unwrap_or(u64::MAX);
+        while self.marks.front().is_some_and(|(no, _)| *no < frontier) {
+            if let Some((_, m)) = self.marks.pop_front() {
+                m.written();
+            }
+        }
     }
 
     /// Whether small chunks may be gathered into one parallel step (see
@@ -446,21 +503,33 @@ impl<'r> Engine<'r> {
     }
 
     /// Processes a group made by [`Engine::gather`]: each chunk a part.
-    fn chunks(&mut self, group: Vec<Chunk>) -> Result<(), Stop> {
+    fn chunks(&mut self, mut group: Vec<Chunk>) -> Result<(), Stop> {
         if group.len() == 1 {
             for c in group {
                 self.chunk(c)?;
             }
             return Ok(());
         }
+        self.chunk_no += 1;
+        let marks: Vec<Mark> = group.iter_mut().filter_map(|c| c.mark.take()).collect();
         let source = group[0].source;
         let parts: Vec<&[u8]> = group.iter().map(|c| &c.data[..]).collect();
         let cuts: Vec<bool> = group.iter().map(|c| c.last_cut).collect();
-        self.process_parts(source, parts, cuts)
+        self.process_parts(source, parts, cuts, None)?;
+        for m in marks {
+            self.keep_mark(Some(m));
+        }
+        Ok(())
     }
 
     /// Runs the per-record operators over whole lines of one source.
-    fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
+    fn process(
+        &mut self,
+        source: u32,
+        data: &[u8],
+        last_cut: bool,
+        times: Option<&LineTimes>,
+    ) -> Result<(), Stop> {
         let ordered = self.plan.pre.iter().all(|op| op.ready());
         let parts = if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             // In processing time parts go to whichever worker is free, so
@@ -480,16 +549,18 @@ impl<'r> Engine<'r> {
         if let Some(c) = cuts.last_mut() {
             *c = last_cut;
         }
-        self.process_parts(source, parts, cuts)
+        self.process_parts(source, parts, cuts, times)
     }
 
     /// Runs the per-record operators over parts of one source, in order
-    /// (`cuts`: whether each part's last line was cut by its reader).
+    /// (`cuts`: whether each part's last line was cut by its reader;
+    /// `times`: each line's own timestamp, for `--event-time kafka`).
     fn process_parts(
         &mut self,
         source: u32,
         parts: Vec<&[u8]>,
         cuts: Vec<bool>,
+        times: Option<&LineTimes>,
     ) -> Result<(), Stop> {
         let t0 = Instant::now();
         let src = source as usize;
@@ -515,7 +586,7 @@ impl<'r> Engine<'r> {
             cuts: &cuts,
         };
         if self.event.is_some() {
-            self.process_event(&job, &parts, &starts, seq0);
+            self.process_event(&job, &parts, &starts, seq0, times.map(|t| (t, first_line)));
         } else {
             let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
                 let Worker { sink, cx } = w;
@@ -565,7 +636,14 @@ impl<'r> Engine<'r> {
 
     /// Event time: each part into fresh per-batch partials, checked against
     /// the watermark the sequential stream would have had, then merged.
-    fn process_event(&mut self, job: &Job<'_>, parts: &[&[u8]], starts: &[u64], seq0: u64) {
+    fn process_event(
+        &mut self,
+        job: &Job<'_>,
+        parts: &[&[u8]],
+        starts: &[u64],
+        seq0: u64,
+        times: Option<(&LineTimes, u64)>,
+    ) {
         let Some(mut clock) = self.event.take() else {
             return;
         };
@@ -574,6 +652,7 @@ impl<'r> Engine<'r> {
             lateness: clock.lateness,
             source: &clock.source,
             stats: self.cfg.stats,
+            times,
         };
         let start_max = clock.max_ts;
         let mut results: Vec<Option<(ToEvent, Counts)>> = (0..parts.len()).map(|_| None).collect();
@@ -620,6 +699,9 @@ impl<'r> Engine<'r> {
             for (end, n) in to.counted {
                 *clock.fresh.entry(end).or_default() += n;
             }
+            for end in to.batches.keys().chain(to.kept.keys()) {
+                clock.first_chunk.entry(*end).or_insert(self.chunk_no);
+            }
             for (end, sink) in to.batches {
                 match clock.open.get_mut(&end) {
                     Some(s) => s.absorb(sink),
@@ -660,6 +742,7 @@ impl<'r> Engine<'r> {
                 .open
                 .remove(&end)
                 .unwrap_or_else(|| Sink::new(self.plan));
+            clock.first_chunk.remove(&end);
             let gap_from = clock.last_emitted.map(|l| l + step);
             clock.last_emitted = Some(end);
             let (records, busy) = clock.meter.remove(&end).unwrap_or_default();
@@ -691,6 +774,7 @@ impl<'r> Engine<'r> {
                 }
             }
             self.closed(end, vec![sink], meter(records, busy))?;
+            self.release_event_marks();
         }
         // windows that end by the watermark are complete too
         if let (Some(wm), Some(w), Barrier::Aggregate { agg, .. }) =
@@ -717,6 +801,7 @@ impl<'r> Engine<'r> {
         let since = std::mem::replace(&mut self.open.since, began_wall);
         if at_end && lines == 0 && self.emitted > 0 {
             // an open batch that saw nothing at end of input is no batch
+            self.release_marks();
             return Ok(());
         }
         let time = match (self.cfg.batch, self.open.end) {
@@ -739,7 +824,9 @@ impl<'r> Engine<'r> {
             end: Some(end),
             span: span(since, end),
         };
-        self.closed(time, parts, meter)
+        self.closed(time, parts, meter)?;
+        self.release_marks();
+        Ok(())
     }
 
     /// A batch closed: into the windows, or straight to the output.
@@ -1049,6 +1136,9 @@ struct EventParams<'c> {
     source: &'c EventTime,
     /// Count records per batch for `--stats`.
     stats: bool,
+    /// `--event-time kafka`: the chunk's line times and its first line's
+    /// number.
+    times: Option<(&'c LineTimes, u64)>,
 }
 
 /// Into fresh per-batch partials, by each record's own time.
@@ -1098,6 +1188,11 @@ impl Deliver for ToEvent<'_> {
             let ts = match self.p.source {
                 EventTime::Auto => *line_ts.get_or_insert_with(|| find_timestamp(raw)),
                 EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v)),
+                EventTime::Kafka => *line_ts.get_or_insert_with(|| {
+                    self.p
+                        .times
+                        .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
+                }),
             };
             let Some(ts) = ts else {
                 untimed = true;
@@ -1130,6 +1225,7 @@ impl Deliver for ToEvent<'_> {
             let what = match self.p.source {
                 EventTime::Auto => "no timestamp found in the line".to_string(),
                 EventTime::Field(f) => format!("no readable timestamp in field '{f}'"),
+                EventTime::Kafka => "the Kafka message has no timestamp".to_string(),
             };
             cx.drop_line(Reason::Untimed, what);
         }

@@ -93,18 +93,13 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         };
     }
-    if let Some(src) = config.inputs.iter().find(|s| s.starts_with("kafka://")) {
-        eprintln!(
-            "spate: {src}: spate does not read Kafka itself; --emit pyspark writes a Spark job that does"
-        );
-        return EXIT_USAGE;
-    }
     let source_opts = source::SourceOptions {
         max_line_bytes: config.max_line_bytes,
         follow: config.follow,
         from_end: config.from_end,
         reconnect: config.reconnect,
         max_connections: config.max_connections,
+        kafka_times: config.event_time == Some(cli::EventTime::Kafka),
     };
     let inputs = match source::open(&config.inputs, &source_opts) {
         Ok(i) => i,
@@ -118,7 +113,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let show_progress = progress::wanted(config.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let _readers = source::spawn(inputs, tx, source_opts);
+    let readers = source::spawn(inputs, tx, source_opts);
     let opts = Options {
         time_format: config.time_format,
         millis: config.millis(),
@@ -156,6 +151,8 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let counts = engine.counts();
     drop(engine);
     drop(rx);
+    // Kafka: the offsets of the last written batches are committed
+    readers.finish();
     screen.finish();
     let status = match result {
         Ok(None) => EXIT_OK,

@@ -11,6 +11,7 @@ mod follow;
 mod fuzz_regressions;
 mod generated;
 mod inputs;
+mod kafka;
 mod net;
 mod props;
 mod pyspark;

@@ -30,6 +30,8 @@ pub enum BatchMode {
 pub enum EventTime {
     Auto,
     Field(String),
+    /// Each Kafka message's own timestamp (`--event-time kafka`).
+    Kafka,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,8 +242,8 @@ fn global_args(cmd: Command) -> Command {
         .arg(
             Arg::new("event-time")
                 .long("event-time")
-                .value_name("FIELD|auto")
-                .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
+                .value_name("FIELD|auto|kafka")
+                .help("Cut batches by each record's own timestamp: a field, 'auto' (the first timestamp in the raw line), or 'kafka' (each Kafka message's timestamp)"),
         )
         .arg(
             Arg::new("lateness")
@@ -522,13 +524,24 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
             }
         }
     };
-    let event_time = m.get_one::<String>("event-time").map(|s| {
-        if s == "auto" {
-            EventTime::Auto
-        } else {
-            EventTime::Field(s.clone())
-        }
+    let event_time = m.get_one::<String>("event-time").map(|s| match s.as_str() {
+        "auto" => EventTime::Auto,
+        "kafka" => EventTime::Kafka,
+        _ => EventTime::Field(s.clone()),
     });
+    let inputs: Vec<String> = m
+        .get_many::<String>("input")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_else(|| vec!["-".to_string()]);
+    // a malformed kafka:// address is bad usage, before anything is read
+    for src in inputs.iter().filter(|s| s.starts_with("kafka://")) {
+        crate::source::kafka::KafkaUrl::parse(src).map_err(|e| usage(format!("spate: {e}")))?;
+    }
+    if event_time == Some(EventTime::Kafka) && !inputs.iter().any(|s| s.starts_with("kafka://")) {
+        return Err(usage(
+            "spate: --event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
+        ));
+    }
     if event_time.is_some() {
         match batch {
             BatchMode::Eof => {
@@ -581,10 +594,7 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     Ok(Config {
-        inputs: m
-            .get_many::<String>("input")
-            .map(|v| v.cloned().collect())
-            .unwrap_or_else(|| vec!["-".to_string()]),
+        inputs,
         batch,
         event_time,
         lateness: dur("lateness")?.unwrap_or_default(),

@@ -339,6 +339,8 @@ impl Lines {
             data: data.into(),
             last_cut,
             last_unterminated,
+            times: None,
+            mark: None,
         }
     }
 

@@ -4,7 +4,9 @@
 //! dropped.
 
 pub mod follow;
+pub mod kafka;
 pub mod listen;
+pub mod mark;
 pub mod reader;
 pub mod tcp;
 
@@ -16,6 +18,7 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 use crossbeam_channel::Sender;
 
+pub use mark::{LineTimes, Mark, PartitionOffset};
 pub use reader::{Chunk, read_chunks};
 
 /// What a source sends.
@@ -45,6 +48,8 @@ pub struct SourceOptions {
     pub from_end: bool,
     pub reconnect: bool,
     pub max_connections: usize,
+    /// `--event-time kafka`: Kafka chunks carry each line's timestamp.
+    pub kafka_times: bool,
 }
 
 /// An input, opened (so that a missing file, a refused connection or a
@@ -72,6 +77,12 @@ pub enum Input {
         name: String,
         listener: TcpListener,
     },
+    /// `kafka://BROKERS/TOPICS`: a broker answered and the topics exist
+    /// (or `--reconnect` lets the first connection wait).
+    Kafka {
+        name: String,
+        opened: Box<kafka::Opened>,
+    },
 }
 
 impl Input {
@@ -81,7 +92,8 @@ impl Input {
             Input::File { name, .. }
             | Input::Follow { name, .. }
             | Input::Tcp { name, .. }
-            | Input::Listen { name, .. } => name,
+            | Input::Listen { name, .. }
+            | Input::Kafka { name, .. } => name,
         }
     }
 
@@ -118,9 +130,15 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
                     listener,
                 });
             }
+            if src.starts_with("kafka://") {
+                return Ok(Input::Kafka {
+                    name: src.clone(),
+                    opened: Box::new(kafka::open(src, opts.reconnect)?),
+                });
+            }
             if let Some((scheme, _)) = src.split_once("://") {
                 anyhow::bail!(
-                    "{src}: unknown input scheme '{scheme}://' (inputs are -, a file, tcp://HOST:PORT or listen://ADDR:PORT)"
+                    "{src}: unknown input scheme '{scheme}://' (inputs are -, a file, tcp://HOST:PORT, listen://ADDR:PORT or kafka://HOST:PORT/TOPIC)"
                 );
             }
             let file = File::open(src).with_context(|| format!("cannot open {src}"))?;
@@ -137,14 +155,42 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
         .collect()
 }
 
+/// The reader threads of a run, and what must finish after the engine:
+/// the Kafka offset commits of the last written batches.
+pub struct Readers {
+    pub threads: Vec<JoinHandle<()>>,
+    committers: Vec<kafka::Committer>,
+}
+
+impl Readers {
+    /// Call once the engine is dropped (every chunk it held released):
+    /// waits for the last offset commits (a bounded time).
+    pub fn finish(self) {
+        for c in self.committers {
+            c.finish();
+        }
+    }
+}
+
 /// Starts a reader thread per input.
-pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Vec<JoinHandle<()>> {
-    inputs
+pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Readers {
+    let mut committers = Vec::new();
+    let threads = inputs
         .into_iter()
         .enumerate()
         .map(|(i, input)| {
             let tx = tx.clone();
             let id = i as u32;
+            let home = match &input {
+                Input::Kafka { name, opened } => {
+                    kafka::Committer::start(name, &opened.url).map(|c| {
+                        let home = c.home();
+                        committers.push(c);
+                        home
+                    })
+                }
+                _ => None,
+            };
             std::thread::Builder::new()
                 .name(format!("spate-src-{i}"))
                 .spawn(move || {
@@ -160,6 +206,9 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Vec<Jo
                         Input::Follow { name, file } => follow::run(&name, file, id, &opts, &tx),
                         Input::Tcp { addr, stream, .. } => tcp::run(&addr, stream, id, &opts, &tx),
                         Input::Listen { listener, .. } => listen::run(listener, id, &opts, &tx),
+                        Input::Kafka { name, opened } => {
+                            kafka::run(&name, *opened, id, &opts, &tx, home)
+                        }
                     };
                     let msg = match res {
                         Ok(()) => Msg::End(id),
@@ -170,5 +219,9 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions) -> Vec<Jo
                 })
                 .expect("invariant: the OS lets spate start a reader thread")
         })
-        .collect()
+        .collect();
+    Readers {
+        threads,
+        committers,
+    }
 }

@@ -30,6 +30,13 @@ pub struct Chunk {
     pub last_cut: bool,
     /// The last line of `data` had no `\n` in the input (end of input).
     pub last_unterminated: bool,
+    /// Each line's own timestamp, when the source has them and they are
+    /// wanted (`--event-time kafka`).
+    pub times: Option<super::LineTimes>,
+    /// Where the source stands after this chunk: to be reported with
+    /// [`super::Mark::written`] once every line of it is in a written
+    /// batch (Kafka commits its offsets then).
+    pub mark: Option<super::Mark>,
 }
 
 /// The bytes of a chunk (`mem[..len]`). Dropping it sends the memory back
@@ -142,6 +149,8 @@ pub fn read_chunks<R: Read>(
             data,
             last_cut,
             last_unterminated,
+            times: None,
+            mark: None,
         };
         tx.send(Msg::Chunk(chunk)).is_ok()
     };

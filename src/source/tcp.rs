@@ -194,7 +194,7 @@ impl<R: Read> Read for Conn<R> {
 }
 
 /// Capped exponential backoff.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -207,7 +207,7 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    fn next_wait(&mut self) -> Duration {
+    pub(super) fn next_wait(&mut self) -> Duration {
         let wait = self.next;
         self.next = (self.next * 2).min(MAX_BACKOFF);
         wait

@@ -1,0 +1,1175 @@
+//! `kafka://HOST:PORT[,HOST:PORT...]/TOPIC[,TOPIC...]?group=&from=&until=`:
+//! read every partition of the topics from Kafka brokers, each message
+//! value a line (a value holding newlines gives several, a leading byte
+//! order mark is removed, a null value gives none), in large chunks.
+//!
+//! spate speaks the wire protocol itself ([`client`], [`wire`],
+//! [`records`]): blocking sockets on the reader's thread, one fetch in
+//! flight per broker for all the partitions it leads, record batches
+//! decoded straight from the response into the chunk's buffer. It needs
+//! no C library, and it reads as fast as a librdkafka consumer (see the
+//! README's Performance section).
+//!
+//! Positions: without `group=`, where `from=` says (default earliest);
+//! with it, the group's committed offsets first. spate reads every
+//! partition itself and never joins the group's rebalance protocol: it
+//! commits as a consumer outside the group (generation -1), which Kafka
+//! accepts while the group has no active members. Commits happen on a
+//! thread of their own ([`Committer`]), each time the engine reports a
+//! chunk's [`Mark`] written, so a commit never waits for a fetch, and the
+//! last one is made before spate exits ([`super::Readers::finish`]).
+//!
+//! `until=now` asks each partition's end offset at start and stops there.
+//! An unreachable broker fails the run naming it, unless `--reconnect`:
+//! then every connection failure is retried with capped backoff, one line
+//! on stderr each, keeping the positions reached; a broker that comes back
+//! with a shorter log (an in-memory broker restarted) has the positions
+//! past its end reset as `from=` says, with a warning.
+
+pub mod client;
+pub mod records;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use crossbeam_channel::{Receiver, Sender};
+
+use self::client::{Conn, KafkaError, c_protocol};
+use self::records::{Decoder, Message};
+use self::wire::{Api, code};
+use super::mark::{LineTimes, Mark, PartitionOffset};
+use super::tcp::{Backoff, check_addr};
+use super::{Chunk, Msg, SourceOptions};
+use crate::duration::format_duration;
+
+/// Send a chunk once it holds this much (a message's lines are never
+/// split across chunks).
+const CHUNK_BYTES: usize = 1 << 20;
+/// How long a fetch waits at the broker for new messages when there are
+/// none; also how late a new message can be seen.
+const MAX_WAIT_MS: i32 = 200;
+/// The most a fetch response holds, and the most of one partition.
+const FETCH_MAX_BYTES: i32 = 32 << 20;
+const PARTITION_MAX_BYTES: i32 = 8 << 20;
+/// Without `--reconnect`, how often a retriable broker answer (a leader
+/// being elected) is retried before the run fails.
+const RETRIES: u32 = 10;
+/// How long spate waits at exit for the last commit.
+const FINAL_COMMIT_WAIT: Duration = Duration::from_secs(15);
+
+/// Where to start a partition the group has no offset for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Earliest,
+    Latest,
+}
+
+/// A parsed `kafka://` address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KafkaUrl {
+    pub brokers: Vec<String>,
+    pub topics: Vec<String>,
+    pub group: Option<String>,
+    pub from: Start,
+    pub until_now: bool,
+}
+
+/// A malformed `kafka://` address: bad usage, exit 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError(pub String);
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+const FORM: &str =
+    "kafka://HOST:PORT[,HOST:PORT...]/TOPIC[,TOPIC...][?group=NAME&from=earliest|latest&until=now]";
+const KEYS: [&str; 3] = ["group", "from", "until"];
+
+impl KafkaUrl {
+    /// Parses `kafka://...` (the whole input argument).
+    pub fn parse(src: &str) -> Result<KafkaUrl, UrlError> {
+        let bad = |why: String| UrlError(format!("{src}: {why} (expected {FORM})"));
+        let rest = src
+            .strip_prefix("kafka://")
+            .ok_or_else(|| bad("not a kafka:// address".into()))?;
+        let (brokers, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("no topic: add /TOPIC after the brokers".into()))?;
+        let (topics, query) = match rest.split_once('?') {
+            Some((t, q)) => (t, Some(q)),
+            None => (rest, None),
+        };
+        let brokers: Vec<String> = brokers.split(',').map(str::to_string).collect();
+        for b in &brokers {
+            check_addr(b).map_err(|e| bad(format!("broker: {e}")))?;
+        }
+        let topics: Vec<String> = topics.split(',').map(str::to_string).collect();
+        for t in &topics {
+            check_topic(t).map_err(bad)?;
+        }
+        let mut url = KafkaUrl {
+            brokers,
+            topics,
+            group: None,
+            from: Start::Earliest,
+            until_now: false,
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for pair in query.into_iter().flat_map(|q| q.split('&')) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if seen.contains(&key) {
+                return Err(bad(format!("'{key}=' is given twice")));
+            }
+            seen.push(key);
+            match key {
+                "group" if !value.is_empty() => url.group = Some(value.to_string()),
+                "group" => return Err(bad("group= needs a name".into())),
+                "from" => {
+                    url.from = match value {
+                        "earliest" => Start::Earliest,
+                        "latest" => Start::Latest,
+                        _ => {
+                            return Err(bad(format!(
+                                "from={value}: expected from=earliest or from=latest"
+                            )));
+                        }
+                    }
+                }
+                "until" if value == "now" => url.until_now = true,
+                "until" => return Err(bad(format!("until={value}: the only value is until=now"))),
+                _ => {
+                    let hint = match crate::suggest::closest(key, KEYS) {
+                        Some(k) => format!("; did you mean '{k}='?"),
+                        None => String::new(),
+                    };
+                    return Err(bad(format!(
+                        "unknown option '{key}' (the options are group=, from= and until=){hint}"
+                    )));
+                }
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// Kafka's rule for topic names.
+fn check_topic(t: &str) -> Result<(), String> {
+    if t.is_empty() {
+        return Err("an empty topic name".into());
+    }
+    if t.len() > 249 || t == "." || t == ".." {
+        return Err(format!("'{t}' is not a valid topic name"));
+    }
+    if let Some(c) = t
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "topic '{t}': '{c}' is not allowed in a topic name (letters, digits, '.', '_' and '-' are)"
+        ));
+    }
+    Ok(())
+}
+
+/// A Kafka input, checked at start: the address, and the connection made
+/// to see that a broker answers and the topics exist.
+pub struct Opened {
+    pub url: KafkaUrl,
+    first: Option<(Conn, wire::Metadata)>,
+}
+
+/// Connects to the first broker that answers and checks that the topics
+/// exist, so that a wrong address fails before anything runs; with
+/// `--reconnect`, a failure here is retried by [`run`] instead.
+pub fn open(src: &str, reconnect: bool) -> anyhow::Result<Opened> {
+    let url = KafkaUrl::parse(src)?;
+    match bootstrap(&url) {
+        Ok(first) => Ok(Opened {
+            url,
+            first: Some(first),
+        }),
+        Err(_) if reconnect => Ok(Opened { url, first: None }),
+        Err(e) => Err(anyhow!("{src}: {e}")),
+    }
+}
+
+/// The first broker of the list that answers, and the topics' metadata
+/// (every topic must exist).
+fn bootstrap(url: &KafkaUrl) -> Result<(Conn, wire::Metadata), KafkaError> {
+    let mut last = None;
+    for b in &url.brokers {
+        match Conn::connect(b).and_then(|mut c| {
+            let m = metadata(&mut c, &url.topics)?;
+            Ok((c, m))
+        }) {
+            Ok((c, m)) => {
+                for t in &m.topics {
+                    if t.error != code::NONE {
+                        let what = if t.error == code::UNKNOWN_TOPIC_OR_PARTITION {
+                            format!("topic '{}' does not exist", t.name)
+                        } else {
+                            format!("topic '{}'", t.name)
+                        };
+                        return Err(KafkaError::Broker {
+                            broker: c.addr.clone(),
+                            what,
+                            code: t.error,
+                        });
+                    }
+                }
+                return Ok((c, m));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| KafkaError::Protocol {
+        broker: String::new(),
+        what: "no broker given".into(),
+    }))
+}
+
+fn metadata(c: &mut Conn, topics: &[String]) -> Result<wire::Metadata, KafkaError> {
+    let addr = c.addr.clone();
+    let (mut r, version) = {
+        c.send(Api::Metadata, |w, v| wire::metadata_request(w, v, topics))?;
+        c.receive()?
+    };
+    let mut m = wire::metadata_response(&mut r, version).map_err(|e| c_protocol(&addr, e))?;
+    // a broker answers in any order; keep the order asked
+    m.topics.sort_by_key(|t| {
+        topics
+            .iter()
+            .position(|n| *n == t.name)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(m)
+}
+
+/// One partition being read.
+struct Part {
+    topic: Arc<str>,
+    partition: i32,
+    leader: i32,
+    /// The next offset to read (-1 until known).
+    next: i64,
+    /// `until=now`: the end offset at start (`i64::MAX` without it).
+    stop: i64,
+}
+
+impl Part {
+    fn done(&self) -> bool {
+        self.next >= self.stop
+    }
+}
+
+/// The chunk being filled: lines, their times, and each partition's
+/// position after the messages it holds.
+struct Builder {
+    source: u32,
+    buf: Vec<u8>,
+    times: Option<LineTimes>,
+    /// Per partition index: its next offset after this chunk, or -1.
+    at: Vec<i64>,
+    touched: Vec<usize>,
+    max_line: usize,
+}
+
+impl Builder {
+    fn new(source: u32, want_times: bool, max_line: usize) -> Self {
+        Builder {
+            source,
+            buf: Vec::with_capacity(CHUNK_BYTES + (64 << 10)),
+            times: want_times.then(|| LineTimes::with_capacity(CHUNK_BYTES / 32)),
+            at: Vec::new(),
+            touched: Vec::new(),
+            max_line,
+        }
+    }
+
+    /// A message's value as lines.
+    fn push(&mut self, part: usize, m: &Message<'_>) {
+        self.moved(part, m.offset + 1);
+        let Some(mut v) = m.value else {
+            return;
+        };
+        if let Some(rest) = v.strip_prefix(b"\xEF\xBB\xBF") {
+            v = rest;
+        }
+        let lines = if v.len() <= self.max_line {
+            self.buf.extend_from_slice(v);
+            let mut n = memchr::memchr_iter(b'\n', v).count();
+            if v.last() != Some(&b'\n') {
+                self.buf.push(b'\n');
+                n += 1;
+            }
+            n
+        } else {
+            // a line over the limit keeps one byte past it: the engine
+            // cuts and counts it as it would from a file, and a huge
+            // value is not copied whole
+            let v = v.strip_suffix(b"\n").unwrap_or(v);
+            let mut n = 0;
+            for line in v.split(|&b| b == b'\n') {
+                let keep = line.len().min(self.max_line.saturating_add(1));
+                self.buf.extend_from_slice(&line[..keep]);
+                self.buf.push(b'\n');
+                n += 1;
+            }
+            n
+        };
+        if let Some(t) = &mut self.times {
+            t.push(m.timestamp_ms, lines);
+        }
+    }
+
+    /// A partition's position moved (past messages that gave no line,
+    /// too).
+    fn moved(&mut self, part: usize, next: i64) {
+        if self.at.len() <= part {
+            self.at.resize(part + 1, -1);
+        }
+        if self.at[part] < 0 {
+            self.touched.push(part);
+        }
+        self.at[part] = next;
+    }
+
+    fn full(&self) -> bool {
+        self.buf.len() >= CHUNK_BYTES
+    }
+
+    /// The chunk so far (`None` when it has no line), its mark reporting
+    /// to `home`.
+    fn take(
+        &mut self,
+        parts: &[Part],
+        home: Option<&Sender<Vec<PartitionOffset>>>,
+    ) -> Option<Chunk> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let offsets: Vec<PartitionOffset> = self
+            .touched
+            .drain(..)
+            .map(|i| {
+                let next = std::mem::replace(&mut self.at[i], -1);
+                PartitionOffset {
+                    topic: parts[i].topic.clone(),
+                    partition: parts[i].partition,
+                    next,
+                }
+            })
+            .collect();
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
+        let times = self
+            .times
+            .as_mut()
+            .map(|t| std::mem::replace(t, LineTimes::with_capacity(CHUNK_BYTES / 32)));
+        Some(Chunk {
+            source: self.source,
+            data: data.into(),
+            last_cut: false,
+            last_unterminated: false,
+            times,
+            mark: home.map(|h| Mark::new(offsets, h.clone())),
+        })
+    }
+}
+
+/// The engine stopped listening: the run is over.
+struct Gone;
+
+/// A reader's failure: the engine is gone, or a broker failed.
+enum Stop {
+    Gone,
+    Kafka(KafkaError),
+}
+
+impl From<KafkaError> for Stop {
+    fn from(e: KafkaError) -> Self {
+        Stop::Kafka(e)
+    }
+}
+
+impl From<Gone> for Stop {
+    fn from(_: Gone) -> Self {
+        Stop::Gone
+    }
+}
+
+/// The reader: its partitions and the connections to their leaders.
+struct Consumer<'a> {
+    name: &'a str,
+    url: &'a KafkaUrl,
+    tx: &'a Sender<Msg>,
+    home: Option<Sender<Vec<PartitionOffset>>>,
+    parts: Vec<Part>,
+    index: HashMap<(Arc<str>, i32), usize>,
+    brokers: HashMap<i32, String>,
+    conns: HashMap<String, Conn>,
+    decoder: Decoder,
+    builder: Builder,
+    /// Whether the start positions (and stops) are known.
+    positioned: bool,
+    /// A chunk was sent since the last failure.
+    delivered: bool,
+}
+
+/// Reads the topics until `until=now` is reached, the engine stops
+/// listening or (without `--reconnect`) a broker fails.
+pub fn run(
+    name: &str,
+    opened: Opened,
+    id: u32,
+    opts: &SourceOptions,
+    tx: &Sender<Msg>,
+    home: Option<Sender<Vec<PartitionOffset>>>,
+) -> anyhow::Result<()> {
+    let Opened { url, mut first } = opened;
+    let mut c = Consumer {
+        name,
+        url: &url,
+        tx,
+        home,
+        parts: Vec::new(),
+        index: HashMap::new(),
+        brokers: HashMap::new(),
+        conns: HashMap::new(),
+        decoder: Decoder::default(),
+        builder: Builder::new(id, opts.kafka_times, opts.max_line_bytes),
+        positioned: false,
+        delivered: false,
+    };
+    let mut backoff = Backoff::default();
+    let mut tries = 0;
+    let mut failed = false;
+    loop {
+        let res = c.session(first.take(), failed);
+        match res {
+            Ok(()) | Err(Stop::Gone) => return Ok(()),
+            Err(Stop::Kafka(e)) => {
+                let io = matches!(e, KafkaError::Io { .. });
+                if std::mem::take(&mut c.delivered) {
+                    // it worked for a while: start the backoff afresh
+                    backoff = Backoff::default();
+                    tries = 0;
+                }
+                tries += 1;
+                let retry = e.retriable() && (opts.reconnect || (!io && tries <= RETRIES));
+                if !retry {
+                    return Err(anyhow!("{e}"));
+                }
+                let wait = backoff.next_wait();
+                eprintln!(
+                    "spate: {name}: {e}; {} in {}",
+                    if io { "reconnecting" } else { "trying again" },
+                    format_duration(wait)
+                );
+                c.conns.clear();
+                failed = true;
+                std::thread::sleep(wait);
+            }
+        }
+    }
+}
+
+impl Consumer<'_> {
+    /// Connects (or uses the connection made at open), learns the
+    /// partitions and their leaders, finds where to start, and fetches.
+    fn session(
+        &mut self,
+        first: Option<(Conn, wire::Metadata)>,
+        after_failure: bool,
+    ) -> Result<(), Stop> {
+        let (conn, meta) = match first {
+            Some(f) => f,
+            None => bootstrap(self.url)?,
+        };
+        if after_failure {
+            eprintln!("spate: {}: connected to broker {}", self.name, conn.addr);
+        }
+        self.learn(&meta);
+        self.conns.insert(conn.addr.clone(), conn);
+        if !self.positioned {
+            self.position()?;
+            self.positioned = true;
+        }
+        self.fetch_loop()
+    }
+
+    /// The partitions and leaders from metadata; positions already
+    /// reached are kept.
+    fn learn(&mut self, meta: &wire::Metadata) {
+        self.brokers = meta
+            .brokers
+            .iter()
+            .map(|b| (b.id, b.addr.clone()))
+            .collect();
+        for t in &meta.topics {
+            let topic: Arc<str> = match self.parts.iter().find(|p| *p.topic == *t.name) {
+                Some(p) => p.topic.clone(),
+                None => t.name.as_str().into(),
+            };
+            for &(partition, _, leader) in &t.partitions {
+                match self.index.get(&(topic.clone(), partition)) {
+                    Some(&i) => self.parts[i].leader = leader,
+                    None => {
+                        self.index
+                            .insert((topic.clone(), partition), self.parts.len());
+                        self.parts.push(Part {
+                            topic: topic.clone(),
+                            partition,
+                            leader,
+                            next: -1,
+                            stop: i64::MAX,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection to broker `id` (a partition's leader).
+    fn conn(&mut self, leader: i32) -> Result<&mut Conn, KafkaError> {
+        let addr = self
+            .brokers
+            .get(&leader)
+            .cloned()
+            .ok_or_else(|| KafkaError::Broker {
+                broker: self.url.brokers.join(","),
+                what: format!("partition leader {leader} is not among the brokers"),
+                code: code::LEADER_NOT_AVAILABLE,
+            })?;
+        if !self.conns.contains_key(&addr) {
+            let c = Conn::connect(&addr)?;
+            self.conns.insert(addr.clone(), c);
+        }
+        Ok(self
+            .conns
+            .get_mut(&addr)
+            .expect("invariant: the connection was just made"))
+    }
+
+    /// Offsets at `at` (EARLIEST, LATEST) of these partitions, asked of
+    /// their leaders.
+    fn list_offsets(&mut self, which: &[usize], at: i64) -> Result<Vec<(usize, i64)>, KafkaError> {
+        let mut by_leader: HashMap<i32, Vec<usize>> = HashMap::new();
+        for &i in which {
+            by_leader.entry(self.parts[i].leader).or_default().push(i);
+        }
+        let mut out = Vec::new();
+        for (leader, idx) in by_leader {
+            let asked: Vec<(Arc<str>, i32)> = idx
+                .iter()
+                .map(|&i| (self.parts[i].topic.clone(), self.parts[i].partition))
+                .collect();
+            let c = self.conn(leader)?;
+            let addr = c.addr.clone();
+            let list: Vec<(&str, i32)> = asked.iter().map(|(t, p)| (&**t, *p)).collect();
+            let got = {
+                let mut r = c.call(Api::ListOffsets, |w, _| {
+                    wire::list_offsets_request(w, at, &list)
+                })?;
+                wire::list_offsets_response(&mut r).map_err(|e| c_protocol(&addr, e))?
+            };
+            for (t, p, err, off) in got {
+                let Some(&i) = self.index.get(&(Arc::from(t.as_str()), p)) else {
+                    continue;
+                };
+                if err != code::NONE {
+                    return Err(KafkaError::Broker {
+                        broker: addr,
+                        what: format!("offsets of {t}/{p}"),
+                        code: err,
+                    });
+                }
+                out.push((i, off));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Start positions: the group's committed offsets, else `from=`;
+    /// stops for `until=now`.
+    fn position(&mut self) -> Result<(), KafkaError> {
+        if let Some(group) = &self.url.group {
+            let committed = fetch_committed(self.url, group, &self.parts)?;
+            for (i, off) in committed {
+                self.parts[i].next = off;
+            }
+        }
+        let unknown: Vec<usize> = (0..self.parts.len())
+            .filter(|&i| self.parts[i].next < 0)
+            .collect();
+        let at = match self.url.from {
+            Start::Earliest => wire::EARLIEST,
+            Start::Latest => wire::LATEST,
+        };
+        for (i, off) in self.list_offsets(&unknown, at)? {
+            self.parts[i].next = off;
+        }
+        if self.url.until_now {
+            let all: Vec<usize> = (0..self.parts.len()).collect();
+            for (i, off) in self.list_offsets(&all, wire::LATEST)? {
+                self.parts[i].stop = off;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is buffered.
+    fn flush(&mut self) -> Result<(), Gone> {
+        if let Some(chunk) = self.builder.take(&self.parts, self.home.as_ref()) {
+            self.tx.send(Msg::Chunk(chunk)).map_err(|_| Gone)?;
+            self.delivered = true;
+        }
+        Ok(())
+    }
+
+    /// Fetches from every leader until every partition is done (never,
+    /// without `until=now`).
+    fn fetch_loop(&mut self) -> Result<(), Stop> {
+        loop {
+            let mut by_leader: Vec<(i32, Vec<usize>)> = Vec::new();
+            for (i, p) in self.parts.iter().enumerate() {
+                if p.done() {
+                    continue;
+                }
+                match by_leader.iter_mut().find(|(l, _)| *l == p.leader) {
+                    Some((_, v)) => v.push(i),
+                    None => by_leader.push((p.leader, vec![i])),
+                }
+            }
+            if by_leader.is_empty() {
+                self.flush()?;
+                return Ok(());
+            }
+            // one request to each leader, then each answer in turn: the
+            // brokers work at once
+            let mut sent = Vec::with_capacity(by_leader.len());
+            for (leader, idx) in &by_leader {
+                let asked: Vec<(Arc<str>, i32, i64)> = idx
+                    .iter()
+                    .map(|&i| {
+                        let p = &self.parts[i];
+                        (p.topic.clone(), p.partition, p.next)
+                    })
+                    .collect();
+                let list: Vec<(&str, i32, i64)> =
+                    asked.iter().map(|(t, p, o)| (&**t, *p, *o)).collect();
+                let wait = if by_leader.len() > 1 {
+                    MAX_WAIT_MS / 4
+                } else {
+                    MAX_WAIT_MS
+                };
+                let c = self.conn(*leader)?;
+                c.send(Api::Fetch, |w, _| {
+                    wire::fetch_request(w, wait, FETCH_MAX_BYTES, PARTITION_MAX_BYTES, &list)
+                })?;
+                sent.push(c.addr.clone());
+            }
+            let mut refresh = None;
+            for addr in sent {
+                if let Some(e) = self.take_fetch(&addr)? {
+                    refresh = Some(e);
+                }
+            }
+            self.flush()?;
+            if let Some(e) = refresh {
+                return Err(Stop::Kafka(e));
+            }
+        }
+    }
+
+    /// Reads one fetch response from `addr` into chunks. Returns a
+    /// retriable partition error (after reading the rest).
+    fn take_fetch(&mut self, addr: &str) -> Result<Option<KafkaError>, Stop> {
+        let (name, url) = (self.name, self.url);
+        let Consumer {
+            conns,
+            index,
+            parts,
+            decoder,
+            builder,
+            tx,
+            home,
+            delivered,
+            ..
+        } = self;
+        let c = conns
+            .get_mut(addr)
+            .expect("invariant: a fetch was sent on this connection");
+        let (mut r, _) = c.receive()?;
+        let fetched = wire::fetch_response(&mut r).map_err(|e| c_protocol(addr, e))?;
+        let mut retry = None;
+        let mut resets = Vec::new();
+        for f in fetched {
+            let Some(&i) = index.get(&(Arc::from(f.topic), f.partition)) else {
+                continue;
+            };
+            let from = parts[i].next;
+            if f.error == code::OFFSET_OUT_OF_RANGE
+                || (f.error == code::NONE && f.records.is_empty() && f.high_watermark < from)
+            {
+                resets.push(i);
+                continue;
+            }
+            if f.error != code::NONE {
+                let e = KafkaError::Broker {
+                    broker: addr.to_string(),
+                    what: format!("fetching {}/{}", f.topic, f.partition),
+                    code: f.error,
+                };
+                if !e.retriable() {
+                    return Err(Stop::Kafka(e));
+                }
+                retry = Some(e);
+                continue;
+            }
+            let stop = parts[i].stop;
+            let mut gone = false;
+            let next = decoder
+                .walk(f.records, from, stop, |m| {
+                    builder.push(i, &m);
+                    if builder.full() {
+                        if let Some(chunk) = builder.take(parts, home.as_ref()) {
+                            if tx.send(Msg::Chunk(chunk)).is_err() {
+                                gone = true;
+                                return false;
+                            }
+                            *delivered = true;
+                        }
+                    }
+                    true
+                })
+                .map_err(|e| KafkaError::Protocol {
+                    broker: addr.to_string(),
+                    what: format!("{}/{}: {e}", f.topic, f.partition),
+                })?;
+            if gone {
+                return Err(Stop::Gone);
+            }
+            if next > parts[i].next {
+                parts[i].next = next;
+                builder.moved(i, next);
+            }
+        }
+        for i in resets {
+            let at = match url.from {
+                Start::Earliest => wire::EARLIEST,
+                Start::Latest => wire::LATEST,
+            };
+            let was = self.parts[i].next;
+            let got = self.list_offsets(&[i], at)?;
+            for (i, off) in got {
+                let p = &mut self.parts[i];
+                eprintln!(
+                    "spate: {name}: offset {was} of {}/{} is past the broker's log; reading from offset {off} ({})",
+                    p.topic,
+                    p.partition,
+                    if url.from == Start::Earliest {
+                        "from=earliest"
+                    } else {
+                        "from=latest"
+                    },
+                );
+                p.next = off;
+            }
+        }
+        Ok(retry)
+    }
+}
+
+/// The group's committed offsets of these partitions (those it has).
+fn fetch_committed(
+    url: &KafkaUrl,
+    group: &str,
+    parts: &[Part],
+) -> Result<Vec<(usize, i64)>, KafkaError> {
+    let mut c = coordinator(url, group)?;
+    let addr = c.addr.clone();
+    let asked: Vec<(&str, i32)> = parts.iter().map(|p| (&*p.topic, p.partition)).collect();
+    let got = {
+        let mut r = c.call(Api::OffsetFetch, |w, _| {
+            wire::offset_fetch_request(w, group, &asked)
+        })?;
+        wire::offset_fetch_response(&mut r).map_err(|e| c_protocol(&addr, e))?
+    };
+    let mut out = Vec::new();
+    for (t, p, err, off) in got {
+        if err != code::NONE {
+            return Err(KafkaError::Broker {
+                broker: addr,
+                what: format!("offsets committed by group '{group}' for {t}/{p}"),
+                code: err,
+            });
+        }
+        if off >= 0 {
+            if let Some(i) = parts
+                .iter()
+                .position(|x| *x.topic == *t && x.partition == p)
+            {
+                out.push((i, off));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A connection to the group's coordinator.
+fn coordinator(url: &KafkaUrl, group: &str) -> Result<Conn, KafkaError> {
+    let mut last = None;
+    for b in &url.brokers {
+        let found = Conn::connect(b).and_then(|mut c| {
+            let addr = c.addr.clone();
+            let mut r = c.call(Api::FindCoordinator, |w, _| {
+                wire::find_coordinator_request(w, group)
+            })?;
+            let (err, msg, at) =
+                wire::find_coordinator_response(&mut r).map_err(|e| c_protocol(&addr, e))?;
+            if err != code::NONE {
+                return Err(KafkaError::Broker {
+                    broker: addr,
+                    what: format!("finding the coordinator of group '{group}' {msg}")
+                        .trim_end()
+                        .to_string(),
+                    code: err,
+                });
+            }
+            if at == addr {
+                Ok(c)
+            } else {
+                Conn::connect(&at)
+            }
+        });
+        match found {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| KafkaError::Protocol {
+        broker: String::new(),
+        what: "no broker given".into(),
+    }))
+}
+
+/// Commits a group's offsets on its own thread as the engine reports
+/// chunks written (see the module's text).
+pub struct Committer {
+    home: Sender<Vec<PartitionOffset>>,
+    close: Sender<()>,
+    done: Receiver<()>,
+}
+
+impl Committer {
+    /// Starts the thread for `url`'s group, if it has one.
+    pub fn start(name: &str, url: &KafkaUrl) -> Option<Committer> {
+        let group = url.group.clone()?;
+        let (home, acks) = crossbeam_channel::unbounded::<Vec<PartitionOffset>>();
+        let (close, closed) = crossbeam_channel::bounded::<()>(1);
+        let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
+        let url = url.clone();
+        let thread_name = name.to_string();
+        let started = std::thread::Builder::new()
+            .name("spate-kafka-commit".into())
+            .spawn(move || {
+                commit_loop(&thread_name, &url, &group, &acks, &closed);
+                let _ = done_tx.send(());
+            });
+        if let Err(e) = started {
+            eprintln!(
+                "spate: {name}: cannot start the commit thread ({e}); offsets will not be committed"
+            );
+            return None;
+        }
+        Some(Committer { home, close, done })
+    }
+
+    /// Where marks report.
+    pub fn home(&self) -> Sender<Vec<PartitionOffset>> {
+        self.home.clone()
+    }
+
+    /// The engine is done: commit what it reported, then stop (waiting
+    /// at most [`FINAL_COMMIT_WAIT`]).
+    pub fn finish(self) {
+        let _ = self.close.send(());
+        if self.done.recv_timeout(FINAL_COMMIT_WAIT).is_err() {
+            eprintln!("spate: the last Kafka offset commit did not finish in time");
+        }
+    }
+}
+
+fn commit_loop(
+    name: &str,
+    url: &KafkaUrl,
+    group: &str,
+    acks: &Receiver<Vec<PartitionOffset>>,
+    closed: &Receiver<()>,
+) {
+    let mut pending: Vec<PartitionOffset> = Vec::new();
+    let mut conn: Option<Conn> = None;
+    let mut failing = false;
+    let merge = |pending: &mut Vec<PartitionOffset>, offsets: Vec<PartitionOffset>| {
+        for o in offsets {
+            match pending
+                .iter_mut()
+                .find(|p| p.partition == o.partition && p.topic == o.topic)
+            {
+                Some(p) => p.next = p.next.max(o.next),
+                None => pending.push(o),
+            }
+        }
+    };
+    loop {
+        let closing = crossbeam_channel::select! {
+            recv(acks) -> m => match m {
+                Ok(offsets) => { merge(&mut pending, offsets); false }
+                Err(_) => true,
+            },
+            recv(closed) -> _ => true,
+        };
+        while let Ok(offsets) = acks.try_recv() {
+            merge(&mut pending, offsets);
+        }
+        if !pending.is_empty() {
+            match commit(&mut conn, url, group, &pending) {
+                Ok(()) => {
+                    pending.clear();
+                    if failing {
+                        eprintln!("spate: {name}: offsets committed to group '{group}' again");
+                        failing = false;
+                    }
+                }
+                Err(e) => {
+                    conn = None;
+                    if !failing || closing {
+                        eprintln!(
+                            "spate: {name}: committing offsets to group '{group}': {e}{}",
+                            if closing {
+                                ""
+                            } else {
+                                "; trying again after the next batch"
+                            }
+                        );
+                    }
+                    failing = true;
+                }
+            }
+        }
+        if closing {
+            return;
+        }
+    }
+}
+
+fn commit(
+    conn: &mut Option<Conn>,
+    url: &KafkaUrl,
+    group: &str,
+    offsets: &[PartitionOffset],
+) -> Result<(), KafkaError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let res = (|| {
+            if conn.is_none() {
+                *conn = Some(coordinator(url, group)?);
+            }
+            let c = conn.as_mut().expect("invariant: connected just above");
+            let addr = c.addr.clone();
+            let list: Vec<(&str, i32, i64)> = offsets
+                .iter()
+                .map(|o| (&*o.topic, o.partition, o.next))
+                .collect();
+            let mut r = c.call(Api::OffsetCommit, |w, _| {
+                wire::offset_commit_request(w, group, &list)
+            })?;
+            for (t, p, err) in
+                wire::offset_commit_response(&mut r).map_err(|e| c_protocol(&addr, e))?
+            {
+                if err != code::NONE {
+                    return Err(KafkaError::Broker {
+                        broker: addr,
+                        what: format!("committing {t}/{p}"),
+                        code: err,
+                    });
+                }
+            }
+            Ok(())
+        })();
+        match res {
+            Err(e) if attempt < 3 && e.retriable() => {
+                *conn = None;
+                std::thread::sleep(Duration::from_millis(100 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::records::build::batch;
+    use super::*;
+
+    #[test]
+    fn kafka_url_parses_brokers_topics_and_options() {
+        let u =
+            KafkaUrl::parse("kafka://a:9092,b:9093/logs,metrics?group=g1&from=latest&until=now")
+                .unwrap();
+        assert_eq!(u.brokers, ["a:9092", "b:9093"]);
+        assert_eq!(u.topics, ["logs", "metrics"]);
+        assert_eq!(u.group.as_deref(), Some("g1"));
+        assert_eq!(u.from, Start::Latest);
+        assert!(u.until_now);
+        let u = KafkaUrl::parse("kafka://127.0.0.1:9092/t").unwrap();
+        assert_eq!(
+            (u.group, u.from, u.until_now),
+            (None, Start::Earliest, false)
+        );
+    }
+
+    #[test]
+    fn kafka_url_malformed_is_a_usage_error_saying_why() {
+        for (src, says) in [
+            ("kafka://127.0.0.1:9092", "no topic"),
+            ("kafka://127.0.0.1/t", "HOST:PORT"),
+            ("kafka://:9092/t", "HOST:PORT"),
+            ("kafka://h:1,/t", "HOST:PORT"),
+            ("kafka://h:1/", "empty topic"),
+            ("kafka://h:1/a,,b", "empty topic"),
+            ("kafka://h:1/a b", "not allowed"),
+            ("kafka://h:1/t?grop=x", "did you mean 'group='"),
+            ("kafka://h:1/t?group=", "needs a name"),
+            ("kafka://h:1/t?from=start", "from=earliest"),
+            ("kafka://h:1/t?until=later", "until=now"),
+            ("kafka://h:1/t?from=latest&from=earliest", "twice"),
+            ("kafka://h:1/t?offset=5", "unknown option 'offset'"),
+        ] {
+            let e = KafkaUrl::parse(src).expect_err(src);
+            assert!(e.0.contains(says), "{src}: {e}");
+            assert!(e.0.contains("expected kafka://"), "{src}: {e}");
+        }
+    }
+
+    fn parts(n: usize) -> Vec<Part> {
+        (0..n)
+            .map(|i| Part {
+                topic: "t".into(),
+                partition: i as i32,
+                leader: 0,
+                next: 0,
+                stop: i64::MAX,
+            })
+            .collect()
+    }
+
+    fn msg(offset: i64, ts: i64, v: &[u8]) -> Message<'_> {
+        Message {
+            offset,
+            timestamp_ms: ts,
+            value: Some(v),
+        }
+    }
+
+    #[test]
+    fn kafka_values_become_lines() {
+        let mut b = Builder::new(3, true, 1 << 20);
+        for (i, v) in [
+            &b"plain"[..],
+            b"two\nlines",
+            b"ends\n",
+            b"",
+            b"\xEF\xBB\xBFbom",
+            b"crlf\r\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            b.push(0, &msg(i as i64, 1000 + i as i64, v));
+        }
+        b.push(
+            1,
+            &Message {
+                offset: 4,
+                timestamp_ms: 5,
+                value: None,
+            },
+        );
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let c = b.take(&parts(2), Some(&tx)).unwrap();
+        assert_eq!(c.source, 3);
+        assert_eq!(&c.data[..], b"plain\ntwo\nlines\nends\n\nbom\ncrlf\r\n");
+        let t = c.times.as_ref().unwrap();
+        let got: Vec<_> = (0..t.len() as u64)
+            .map(|i| t.get(i).unwrap() / 1_000_000)
+            .collect();
+        assert_eq!(got, [1000, 1001, 1001, 1002, 1003, 1004, 1005]);
+        c.mark.unwrap().written();
+        let mut offsets = rx.recv().unwrap();
+        offsets.sort_by_key(|o| o.partition);
+        assert_eq!(
+            offsets
+                .iter()
+                .map(|o| (o.partition, o.next))
+                .collect::<Vec<_>>(),
+            [(0, 6), (1, 5)]
+        );
+        // nothing more: no chunk, and the positions start afresh
+        assert!(b.take(&parts(2), Some(&tx)).is_none());
+        b.push(1, &msg(9, 0, b"x"));
+        let c = b.take(&parts(2), Some(&tx)).unwrap();
+        assert_eq!(c.mark.unwrap().offsets().len(), 1);
+    }
+
+    #[test]
+    fn kafka_long_values_keep_one_byte_past_the_limit_per_line() {
+        let mut b = Builder::new(0, false, 4);
+        b.push(0, &msg(0, 0, b"abcdefgh\nab\nabcde\n"));
+        let c = b.take(&parts(1), None).unwrap();
+        assert_eq!(&c.data[..], b"abcde\nab\nabcde\n");
+        assert!(c.times.is_none() && c.mark.is_none());
+    }
+
+    #[test]
+    fn kafka_decoded_batches_fill_chunks_with_whole_messages() {
+        // 3,000 messages of 1 KiB: three chunks' worth, no message split
+        let value = vec![b'x'; 1023];
+        let msgs: Vec<(i64, Option<&[u8]>)> = (0..3000).map(|i| (i, Some(&value[..]))).collect();
+        let data = batch(100, &msgs, 1, 0);
+        let mut b = Builder::new(0, false, 1 << 20);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let ps = parts(1);
+        let mut chunks = Vec::new();
+        let next = Decoder::default()
+            .walk(&data, 100, i64::MAX, |m| {
+                b.push(0, &m);
+                if b.full() {
+                    chunks.extend(b.take(&ps, Some(&tx)));
+                }
+                true
+            })
+            .unwrap();
+        chunks.extend(b.take(&ps, Some(&tx)));
+        assert_eq!(next, 3100);
+        let lines: usize = chunks.iter().map(|c| c.data.len() / 1024).sum();
+        assert_eq!(lines, 3000);
+        assert!(chunks.iter().all(|c| c.data.len() % 1024 == 0));
+        for c in chunks {
+            c.mark.unwrap().written();
+        }
+        drop(tx);
+        let last = rx.iter().last().unwrap();
+        assert_eq!(last[0].next, 3100);
+    }
+}
