@@ -406,18 +406,27 @@ impl<'r> Engine<'r> {
         if let BatchMode::Lines(n) = self.cfg.batch {
             // cut the chunk where the open batch fills up
             let mut data = &c.data[..];
+            // lines of the chunk taken so far
+            let mut taken = 0;
             while !data.is_empty() && !self.done {
                 let room = n - self.open.lines;
                 let cut = nth_line_end(data, room);
                 let (head, tail) = data.split_at(cut);
                 let last_cut = c.last_cut && tail.is_empty();
+                let before = self.open.lines;
                 self.process(c.source, head, last_cut, None)?;
+                taken += self.open.lines - before;
                 data = tail;
                 if data.is_empty() {
                     // its last line is in the open batch
                     self.keep_mark(mark.take());
                 }
                 if self.open.lines >= n {
+                    if let Some(m) = &mark {
+                        // the batch ends inside the chunk: the messages
+                        // wholly before its end go with it
+                        self.keep_mark(m.upto(taken));
+                    }
                     self.close_open(false)?;
                 }
             }

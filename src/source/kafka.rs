@@ -55,6 +55,11 @@ const MAX_WAIT_MS: i32 = 200;
 /// The most a fetch response holds, and the most of one partition.
 const FETCH_MAX_BYTES: i32 = 32 << 20;
 const PARTITION_MAX_BYTES: i32 = 8 << 20;
+/// The first pause after a fetch round that moved nothing.
+const IDLE_FIRST: Duration = Duration::from_millis(5);
+/// Empty answers in a row, from a partition whose log goes further,
+/// before spate says so.
+const STALLED_SAY: u32 = 100;
 /// Without `--reconnect`, how often a retriable broker answer (a leader
 /// being elected) is retried before the run fails.
 const RETRIES: u32 = 10;
@@ -261,8 +266,15 @@ struct Part {
     leader: i32,
     /// The next offset to read (-1 until known).
     next: i64,
-    /// `until=now`: the end offset at start (`i64::MAX` without it).
+    /// `until=now`: the end offset at start (`i64::MAX` without it, and
+    /// until the first fetch says it).
     stop: i64,
+    /// `until=now`: `stop` is the high watermark of the first fetch.
+    stop_at_watermark: bool,
+    /// `from=latest`: start at the high watermark of the first fetch.
+    skip_to_watermark: bool,
+    /// Empty answers in a row while the log goes further.
+    stalled: u32,
 }
 
 impl Part {
@@ -281,10 +293,14 @@ struct Builder {
     at: Vec<i64>,
     touched: Vec<usize>,
     max_line: usize,
+    /// With a group: after each message, the chunk's lines so far, the
+    /// partition index and its next offset (see [`Mark::upto`]).
+    steps: Option<Vec<(u32, u32, i64)>>,
+    lines: u32,
 }
 
 impl Builder {
-    fn new(source: u32, want_times: bool, max_line: usize) -> Self {
+    fn new(source: u32, want_times: bool, max_line: usize, want_steps: bool) -> Self {
         Builder {
             source,
             buf: Vec::with_capacity(CHUNK_BYTES + (64 << 10)),
@@ -292,6 +308,8 @@ impl Builder {
             at: Vec::new(),
             touched: Vec::new(),
             max_line,
+            steps: want_steps.then(Vec::new),
+            lines: 0,
         }
     }
 
@@ -329,6 +347,10 @@ impl Builder {
         if let Some(t) = &mut self.times {
             t.push(m.timestamp_ms, lines);
         }
+        self.lines = self.lines.saturating_add(lines as u32);
+        if let Some(s) = &mut self.steps {
+            s.push((self.lines, part as u32, m.offset + 1));
+        }
     }
 
     /// A partition's position moved (past messages that gave no line,
@@ -357,6 +379,19 @@ impl Builder {
         if self.buf.is_empty() {
             return None;
         }
+        // steps name partitions by their place in the mark's offsets
+        let mut place = vec![0u32; self.at.len()];
+        for (k, &i) in self.touched.iter().enumerate() {
+            place[i] = k as u32;
+        }
+        let steps = self.steps.as_mut().map(|s| {
+            let mut s = std::mem::take(s);
+            for step in &mut s {
+                step.1 = place.get(step.1 as usize).copied().unwrap_or(0);
+            }
+            s
+        });
+        self.lines = 0;
         let offsets: Vec<PartitionOffset> = self
             .touched
             .drain(..)
@@ -380,7 +415,7 @@ impl Builder {
             last_cut: false,
             last_unterminated: false,
             times,
-            mark: home.map(|h| Mark::new(offsets, h.clone())),
+            mark: home.map(|h| Mark::new(offsets, h.clone()).with_steps(steps.unwrap_or_default())),
         })
     }
 }
@@ -435,6 +470,7 @@ pub fn run(
     home: Option<Sender<Vec<PartitionOffset>>>,
 ) -> anyhow::Result<()> {
     let Opened { url, mut first } = opened;
+    let with_steps = home.is_some();
     let mut c = Consumer {
         name,
         url: &url,
@@ -445,7 +481,7 @@ pub fn run(
         brokers: HashMap::new(),
         conns: HashMap::new(),
         decoder: Decoder::default(),
-        builder: Builder::new(id, opts.kafka_times, opts.max_line_bytes),
+        builder: Builder::new(id, opts.kafka_times, opts.max_line_bytes, with_steps),
         positioned: false,
         delivered: false,
     };
@@ -531,6 +567,9 @@ impl Consumer<'_> {
                             leader,
                             next: -1,
                             stop: i64::MAX,
+                            stop_at_watermark: false,
+                            skip_to_watermark: false,
+                            stalled: 0,
                         });
                     }
                 }
@@ -600,6 +639,12 @@ impl Consumer<'_> {
 
     /// Start positions: the group's committed offsets, else `from=`;
     /// stops for `until=now`.
+    ///
+    /// The newest offsets (`from=latest`, `until=now`) are taken from the
+    /// high watermark of each partition's first fetch, not from
+    /// ListOffsets: on Kafka the two are the same, and some brokers
+    /// (tansu 0.6) answer ListOffsets with the start of their last batch
+    /// instead of its end.
     fn position(&mut self) -> Result<(), KafkaError> {
         if let Some(group) = &self.url.group {
             let committed = fetch_committed(self.url, group, &self.parts)?;
@@ -616,12 +661,10 @@ impl Consumer<'_> {
         };
         for (i, off) in self.list_offsets(&unknown, at)? {
             self.parts[i].next = off;
+            self.parts[i].skip_to_watermark = at == wire::LATEST;
         }
-        if self.url.until_now {
-            let all: Vec<usize> = (0..self.parts.len()).collect();
-            for (i, off) in self.list_offsets(&all, wire::LATEST)? {
-                self.parts[i].stop = off;
-            }
+        for p in &mut self.parts {
+            p.stop_at_watermark = self.url.until_now;
         }
         Ok(())
     }
@@ -638,6 +681,7 @@ impl Consumer<'_> {
     /// Fetches from every leader until every partition is done (never,
     /// without `until=now`).
     fn fetch_loop(&mut self) -> Result<(), Stop> {
+        let mut idle = Duration::ZERO;
         loop {
             let mut by_leader: Vec<(i32, Vec<usize>)> = Vec::new();
             for (i, p) in self.parts.iter().enumerate() {
@@ -678,6 +722,7 @@ impl Consumer<'_> {
                 sent.push(c.addr.clone());
             }
             let mut refresh = None;
+            let before: i64 = self.parts.iter().map(|p| p.next).sum();
             for addr in sent {
                 if let Some(e) = self.take_fetch(&addr)? {
                     refresh = Some(e);
@@ -686,6 +731,14 @@ impl Consumer<'_> {
             self.flush()?;
             if let Some(e) = refresh {
                 return Err(Stop::Kafka(e));
+            }
+            if self.parts.iter().map(|p| p.next).sum::<i64>() == before {
+                // nothing moved: a broker that answers at once without
+                // waiting for data is not asked again in a tight loop
+                idle = (idle * 2).clamp(IDLE_FIRST, Duration::from_millis(MAX_WAIT_MS as u64));
+                std::thread::sleep(idle);
+            } else {
+                idle = Duration::ZERO;
             }
         }
     }
@@ -735,7 +788,15 @@ impl Consumer<'_> {
                 retry = Some(e);
                 continue;
             }
-            let stop = parts[i].stop;
+            let p = &mut parts[i];
+            if std::mem::take(&mut p.stop_at_watermark) {
+                p.stop = f.high_watermark;
+            }
+            if std::mem::take(&mut p.skip_to_watermark) {
+                p.next = p.next.max(f.high_watermark);
+                continue;
+            }
+            let stop = p.stop;
             let mut gone = false;
             let next = decoder
                 .walk(f.records, from, stop, |m| {
@@ -758,9 +819,22 @@ impl Consumer<'_> {
             if gone {
                 return Err(Stop::Gone);
             }
-            if next > parts[i].next {
-                parts[i].next = next;
+            let p = &mut parts[i];
+            if next > p.next {
+                p.next = next;
+                p.stalled = 0;
                 builder.moved(i, next);
+            } else if f.high_watermark > p.next && p.next < p.stop {
+                // Kafka returns the batch holding the offset asked;
+                // a broker that does not (tansu 0.6, asked for an offset
+                // inside a batch) would leave spate waiting in silence
+                p.stalled += 1;
+                if p.stalled == STALLED_SAY {
+                    eprintln!(
+                        "spate: {name}: broker {addr} returns no messages of {}/{} from offset {} although its log goes to {}; still asking",
+                        p.topic, p.partition, p.next, f.high_watermark
+                    );
+                }
             }
         }
         for i in resets {
@@ -783,6 +857,7 @@ impl Consumer<'_> {
                     },
                 );
                 p.next = off;
+                p.skip_to_watermark = at == wire::LATEST;
             }
         }
         Ok(retry)
@@ -1070,6 +1145,9 @@ mod tests {
                 leader: 0,
                 next: 0,
                 stop: i64::MAX,
+                stop_at_watermark: false,
+                skip_to_watermark: false,
+                stalled: 0,
             })
             .collect()
     }
@@ -1084,7 +1162,7 @@ mod tests {
 
     #[test]
     fn kafka_values_become_lines() {
-        let mut b = Builder::new(3, true, 1 << 20);
+        let mut b = Builder::new(3, true, 1 << 20, true);
         for (i, v) in [
             &b"plain"[..],
             b"two\nlines",
@@ -1134,7 +1212,7 @@ mod tests {
 
     #[test]
     fn kafka_long_values_keep_one_byte_past_the_limit_per_line() {
-        let mut b = Builder::new(0, false, 4);
+        let mut b = Builder::new(0, false, 4, false);
         b.push(0, &msg(0, 0, b"abcdefgh\nab\nabcde\n"));
         let c = b.take(&parts(1), None).unwrap();
         assert_eq!(&c.data[..], b"abcde\nab\nabcde\n");
@@ -1147,7 +1225,7 @@ mod tests {
         let value = vec![b'x'; 1023];
         let msgs: Vec<(i64, Option<&[u8]>)> = (0..3000).map(|i| (i, Some(&value[..]))).collect();
         let data = batch(100, &msgs, 1, 0);
-        let mut b = Builder::new(0, false, 1 << 20);
+        let mut b = Builder::new(0, false, 1 << 20, true);
         let (tx, rx) = crossbeam_channel::unbounded();
         let ps = parts(1);
         let mut chunks = Vec::new();

@@ -29,13 +29,52 @@ pub struct PartitionOffset {
 #[derive(Debug)]
 pub struct Mark {
     offsets: Vec<PartitionOffset>,
+    /// Within the chunk, after each message: (lines of the chunk up to
+    /// its end, index into `offsets` of its partition, its next offset),
+    /// so that part of a chunk can be reported ([`Mark::upto`]).
+    steps: Vec<(u32, u32, i64)>,
     home: Sender<Vec<PartitionOffset>>,
 }
 
 impl Mark {
     /// A mark that reports to `home`.
     pub fn new(offsets: Vec<PartitionOffset>, home: Sender<Vec<PartitionOffset>>) -> Self {
-        Mark { offsets, home }
+        Mark {
+            offsets,
+            steps: Vec::new(),
+            home,
+        }
+    }
+
+    /// The same, knowing where each message of the chunk ends (see
+    /// `steps`).
+    pub fn with_steps(mut self, steps: Vec<(u32, u32, i64)>) -> Self {
+        self.steps = steps;
+        self
+    }
+
+    /// A mark for the chunk's first `lines` lines only (`--batch-lines`
+    /// closing a batch inside a chunk): the positions after the messages
+    /// whose lines all lie within them. `None` when no message does, or
+    /// the chunk's steps are unknown.
+    pub fn upto(&self, lines: u64) -> Option<Mark> {
+        let mut offsets: Vec<PartitionOffset> = Vec::new();
+        for &(end, part, next) in &self.steps {
+            if u64::from(end) > lines {
+                break;
+            }
+            let Some(p) = self.offsets.get(part as usize) else {
+                continue;
+            };
+            match offsets
+                .iter_mut()
+                .find(|o| o.topic == p.topic && o.partition == p.partition)
+            {
+                Some(o) => o.next = next,
+                None => offsets.push(PartitionOffset { next, ..p.clone() }),
+            }
+        }
+        (!offsets.is_empty()).then(|| Mark::new(offsets, self.home.clone()))
     }
 
     /// The positions reached after the chunk, of the partitions it holds
@@ -107,6 +146,36 @@ mod tests {
         drop(Mark::new(at(9), tx.clone()));
         drop(tx);
         assert_eq!(rx.iter().collect::<Vec<_>>(), vec![at(5)]);
+    }
+
+    #[test]
+    fn mark_upto_reports_the_messages_wholly_within() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let p = |partition, next| PartitionOffset {
+            topic: "t".into(),
+            partition,
+            next,
+        };
+        // partition 0: messages of 1 and 2 lines; partition 1: 1 line
+        let m = Mark::new(vec![p(0, 12), p(1, 8)], tx.clone()).with_steps(vec![
+            (1, 0, 11),
+            (2, 1, 8),
+            (4, 0, 12),
+        ]);
+        assert!(m.upto(0).is_none());
+        m.upto(1).unwrap().written();
+        m.upto(3).unwrap().written();
+        m.upto(4).unwrap().written();
+        drop(tx);
+        let got: Vec<Vec<(i32, i64)>> = rx
+            .iter()
+            .map(|v| v.iter().map(|o| (o.partition, o.next)).collect())
+            .collect();
+        assert_eq!(
+            got,
+            [vec![(0, 11)], vec![(0, 11), (1, 8)], vec![(0, 12), (1, 8)]]
+        );
+        assert!(Mark::new(vec![p(0, 1)], m.home.clone()).upto(5).is_none());
     }
 
     #[test]
