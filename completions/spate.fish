@@ -30,7 +30,7 @@ complete -c spate -n "__fish_spate_needs_command" -l max-keys -d 'count-by-key a
 complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB' -r
 complete -c spate -n "__fish_spate_needs_command" -s b -l batch -d 'Batch interval (250ms, 2s, 1m, 1h, 1d) or \'eof\' for the whole input as one batch [default: 1s]' -r
 complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a batch every N input lines instead' -r
-complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, or \'auto\' (the first timestamp in the raw line)' -r
+complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, \'auto\' (the first timestamp in the raw line), or \'kafka\' (each Kafka message\'s timestamp)' -r
 complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'How far behind the newest timestamp seen a record may arrive' -r
 complete -c spate -n "__fish_spate_needs_command" -l duration -d 'Stop after this long' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows' -r
