@@ -2,8 +2,8 @@
 //! versions both sides speak (asked once with ApiVersions), requests sent
 //! with a correlation id and their responses read into one reused buffer.
 //! Several requests may be in flight on a connection (the broker answers
-//! them in order), which is how the reader keeps a fetch outstanding
-//! while it decodes the previous one.
+//! them in order): the reader sends one fetch to each leader, then reads
+//! the answers in turn.
 
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
@@ -233,11 +233,6 @@ impl Conn {
     pub fn call(&mut self, api: Api, body: impl FnOnce(&mut Writer, i16)) -> Result<Reader<'_>> {
         self.send(api, body)?;
         Ok(self.receive()?.0)
-    }
-
-    /// Requests in flight.
-    pub fn in_flight(&self) -> usize {
-        self.waiting.len()
     }
 }
 
