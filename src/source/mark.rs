@@ -163,10 +163,12 @@ mod tests {
             (4, 0, 12),
         ]);
         assert!(m.upto(0).is_none());
+        assert!(Mark::new(vec![p(0, 1)], tx.clone()).upto(5).is_none());
         m.upto(1).unwrap().written();
         m.upto(3).unwrap().written();
         m.upto(4).unwrap().written();
-        drop(tx);
+        // every sender gone, so that the reports can be read to their end
+        drop((m, tx));
         let got: Vec<Vec<(i32, i64)>> = rx
             .iter()
             .map(|v| v.iter().map(|o| (o.partition, o.next)).collect())
@@ -175,7 +177,6 @@ mod tests {
             got,
             [vec![(0, 11)], vec![(0, 11), (1, 8)], vec![(0, 12), (1, 8)]]
         );
-        assert!(Mark::new(vec![p(0, 1)], m.home.clone()).upto(5).is_none());
     }
 
     #[test]
