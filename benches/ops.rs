@@ -3,9 +3,10 @@
 //! criterion prints MB/s.
 //!
 //! How each operator is isolated, all through the crate's public API:
-//! - The operators are built exactly as a run builds them, from a chain's
-//!   words through `cli::parse` + `plan::build`, and then driven directly
-//!   on one thread, with no reader thread, engine, batching or output:
+//! - The operators are built from their words as a run builds each stage
+//!   (`spate::ops::build_words`, with the defaults of `-b eof`), and then
+//!   driven directly on one thread, with no reader thread, engine,
+//!   batching or output:
 //!   - per-record operators (`ops/*`): `RecordOp::process` on every line,
 //!     the engine's general (unfused) per-line path. Throughput is the input
 //!     bytes. `where` and `fields` need fields, so they run on records that
@@ -29,6 +30,9 @@
 //!     and `parse_timestamp` (`--event-time FIELD`) on RFC 3339 values.
 //!   - `format/*`: the tsv and json formatters writing one batch of 50,000
 //!     rows into memory; bytes are the output's.
+//!   - `quantile/*`: the percentile sketch of `stats` alone: a million
+//!     values added (four shapes), sixty partial sketches merged, four
+//!     percentiles asked; throughput in values, parts or percentiles.
 //! - `engine/*` runs whole chains through `run::run_in_memory` (all cores,
 //!   as a run would) for the floor the operators add to: `-b eof count` on
 //!   each input, and `--event-time auto -b 1m count`, whose difference from
@@ -49,11 +53,10 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use spate::accounting::Ctx;
-use spate::cli::{self, OutputFormat, Parsed};
-use spate::ops::{Aggregation, RecordOp, RowsOp};
-use spate::plan::{self, Barrier, Plan, PostOp};
+use spate::agg::quantile::Quantiles;
+use spate::ops::{RecordOp, aggregation, record_op, rows_op};
 use spate::record::Record;
-use spate::sink::{self, BatchOut, Options};
+use spate::sink::{self, BatchOut, Options, OutputFormat};
 use spate::timestamp::{self, TimeFormat};
 use spate::value::Value;
 
@@ -383,40 +386,6 @@ fn events_logfmt(bytes: usize) -> String {
 
 // ----------------------------------------------------------------- driving
 
-/// The plan a run would build for these options and chain.
-fn plan(args: &[&str]) -> Plan {
-    let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    let Parsed::Run(config, chain) = parsed else {
-        panic!("{args:?}: not a run");
-    };
-    plan::build(&config, &chain).unwrap_or_else(|e| panic!("{args:?}: {e}"))
-}
-
-/// The single per-record operator of `-b eof OP ARGS...`.
-fn record_op(op: &[&str]) -> Box<dyn RecordOp> {
-    let mut p = plan(&[&["-b", "eof"], op].concat());
-    assert_eq!(p.pre.len(), 1, "{op:?}: one per-record operator");
-    p.pre.pop().expect("one operator")
-}
-
-/// The aggregation of `-b eof AGG ARGS...`.
-fn aggregation(agg: &[&str]) -> Box<dyn Aggregation> {
-    match plan(&[&["-b", "eof"], agg].concat()).barrier {
-        Barrier::Aggregate { agg, .. } => agg,
-        Barrier::Collect => panic!("{agg:?}: not an aggregation"),
-    }
-}
-
-/// The rows operator of `-b eof count-by-key then OP ARGS...`.
-fn rows_op(op: &[&str]) -> Box<dyn RowsOp> {
-    let mut p = plan(&[&["-b", "eof", "count-by-key", "then"], op].concat());
-    match p.post.pop() {
-        Some(PostOp::Rows(r)) => r,
-        _ => panic!("{op:?}: not a rows operator"),
-    }
-}
-
 fn lines(text: &str) -> Vec<&str> {
     text.lines().collect()
 }
@@ -438,7 +407,7 @@ fn run_lines(op: &dyn RecordOp, lines: &[&str]) -> usize {
 /// Runs the lines through `op` and keeps the records (setup for the
 /// operators that need fields).
 fn records<'a>(op: &[&str], lines: &[&'a str]) -> Vec<Record<'a>> {
-    let op = record_op(op);
+    let op = record_op(op).expect("the bench's words build");
     let mut cx = Ctx::new(false);
     let mut out = Vec::new();
     for &l in lines {
@@ -502,7 +471,10 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
     // `expect`: how many records must come out (every line parsed), or
     // `None` for a filter, which must keep some lines and drop some
     let mut line_op = |name: &str, op: &[&str], input: &[&str], expect: Option<usize>| {
-        let n = run_lines(record_op(op).as_ref(), input);
+        let n = run_lines(
+            record_op(op).expect("the bench's words build").as_ref(),
+            input,
+        );
         match expect {
             Some(e) => assert_eq!(n, e, "{name}: records out"),
             None => assert!(
@@ -515,7 +487,7 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
         g.throughput(Throughput::Bytes(bytes_of(input)));
         // built once: from its second pass on, `csv --header` (which keeps
         // the header it took) reads the header line as one more record
-        let op = record_op(op);
+        let op = record_op(op).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter(|| black_box(run_lines(op.as_ref(), input)))
         });
@@ -546,13 +518,21 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
         &csv,
         Some(csv.len() - 1),
     );
+    // every line by position (the header line too), and with names given
+    line_op("csv", &["csv"], &csv, Some(csv.len()));
+    line_op(
+        "csv_columns",
+        &["csv", "--columns", "ts,service,level,latency_ms,user,msg"],
+        &csv,
+        Some(csv.len()),
+    );
     line_op("logfmt", &["logfmt"], &logfmt, Some(logfmt.len()));
 
     // where and fields on the records json made (outside the timing)
     let parsed = records(&["json"], &events);
     let mut field_op = |name: &str, op: &[&str]| {
         g.throughput(Throughput::Bytes(bytes_of(&events)));
-        let op = record_op(op);
+        let op = record_op(op).expect("the bench's words build");
         let mut out = Vec::new();
         for r in parsed.clone() {
             op.process(r, &mut out, &mut Ctx::new(false));
@@ -587,7 +567,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
 
     // the engine's path for `count` with nothing before it
     g.throughput(Throughput::Bytes(inp.words.len() as u64));
-    let count = aggregation(&["count"]);
+    let count = aggregation(&["count"]).expect("the bench's words build");
     g.bench_function("count", |b| {
         b.iter(|| {
             let mut s = count.new_state();
@@ -598,7 +578,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
         })
     });
     // T1: `split then count-by-key`, fused: splitting included
-    let cbk = aggregation(&["count-by-key"]);
+    let cbk = aggregation(&["count-by-key"]).expect("the bench's words build");
     g.bench_function("split_count_by_key_fused", |b| {
         b.iter(|| {
             let mut s = cbk.new_state();
@@ -661,7 +641,7 @@ fn aggregations(c: &mut Criterion, inp: &Inputs) {
     // record-fed aggregations, on records made beforehand
     let mut fed = |name: &str, agg: &[&str], recs: &[Record<'_>], bytes: u64| {
         g.throughput(Throughput::Bytes(bytes));
-        let agg = aggregation(agg);
+        let agg = aggregation(agg).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter(|| {
                 let mut s = agg.new_state();
@@ -735,7 +715,9 @@ fn count_rows() -> Vec<Record<'static>> {
         }
         t
     };
-    let mut s = aggregation(&["count-by-key"]).new_state();
+    let mut s = aggregation(&["count-by-key"])
+        .expect("the bench's words build")
+        .new_state();
     s.add_ascii_words(text.as_bytes());
     let rows = s.into_rows(false);
     assert_eq!(rows.len(), ROWS);
@@ -753,7 +735,7 @@ fn post(c: &mut Criterion) {
         ("sort_key", &["sort", "key"][..]),
         ("sort_count_asc", &["sort", "count"][..]),
     ] {
-        let op = rows_op(op);
+        let op = rows_op(op).expect("the bench's words build");
         g.bench_function(name, |b| {
             b.iter_batched(
                 || rows.clone(),
@@ -831,6 +813,60 @@ fn formatters(c: &mut Criterion) {
     g.finish();
 }
 
+/// The percentile accumulator of `stats` on its own: adding a million
+/// values of each shape (uniform in random and in ascending order, heavy
+/// tailed, few distinct), merging sixty partial sketches of those values
+/// (a batch's worker parts, a window's panes) and asking the four
+/// percentiles of the merged sketch.
+fn quantiles(c: &mut Criterion) {
+    const N: usize = 1_000_000;
+    let mut rng = Rng(0x5EED_0007);
+    let uniform: Vec<f64> = (0..N).map(|_| rng.unit()).collect();
+    let mut ascending = uniform.clone();
+    ascending.sort_by(f64::total_cmp);
+    // lognormal-ish: e^(a sum of uniforms)
+    let tailed: Vec<f64> = (0..N)
+        .map(|_| ((0..4).map(|_| rng.unit()).sum::<f64>() * 2.0 - 4.0).exp())
+        .collect();
+    let few: Vec<f64> = (0..N).map(|_| rng.below(1000) as f64).collect();
+    let sketch = |values: &[f64]| {
+        let mut q = Quantiles::new();
+        for &x in values {
+            q.add(x);
+        }
+        q
+    };
+    let mut g = group(c, "quantile");
+    g.throughput(Throughput::Elements(N as u64));
+    for (name, values) in [
+        ("add_uniform", &uniform),
+        ("add_ascending", &ascending),
+        ("add_tailed", &tailed),
+        ("add_few_distinct", &few),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(sketch(black_box(values)).retained()))
+        });
+    }
+    let parts: Vec<Quantiles> = uniform.chunks(N / 60).map(sketch).collect();
+    g.throughput(Throughput::Elements(parts.len() as u64));
+    g.bench_function("merge_60_parts", |b| {
+        b.iter(|| {
+            let mut whole = Quantiles::new();
+            for p in &parts {
+                whole.merge(black_box(p));
+            }
+            black_box(whole.retained())
+        })
+    });
+    let whole = sketch(&uniform);
+    g.throughput(Throughput::Elements(4));
+    g.bench_function("query_4", |b| {
+        b.iter(|| black_box(whole.quantiles(black_box(&[50.0, 90.0, 95.0, 99.0]))))
+    });
+    g.finish();
+}
+
 fn engine(c: &mut Criterion, inp: &Inputs) {
     let mut g = group(c, "engine");
     let mut run = |name: &str, args: &[&str], input: &str| {
@@ -880,6 +916,7 @@ fn benches(c: &mut Criterion) {
     post(c);
     timestamps(c, &inp);
     formatters(c);
+    quantiles(c);
     engine(c, &inp);
 }
 

@@ -13,14 +13,14 @@ use std::sync::OnceLock;
 
 use spate::accounting::Ctx;
 use spate::cli::{self, Parsed};
-use spate::ops::{BuildCx, Built, RecordOp};
+use spate::ops::RecordOp;
 use spate::record::Record;
 use spate::timestamp::{self, TimeFormat};
 use spate::value::Value;
 
 /// `chain`: the input is a command line, its words separated by NUL bytes
 /// (any bytes, not only UTF-8), run through what `spate` does before it
-/// reads any input: `cli::parse`, `plan::build`, and `--emit`'s program.
+/// reads any input: `cli::parse` (which builds the plan) and `--emit`'s program.
 pub fn chain(data: &[u8]) {
     let mut argv = vec![OsString::from("spate")];
     if !data.is_empty() {
@@ -33,29 +33,18 @@ pub fn chain(data: &[u8]) {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Ok(Parsed::Run(config, chain)) = cli::parse(argv) else {
+    let Ok(Parsed::Run(plan)) = cli::parse(argv) else {
         return;
     };
-    if spate::plan::build(&config, &chain).is_err() {
-        return;
-    }
-    if let Some(target) = &config.emit {
-        let _ = spate::emit::program(target, &config, &chain, &words);
+    if let Some(target) = &plan.emit {
+        let _ = spate::emit::program(target, &plan, &words);
     }
 }
 
 /// Builds a per-record operator from its words (name first), as the plan
 /// does. The argument sets here are fixed, so they must build.
-pub fn record_op(words: &[&str]) -> Box<dyn RecordOp> {
-    let op = spate::ops::find(words[0]).expect("a registered operator");
-    let m = spate::ops::command_for(op)
-        .try_get_matches_from(words)
-        .unwrap_or_else(|e| panic!("{words:?}: {e}"));
-    match op.build(&m, &BuildCx::default()) {
-        Ok(Built::Record(r)) => r,
-        Ok(_) => panic!("{words:?} is not a per-record operator"),
-        Err(e) => panic!("{words:?}: {e}"),
-    }
+fn record_op(words: &[&str]) -> Box<dyn RecordOp> {
+    spate::ops::record_op(words).unwrap_or_else(|e| panic!("{words:?}: {e}"))
 }
 
 /// Runs one record through `op` as the engine runs a line's record, with

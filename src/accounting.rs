@@ -4,7 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::agg::limit::Overflow;
 use crate::duration::format_duration;
 use crate::timestamp::{Nanos, TimeFormat, format_time};
 
@@ -147,6 +146,39 @@ impl Counts {
             s.push_str(&format!("; repaired ({})", repairs.join(", ")));
         }
         Some(s)
+    }
+}
+
+/// The text every key field of the `--max-keys` overflow row holds.
+pub const OTHER: &str = "(other)";
+
+/// What overflowed in a run, for the summary and `--stats-json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overflow {
+    pub max_keys: u64,
+    pub results: u64,
+    pub records: u64,
+}
+
+impl Overflow {
+    /// The exit summary's line about the bound, when anything overflowed.
+    pub fn summary(&self) -> Option<String> {
+        if self.results == 0 {
+            return None;
+        }
+        let plural = |n: u64, one: &str, many: &str| {
+            if n == 1 {
+                format!("{n} {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        Some(format!(
+            "spate: --max-keys {}: {} went over it; {} counted under {OTHER}",
+            self.max_keys,
+            plural(self.results, "result", "results"),
+            plural(self.records, "record", "records"),
+        ))
     }
 }
 

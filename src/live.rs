@@ -374,17 +374,8 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::TimeFormat;
+    use crate::sink::testing::{T, opts};
     use crate::value::Value;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
 
     fn rows(n: i64) -> Vec<Record<'static>> {
         (0..n)
@@ -399,8 +390,7 @@ mod tests {
 
     fn batch<'a>(rows: &'a [Record<'static>]) -> BatchOut<'a> {
         BatchOut {
-            // 2026-11-24T01:02:04Z
-            time: 1_795_482_124_000_000_000,
+            time: T,
             start: None,
             rows,
         }

@@ -1,185 +1,151 @@
-//! The chain turned into stages: the per-record operators that stream, the
-//! first barrier (an aggregation fed record by record, or a buffer of the
-//! batch's records), and what runs on the batch's rows after it. Misuse is
-//! a usage error naming the operator's position, with a did-you-mean.
+//! The Plan: everything the command line says, typed, in the parts each
+//! layer takes: the inputs (sources), how batches are cut (batch), the
+//! chain as written and as built (emitters, the engine), the engine's
+//! options, the output (sink) and what watches the run. The CLI builds it;
+//! nothing below reads the command line. Usage errors are typed here and
+//! rendered in one place (their `Display`).
 
-use crate::cli::{BatchMode, Config, UsageError, clap_one_line};
-use crate::ops::{
-    Aggregation, BuildCx, Built, REGISTRY, RecordOp, RowsOp, Stage, WindowSpec, command_for, find,
-};
+use std::fmt;
 
-/// The first point where a batch's records must all be seen.
-pub enum Barrier {
-    /// An aggregation, fed record by record (per window when one is set).
-    Aggregate {
-        agg: Box<dyn Aggregation>,
-        window: Option<WindowSpec>,
-    },
-    /// No aggregation first: the batch's records are kept and become its rows.
-    Collect,
+use crate::batch::Batching;
+use crate::engine::EngineOptions;
+use crate::ops::Operator;
+use crate::ops::chain::Chain;
+use crate::sink::{Options, OutputFormat};
+use crate::source::SourceOptions;
+
+/// One operator of the chain as the user wrote it.
+pub struct StagePlan {
+    /// 1-based position in the chain.
+    pub pos: usize,
+    pub op: &'static dyn Operator,
+    /// Its words, name first.
+    pub words: Vec<String>,
+    /// Its arguments as its own clap command parsed them.
+    pub args: clap::ArgMatches,
 }
 
-/// What runs on a batch's rows once it closes.
-pub enum PostOp {
-    Record(Box<dyn RecordOp>),
-    Rows(Box<dyn RowsOp>),
-    Aggregate(Box<dyn Aggregation>),
+impl StagePlan {
+    pub fn name(&self) -> &'static str {
+        self.op.name()
+    }
+}
+
+/// The output's part.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub format: OutputFormat,
+    pub options: Options,
+}
+
+/// What watches the run besides its output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Watchers {
+    /// `--stats-json`: a final `{"accounting": ...}` record on stdout.
+    pub stats_json: bool,
+    /// `--progress` / `--no-progress` (`None`: when stderr is a terminal).
+    pub progress: Option<bool>,
+    /// `--live`: redraw the latest batch's table in place.
+    pub live: bool,
 }
 
 pub struct Plan {
-    pub pre: Vec<Box<dyn RecordOp>>,
-    pub barrier: Barrier,
-    pub post: Vec<PostOp>,
-    /// Whether the chain aggregates at all (else rows are records).
-    pub aggregates: bool,
-    /// `--max-keys` and what overflowed it, shared with the aggregations.
-    pub keys: std::sync::Arc<crate::agg::limit::KeyLimit>,
+    /// The `-i` inputs, as written (`-` when none).
+    pub inputs: Vec<String>,
+    pub source: SourceOptions,
+    pub batching: Batching,
+    /// The chain as written.
+    pub stages: Vec<StagePlan>,
+    /// The chain as built.
+    pub chain: Chain,
+    pub engine: EngineOptions,
+    pub output: Output,
+    pub watchers: Watchers,
+    /// `--emit TARGET`: print a program for TARGET instead of running.
+    pub emit: Option<String>,
+    /// `--explain`: print the plan in words instead of running it.
+    pub explain: bool,
 }
 
-impl Plan {
-    pub fn window(&self) -> Option<WindowSpec> {
-        match &self.barrier {
-            Barrier::Aggregate { window, .. } => *window,
-            Barrier::Collect => None,
+/// A usage error: exit status 2, one line on standard error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    /// The operator's 1-based position in the chain, when it is an
+    /// operator's error.
+    pub pos: Option<usize>,
+    /// The operator's name, when known.
+    pub op: Option<String>,
+    pub message: String,
+    /// What to type instead.
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    /// An error of the command line as a whole.
+    pub fn global(message: impl Into<String>) -> Self {
+        UsageError {
+            pos: None,
+            op: None,
+            message: message.into(),
+            hint: None,
         }
+    }
+
+    /// An error of the operator at `pos`.
+    pub fn at(pos: usize, op: Option<&str>, message: impl Into<String>) -> Self {
+        UsageError {
+            pos: Some(pos),
+            op: op.map(str::to_string),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 
-fn err(pos: usize, name: &str, msg: impl std::fmt::Display) -> UsageError {
-    UsageError(format!("spate: operator {pos} ({name}): {msg}"))
-}
-
-/// The closest operator name, if one is close enough to be a typo.
-pub fn suggest(name: &str) -> Option<&'static str> {
-    crate::suggest::closest(name, REGISTRY.iter().map(|op| op.name()))
-}
-
-/// Builds the plan for a chain (each operator as its words, name first).
-pub fn build(config: &Config, chain: &[Vec<String>]) -> Result<Plan, UsageError> {
-    let cx = BuildCx {
-        interval: config.interval(),
-        keys: std::sync::Arc::new(crate::agg::limit::KeyLimit::new(config.max_keys)),
-    };
-    let mut pre = Vec::new();
-    let mut barrier: Option<Barrier> = None;
-    let mut post = Vec::new();
-    let mut aggregates = false;
-    let mut pending_window: Option<(usize, WindowSpec)> = None;
-    let mut seen_window = false;
-
-    for (i, words) in chain.iter().enumerate() {
-        let pos = i + 1;
-        let name = words[0].as_str();
-        let Some(op) = find(name) else {
-            let hint = match suggest(name) {
-                Some(s) => format!("; did you mean '{s}'?"),
-                None => "; see spate --help for the list".to_string(),
-            };
-            return Err(err(pos, name, format!("unknown operator{hint}")));
-        };
-        let matches = command_for(op)
-            .try_get_matches_from(words)
-            .map_err(|e| err(pos, name, clap_one_line(&e)))?;
-        let built = op.build(&matches, &cx).map_err(|m| err(pos, name, m))?;
-        if let Some((wpos, _)) = pending_window {
-            if op.stage() == Stage::Window {
-                return Err(err(pos, name, "only one window per chain"));
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("spate: ")?;
+        if let Some(pos) = self.pos {
+            write!(f, "operator {pos}")?;
+            if let Some(op) = &self.op {
+                write!(f, " ({op})")?;
             }
-            if op.stage() != Stage::Aggregation {
-                return Err(err(
-                    wpos,
-                    "window",
-                    format!("must be followed by count, count-by-key or stats, not by {name}"),
-                ));
-            }
+            f.write_str(": ")?;
         }
-        match (op.stage(), built) {
-            (Stage::PerRecord, Built::Record(r)) => match barrier {
-                None => pre.push(r),
-                Some(_) => post.push(PostOp::Record(r)),
-            },
-            (Stage::Rows, Built::Rows(r)) => {
-                if barrier.is_none() {
-                    barrier = Some(Barrier::Collect);
-                }
-                post.push(PostOp::Rows(r));
-            }
-            (Stage::AfterAggregation, Built::Rows(r)) => {
-                if !aggregates {
-                    return Err(err(
-                        pos,
-                        name,
-                        "needs an aggregation before it (count, count-by-key or stats)",
-                    ));
-                }
-                post.push(PostOp::Rows(r));
-            }
-            (Stage::Window, Built::Window(w)) => {
-                if seen_window {
-                    return Err(err(pos, name, "only one window per chain"));
-                }
-                if barrier.is_some() {
-                    return Err(err(
-                        pos,
-                        name,
-                        "must come before the first aggregation, sort or head (only per-record operators may precede it)",
-                    ));
-                }
-                if let (WindowSpec::Sliding { .. }, BatchMode::Eof) = (w, config.batch) {
-                    return Err(err(
-                        pos,
-                        name,
-                        "a window LENGTH needs time batches; -b eof makes the whole input one batch (use window all, or -b 1m)",
-                    ));
-                }
-                seen_window = true;
-                pending_window = Some((pos, w));
-            }
-            (Stage::Aggregation, Built::Aggregation(a)) => {
-                aggregates = true;
-                match barrier {
-                    None => {
-                        barrier = Some(Barrier::Aggregate {
-                            agg: a,
-                            window: pending_window.take().map(|(_, w)| w),
-                        })
-                    }
-                    Some(_) => post.push(PostOp::Aggregate(a)),
-                }
-            }
-            _ => {
-                return Err(err(
-                    pos,
-                    name,
-                    "internal error: operator built the wrong kind",
-                ));
-            }
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
         }
+        Ok(())
     }
-    if let Some((wpos, _)) = pending_window {
-        return Err(err(
-            wpos,
-            "window",
-            "must be followed by count, count-by-key or stats",
-        ));
-    }
-    Ok(Plan {
-        pre,
-        barrier: barrier.unwrap_or(Barrier::Collect),
-        post,
-        aggregates,
-        keys: cx.keys,
-    })
 }
+
+impl std::error::Error for UsageError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn plan_suggests_close_names() {
-        assert_eq!(suggest("count-by-kee"), Some("count-by-key"));
-        assert_eq!(suggest("splt"), Some("split"));
-        assert_eq!(suggest("zzzzzzzz"), None);
+    fn plan_usage_error_renders_position_operator_and_hint() {
+        let e = UsageError::at(2, Some("count-by-kee"), "unknown operator")
+            .hint("did you mean 'count-by-key'?");
+        assert_eq!(
+            e.to_string(),
+            "spate: operator 2 (count-by-kee): unknown operator; did you mean 'count-by-key'?"
+        );
+        assert_eq!(
+            UsageError::global("--batch: bad").to_string(),
+            "spate: --batch: bad"
+        );
+        assert_eq!(
+            UsageError::at(1, None, "empty operator").to_string(),
+            "spate: operator 1: empty operator"
+        );
     }
 }

@@ -75,9 +75,12 @@ impl<'a> Record<'a> {
         None
     }
 
-    /// Sets a field (replacing one of the same name, else appending).
+    /// Sets a field (replacing one of the same name, else appending). `_`
+    /// placed among the fields by `fields` stays in its place.
     pub fn set(&mut self, name: Name<'a>, value: Value<'a>) {
-        if name == CURRENT {
+        if name == CURRENT
+            && (self.value.is_some() || !self.fields.iter().any(|(n, _)| n == CURRENT))
+        {
             self.value = Some(value);
             return;
         }
@@ -85,6 +88,15 @@ impl<'a> Record<'a> {
             Some(slot) => slot.1 = value,
             None => self.fields.push((name, value)),
         }
+    }
+
+    /// Takes the current value `_` out of the record, wherever it is.
+    pub fn take_current(&mut self) -> Option<Value<'a>> {
+        if self.value.is_some() {
+            return self.value.take();
+        }
+        let i = self.fields.iter().position(|(n, _)| n == CURRENT)?;
+        Some(self.fields.remove(i).1)
     }
 
     /// A mutable reference to the field `name` (`_` included).
@@ -99,7 +111,7 @@ impl<'a> Record<'a> {
     }
 
     /// Every field in output order: `_` first (named `value`), then the
-    /// named fields.
+    /// named fields (`_` among them where `fields` placed it).
     pub fn columns(&self) -> impl Iterator<Item = (&str, &Value<'a>)> {
         self.value
             .iter()

@@ -9,6 +9,7 @@ use crate::accounting::Extra;
 use crate::cli::{self, Parsed};
 use crate::engine::{Engine, Stop};
 use crate::live::{Live, Place, Screen};
+use crate::plan::Plan;
 use crate::progress::{self, Progress};
 use crate::sink::{self, Options};
 use crate::source;
@@ -55,28 +56,34 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let (config, chain) = match parsed {
+    let plan = match parsed {
         Parsed::Print(text) => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
             return EXIT_OK;
         }
-        Parsed::Run(c, ch) => (c, ch),
+        Parsed::Run(plan) => plan,
     };
-    let plan = match crate::plan::build(&config, &chain) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
-        }
-    };
-    if let Some(target) = &config.emit {
+    if plan.explain {
+        let mut out = std::io::stdout().lock();
+        return match out
+            .write_all(crate::explain::explain(&plan).as_bytes())
+            .and_then(|()| out.flush())
+        {
+            Err(e) if !is_broken_pipe(&e) => {
+                eprintln!("spate: writing the plan: {e}");
+                EXIT_FAILURE
+            }
+            _ => EXIT_OK,
+        };
+    }
+    if let Some(target) = &plan.emit {
         let argv: Vec<String> = args_text
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        return match crate::emit::program(target, &config, &chain, &argv) {
+        return match crate::emit::program(target, &plan, &argv) {
             Ok(program) => {
                 let mut out = std::io::stdout().lock();
                 match out.write_all(program.as_bytes()).and_then(|()| out.flush()) {
@@ -93,15 +100,8 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         };
     }
-    let source_opts = source::SourceOptions {
-        max_line_bytes: config.max_line_bytes,
-        follow: config.follow,
-        from_end: config.from_end,
-        reconnect: config.reconnect,
-        max_connections: config.max_connections,
-        kafka_times: config.event_time == Some(cli::EventTime::Kafka),
-    };
-    let inputs = match source::open(&config.inputs, &source_opts) {
+    let source_opts = plan.source;
+    let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("spate: {e:#}");
@@ -110,17 +110,12 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     };
     let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
     let stderr_tty = std::io::stderr().is_terminal();
-    let show_progress = progress::wanted(config.progress, &inputs, stderr_tty);
+    let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let readers = source::spawn(inputs, tx, source_opts);
-    let opts = Options {
-        time_format: config.time_format,
-        millis: config.millis(),
-        header: config.header,
-        color: config.color,
-    };
-    let fmt = sink::formatter(config.output, opts);
+    let opts = plan.output.options;
+    let fmt = sink::formatter(plan.output.format, opts);
     let signals = match watch_signals() {
         Ok(r) => r,
         Err(e) => {
@@ -128,7 +123,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let mut screen = match watchers(&config, opts, show_progress, total_bytes, stderr_tty) {
+    let mut screen = match watchers(&plan, opts, show_progress, total_bytes, stderr_tty) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("spate: starting the live view: {e}");
@@ -143,18 +138,28 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
         _ => &mut out,
     };
-    let mut engine = Engine::new(&plan, &config, names, fmt, target);
+    let mut engine = Engine::new(
+        &plan.chain,
+        &plan.batching,
+        &plan.engine,
+        names,
+        fmt,
+        target,
+    );
     if !screen.is_empty() {
         engine.watch(&mut screen);
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
+    let wrote_row = engine.wrote_row();
     drop(engine);
     drop(rx);
     // Kafka: the offsets of the last written batches are committed
     readers.finish();
     screen.finish();
     let status = match result {
+        // --exit-on-row: a row is success, as a match is for grep
+        Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
         Ok(Some(sig)) => 128 + sig,
         Err(Stop::Output(e)) if is_broken_pipe(&e) => {
@@ -183,10 +188,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let extra = Extra {
-        overflow: plan.keys.overflow(),
+        overflow: plan.chain.keys.overflow(),
         connections_refused: source::CONNECTIONS_REFUSED.load(Ordering::Relaxed),
     };
-    if config.stats_json {
+    if plan.watchers.stats_json {
         let line = crate::accounting::stats_json(&counts, &extra);
         match writeln!(out, "{line}").and_then(|()| out.flush()) {
             Err(e) if is_broken_pipe(&e) => return EXIT_OK,
@@ -209,14 +214,14 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
 /// The progress bar and the live view, as the options and the terminals
 /// say.
 fn watchers(
-    config: &cli::Config,
+    plan: &Plan,
     opts: Options,
     show_progress: bool,
     total_bytes: Option<u64>,
     stderr_tty: bool,
 ) -> std::io::Result<Screen> {
     let progress = show_progress.then(|| Progress::start(total_bytes));
-    let place = if config.live {
+    let place = if plan.watchers.live {
         Place::choose(std::io::stdout().is_terminal(), stderr_tty)
     } else {
         None
@@ -243,13 +248,11 @@ pub fn run_in_memory(
 ) -> Result<(Vec<u8>, crate::accounting::Counts), String> {
     let parsed = cli::parse(std::iter::once("spate").chain(args.iter().copied()))
         .map_err(|e| e.to_string())?;
-    let Parsed::Run(mut config, chain) = parsed else {
+    let Parsed::Run(plan) = parsed else {
         return Err("help requested".into());
     };
-    config.color = false;
-    let plan = crate::plan::build(&config, &chain).map_err(|e| e.to_string())?;
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let max = config.max_line_bytes;
+    let max = plan.source.max_line_bytes;
     let reader = std::thread::spawn(move || {
         let res = source::read_chunks(std::io::Cursor::new(input), 0, max, &tx);
         let _ = tx.send(match res {
@@ -258,23 +261,28 @@ pub fn run_in_memory(
         });
     });
     let opts = Options {
-        time_format: config.time_format,
-        millis: config.millis(),
-        header: config.header,
         color: false,
+        ..plan.output.options
     };
-    let fmt = sink::formatter(config.output, opts);
+    let fmt = sink::formatter(plan.output.format, opts);
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
-    let mut engine = Engine::new(&plan, &config, vec!["memory".into()], fmt, &mut out);
+    let mut engine = Engine::new(
+        &plan.chain,
+        &plan.batching,
+        &plan.engine,
+        vec!["memory".into()],
+        fmt,
+        &mut out,
+    );
     let res = engine.run(&rx, &sig_rx);
     let counts = engine.counts();
     drop(engine);
     drop(rx);
     let _ = reader.join();
-    if config.stats_json && res.is_ok() {
+    if plan.watchers.stats_json && res.is_ok() {
         let extra = Extra {
-            overflow: plan.keys.overflow(),
+            overflow: plan.chain.keys.overflow(),
             connections_refused: 0,
         };
         out.extend_from_slice(crate::accounting::stats_json(&counts, &extra).as_bytes());
@@ -290,5 +298,160 @@ pub fn run_in_memory(
         )),
         Err(Stop::Output(e)) => Err(e.to_string()),
         Err(Stop::Source(e)) => Err(format!("{e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine's side of what Kafka chunks carry (marks released once
+    //! their lines are written, each line's own time), through a real
+    //! engine over hand-made chunks.
+
+    use super::*;
+    use crate::source::{Chunk, LineTimes, Mark, Msg, PartitionOffset};
+
+    /// Runs `args` (options and chain) over `chunks`, as one source.
+    fn run_chunks(args: &[&str], chunks: Vec<Chunk>) -> String {
+        let Ok(Parsed::Run(plan)) =
+            cli::parse(std::iter::once("spate").chain(args.iter().copied()))
+        else {
+            panic!("bad test arguments {args:?}");
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for c in chunks {
+            tx.send(Msg::Chunk(c)).expect("send");
+        }
+        tx.send(Msg::End(0)).expect("send");
+        let (_sig, signals) = crossbeam_channel::bounded(1);
+        let mut out = Vec::new();
+        let opts = Options {
+            color: false,
+            ..plan.output.options
+        };
+        let fmt = sink::formatter(plan.output.format, opts);
+        let mut engine = Engine::new(
+            &plan.chain,
+            &plan.batching,
+            &plan.engine,
+            vec!["k".into()],
+            fmt,
+            &mut out,
+        );
+        engine.run(&rx, &signals).expect("the run");
+        drop(engine);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// A chunk of one partition's messages, one line each, from offset
+    /// `first`; its mark reports to `home`.
+    fn kafka_chunk(
+        lines: &[&str],
+        first: i64,
+        times: Option<Vec<i64>>,
+        home: &crossbeam_channel::Sender<Vec<PartitionOffset>>,
+    ) -> Chunk {
+        let data: Vec<u8> = lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect();
+        let n = lines.len() as i64;
+        let steps = (0..n).map(|i| (i as u32 + 1, 0, first + i + 1)).collect();
+        let offsets = vec![PartitionOffset {
+            topic: "t".into(),
+            partition: 0,
+            next: first + n,
+        }];
+        Chunk {
+            source: 0,
+            data: data.into(),
+            last_cut: false,
+            last_unterminated: false,
+            times: times.map(|t| {
+                let mut lt = LineTimes::default();
+                for ms in t {
+                    lt.push(ms, 1);
+                }
+                lt
+            }),
+            mark: Some(Mark::new(offsets, home.clone()).with_steps(steps)),
+        }
+    }
+
+    fn reports(rx: &crossbeam_channel::Receiver<Vec<PartitionOffset>>) -> Vec<i64> {
+        rx.try_iter().map(|v| v[0].next).collect()
+    }
+
+    #[test]
+    fn run_kafka_marks_are_released_once_their_lines_are_written() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        // --batch-lines 3 over chunks of 2 and 2 lines: the first batch
+        // ends inside the second chunk, the last one at end of input
+        let chunks = vec![
+            kafka_chunk(&["a", "b"], 10, None, &home),
+            kafka_chunk(&["c", "d"], 12, None, &home),
+        ];
+        let out = run_chunks(&["--batch-lines", "3", "-o", "tsv", "count"], chunks);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        // after batch 1: the first chunk, and the second up to line c;
+        // after batch 2: the rest
+        assert_eq!(reports(&rx), [12, 13, 14]);
+    }
+
+    #[test]
+    fn run_kafka_marks_of_a_stopped_run_are_not_released() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let chunks = vec![kafka_chunk(&["a", "b", "c", "d", "e"], 0, None, &home)];
+        let args = [
+            "--batch-lines",
+            "2",
+            "--max-batches",
+            "1",
+            "-o",
+            "tsv",
+            "count",
+        ];
+        let out = run_chunks(&args, chunks);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        // the two written lines' messages, nothing after them
+        assert_eq!(reports(&rx), [2]);
+    }
+
+    #[test]
+    fn run_kafka_marks_in_processing_time_go_with_their_batch() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let chunks = vec![
+            kafka_chunk(&["a", "b"], 0, None, &home),
+            kafka_chunk(&["c"], 2, None, &home),
+        ];
+        let out = run_chunks(&["-b", "eof", "-o", "tsv", "count"], chunks);
+        assert!(out.ends_with("\t3\n"), "{out}");
+        assert_eq!(reports(&rx), [2, 3]);
+    }
+
+    #[test]
+    fn run_event_time_kafka_reads_each_lines_time_and_releases_by_batch() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let s = 1_700_000_000_000i64;
+        let chunks = vec![
+            kafka_chunk(&["x", "y"], 0, Some(vec![s, s + 1_000]), &home),
+            // the second chunk opens a batch the watermark has not passed
+            kafka_chunk(&["z"], 2, Some(vec![s + 5_000]), &home),
+        ];
+        let args = [
+            "-i",
+            "kafka://127.0.0.1:9/t",
+            "--event-time",
+            "kafka",
+            "-b",
+            "5s",
+            "-o",
+            "tsv",
+            "count",
+        ];
+        let out = run_chunks(&args, chunks);
+        assert_eq!(out, "2023-11-14T22:13:25Z\t2\n2023-11-14T22:13:30Z\t1\n");
+        // the first chunk's batch is written when the second chunk moves
+        // the watermark; the second's at end of input
+        assert_eq!(reports(&rx), [2, 3]);
     }
 }

@@ -5,14 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::util::{normalize_times, spate};
-
-fn tsv_body(s: &str) -> Vec<String> {
-    // drop the time column
-    s.lines()
-        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
-        .collect()
-}
+use crate::util::{normalize_times, spate, tsv_body};
 
 #[test]
 fn inputs_files_and_stdin_merge() {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::util::{accept_within, connect_within, free_port, spate, wait_output};
+use crate::util::{accept_within, connect_within, free_port, spate, tsv_body, wait_output};
 
 /// A test server on a port chosen by the OS.
 fn server() -> (TcpListener, u16) {
@@ -50,12 +50,6 @@ fn total_count(stdout: &str) -> u64 {
             n.parse::<u64>().expect("a count")
         })
         .sum()
-}
-
-fn tsv_body(s: &str) -> Vec<String> {
-    s.lines()
-        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
-        .collect()
 }
 
 #[test]
@@ -411,4 +405,69 @@ fn net_listen_backpressure_bounds_memory() {
         "RSS while stalled: {rss_stalled} kB"
     );
     assert!(hwm < 200 * 1024, "peak RSS: {hwm} kB");
+}
+
+/// `--exit-on-row` on a live stream: spate stops with 0 after the first
+/// batch that writes a row, while the peer is still connected and sending.
+#[test]
+fn net_exit_on_row_stops_at_the_first_row_with_0() {
+    let (l, port) = server();
+    let peer = std::thread::spawn(move || {
+        let Some(mut s) = accept_within(&l, Duration::from_secs(10)) else {
+            return false;
+        };
+        // quiet lines for a while, then the one that matters, then more
+        // quiet lines until spate hangs up (bounded)
+        for i in 0..400 {
+            let line = if i == 50 { "ERROR disk full\n" } else { "ok\n" };
+            if s.write_all(line.as_bytes()).is_err() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
+    let out = spate([
+        "-i",
+        &format!("tcp://127.0.0.1:{port}"),
+        "-b",
+        "100ms",
+        "--exit-on-row",
+        "grep",
+        "ERROR",
+    ])
+    .timeout(Duration::from_secs(20))
+    .run();
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .map(|l| l.split('\t').nth(1))
+            .collect::<Vec<_>>(),
+        [Some("ERROR disk full")]
+    );
+    assert!(
+        peer.join().expect("peer thread"),
+        "spate kept reading after the row"
+    );
+}
+
+/// `--exit-on-row` when the stream ends with no row: exit 1, like grep.
+#[test]
+fn net_exit_on_row_ends_without_a_row_with_1() {
+    let (l, port) = server();
+    let peer = serve_once(l, b"ok\nfine\n".repeat(100));
+    let out = spate([
+        "-i",
+        &format!("tcp://127.0.0.1:{port}"),
+        "-b",
+        "100ms",
+        "--exit-on-row",
+        "grep",
+        "ERROR",
+    ])
+    .run();
+    assert_eq!(out.code, 1, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(peer.join().expect("peer thread"));
 }

@@ -184,3 +184,57 @@ fn replay_sliding_window_counts_each_line_length_over_slide_times() {
         assert_eq!(n.parse::<usize>().unwrap(), expected, "window ending {t}");
     }
 }
+
+/// `--speed 10` replays 100 s of recorded access log in 10 s (within 5%),
+/// and writes exactly what a run without `--speed` writes.
+#[test]
+fn replay_speed_paces_and_changes_nothing_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("access.log");
+    let mut log = String::new();
+    // 100 s of event time, a line every 20 ms, a few out of order
+    for i in 0..5000i64 {
+        let ms = i * 20 - if i % 11 == 0 { 300 } else { 0 };
+        let t = 1_710_072_000_000i64 + ms.max(0);
+        let (secs, milli) = (t / 1000, t % 1000);
+        let (m, s) = ((secs / 60) % 60, secs % 60);
+        log.push_str(&format!(
+            "2024-03-10T12:{m:02}:{s:02}.{milli:03}Z GET /p{} {}\n",
+            i % 13,
+            [200, 404, 500][(i % 3) as usize]
+        ));
+    }
+    std::fs::write(&path, &log).expect("write the log");
+    let p = path.to_string_lossy().into_owned();
+    let args = |speed: bool| {
+        let mut a = vec!["-i", &p, "--event-time", "auto", "-b", "10s"];
+        if speed {
+            a.extend(["--speed", "10"]);
+        }
+        a.extend([
+            "map",
+            "field",
+            "4",
+            "then",
+            "window",
+            "30s",
+            "then",
+            "count-by-key",
+        ]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let plain = spate(args(false)).run();
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let began = std::time::Instant::now();
+    let paced = spate(args(true))
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    let took = began.elapsed().as_secs_f64();
+    assert_eq!(paced.code, 0, "{}", paced.stderr);
+    assert_eq!(paced.stdout, plain.stdout, "--speed changed the output");
+    // the log spans 99.98 s of event time: 10.0 s at --speed 10
+    assert!(
+        (9.5..=10.5).contains(&took),
+        "--speed 10 took {took:.2} s for 100 s of event time"
+    );
+}

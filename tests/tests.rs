@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod generated;
 mod inputs;
 mod kafka;
+mod layers;
 mod net;
 mod props;
 mod pyspark;

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{BIN, spate, wait_output};
+use crate::util::{BIN, read_on_thread, spate, tsv_body, wait_code, wait_output};
 
 /// What one run in a pseudo-terminal printed.
 struct TtyRun {
@@ -70,39 +70,9 @@ fn in_tty(args: &[&str], stdout_tty: bool, stderr_tty: bool, cols: u16, rows: u1
                 .extend_from_slice(&buf[..n]);
         }
     });
-    let pipe = |p: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(mut p) = p {
-                let _ = p.read_to_end(&mut s);
-            }
-            String::from_utf8_lossy(&s).into_owned()
-        })
-    };
-    let out = pipe(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = pipe(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("spate did not finish within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let out = read_on_thread(child.stdout.take());
+    let err = read_on_thread(child.stderr.take());
+    let code = wait_code(&mut child, Duration::from_secs(10));
     // the terminal's last bytes: until the reader ends, or a quiet moment
     // (a child of another test may hold a copy of the slave for a while)
     let mut last = (Instant::now(), 0);
@@ -120,7 +90,7 @@ fn in_tty(args: &[&str], stdout_tty: bool, stderr_tty: bool, cols: u16, rows: u1
         screen: String::from_utf8_lossy(&bytes).into_owned(),
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
-        code: status.code().unwrap_or(-1),
+        code,
     }
 }
 
@@ -270,12 +240,7 @@ fn tty_nothing_but_plain_text_when_piped() {
     assert!(!has_escape(&out.stdout), "{:?}", out.stdout);
     assert!(!has_escape(&out.stderr), "{:?}", out.stderr);
     // --live is a no-op: the same rows (times aside)
-    let rows = |s: &str| -> Vec<String> {
-        s.lines()
-            .map(|l| l.split_once('\t').map_or(l, |x| x.1).to_string())
-            .collect()
-    };
-    assert_eq!(rows(&out.stdout), rows(&plain.stdout));
+    assert_eq!(tsv_body(&out.stdout), tsv_body(&plain.stdout));
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.starts_with("spate: batch "), "{}", out.stderr);
 }

@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_spate");
@@ -80,20 +81,34 @@ impl Run {
     }
 }
 
-/// Waits for a child (bounded), collecting its output.
+/// Waits for a child (bounded), collecting its output (empty for a pipe
+/// the caller took away).
 pub fn wait_output(mut child: Child, timeout: Duration) -> Output {
-    let mut out = child.stdout.take().expect("stdout piped");
-    let mut err = child.stderr.take().expect("stderr piped");
-    let t_out = std::thread::spawn(move || {
+    let out = read_on_thread(child.stdout.take());
+    let err = read_on_thread(child.stderr.take());
+    let code = wait_code(&mut child, timeout);
+    Output {
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+        code,
+    }
+}
+
+/// Reads a child's pipe to its end on a thread of its own, so that a full
+/// pipe never stalls the child; none reads as empty.
+pub fn read_on_thread<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
         let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut s);
+        }
+        String::from_utf8_lossy(&s).into_owned()
+    })
+}
+
+/// Waits for a child to exit, at most `timeout` (past it the child is
+/// killed and the test fails); its exit status, or 128 + signal.
+pub fn wait_code(child: &mut Child, timeout: Duration) -> i32 {
     let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
@@ -106,15 +121,17 @@ pub fn wait_output(mut child: Child, timeout: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    let code = status.code().unwrap_or_else(|| {
+    status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;
         128 + status.signal().unwrap_or(0)
-    });
-    Output {
-        stdout: String::from_utf8_lossy(&t_out.join().expect("stdout reader")).into_owned(),
-        stderr: String::from_utf8_lossy(&t_err.join().expect("stderr reader")).into_owned(),
-        code,
-    }
+    })
+}
+
+/// Rows of TSV output without their first column (the batch time).
+pub fn tsv_body(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
+        .collect()
 }
 
 /// Replaces wall-clock batch times (RFC 3339 with milliseconds, epoch with
@@ -163,33 +180,9 @@ pub fn assert_text(expected: &str, actual: &str, what: &str) {
 }
 
 /// Waits for a child whose stdout was taken away; returns (stderr, code).
-pub fn wait_output_stderr_only(mut child: Child, timeout: Duration) -> (String, i32) {
-    let mut err = child.stderr.take().expect("stderr piped");
-    let t_err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("spate did not finish within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let code = status.code().unwrap_or_else(|| {
-        use std::os::unix::process::ExitStatusExt;
-        128 + status.signal().unwrap_or(0)
-    });
-    (
-        String::from_utf8_lossy(&t_err.join().expect("stderr reader")).into_owned(),
-        code,
-    )
+pub fn wait_output_stderr_only(child: Child, timeout: Duration) -> (String, i32) {
+    let out = wait_output(child, timeout);
+    (out.stderr, out.code)
 }
 
 /// Checks the exit summary, when there is one: every line read is

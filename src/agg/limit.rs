@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// accumulator.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 
-/// The text every key field of the overflow row holds.
-pub const OTHER: &str = "(other)";
+pub use crate::accounting::{OTHER, Overflow};
 
 /// The bound and what overflowed it, shared by every accumulator of a run.
 #[derive(Debug)]
@@ -31,14 +30,6 @@ impl Default for KeyLimit {
     fn default() -> Self {
         KeyLimit::new(DEFAULT_MAX_KEYS)
     }
-}
-
-/// What overflowed in a run, for the summary and `--stats-json`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Overflow {
-    pub max_keys: u64,
-    pub results: u64,
-    pub records: u64,
 }
 
 impl KeyLimit {
@@ -75,28 +66,6 @@ impl KeyLimit {
             results: self.results.load(Ordering::Relaxed),
             records: self.records.load(Ordering::Relaxed),
         }
-    }
-}
-
-impl Overflow {
-    /// The exit summary's line about the bound, when anything overflowed.
-    pub fn summary(&self) -> Option<String> {
-        if self.results == 0 {
-            return None;
-        }
-        let plural = |n: u64, one: &str, many: &str| {
-            if n == 1 {
-                format!("{n} {one}")
-            } else {
-                format!("{n} {many}")
-            }
-        };
-        Some(format!(
-            "spate: --max-keys {}: {} went over it; {} counted under {OTHER}",
-            self.max_keys,
-            plural(self.results, "result", "results"),
-            plural(self.records, "record", "records"),
-        ))
     }
 }
 

@@ -1,7 +1,112 @@
-//! Accumulators that can process, emit and merge: grouping keys and the
-//! percentile sketch shared by the aggregations in `ops/`.
+//! Aggregation: the traits every aggregation implements (a factory of
+//! accumulators; an accumulator that adds records, merges a partial of its
+//! own kind and emits rows), and the accumulators, maps and sketches they
+//! are built from. Windows and sessions only combine partials through these
+//! traits.
+
 pub mod hll;
 pub mod key;
 pub mod limit;
 pub mod quantile;
+pub mod stats;
 pub mod textmap;
+
+use std::any::Any;
+
+use crate::record::Record;
+use crate::sink::RowSource;
+
+/// An aggregation: a factory of accumulators, one per batch (or per part of
+/// a batch, merged at its end).
+pub trait Aggregation: Send + Sync {
+    fn new_state(&self) -> Box<dyn AggState>;
+    /// A batch's rows once written: an aggregation may keep them to
+    /// overwrite for its next rows instead of allocating afresh; returns
+    /// what it did not keep (dropped by the caller).
+    fn recycle(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        rows
+    }
+}
+
+/// The accumulator of one aggregation over one batch, pane or window.
+pub trait AggState: Send + Sync + Any {
+    fn add(&mut self, rec: &Record<'_>);
+    /// Adds a record whose only field is `_`, with this text (the fused
+    /// path of [`RecordOp::tokens`]). Aggregations override it to skip
+    /// building the record.
+    fn add_current(&mut self, text: &str) {
+        self.add(&Record::from_line(std::borrow::Cow::Borrowed(text), text));
+    }
+
+    /// Splits an ASCII block of whole lines at white space and adds every
+    /// token as [`AggState::add_current`] would; returns (lines with
+    /// tokens, lines without, tokens), or `None` when the aggregation has
+    /// no such fast path.
+    fn add_ascii_words(&mut self, _block: &[u8]) -> Option<(u64, u64, u64)> {
+        None
+    }
+
+    /// About how many rows [`AggState::into_rows`] will make, when that is
+    /// cheap to know: a large close runs on the engine's worker pool.
+    fn rows_hint(&self) -> usize {
+        0
+    }
+
+    /// Adds a block of `lines` whole ASCII lines, each as its own current
+    /// value, when the aggregation needs nothing of their text (a plain
+    /// count); returns whether it did.
+    fn add_ascii_lines(&mut self, _block: &[u8], _lines: u64) -> bool {
+        false
+    }
+
+    /// [`AggState::add_current`] for ASCII text given as bytes.
+    fn add_current_ascii(&mut self, text: &[u8]) {
+        if let Ok(t) = std::str::from_utf8(text) {
+            self.add_current(t);
+        }
+    }
+    /// Folds in another accumulator made by the same aggregation.
+    fn merge(&mut self, other: &dyn AggState);
+    /// The rows, in the aggregation's order. With `emit_empty`, an
+    /// aggregation that has a natural zero row (count) emits it.
+    fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
+    /// Like [`AggState::emit`] but consuming the accumulator, so that keys
+    /// can move into the rows instead of being copied.
+    fn into_rows(self: Box<Self>, emit_empty: bool) -> Vec<Record<'static>> {
+        self.emit(emit_empty)
+    }
+    /// The rows of this state and `parts` (partial states of the same
+    /// aggregation, the workers' shares of one batch) taken together:
+    /// what merging each into this one and then [`AggState::into_rows`]
+    /// give. An aggregation overrides it when it can make its rows
+    /// without merging first.
+    fn merge_into_rows(
+        self: Box<Self>,
+        parts: Vec<Box<dyn AggState>>,
+        emit_empty: bool,
+    ) -> Vec<Record<'static>> {
+        let mut me = self;
+        for p in parts {
+            me.merge(p.as_ref());
+        }
+        me.into_rows(emit_empty)
+    }
+    /// The rows of this state and `parts` taken together (as
+    /// [`AggState::merge_into_rows`]), made only as the output formats
+    /// them, a block at a time: no batch-sized set of rows made first.
+    /// None when the aggregation cannot (the default); the engine then
+    /// calls [`AggState::merge_into_rows`].
+    fn lazy_rows<'s>(&'s self, _parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any;
+    fn is_empty(&self) -> bool;
+}
+
+/// Downcasts another accumulator to this one's type, for `merge`.
+pub fn same<'s, T: 'static>(other: &'s dyn AggState, op: &str) -> &'s T {
+    other
+        .as_any()
+        .downcast_ref::<T>()
+        .unwrap_or_else(|| panic!("invariant: {op} merges only its own accumulators"))
+}

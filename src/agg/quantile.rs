@@ -960,45 +960,6 @@ mod tests {
         assert!(worst <= 0.01);
     }
 
-    #[test]
-    #[ignore = "timing report; run with --release --nocapture"]
-    fn timing() {
-        use std::hint::black_box;
-        use std::time::Instant;
-        let n = 10_000_000;
-        for (dist, order) in [(0, 0), (2, 0), (5, 0), (0, 1)] {
-            let values = dataset(n, dist, order, 1);
-            // Best of 5, as the machine may be busy.
-            let mut add_ns = f64::INFINITY;
-            let mut q = Quantiles::new();
-            for _ in 0..5 {
-                let start = Instant::now();
-                q = Quantiles::new();
-                for &x in &values {
-                    q.add(black_box(x));
-                }
-                add_ns = add_ns.min(start.elapsed().as_nanos() as f64 / n as f64);
-            }
-            let parts: Vec<Quantiles> = values.chunks(n / 60).map(build).collect();
-            let start = Instant::now();
-            let mut w = Quantiles::new();
-            for p in &parts {
-                w.merge(black_box(p));
-            }
-            let merge_us = start.elapsed().as_secs_f64() * 1e6 / parts.len() as f64;
-            let start = Instant::now();
-            let qs = black_box(&w).quantiles(&[50.0, 90.0, 95.0, 99.0]);
-            let query_us = start.elapsed().as_secs_f64() * 1e6;
-            black_box(qs);
-            println!(
-                "dist {dist} order {order}: add {add_ns:.1} ns/value, merge {merge_us:.1} us/partial, \
-                 4 quantiles {query_us:.1} us, retained {}, heap {} B",
-                q.retained(),
-                q.heap_bytes()
-            );
-        }
-    }
-
     /// Rank error over many random inputs, sizes and merge patterns.
     #[test]
     #[ignore = "survey; run with --release --nocapture"]

@@ -5,11 +5,19 @@
 //! keeps one running total instead.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use crate::agg::{AggState, Aggregation};
 use crate::batch::interval_end;
-use crate::ops::{AggState, Aggregation, WindowSpec};
 use crate::record::Record;
 use crate::timestamp::Nanos;
+
+/// `window LENGTH [--slide SLIDE]` or `window all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowSpec {
+    All,
+    Sliding { length: Duration, slide: Duration },
+}
 
 /// One window ready to print.
 pub struct WindowOut {

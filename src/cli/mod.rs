@@ -1,7 +1,10 @@
-//! The global clap command, the run's configuration, and cutting the chain
-//! into operators at each bare `then`. The same definitions feed `--help`,
-//! the man page and the shell completions (see [`docs`]).
+//! The command line into one typed [`Plan`]: the global clap command (its
+//! options, then the chain as trailing words), the chain cut at each bare
+//! `then` and built ([`chain`]). The same definitions feed `--help`, the man
+//! page and the shell completions (see [`docs`]). Nothing below this layer
+//! reads the command line.
 
+pub mod chain;
 pub mod docs;
 
 use std::ffi::OsString;
@@ -10,120 +13,14 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 
+use crate::batch::{BatchMode, Batching, EventTime};
 use crate::duration::parse_duration;
+use crate::engine::EngineOptions;
 use crate::ops::REGISTRY;
+use crate::plan::{Output, Plan, UsageError, Watchers};
+use crate::sink::{Options, OutputFormat};
+use crate::source::SourceOptions;
 use crate::timestamp::TimeFormat;
-
-/// How batches are cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BatchMode {
-    /// Processing time: boundaries on multiples of the interval.
-    Interval(Duration),
-    /// Every N input lines.
-    Lines(u64),
-    /// The whole input is one batch.
-    Eof,
-}
-
-/// Where the event time of a record comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventTime {
-    Auto,
-    Field(String),
-    /// Each Kafka message's own timestamp (`--event-time kafka`).
-    Kafka,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    Pretty,
-    Tsv,
-    Csv,
-    Jsonl,
-    Json,
-    Spark,
-}
-
-impl OutputFormat {
-    pub const NAMES: [&'static str; 6] = ["pretty", "tsv", "csv", "jsonl", "json", "spark"];
-
-    fn from_name(s: &str) -> Option<Self> {
-        Some(match s {
-            "pretty" => OutputFormat::Pretty,
-            "tsv" => OutputFormat::Tsv,
-            "csv" => OutputFormat::Csv,
-            "jsonl" => OutputFormat::Jsonl,
-            "json" => OutputFormat::Json,
-            "spark" => OutputFormat::Spark,
-            _ => return None,
-        })
-    }
-}
-
-/// Everything the global options say.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub inputs: Vec<String>,
-    pub batch: BatchMode,
-    pub event_time: Option<EventTime>,
-    pub lateness: Duration,
-    pub duration: Option<Duration>,
-    pub max_batches: Option<u64>,
-    pub emit_empty: bool,
-    pub output: OutputFormat,
-    pub header: bool,
-    pub time_format: TimeFormat,
-    pub max_line_bytes: usize,
-    pub follow: bool,
-    pub from_end: bool,
-    pub reconnect: bool,
-    pub max_connections: usize,
-    /// `--max-keys`: distinct keys one accumulator of count-by-key or stats
-    /// holds before new keys go to the `(other)` row.
-    pub max_keys: usize,
-    pub strict: bool,
-    pub stats: bool,
-    /// `--stats-json`: a final `{"accounting": ...}` record on stdout.
-    pub stats_json: bool,
-    pub progress: Option<bool>,
-    /// `--live`: redraw the latest batch's table in place.
-    pub live: bool,
-    /// `--emit TARGET`: print a program for TARGET instead of running.
-    pub emit: Option<String>,
-    pub threads: usize,
-    pub color: bool,
-}
-
-impl Config {
-    /// The interval, when batches are cut by time.
-    pub fn interval(&self) -> Option<Duration> {
-        match self.batch {
-            BatchMode::Interval(d) => Some(d),
-            _ => None,
-        }
-    }
-
-    /// Whether batch times print with milliseconds: for sub-second
-    /// intervals and for batches closed by line count or end of input.
-    pub fn millis(&self) -> bool {
-        match self.batch {
-            BatchMode::Interval(d) => d.as_nanos() % 1_000_000_000 != 0,
-            BatchMode::Lines(_) | BatchMode::Eof => true,
-        }
-    }
-}
-
-/// A usage error: exit status 2, one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 const ABOUT: &str = "A micro-batch stream processor for the shell";
 
@@ -266,6 +163,18 @@ fn global_args(cmd: Command) -> Command {
                 .help("Stop after N emitted batches or windows"),
         )
         .arg(
+            Arg::new("speed")
+                .long("speed")
+                .value_name("X")
+                .help("With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed"),
+        )
+        .arg(
+            Arg::new("exit-on-row")
+                .long("exit-on-row")
+                .action(ArgAction::SetTrue)
+                .help("Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does"),
+        )
+        .arg(
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
@@ -306,6 +215,12 @@ fn global_args(cmd: Command) -> Command {
                 .value_name("TARGET")
                 .value_parser(crate::emit::TARGETS)
                 .help("Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it"),
+        )
+        .arg(
+            Arg::new("explain")
+                .long("explain")
+                .action(ArgAction::SetTrue)
+                .help("Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it"),
         )
         .next_help_heading("Diagnostics")
         .arg(
@@ -374,17 +289,15 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
     Ok(v)
 }
 
-/// The parsed command line: the configuration and the chain's operators,
-/// each as its words (name first).
-#[derive(Debug)]
+/// The parsed command line.
 pub enum Parsed {
-    Run(Config, Vec<Vec<String>>),
+    Run(Box<Plan>),
     /// `--help`, `--version` or `spate OP --help`: print and exit 0.
     Print(String),
 }
 
 fn usage(msg: impl Into<String>) -> UsageError {
-    UsageError(msg.into())
+    UsageError::global(msg)
 }
 
 /// A clap error as one line: its message and details (a missing argument's
@@ -415,7 +328,7 @@ pub fn clap_one_line(e: &clap::Error) -> String {
 }
 
 /// Help text, with clap's styling only on a terminal without NO_COLOR.
-fn help_text(e: &clap::Error) -> String {
+pub(crate) fn help_text(e: &clap::Error) -> String {
     let styled = e.render();
     let color = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -426,7 +339,7 @@ fn help_text(e: &clap::Error) -> String {
     }
 }
 
-/// Parses the whole command line.
+/// Parses the whole command line into the plan.
 pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
 where
     I: IntoIterator<Item = T>,
@@ -440,68 +353,28 @@ where
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     Ok(Parsed::Print(help_text(&e)))
                 }
-                _ => Err(usage(format!("spate: {}", clap_one_line(&e)))),
+                _ => Err(usage(clap_one_line(&e))),
             };
         }
     };
-    let chain: Vec<String> = m
+    let words: Vec<String> = m
         .get_many::<String>("chain")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
-    let ops = cut_chain(&chain)?;
-    // `spate OP --help` anywhere in the chain prints that operator's help
-    // (as clap sees it: `grep -- --help` greps for "--help").
-    for words in &ops {
-        if let Some(op) = crate::ops::find(&words[0]) {
-            if let Err(e) = crate::ops::command_for(op).try_get_matches_from(words) {
-                use clap::error::ErrorKind;
-                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                    return Ok(Parsed::Print(help_text(&e)));
-                }
-            }
-        }
-    }
-    let config = config_from(&m)?;
-    Ok(Parsed::Run(config, ops))
+    let parsed = match chain::stages(chain::cut(&words)?) {
+        Ok(p) => p,
+        Err(help) => return Ok(Parsed::Print(help)),
+    };
+    plan_from(&m, parsed).map(|p| Parsed::Run(Box::new(p)))
 }
 
-/// Cuts the chain at each bare `then`.
-pub fn cut_chain(chain: &[String]) -> Result<Vec<Vec<String>>, UsageError> {
-    if chain.is_empty() {
-        return Err(usage(
-            "spate: no operator given; for example: spate split then count-by-key (see spate --help)",
-        ));
-    }
-    let mut ops: Vec<Vec<String>> = vec![Vec::new()];
-    for w in chain {
-        if w == "then" {
-            ops.push(Vec::new());
-        } else if let Some(last) = ops.last_mut() {
-            last.push(w.clone());
-        }
-    }
-    for (i, op) in ops.iter().enumerate() {
-        if op.is_empty() {
-            return Err(usage(format!(
-                "spate: operator {}: empty operator ('then' {})",
-                i + 1,
-                if i == 0 {
-                    "at the start of the chain"
-                } else if i == ops.len() - 1 {
-                    "at the end of the chain"
-                } else {
-                    "twice in a row"
-                }
-            )));
-        }
-    }
-    Ok(ops)
-}
-
-fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
+fn plan_from(
+    m: &ArgMatches,
+    parsed: Vec<Result<crate::plan::StagePlan, UsageError>>,
+) -> Result<Plan, UsageError> {
     let dur = |name: &str| -> Result<Option<Duration>, UsageError> {
         m.get_one::<String>(name)
-            .map(|s| parse_duration(s).map_err(|e| usage(format!("spate: --{name}: {e}"))))
+            .map(|s| parse_duration(s).map_err(|e| usage(format!("--{name}: {e}"))))
             .transpose()
     };
     let batch = if let Some(n) = m.get_one::<u64>("batch-lines") {
@@ -513,12 +386,10 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
             Some(_) => {
                 let d = dur("batch")?.unwrap_or(Duration::from_secs(1));
                 if d.is_zero() {
-                    return Err(usage("spate: --batch: the interval must be longer than 0"));
+                    return Err(usage("--batch: the interval must be longer than 0"));
                 }
                 if d.as_nanos() % 1_000_000 != 0 {
-                    return Err(usage(
-                        "spate: --batch: the interval must be whole milliseconds",
-                    ));
+                    return Err(usage("--batch: the interval must be whole milliseconds"));
                 }
                 BatchMode::Interval(d)
             }
@@ -535,23 +406,24 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         .unwrap_or_else(|| vec!["-".to_string()]);
     // a malformed kafka:// address is bad usage, before anything is read
     for src in inputs.iter().filter(|s| s.starts_with("kafka://")) {
-        crate::source::kafka::KafkaUrl::parse(src).map_err(|e| usage(format!("spate: {e}")))?;
+        crate::source::kafka::KafkaUrl::parse(src).map_err(|e| usage(e.to_string()))?;
     }
-    if event_time == Some(EventTime::Kafka) && !inputs.iter().any(|s| s.starts_with("kafka://")) {
+    let kafka_times = event_time == Some(EventTime::Kafka);
+    if kafka_times && !inputs.iter().any(|s| s.starts_with("kafka://")) {
         return Err(usage(
-            "spate: --event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
+            "--event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
         ));
     }
     if event_time.is_some() {
         match batch {
             BatchMode::Eof => {
                 return Err(usage(
-                    "spate: -b eof cannot be used with --event-time: event-time batches need an interval such as -b 1m",
+                    "-b eof cannot be used with --event-time: event-time batches need an interval such as -b 1m",
                 ));
             }
             BatchMode::Lines(_) => {
                 return Err(usage(
-                    "spate: --batch-lines cannot be used with --event-time: event-time batches need an interval such as -b 1m",
+                    "--batch-lines cannot be used with --event-time: event-time batches need an interval such as -b 1m",
                 ));
             }
             BatchMode::Interval(_) => {}
@@ -560,7 +432,7 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
-            .ok_or_else(|| usage(format!("spate: unknown output format '{s}'")))?,
+            .ok_or_else(|| usage(format!("unknown output format '{s}'")))?,
         None if stdout_tty => OutputFormat::Pretty,
         None => OutputFormat::Tsv,
     };
@@ -573,12 +445,12 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         .get_one::<String>("max-line-bytes")
         .map(|s| parse_bytes(s))
         .transpose()
-        .map_err(|e| usage(format!("spate: --max-line-bytes: {e}")))?
+        .map_err(|e| usage(format!("--max-line-bytes: {e}")))?
         .unwrap_or(1 << 20);
     let stats_json = m.get_flag("stats-json");
     if stats_json && !matches!(output, OutputFormat::Json | OutputFormat::Jsonl) {
         return Err(usage(
-            "spate: --stats-json needs -o json or -o jsonl (its record is JSON on standard output)",
+            "--stats-json needs -o json or -o jsonl (its record is JSON on standard output)",
         ));
     }
     let progress = if m.get_flag("progress") {
@@ -593,17 +465,54 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         .map(|n| *n as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    Ok(Config {
-        inputs,
-        batch,
+    let speed = match m.get_one::<String>("speed") {
+        None => None,
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x > 0.0 => Some(x),
+            _ => {
+                return Err(usage(format!(
+                    "--speed: '{s}' is not a positive number (e.g. --speed 60 for an hour a minute)"
+                )));
+            }
+        },
+    };
+    if speed.is_some() {
+        if event_time.is_none() {
+            return Err(usage(
+                "--speed needs --event-time: it replays by the records' own timestamps",
+            ));
+        }
+        let inputs: Vec<&String> = m
+            .get_many::<String>("input")
+            .into_iter()
+            .flatten()
+            .collect();
+        if inputs.is_empty()
+            || inputs.iter().any(|i| *i == "-" || i.contains("://"))
+            || m.get_flag("follow")
+        {
+            return Err(usage(
+                "--speed replays recorded files: give file inputs with -i (not standard input, a connection or -F)",
+            ));
+        }
+    }
+    let batching = Batching {
+        mode: batch,
         event_time,
         lateness: dur("lateness")?.unwrap_or_default(),
-        duration: dur("duration")?,
-        max_batches: m.get_one::<u64>("max-batches").copied(),
         emit_empty: m.get_flag("emit-empty"),
-        output,
-        header: m.get_flag("header"),
-        time_format,
+    };
+    let engine = EngineOptions {
+        threads,
+        strict: m.get_flag("strict"),
+        stats: m.get_flag("stats"),
+        max_batches: m.get_one::<u64>("max-batches").copied(),
+        duration: dur("duration")?,
+        exit_on_row: m.get_flag("exit-on-row"),
+        speed,
+        max_line_bytes,
+    };
+    let source = SourceOptions {
         max_line_bytes,
         follow: m.get_flag("follow"),
         from_end: m.get_flag("from-end"),
@@ -611,19 +520,38 @@ fn config_from(m: &ArgMatches) -> Result<Config, UsageError> {
         max_connections: m
             .get_one::<u64>("max-connections")
             .map_or(64, |n| *n as usize),
-        max_keys: m
-            .get_one::<u64>("max-keys")
-            .map_or(crate::agg::limit::DEFAULT_MAX_KEYS, |n| {
-                usize::try_from(*n).unwrap_or(usize::MAX)
-            }),
-        strict: m.get_flag("strict"),
-        stats: m.get_flag("stats"),
-        stats_json,
-        progress,
-        live: m.get_flag("live"),
+        kafka_times,
+    };
+    let output = Output {
+        format: output,
+        options: Options {
+            time_format,
+            millis: batching.millis(),
+            header: m.get_flag("header"),
+            color,
+        },
+    };
+    let max_keys = m
+        .get_one::<u64>("max-keys")
+        .map_or(crate::agg::limit::DEFAULT_MAX_KEYS, |n| {
+            usize::try_from(*n).unwrap_or(usize::MAX)
+        });
+    let (stages, chain) = chain::build(parsed, &batching, max_keys)?;
+    Ok(Plan {
+        inputs,
+        source,
+        batching,
+        stages,
+        chain,
+        engine,
+        output,
+        watchers: Watchers {
+            stats_json,
+            progress,
+            live: m.get_flag("live"),
+        },
         emit: m.get_one::<String>("emit").cloned(),
-        threads,
-        color,
+        explain: m.get_flag("explain"),
     })
 }
 
@@ -634,21 +562,6 @@ mod tests {
     fn words(s: &str) -> Vec<String> {
         s.split_whitespace().map(String::from).collect()
     }
-
-    #[test]
-    fn cli_cuts_chain_at_then() {
-        let ops = cut_chain(&words("split then count-by-key status then head 3")).unwrap();
-        assert_eq!(ops.len(), 3);
-        assert_eq!(ops[1], ["count-by-key", "status"]);
-    }
-
-    #[test]
-    fn cli_rejects_empty_operators() {
-        assert!(cut_chain(&words("then split")).is_err());
-        assert!(cut_chain(&words("split then")).is_err());
-        assert!(cut_chain(&words("split then then count")).is_err());
-    }
-
     #[test]
     fn cli_command_passes_clap_debug_asserts() {
         command().debug_assert();
@@ -666,8 +579,8 @@ mod tests {
     #[test]
     fn cli_options_before_chain_only() {
         let p = parse(words("spate -b eof split -r , then count-by-key")).unwrap();
-        let Parsed::Run(c, ops) = p else { panic!() };
-        assert_eq!(c.batch, BatchMode::Eof);
-        assert_eq!(ops[0], ["split", "-r", ","]);
+        let Parsed::Run(plan) = p else { panic!() };
+        assert_eq!(plan.batching.mode, BatchMode::Eof);
+        assert_eq!(plan.stages[0].words, ["split", "-r", ","]);
     }
 }

@@ -6,7 +6,7 @@
 
 pub mod pyspark;
 
-use crate::cli::Config;
+use crate::plan::Plan;
 
 /// The targets `--emit` accepts.
 pub const TARGETS: [&str; 1] = ["pyspark"];
@@ -14,18 +14,13 @@ pub const TARGETS: [&str; 1] = ["pyspark"];
 /// The program for `target`, or the one-line reason it cannot be written.
 /// `argv` is spate's own command line (program name first), quoted into
 /// the program's header.
-pub fn program(
-    target: &str,
-    config: &Config,
-    chain: &[Vec<String>],
-    argv: &[String],
-) -> Result<String, String> {
+pub fn program(target: &str, plan: &Plan, argv: &[String]) -> Result<String, String> {
     match target {
         "pyspark" => {
             // the program's name as the user knows it, not its path
             let mut words = vec!["spate".to_string()];
             words.extend(argv.iter().skip(1).cloned());
-            pyspark::program(config, chain, &shell_line(&words))
+            pyspark::program(plan, &shell_line(&words))
         }
         other => Err(format!("spate: --emit: unknown target '{other}'")),
     }

@@ -20,9 +20,11 @@ use std::time::Duration;
 use clap::ArgMatches;
 use regex_syntax::ast::{self, Ast, Visitor};
 
-use crate::cli::{BatchMode, Config, EventTime, OutputFormat};
-use crate::ops::{BuildCx, Built, Stage, WindowSpec, command_for, find, name_list};
+use crate::batch::{BatchMode, EventTime, WindowSpec};
+use crate::ops::{BuildCx, Built, Stage, find, name_list};
+use crate::plan::Plan;
 use crate::record::CURRENT;
+use crate::sink::OutputFormat;
 use crate::timestamp::TimeFormat;
 use crate::value::{Num, parse_num};
 
@@ -133,8 +135,62 @@ struct Emitter<'c> {
     rows_before: Option<(usize, String)>,
 }
 
-/// The program for a chain, or why it cannot be written.
-pub fn program(config: &Config, chain: &[Vec<String>], command_line: &str) -> Result<String> {
+/// The options of the plan the emitter reads.
+struct Config {
+    inputs: Vec<String>,
+    batch: BatchMode,
+    event_time: Option<EventTime>,
+    lateness: Duration,
+    duration: Option<Duration>,
+    max_batches: Option<u64>,
+    emit_empty: bool,
+    output: OutputFormat,
+    header: bool,
+    time_format: TimeFormat,
+    follow: bool,
+    from_end: bool,
+    reconnect: bool,
+    strict: bool,
+}
+
+impl Config {
+    fn of(plan: &Plan) -> Self {
+        Config {
+            inputs: plan.inputs.clone(),
+            batch: plan.batching.mode,
+            event_time: plan.batching.event_time.clone(),
+            lateness: plan.batching.lateness,
+            duration: plan.engine.duration,
+            max_batches: plan.engine.max_batches,
+            emit_empty: plan.batching.emit_empty,
+            output: plan.output.format,
+            header: plan.output.options.header,
+            time_format: plan.output.options.time_format,
+            follow: plan.source.follow,
+            from_end: plan.source.from_end,
+            reconnect: plan.source.reconnect,
+            strict: plan.engine.strict,
+        }
+    }
+
+    fn interval(&self) -> Option<Duration> {
+        match self.batch {
+            BatchMode::Interval(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    fn millis(&self) -> bool {
+        match self.batch {
+            BatchMode::Interval(d) => d.as_nanos() % 1_000_000_000 != 0,
+            BatchMode::Lines(_) | BatchMode::Eof => true,
+        }
+    }
+}
+
+/// The program for a plan, or why it cannot be written.
+pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
+    let config = &Config::of(plan);
     let source = check_config(config)?;
     if config.event_time == Some(EventTime::Kafka) {
         return refuse(
@@ -154,7 +210,11 @@ pub fn program(config: &Config, chain: &[Vec<String>], command_line: &str) -> Re
         notes: Vec::new(),
         rows_before: None,
     };
-    let parsed = parse_chain(chain)?;
+    let parsed: Vec<(usize, &str, &ArgMatches)> = plan
+        .stages
+        .iter()
+        .map(|s| (s.pos, s.name(), &s.args))
+        .collect();
     for (_, name, m) in &parsed {
         e.referenced.extend(references(name, m));
     }
@@ -168,32 +228,11 @@ pub fn program(config: &Config, chain: &[Vec<String>], command_line: &str) -> Re
         py(&first)
     ));
     e.model.assign(CURRENT, first);
-    for (pos, name, m) in &parsed {
-        e.operator(*pos, name, m)?;
+    for (pos, name, m) in parsed {
+        e.operator(pos, name, m)?;
     }
     e.finish_checks()?;
     Ok(e.render(source, command_line))
-}
-
-/// The chain's operators with their parsed arguments (spate's own clap
-/// commands; the plan has already accepted the chain).
-fn parse_chain(chain: &[Vec<String>]) -> Result<Vec<(usize, String, ArgMatches)>> {
-    let mut out = Vec::new();
-    for (i, words) in chain.iter().enumerate() {
-        let Some(name) = words.first() else { continue };
-        let Some(op) = find(name) else {
-            return refuse(format!("operator {}: unknown operator '{name}'", i + 1));
-        };
-        let m = command_for(op).try_get_matches_from(words).map_err(|e| {
-            format!(
-                "spate: operator {} ({name}): {}",
-                i + 1,
-                crate::cli::clap_one_line(&e)
-            )
-        })?;
-        out.push((i + 1, name.clone(), m));
-    }
-    Ok(out)
 }
 
 /// The global options Spark can honour, and the kind of source.
@@ -1566,18 +1605,6 @@ fn java_replacement(repl: &str, re: &JavaRegex) -> std::result::Result<String, S
         }
     }
     Ok(out)
-}
-
-/// The mapping of one operator, exposed for the tests: the program for
-/// `spate -i in.txt -b eof CHAIN` (so every operator can be seen alone).
-pub fn program_for_test(chain: &[&str]) -> Result<String> {
-    let mut args = vec!["spate", "-i", "in.txt", "-b", "eof", "-o", "tsv"];
-    args.extend_from_slice(chain);
-    let parsed = crate::cli::parse(args.iter().copied()).map_err(|e| e.to_string())?;
-    let crate::cli::Parsed::Run(config, ops) = parsed else {
-        return refuse("help requested");
-    };
-    program(&config, &ops, &args.join(" "))
 }
 
 #[cfg(test)]

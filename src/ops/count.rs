@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use clap::ArgMatches;
 
-use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
+use crate::agg::{AggState, Aggregation, same};
+use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::Record;
 use crate::value::Value;
 

@@ -14,7 +14,8 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::agg::key::{Key, KeyRef, MISSING, Map};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, TextCounts};
-use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, same};
+use crate::agg::{AggState, Aggregation, same};
+use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::{CURRENT, Name, Record};
 use crate::sink::RowSource;
 use crate::value::{SortKey, Value};
@@ -508,22 +509,7 @@ impl AggState for Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::limit::KeyLimit;
-
-    pub(super) fn agg(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
-        let m = crate::ops::command_for(&CountByKey)
-            .try_get_matches_from(std::iter::once("count-by-key").chain(args.iter().copied()))
-            .expect("valid count-by-key arguments");
-        let keys = Arc::new(KeyLimit::new(max_keys));
-        let cx = BuildCx {
-            keys: Arc::clone(&keys),
-            ..BuildCx::default()
-        };
-        match CountByKey.build(&m, &cx) {
-            Ok(Built::Aggregation(a)) => (a, keys),
-            _ => panic!("count-by-key builds an aggregation"),
-        }
-    }
+    use crate::ops::aggregation_capped;
 
     /// Rows as `key,...=count` text.
     fn show(rows: &[Record<'static>]) -> Vec<String> {
@@ -537,7 +523,7 @@ mod tests {
 
     #[test]
     fn count_by_key_max_keys_folds_new_keys_into_other() {
-        let (a, keys) = agg(&[], 2);
+        let (a, keys) = aggregation_capped(&["count-by-key"], 2).expect("valid count-by-key");
         let mut s = a.new_state();
         for w in ["a", "b", "a", "c", "d", "b", "c", "a"] {
             s.add_current(w);
@@ -550,7 +536,8 @@ mod tests {
 
     #[test]
     fn count_by_key_max_keys_holds_for_several_fields_and_non_text() {
-        let (a, _) = agg(&["x", "y"], 1);
+        let (a, _) =
+            aggregation_capped(&["count-by-key", "x", "y"], 1).expect("valid count-by-key");
         let mut s = a.new_state();
         for (x, y) in [(1, "p"), (2, "q"), (1, "p"), (3, "r")] {
             s.add(&Record::row(vec![
@@ -563,7 +550,7 @@ mod tests {
 
     #[test]
     fn count_by_key_merge_respects_max_keys() {
-        let (a, keys) = agg(&[], 3);
+        let (a, keys) = aggregation_capped(&["count-by-key"], 3).expect("valid count-by-key");
         let mut x = a.new_state();
         let mut y = a.new_state();
         for w in ["a", "b", "c", "d"] {
@@ -598,7 +585,8 @@ mod tests {
         for max_keys in [3, 8_999, 1_000_000] {
             for with_ints in [false, true] {
                 for in_pool in [false, true] {
-                    let (a, _) = agg(&[], max_keys);
+                    let (a, _) = aggregation_capped(&["count-by-key"], max_keys)
+                        .expect("valid count-by-key");
                     let parts = || {
                         let mut p = vec![a.new_state(), a.new_state(), a.new_state()];
                         for (i, w) in words.iter().enumerate() {
@@ -657,7 +645,8 @@ mod tests {
     /// fields) is not taken for a row of its own.
     #[test]
     fn count_by_key_recycled_rows_equal_fresh_ones() {
-        let (a, _) = agg(&["word"], 1_000_000);
+        let (a, _) =
+            aggregation_capped(&["count-by-key", "word"], 1_000_000).expect("valid count-by-key");
         let batch = |words: &[&str]| {
             let mut s = a.new_state();
             for w in words {
@@ -673,7 +662,8 @@ mod tests {
         assert!(a.recycle(first).is_empty(), "the first rows are kept");
         let second = ["x", "a", "y", "y", "y", "z"];
         let got = batch(&second).into_rows(false);
-        let (fresh, _) = agg(&["word"], 1_000_000);
+        let (fresh, _) =
+            aggregation_capped(&["count-by-key", "word"], 1_000_000).expect("valid count-by-key");
         let mut s = fresh.new_state();
         for w in second {
             s.add(&Record::row(vec![(Cow::Borrowed("word"), Value::str(w))]));
@@ -699,7 +689,7 @@ mod tests {
     fn count_by_key_lazy_rows_equal_merged_rows() {
         // (max keys, keys of the first part, keys of the second)
         for (max, a_keys, b_keys) in [(1_000_000, 0..3000, 1500..5000), (10, 0..12, 0..0)] {
-            let (a, _) = agg(&[], max);
+            let (a, _) = aggregation_capped(&["count-by-key"], max).expect("valid count-by-key");
             let parts = || {
                 let (mut p, mut q) = (a.new_state(), a.new_state());
                 for i in a_keys.clone() {
@@ -762,7 +752,7 @@ mod tests {
 
     #[test]
     fn count_by_key_without_overflow_notes_nothing() {
-        let (a, keys) = agg(&[], 10);
+        let (a, keys) = aggregation_capped(&["count-by-key"], 10).expect("valid count-by-key");
         let mut s = a.new_state();
         s.add_current("a");
         assert_eq!(show(&s.emit(false)), ["a,1"]);

@@ -357,31 +357,12 @@ pub fn parse_record<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op(args: &[&str]) -> Box<dyn RecordOp> {
-        let m = crate::ops::command_for(&Csv)
-            .try_get_matches_from(std::iter::once("csv").chain(args.iter().copied()))
-            .expect("valid args");
-        match Csv.build(&m, &BuildCx::default()) {
-            Ok(Built::Record(op)) => op,
-            _ => panic!("csv builds a record operator"),
-        }
-    }
-
-    fn build_err(args: &[&str]) -> String {
-        let m = crate::ops::command_for(&Csv)
-            .try_get_matches_from(std::iter::once("csv").chain(args.iter().copied()))
-            .expect("valid args");
-        match Csv.build(&m, &BuildCx::default()) {
-            Err(e) => e,
-            Ok(_) => panic!("{args:?} should not build"),
-        }
-    }
+    use crate::ops::record_op;
 
     /// Runs lines through one operator: per line, its fields as
     /// `name=value` (`None` when the line gave no record), and the context.
     fn run_lines(args: &[&str], lines: &[&str]) -> (Vec<Option<Vec<String>>>, Ctx) {
-        let op = op(args);
+        let op = record_op(&[&["csv"], args].concat()).expect("valid csv");
         let mut cx = Ctx::new(true);
         let mut res = Vec::new();
         for line in lines {
@@ -461,7 +442,7 @@ mod tests {
     #[test]
     fn csv_values_borrow_unless_escaped() {
         let line = r#"plain,"quoted","es""caped""#;
-        let op = op(&[]);
+        let op = record_op(&["csv"]).expect("valid csv");
         let mut out = Vec::new();
         op.process(
             Record::from_line(Cow::Borrowed(line), line),
@@ -489,7 +470,12 @@ mod tests {
             ["city=Oslo", "pop=700000", "3=x"]
         );
         assert_eq!(run(&args, "Bergen").unwrap_or_default(), ["city=Bergen"]);
-        assert!(build_err(&["--columns", "a,,b"]).contains("empty name"));
+        assert!(
+            record_op(&["csv", "--columns", "a,,b"])
+                .err()
+                .unwrap_or_default()
+                .contains("empty name")
+        );
     }
 
     #[test]
@@ -535,7 +521,9 @@ mod tests {
         rec.set(Cow::Borrowed("2"), Value::str("old"));
         rec.set(Cow::Borrowed("k"), Value::str("kept"));
         let mut out = Vec::new();
-        op(&[]).process(rec, &mut out, &mut Ctx::default());
+        record_op(&["csv"])
+            .expect("valid csv")
+            .process(rec, &mut out, &mut Ctx::default());
         let f: Vec<String> = out[0]
             .fields
             .iter()
@@ -576,7 +564,13 @@ mod tests {
         }
         assert_eq!(run(&["-d", "|"], "|").unwrap_or_default(), ["1=", "2="]);
         for bad in ["", "ab", "\"", "é", "\n"] {
-            assert!(build_err(&["-d", bad]).contains("delimiter"), "{bad:?}");
+            assert!(
+                record_op(&["csv", "-d", bad])
+                    .err()
+                    .unwrap_or_default()
+                    .contains("delimiter"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -614,7 +608,7 @@ mod tests {
 
     #[test]
     fn csv_field_option_and_missing_field() {
-        let op = op(&["-f", "row"]);
+        let op = record_op(&["csv", "-f", "row"]).expect("valid csv");
         let line = "whole line";
         let mut rec = Record::from_line(Cow::Borrowed(line), line);
         rec.set(Cow::Borrowed("row"), Value::str("p,q"));
@@ -640,7 +634,7 @@ mod tests {
 
     #[test]
     fn csv_owned_line_gives_owned_values() {
-        let op = op(&[]);
+        let op = record_op(&["csv"]).expect("valid csv");
         let mut out = Vec::new();
         let rec = Record::from_line(Cow::Owned("\u{fffd},\"b\"".to_string()), "");
         op.process(rec, &mut out, &mut Ctx::default());
@@ -726,60 +720,5 @@ mod tests {
                 },
             )
             .expect("csv agrees with the csv crate");
-    }
-
-    /// Parse speed over generated event rows; printed, never asserted. Run
-    /// with `cargo test --release csv_parse_speed -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn csv_parse_speed() {
-        let services = ["auth", "checkout", "search", "api-gateway", "users"];
-        let mut data = String::new();
-        let mut i = 0usize;
-        while data.len() < 5_000_000 {
-            let quoted = if i % 10 == 0 {
-                "\"slow, then \"\"ok\"\"\""
-            } else {
-                "ok"
-            };
-            data.push_str(&format!(
-                "2024-03-10T12:00:{:02}.{:03}Z,{},info,{}.{:03},u{:06},{quoted}\n",
-                i % 60,
-                i % 1000,
-                services[i % services.len()],
-                i % 2000,
-                i % 1000,
-                i * 7 % 1_000_000
-            ));
-            i += 1;
-        }
-        for args in [
-            &[][..],
-            &["--columns", "ts,service,level,latency_ms,user,note"][..],
-        ] {
-            let op = op(args);
-            let mut cx = Ctx::default();
-            let mut out = Vec::with_capacity(4);
-            let rounds = 20;
-            let start = std::time::Instant::now();
-            let mut n = 0u64;
-            for _ in 0..rounds {
-                for line in data.lines() {
-                    out.clear();
-                    op.process(
-                        Record::from_line(Cow::Borrowed(line), line),
-                        &mut out,
-                        &mut cx,
-                    );
-                    n += out.len() as u64;
-                }
-            }
-            let secs = start.elapsed().as_secs_f64();
-            let mb = (data.len() * rounds) as f64 / 1e6;
-            eprintln!(
-                "csv {args:?}: {n} records, {mb:.0} MB in {secs:.3} s: {:.0} MB/s",
-                mb / secs
-            );
-        }
     }
 }

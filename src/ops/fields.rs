@@ -28,8 +28,8 @@ impl Operator for Fields {
         )
         .after_help(
             "A listed field that a record lacks is left out of that record (no empty \
-             column is made). _ is kept only when listed, and stays the current value, which \
-             is printed first (as 'value'). A dotted name reaches into JSON and keeps the \
+             column is made). _ is kept only when listed, in its place among the others \
+             (printed as 'value'). A dotted name reaches into JSON and keeps the \
              nested value as a field of that dotted name. A name listed twice counts once. \
              After an aggregation it picks and orders the columns of the rows.\n\n\
              Examples:\n  \
@@ -42,16 +42,19 @@ impl Operator for Fields {
         Stage::PerRecord
     }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        let mut keep_value = false;
         let mut names: Vec<String> = Vec::new();
         for word in m.get_many::<String>("fields").into_iter().flatten() {
             for name in name_list(word)? {
-                if name == CURRENT {
-                    keep_value = true;
-                } else if !names.contains(&name) {
+                if !names.contains(&name) {
                     names.push(name);
                 }
             }
+        }
+        // `_` listed first stays the record's current value; listed later
+        // it moves among the fields, in its place
+        let keep_value = names.first().is_some_and(|n| n == CURRENT);
+        if keep_value {
+            names.remove(0);
         }
         if names.is_empty() && !keep_value {
             return Err("needs at least one field name, e.g. fields status,path".into());
@@ -66,7 +69,7 @@ impl Operator for Fields {
 }
 
 struct FieldsOp {
-    /// The names to keep, in order, `_` excluded.
+    /// The names to keep, in order (`_` when listed after another name).
     names: Vec<String>,
     keep_value: bool,
     /// Whether any name may be a path into JSON.
@@ -76,7 +79,12 @@ struct FieldsOp {
 impl RecordOp for FieldsOp {
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         if !self.keep_value {
-            rec.value = None;
+            if let Some(v) = rec.value.take() {
+                if self.names.iter().any(|n| n == CURRENT) {
+                    // into the fields, where the list puts it below
+                    rec.fields.push((Cow::Borrowed(CURRENT), v));
+                }
+            }
         }
         // Paths into JSON are resolved before any field moves, so that
         // `fields user,user.id` still finds `user` for the second name.
@@ -116,20 +124,12 @@ impl RecordOp for FieldsOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Fields)
-            .try_get_matches_from(std::iter::once("fields").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Fields.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("fields builds a record operator".into()),
-        }
-    }
+    use crate::ops::record_op;
 
     /// The record's columns after `fields`, as (name, text).
     fn run(args: &[&str], rec: Record<'_>) -> Vec<(String, String)> {
-        let op = build(args).unwrap_or_else(|e| panic!("fields {args:?}: {e}"));
+        let op = record_op(&[&["fields"], args].concat())
+            .unwrap_or_else(|e| panic!("fields {args:?}: {e}"));
         let mut out = Vec::new();
         op.process(rec, &mut out, &mut Ctx::default());
         assert_eq!(out.len(), 1, "fields never drops a record");
@@ -166,8 +166,38 @@ mod tests {
 
     #[test]
     fn fields_current_value_only_when_listed() {
-        assert_eq!(run(&["b,_"], rec()), cols(&[("value", "line"), ("b", "2")]));
+        assert_eq!(run(&["_,b"], rec()), cols(&[("value", "line"), ("b", "2")]));
         assert_eq!(run(&["_"], rec()), cols(&[("value", "line")]));
+    }
+
+    /// 0.1 printed `_` first whatever the list said (`fields n,_`).
+    #[test]
+    fn fields_current_value_keeps_its_listed_place() {
+        assert_eq!(run(&["b,_"], rec()), cols(&[("b", "2"), ("value", "line")]));
+        assert_eq!(
+            run(&["c", "_", "a"], rec()),
+            cols(&[("c", "3"), ("value", "line"), ("a", "1")])
+        );
+        // still the current value for what comes next
+        let op = record_op(&["fields", "b,_"]).expect("valid");
+        let mut out = Vec::new();
+        op.process(rec(), &mut out, &mut Ctx::default());
+        let mut r = out.remove(0);
+        assert_eq!(
+            r.get("_").map(|v| v.text().into_owned()),
+            Some("line".into())
+        );
+        r.set(Cow::Borrowed("_"), Value::str("new"));
+        let names: Vec<(String, String)> = r
+            .columns()
+            .map(|(n, v)| (n.to_string(), v.text().into_owned()))
+            .collect();
+        assert_eq!(names, cols(&[("b", "2"), ("value", "new")]));
+        assert_eq!(
+            r.take_current().map(|v| v.text().into_owned()),
+            Some("new".into())
+        );
+        assert!(r.get("_").is_none());
     }
 
     #[test]
@@ -179,7 +209,7 @@ mod tests {
 
     #[test]
     fn fields_moves_borrowed_values() {
-        let op = build(&["a"]).expect("valid");
+        let op = record_op(&["fields", "a"]).expect("valid");
         let mut out = Vec::new();
         op.process(rec(), &mut out, &mut Ctx::default());
         assert!(matches!(
@@ -220,13 +250,13 @@ mod tests {
     #[test]
     fn fields_errors() {
         assert!(
-            build(&[])
+            record_op(&["fields"])
                 .err()
                 .unwrap_or_default()
                 .contains("at least one field")
         );
         assert!(
-            build(&["a,,b"])
+            record_op(&["fields", "a,,b"])
                 .err()
                 .unwrap_or_default()
                 .contains("empty name")

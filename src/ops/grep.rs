@@ -117,21 +117,13 @@ impl RecordOp for GrepOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::record_op;
     use crate::value::Value;
     use std::borrow::Cow;
 
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Grep)
-            .try_get_matches_from(std::iter::once("grep").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Grep.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("grep builds a record operator".into()),
-        }
-    }
-
     fn keeps(args: &[&str], rec: Record<'_>) -> bool {
-        let op = build(args).unwrap_or_else(|e| panic!("grep {args:?}: {e}"));
+        let op =
+            record_op(&[&["grep"], args].concat()).unwrap_or_else(|e| panic!("grep {args:?}: {e}"));
         let mut out = Vec::new();
         let mut cx = Ctx::default();
         op.process(rec, &mut out, &mut cx);
@@ -187,9 +179,9 @@ mod tests {
 
     #[test]
     fn grep_errors() {
-        let e = build(&[]).err().expect("missing regex");
+        let e = record_op(&["grep"]).err().expect("missing regex");
         assert!(e.contains("needs a REGEX"), "{e}");
-        let e = build(&["-i", "a(b"]).err().expect("bad regex");
+        let e = record_op(&["grep", "-i", "a(b"]).err().expect("bad regex");
         assert!(
             e.starts_with("bad regex 'a(b'") && e.contains("position 2"),
             "{e}"

@@ -63,18 +63,9 @@ impl RowsOp for HeadOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::rows_op;
     use crate::value::Value;
     use std::borrow::Cow;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RowsOp>, String> {
-        let m = crate::ops::command_for(&Head)
-            .try_get_matches_from(std::iter::once("head").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Head.build(&m, &BuildCx::default())? {
-            Built::Rows(op) => Ok(op),
-            _ => Err("head builds a rows operator".into()),
-        }
-    }
 
     fn rows(n: i64) -> Vec<Record<'static>> {
         (0..n)
@@ -94,7 +85,7 @@ mod tests {
 
     #[test]
     fn head_keeps_the_first_n_rows() {
-        let op = build(&["2"]).expect("valid");
+        let op = rows_op(&["head", "2"]).expect("valid");
         assert_eq!(ids(&op.apply(rows(5))), ["0", "1"]);
         assert_eq!(ids(&op.apply(rows(1))), ["0"]);
         assert!(op.apply(Vec::new()).is_empty());
@@ -102,21 +93,26 @@ mod tests {
 
     #[test]
     fn head_defaults_to_ten_and_allows_zero() {
-        assert_eq!(build(&[]).expect("valid").apply(rows(20)).len(), 10);
-        assert!(build(&["0"]).expect("valid").apply(rows(3)).is_empty());
+        assert_eq!(rows_op(&["head"]).expect("valid").apply(rows(20)).len(), 10);
+        assert!(
+            rows_op(&["head", "0"])
+                .expect("valid")
+                .apply(rows(3))
+                .is_empty()
+        );
     }
 
     #[test]
     fn head_rejects_bad_counts() {
         for bad in ["-1", "x", "1.5", ""] {
-            let e = build(&[bad]).err().unwrap_or_default();
+            let e = rows_op(&["head", bad]).err().unwrap_or_default();
             assert!(e.contains("whole number"), "{bad}: {e}");
         }
     }
 
     #[test]
     fn head_keeps_raw_records() {
-        let op = build(&["1"]).expect("valid");
+        let op = rows_op(&["head", "1"]).expect("valid");
         let recs = vec![
             Record::from_line(Cow::Borrowed("a"), "").into_owned(),
             Record::from_line(Cow::Borrowed("b"), "").into_owned(),

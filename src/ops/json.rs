@@ -406,16 +406,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn op(args: &[&str]) -> Box<dyn RecordOp> {
-        let m = crate::ops::command_for(&Json)
-            .try_get_matches_from(std::iter::once("json").chain(args.iter().copied()))
-            .expect("valid args");
-        let Ok(Built::Record(op)) = Json.build(&m, &BuildCx::default()) else {
-            panic!("json builds a record operator")
-        };
-        op
-    }
+    use crate::ops::record_op;
 
     /// Runs one record through `op`: the records out, and the context.
     fn run_rec<'a>(op: &dyn RecordOp, rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
@@ -427,7 +418,9 @@ mod tests {
 
     fn run<'a>(args: &[&str], line: &'a str) -> (Vec<Record<'a>>, Ctx) {
         run_rec(
-            op(args).as_ref(),
+            record_op(&[&["json"], args].concat())
+                .expect("valid json")
+                .as_ref(),
             Record::from_line(Cow::Borrowed(line), line),
         )
     }
@@ -548,7 +541,7 @@ mod tests {
         let mut rec = Record::from_line(Cow::Borrowed(line), line);
         rec.set(Cow::Borrowed("a"), Value::str("old"));
         rec.set(Cow::Borrowed("z"), Value::Int(1));
-        let (out, _) = run_rec(op(&[]).as_ref(), rec);
+        let (out, _) = run_rec(record_op(&["json"]).expect("valid json").as_ref(), rec);
         assert_eq!(fields(&out[0]), ["a=new", "z=1"]);
         assert_eq!(
             out[0].get("_").map(|v| v.text().into_owned()).as_deref(),
@@ -667,7 +660,12 @@ mod tests {
         let line = "x";
         let mut rec = Record::from_line(Cow::Borrowed(line), line);
         rec.set(Cow::Borrowed("payload"), Value::str(r#"{"k":"v","n":1.5}"#));
-        let (out, _) = run_rec(op(&["-f", "payload"]).as_ref(), rec);
+        let (out, _) = run_rec(
+            record_op(&["json", "-f", "payload"])
+                .expect("valid json")
+                .as_ref(),
+            rec,
+        );
         assert_eq!(
             fields(&out[0]),
             [r#"payload={"k":"v","n":1.5}"#, "k=v", "n=1.5"]
@@ -683,7 +681,12 @@ mod tests {
         let line = r#"{"user":{"id":7,"name":"ann"},"list":[1]}"#;
         let (first, _) = run(&[], line);
         let rec = first.into_iter().next().expect("parsed");
-        let (out, _) = run_rec(op(&["-f", "user"]).as_ref(), rec.clone());
+        let (out, _) = run_rec(
+            record_op(&["json", "-f", "user"])
+                .expect("valid json")
+                .as_ref(),
+            rec.clone(),
+        );
         assert_eq!(
             fields(&out[0]),
             [
@@ -695,7 +698,12 @@ mod tests {
         );
         assert!(matches!(out[0].get("id"), Some(Value::Int(7))));
         // an array is not an object
-        let (out, cx) = run_rec(op(&["-f", "list"]).as_ref(), rec);
+        let (out, cx) = run_rec(
+            record_op(&["json", "-f", "list"])
+                .expect("valid json")
+                .as_ref(),
+            rec,
+        );
         assert!(out.is_empty());
         assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
     }
@@ -713,7 +721,7 @@ mod tests {
         // a repaired (invalid UTF-8) line is owned by the record
         let text = String::from("{\"a\":\"\u{fffd}x\",\"b\":2}");
         let rec = Record::from_line(Cow::Owned(text), "");
-        let (out, _) = run_rec(op(&[]).as_ref(), rec);
+        let (out, _) = run_rec(record_op(&["json"]).expect("valid json").as_ref(), rec);
         assert_eq!(fields(&out[0]), ["a=\u{fffd}x", "b=2"]);
         let owned = out.into_iter().next().map(Record::into_owned);
         assert!(owned.is_some());
@@ -724,7 +732,12 @@ mod tests {
         let line = "x";
         let mut rec = Record::from_line(Cow::Borrowed(line), line);
         rec.set(Cow::Borrowed("n"), Value::Int(5));
-        let (out, cx) = run_rec(op(&["-f", "n"]).as_ref(), rec);
+        let (out, cx) = run_rec(
+            record_op(&["json", "-f", "n"])
+                .expect("valid json")
+                .as_ref(),
+            rec,
+        );
         assert!(out.is_empty());
         assert_eq!(cx.counts.get(Reason::InvalidJson), 1);
     }
@@ -842,40 +855,5 @@ mod tests {
                 Ok(())
             })
             .expect("json agrees with serde_json");
-    }
-
-    /// Parse speed over real event lines; printed, never asserted. Run with
-    /// `cargo test --release json_parse_speed -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn json_parse_speed() {
-        let path = "/work/data/d5/events.jsonl";
-        let Ok(data) = std::fs::read_to_string(path) else {
-            eprintln!("{path} not found; skipped");
-            return;
-        };
-        let op = op(&[]);
-        let mut cx = Ctx::default();
-        let mut out = Vec::with_capacity(4);
-        let rounds = 20;
-        let start = std::time::Instant::now();
-        let mut n = 0u64;
-        for _ in 0..rounds {
-            for line in data.lines() {
-                out.clear();
-                op.process(
-                    Record::from_line(Cow::Borrowed(line), line),
-                    &mut out,
-                    &mut cx,
-                );
-                n += out.len() as u64;
-            }
-        }
-        let secs = start.elapsed().as_secs_f64();
-        let mb = (data.len() * rounds) as f64 / 1e6;
-        eprintln!(
-            "json: {n} records, {mb:.0} MB in {secs:.3} s: {:.0} MB/s",
-            mb / secs
-        );
     }
 }

@@ -240,14 +240,10 @@ impl RecordOp for LogfmtOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::record_op;
 
     fn run_rec<'a>(args: &[&str], rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
-        let m = crate::ops::command_for(&Logfmt)
-            .try_get_matches_from(std::iter::once("logfmt").chain(args.iter().copied()))
-            .expect("valid args");
-        let Ok(Built::Record(op)) = Logfmt.build(&m, &BuildCx::default()) else {
-            panic!("logfmt builds a record operator")
-        };
+        let op = record_op(&[&["logfmt"], args].concat()).expect("valid logfmt");
         let mut out = Vec::new();
         let mut cx = Ctx::new(true);
         op.process(rec, &mut out, &mut cx);

@@ -438,19 +438,11 @@ impl RecordOp for MapOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Map)
-            .try_get_matches_from(std::iter::once("map").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Map.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("map builds a record operator".into()),
-        }
-    }
+    use crate::ops::record_op;
 
     fn run_rec<'a>(args: &[&str], rec: Record<'a>) -> Vec<Record<'a>> {
-        let op = build(args).unwrap_or_else(|e| panic!("map {args:?}: {e}"));
+        let op =
+            record_op(&[&["map"], args].concat()).unwrap_or_else(|e| panic!("map {args:?}: {e}"));
         let mut out = Vec::new();
         op.process(rec, &mut out, &mut Ctx::default());
         out
@@ -468,7 +460,7 @@ mod tests {
     }
 
     fn err(args: &[&str]) -> String {
-        build(args)
+        record_op(&[&["map"], args].concat())
             .err()
             .unwrap_or_else(|| panic!("map {args:?} should fail"))
     }
@@ -524,7 +516,7 @@ mod tests {
         assert!(e.contains("group '1b'"), "{e}");
         assert!(err(&["replace", "(a)", "$2"]).contains("group '2'"));
         assert!(err(&["replace", "(a)", "${x}"]).contains("group 'x'"));
-        assert!(build(&["replace", "(?P<x>a)", "${x}$0${1}$$y $"]).is_ok());
+        assert!(record_op(&["map", "replace", "(?P<x>a)", "${x}$0${1}$$y $"]).is_ok());
     }
 
     #[test]
@@ -654,7 +646,7 @@ mod tests {
             Some("ax")
         );
         assert_eq!(run(&["field", "-d", ",", "2"], "a,b").as_deref(), Some("b"));
-        let e = build(&["replace", "a", "b", "c"])
+        let e = record_op(&["map", "replace", "a", "b", "c"])
             .err()
             .expect("three arguments");
         assert!(e.contains("unexpected argument 'c'"), "{e}");

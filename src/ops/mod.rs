@@ -4,15 +4,16 @@
 //! `build` that turns parsed arguments into a running part of the chain.
 //! Adding an operator touches its own file and one line of [`REGISTRY`].
 
-use std::any::Any;
 use std::time::Duration;
 
 use clap::ArgMatches;
 
 use crate::accounting::Ctx;
+use crate::agg::Aggregation;
+use crate::batch::WindowSpec;
 use crate::record::Record;
-use crate::sink::RowSource;
 
+pub mod chain;
 pub mod count;
 pub mod count_by_key;
 pub mod csv;
@@ -85,6 +86,11 @@ pub trait Operator: Sync {
     fn args(&self, cmd: clap::Command) -> clap::Command;
     fn stage(&self) -> Stage;
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String>;
+    /// What the built operator keeps in memory, for `--explain`, when its
+    /// stage's usual answer does not say it (a lookup table, sessions).
+    fn memory(&self, _m: &ArgMatches) -> Option<String> {
+        None
+    }
 }
 
 /// The clap command of an operator, for parsing, `--help` and the docs.
@@ -100,6 +106,68 @@ pub fn command_for(op: &dyn Operator) -> clap::Command {
 
 pub fn find(name: &str) -> Option<&'static dyn Operator> {
     REGISTRY.iter().copied().find(|op| op.name() == name)
+}
+
+/// Builds one operator from its words, name first (`["top", "3", "-f",
+/// "n"]`), as a chain's stage is built: found in [`REGISTRY`] by name, its
+/// arguments parsed by its clap command, then built with `cx`. The one way
+/// the unit tests, the fuzz harness and the benches make an operator, so
+/// they make it as a run does; the error is clap's text or the operator's.
+pub fn build_words(words: &[&str], cx: &BuildCx) -> Result<Built, String> {
+    let name = words.first().ok_or("no operator: the words are empty")?;
+    let op = find(name).ok_or_else(|| format!("unknown operator '{name}'"))?;
+    let m = command_for(op)
+        .try_get_matches_from(words)
+        .map_err(|e| e.to_string())?;
+    op.build(&m, cx)
+}
+
+/// [`build_words`] with a default [`BuildCx`], for a per-record operator.
+pub fn record_op(words: &[&str]) -> Result<Box<dyn RecordOp>, String> {
+    match build_words(words, &BuildCx::default())? {
+        Built::Record(op) => Ok(op),
+        _ => Err(format!("{words:?} is not a per-record operator")),
+    }
+}
+
+/// [`build_words`] with a default [`BuildCx`], for an operator on rows.
+pub fn rows_op(words: &[&str]) -> Result<Box<dyn RowsOp>, String> {
+    match build_words(words, &BuildCx::default())? {
+        Built::Rows(op) => Ok(op),
+        _ => Err(format!("{words:?} is not an operator on rows")),
+    }
+}
+
+/// [`build_words`] with a default [`BuildCx`], for an aggregation.
+pub fn aggregation(words: &[&str]) -> Result<Box<dyn Aggregation>, String> {
+    aggregation_in(words, &BuildCx::default())
+}
+
+/// [`aggregation`] under `--max-keys MAX`: the aggregation and the limit
+/// its accumulators share, which tallies what overflowed it.
+pub fn aggregation_capped(
+    words: &[&str],
+    max: usize,
+) -> Result<
+    (
+        Box<dyn Aggregation>,
+        std::sync::Arc<crate::agg::limit::KeyLimit>,
+    ),
+    String,
+> {
+    let keys = std::sync::Arc::new(crate::agg::limit::KeyLimit::new(max));
+    let cx = BuildCx {
+        keys: std::sync::Arc::clone(&keys),
+        ..BuildCx::default()
+    };
+    Ok((aggregation_in(words, &cx)?, keys))
+}
+
+fn aggregation_in(words: &[&str], cx: &BuildCx) -> Result<Box<dyn Aggregation>, String> {
+    match build_words(words, cx)? {
+        Built::Aggregation(a) => Ok(a),
+        _ => Err(format!("{words:?} is not an aggregation")),
+    }
 }
 
 /// A running part of the chain.
@@ -133,7 +201,7 @@ pub trait RecordOp: Send + Sync {
 
     /// Whether this operator is `split` at runs of white space on `_`, so
     /// that an aggregation may run [`split::ascii_words_lines`] itself with
-    /// its own insert inlined (see [`AggState::add_ascii_words`]).
+    /// its own insert inlined (see [`crate::agg::AggState::add_ascii_words`]).
     fn splits_ascii_whitespace(&self) -> bool {
         false
     }
@@ -146,103 +214,9 @@ pub trait RecordOp: Send + Sync {
     }
 }
 
-/// An aggregation: a factory of accumulators, one per batch (or per part of
-/// a batch, merged at its end).
-pub trait Aggregation: Send + Sync {
-    fn new_state(&self) -> Box<dyn AggState>;
-    /// A batch's rows once written: an aggregation may keep them to
-    /// overwrite for its next rows instead of allocating afresh; returns
-    /// what it did not keep (dropped by the caller).
-    fn recycle(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
-        rows
-    }
-}
-
-/// The accumulator of one aggregation over one batch, pane or window.
-pub trait AggState: Send + Sync + Any {
-    fn add(&mut self, rec: &Record<'_>);
-    /// Adds a record whose only field is `_`, with this text (the fused
-    /// path of [`RecordOp::tokens`]). Aggregations override it to skip
-    /// building the record.
-    fn add_current(&mut self, text: &str) {
-        self.add(&Record::from_line(std::borrow::Cow::Borrowed(text), text));
-    }
-
-    /// Splits an ASCII block of whole lines at white space and adds every
-    /// token as [`AggState::add_current`] would; returns (lines with
-    /// tokens, lines without, tokens), or `None` when the aggregation has
-    /// no such fast path.
-    fn add_ascii_words(&mut self, _block: &[u8]) -> Option<(u64, u64, u64)> {
-        None
-    }
-
-    /// About how many rows [`AggState::into_rows`] will make, when that is
-    /// cheap to know: a large close runs on the engine's worker pool.
-    fn rows_hint(&self) -> usize {
-        0
-    }
-
-    /// Adds a block of `lines` whole ASCII lines, each as its own current
-    /// value, when the aggregation needs nothing of their text (a plain
-    /// count); returns whether it did.
-    fn add_ascii_lines(&mut self, _block: &[u8], _lines: u64) -> bool {
-        false
-    }
-
-    /// [`AggState::add_current`] for ASCII text given as bytes.
-    fn add_current_ascii(&mut self, text: &[u8]) {
-        if let Ok(t) = std::str::from_utf8(text) {
-            self.add_current(t);
-        }
-    }
-    /// Folds in another accumulator made by the same aggregation.
-    fn merge(&mut self, other: &dyn AggState);
-    /// The rows, in the aggregation's order. With `emit_empty`, an
-    /// aggregation that has a natural zero row (count) emits it.
-    fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
-    /// Like [`AggState::emit`] but consuming the accumulator, so that keys
-    /// can move into the rows instead of being copied.
-    fn into_rows(self: Box<Self>, emit_empty: bool) -> Vec<Record<'static>> {
-        self.emit(emit_empty)
-    }
-    /// The rows of this state and `parts` (partial states of the same
-    /// aggregation, the workers' shares of one batch) taken together:
-    /// what merging each into this one and then [`AggState::into_rows`]
-    /// give. An aggregation overrides it when it can make its rows
-    /// without merging first.
-    fn merge_into_rows(
-        self: Box<Self>,
-        parts: Vec<Box<dyn AggState>>,
-        emit_empty: bool,
-    ) -> Vec<Record<'static>> {
-        let mut me = self;
-        for p in parts {
-            me.merge(p.as_ref());
-        }
-        me.into_rows(emit_empty)
-    }
-    /// The rows of this state and `parts` taken together (as
-    /// [`AggState::merge_into_rows`]), made only as the output formats
-    /// them, a block at a time: no batch-sized set of rows made first.
-    /// None when the aggregation cannot (the default); the engine then
-    /// calls [`AggState::merge_into_rows`].
-    fn lazy_rows<'s>(&'s self, _parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
-        None
-    }
-    fn as_any(&self) -> &dyn Any;
-    fn is_empty(&self) -> bool;
-}
-
 /// Works on a whole batch's rows (sort, head, top).
 pub trait RowsOp: Send + Sync {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
-}
-
-/// `window LENGTH [--slide SLIDE]` or `window all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowSpec {
-    All,
-    Sliding { length: Duration, slide: Duration },
 }
 
 /// Compiles a user's regex, with a one-line error that says where it is
@@ -279,14 +253,6 @@ pub fn name_list(s: &str) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Downcasts another accumulator to this one's type, for `merge`.
-pub fn same<'s, T: 'static>(other: &'s dyn AggState, op: &str) -> &'s T {
-    other
-        .as_any()
-        .downcast_ref::<T>()
-        .unwrap_or_else(|| panic!("invariant: {op} merges only its own accumulators"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +271,40 @@ mod tests {
         let n = names.len();
         names.dedup();
         assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn build_words_builds_each_kind_as_its_words_say() {
+        assert!(record_op(&["split", "-r", ","]).is_ok());
+        assert!(rows_op(&["top", "3", "-f", "n"]).is_ok());
+        assert!(aggregation(&["stats", "-f", "n", "-a", "mean"]).is_ok());
+        let (_, keys) = aggregation_capped(&["count-by-key"], 7).expect("valid count-by-key");
+        assert_eq!(keys.max, 7);
+        assert!(matches!(
+            build_words(&["window", "all"], &BuildCx::default()),
+            Ok(Built::Window(WindowSpec::All))
+        ));
+    }
+
+    #[test]
+    fn build_words_says_what_is_wrong() {
+        let err = |r: Result<Built, String>| r.err().unwrap_or_default();
+        assert!(err(build_words(&[], &BuildCx::default())).contains("empty"));
+        let e = err(build_words(&["cuont"], &BuildCx::default()));
+        assert_eq!(e, "unknown operator 'cuont'");
+        // clap's error, then the operator's own
+        let e = err(build_words(&["head", "--nope"], &BuildCx::default()));
+        assert!(e.contains("--nope"), "{e}");
+        let e = err(build_words(
+            &["stats", "-f", "n", "-a", "avg"],
+            &BuildCx::default(),
+        ));
+        assert!(e.contains("did you mean 'mean'"), "{e}");
+        // the typed conveniences refuse another kind
+        let e = record_op(&["count"]).err().unwrap_or_default();
+        assert!(e.contains("not a per-record operator"), "{e}");
+        assert!(rows_op(&["split"]).is_err());
+        assert!(aggregation(&["head"]).is_err());
     }
 
     #[test]

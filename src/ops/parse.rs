@@ -240,19 +240,10 @@ impl LocalRegex {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Parse)
-            .try_get_matches_from(std::iter::once("parse").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Parse.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("parse builds a record operator".into()),
-        }
-    }
+    use crate::ops::record_op;
 
     fn run_rec<'a>(args: &[&str], rec: Record<'a>) -> (Vec<Record<'a>>, Ctx) {
-        let op = build(args).expect("valid parse");
+        let op = record_op(&[&["parse"], args].concat()).expect("valid parse");
         let mut out = Vec::new();
         let mut cx = Ctx::new(true);
         op.process(rec, &mut out, &mut cx);
@@ -366,8 +357,8 @@ mod tests {
 
     #[test]
     fn parse_reuses_locations_across_ops_and_lines() {
-        let a = build(&[r"(?P<x>a+)"]).expect("valid");
-        let b = build(&[r"(?P<p>b)(?P<q>c)(?P<r>d)"]).expect("valid");
+        let a = record_op(&["parse", r"(?P<x>a+)"]).expect("valid");
+        let b = record_op(&["parse", r"(?P<p>b)(?P<q>c)(?P<r>d)"]).expect("valid");
         let mut cx = Ctx::default();
         for _ in 0..3 {
             let mut out = Vec::new();
@@ -405,11 +396,13 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        let e = build(&[r"(\d+)"]).err().expect("no named group");
+        let e = record_op(&["parse", r"(\d+)"])
+            .err()
+            .expect("no named group");
         assert!(e.contains("at least one named group"), "{e}");
-        let e = build(&["(?P<a>x"]).err().expect("bad regex");
+        let e = record_op(&["parse", "(?P<a>x"]).err().expect("bad regex");
         assert!(e.starts_with("bad regex"), "{e}");
-        let e = build(&[]).err().expect("missing regex");
+        let e = record_op(&["parse"]).err().expect("missing regex");
         assert!(e.contains("needs a REGEX"), "{e}");
     }
 

@@ -175,16 +175,7 @@ pub(crate) fn permute(rows: Vec<Record<'static>>, order: &[usize]) -> Vec<Record
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RowsOp>, String> {
-        let m = crate::ops::command_for(&Sort)
-            .try_get_matches_from(std::iter::once("sort").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Sort.build(&m, &BuildCx::default())? {
-            Built::Rows(op) => Ok(op),
-            _ => Err("sort builds a rows operator".into()),
-        }
-    }
+    use crate::ops::rows_op;
 
     fn lines(ls: &[&str]) -> Vec<Record<'static>> {
         ls.iter()
@@ -213,7 +204,7 @@ mod tests {
 
     #[test]
     fn sort_mixed_numbers_and_text() {
-        let op = build(&["_"]).expect("valid");
+        let op = rows_op(&["sort", "_"]).expect("valid");
         let out = op.apply(lines(&["b", "10", "9", "a", "-1.5", "B", "9.0", "1e1", ""]));
         assert_eq!(
             col(&out, "_"),
@@ -223,7 +214,7 @@ mod tests {
 
     #[test]
     fn sort_reverse_keeps_missing_last_and_is_stable() {
-        let op = build(&["-r", "n"]).expect("valid");
+        let op = rows_op(&["sort", "-r", "n"]).expect("valid");
         let rows = vec![
             row(&[("n", Value::Int(1)), ("id", Value::str("a"))]),
             row(&[("id", Value::str("missing"))]),
@@ -238,7 +229,7 @@ mod tests {
             col(&out, "id"),
             ["b", "c", "e", "a", "d", "missing", "null"]
         );
-        let asc = build(&["n"]).expect("valid").apply(rows);
+        let asc = rows_op(&["sort", "n"]).expect("valid").apply(rows);
         assert_eq!(
             col(&asc, "id"),
             ["a", "d", "c", "e", "b", "missing", "null"]
@@ -247,7 +238,7 @@ mod tests {
 
     #[test]
     fn sort_by_several_fields() {
-        let op = build(&["a,b"]).expect("valid");
+        let op = rows_op(&["sort", "a,b"]).expect("valid");
         let rows = vec![
             row(&[("a", Value::str("x")), ("b", Value::Int(2))]),
             row(&[("a", Value::str("10")), ("b", Value::Int(3))]),
@@ -256,7 +247,7 @@ mod tests {
         ];
         let out = op.apply(rows);
         assert_eq!(col(&out, "b"), ["9", "3", "1", "2"]);
-        let two = build(&["a", "b"]).expect("valid");
+        let two = rows_op(&["sort", "a", "b"]).expect("valid");
         assert_eq!(col(&two.apply(out), "b"), ["9", "3", "1", "2"]);
     }
 
@@ -288,7 +279,7 @@ mod tests {
 
     #[test]
     fn sort_reaches_into_json() {
-        let op = build(&["u.id"]).expect("valid");
+        let op = rows_op(&["sort", "u.id"]).expect("valid");
         let mk = |id: i64| row(&[("u", Value::Json(Box::new(serde_json::json!({ "id": id }))))]);
         let out = op.apply(vec![mk(10), mk(2), row(&[]), mk(7)]);
         let ids: Vec<String> = out
@@ -304,8 +295,8 @@ mod tests {
 
     #[test]
     fn sort_needs_a_field() {
-        assert!(build(&[]).is_err());
-        assert!(build(&["a,"]).is_err());
-        assert!(build(&["-r"]).is_err());
+        assert!(rows_op(&["sort"]).is_err());
+        assert!(rows_op(&["sort", "a,"]).is_err());
+        assert!(rows_op(&["sort", "-r"]).is_err());
     }
 }

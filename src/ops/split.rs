@@ -213,7 +213,7 @@ impl RecordOp for SplitOp {
 
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         let src = if self.field == CURRENT {
-            rec.value.take()
+            rec.take_current()
         } else {
             rec.get(&self.field).cloned()
         };
@@ -239,14 +239,10 @@ impl RecordOp for SplitOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::record_op;
 
     fn run(args: &[&str], line: &str) -> Vec<String> {
-        let m = crate::ops::command_for(&Split)
-            .try_get_matches_from(std::iter::once("split").chain(args.iter().copied()))
-            .expect("valid args");
-        let Ok(Built::Record(op)) = Split.build(&m, &BuildCx::default()) else {
-            panic!("split builds a record operator")
-        };
+        let op = record_op(&[&["split"], args].concat()).expect("valid split");
         let mut out = Vec::new();
         op.process(
             Record::from_line(Cow::Borrowed(line), line),

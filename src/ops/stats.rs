@@ -10,45 +10,19 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use clap::{Arg, ArgAction, ArgMatches};
-use hashbrown::Equivalent;
 
-use crate::agg::hll::Hll;
-use crate::agg::key::{BuildHasher, Key, KeyRef, MISSING, Map};
+use crate::agg::key::{Key, KeyRef, MISSING, Map};
 use crate::agg::limit::{KeyLimit, OTHER};
-use crate::agg::quantile::Quantiles;
-use crate::ops::{AggState, Aggregation, BuildCx, Built, Operator, Stage, name_list, same};
+use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
+use crate::agg::{AggState, Aggregation, same};
+use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::Record;
 use crate::value::{Num, Value};
 
 pub struct Stats;
-
-/// The aggregate names, in the order the help and errors list them.
-const NAMES: &[&str] = &[
-    "count", "sum", "mean", "min", "max", "p50", "p90", "p95", "p99", "distinct",
-];
-
-/// Names users reach for that spate spells differently.
-const ALIASES: &[(&str, &str)] = &[
-    ("avg", "mean"),
-    ("average", "mean"),
-    ("median", "p50"),
-    ("total", "sum"),
-    ("minimum", "min"),
-    ("maximum", "max"),
-    ("n", "count"),
-    ("cnt", "count"),
-    ("uniq", "distinct"),
-    ("unique", "distinct"),
-    ("nunique", "distinct"),
-    ("dc", "distinct"),
-    ("count_distinct", "distinct"),
-    ("distinct_count", "distinct"),
-    ("cardinality", "distinct"),
-];
 
 impl Operator for Stats {
     fn name(&self) -> &'static str {
@@ -161,82 +135,6 @@ fn list(m: &ArgMatches, id: &str, flag: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// One aggregate of one field.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Agg {
-    Count,
-    Sum,
-    Mean,
-    Min,
-    Max,
-    /// A percentile, in (0, 100].
-    Pct(f64),
-    Distinct,
-}
-
-fn parse_agg(name: &str) -> Result<Agg, String> {
-    Ok(match name {
-        "count" => Agg::Count,
-        "sum" => Agg::Sum,
-        "mean" => Agg::Mean,
-        "min" => Agg::Min,
-        "max" => Agg::Max,
-        "distinct" => Agg::Distinct,
-        _ => match percentile(name) {
-            Some(Ok(p)) => Agg::Pct(p),
-            Some(Err(e)) => return Err(e),
-            None => return Err(unknown_agg(name)),
-        },
-    })
-}
-
-/// `pN`: `None` when the name is not of that form at all.
-fn percentile(name: &str) -> Option<Result<f64, String>> {
-    let digits = name.strip_prefix('p')?;
-    let well_formed = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|&b| b == b'.').count() <= 1
-        && digits.bytes().any(|b| b.is_ascii_digit());
-    if !well_formed {
-        return None;
-    }
-    Some(match digits.parse::<f64>() {
-        Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
-        _ => Err(format!(
-            "bad percentile '{name}': N in pN must be above 0 and at most 100"
-        )),
-    })
-}
-
-fn unknown_agg(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    let hint = ALIASES
-        .iter()
-        .find(|(a, _)| *a == lower)
-        .map(|(_, to)| *to)
-        .or_else(|| crate::suggest::closest(&lower, NAMES.iter().copied()));
-    let hint = hint
-        .map(|h| format!("; did you mean '{h}'?"))
-        .unwrap_or_default();
-    format!(
-        "unknown aggregate '{name}'{hint} (valid: {}; or any pN, 0 < N <= 100)",
-        NAMES.join(" ")
-    )
-}
-
-/// What a group keeps for one field: only what the aggregates need.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum SlotKind {
-    Count,
-    /// Serves both sum and mean.
-    Sum,
-    Min,
-    Max,
-    Distinct,
-    /// Serves every percentile of the field.
-    Quantiles,
-}
-
 /// One output column: which slot it reads and how.
 struct Column {
     name: String,
@@ -329,278 +227,6 @@ impl Aggregation for StatsAgg {
             limit: Arc::clone(&self.1),
             other: None,
         })
-    }
-}
-
-/// A sum that stays exact over integers whatever the order of additions
-/// and merges: integers add into an `i128` (2^64 values of i64 cannot
-/// overflow it), other numbers into a float.
-#[derive(Debug, Clone, Default)]
-struct SumAcc {
-    ints: i128,
-    floats: f64,
-    /// How many values read as numbers.
-    n: u64,
-    any_float: bool,
-}
-
-impl SumAcc {
-    fn add(&mut self, x: Num) {
-        self.n += 1;
-        match x {
-            Num::Int(i) => self.ints += i128::from(i),
-            Num::Float(f) => {
-                self.floats += f;
-                self.any_float = true;
-            }
-        }
-    }
-
-    fn merge(&mut self, o: &SumAcc) {
-        self.ints += o.ints;
-        self.floats += o.floats;
-        self.n += o.n;
-        self.any_float |= o.any_float;
-    }
-
-    fn total(&self) -> f64 {
-        self.ints as f64 + self.floats
-    }
-
-    fn sum(&self) -> Value<'static> {
-        if self.n == 0 {
-            return Value::Null;
-        }
-        match i64::try_from(self.ints) {
-            Ok(i) if !self.any_float => Value::Int(i),
-            _ => Value::Float(self.total()),
-        }
-    }
-
-    fn mean(&self) -> Value<'static> {
-        if self.n == 0 {
-            return Value::Null;
-        }
-        Value::Float(self.total() / self.n as f64)
-    }
-}
-
-/// Percentiles of a field, and whether every value was an integer (then a
-/// whole result prints as one).
-struct QuantAcc {
-    q: Quantiles,
-    all_int: bool,
-}
-
-impl QuantAcc {
-    fn get(&self, p: f64) -> Value<'static> {
-        match self.q.quantile(p) {
-            None => Value::Null,
-            Some(x) if self.all_int && x.fract() == 0.0 && (-9.0e18..9.0e18).contains(&x) => {
-                Value::Int(x as i64)
-            }
-            Some(x) => Value::Float(x),
-        }
-    }
-}
-
-type ValueSet = hashbrown::HashSet<Value<'static>, BuildHasher>;
-
-/// `distinct` keeps every value up to this many per group (in a batch, a
-/// thread's share of it, a pane or a window), then a sketch. 10,000 short
-/// texts take about 0.5 MB of set, a bound per group; past it a group costs
-/// the sketch's 16 KiB however many values come. Counts this small are the
-/// ones people check by eye, and the sketch's error here is already its
-/// usual 0.6-0.8%, so the switch makes no jump.
-const DISTINCT_EXACT: usize = 10_000;
-
-/// The distinct values of one field in one group: the values themselves up
-/// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes (which
-/// follow `Value`'s `Hash`, so values that compare equal count once).
-enum Distinct {
-    Exact(ValueSet),
-    Estimate(Hll),
-}
-
-impl Distinct {
-    fn add(&mut self, v: &Value<'_>) {
-        let set = match self {
-            Distinct::Exact(set) => set,
-            Distinct::Estimate(h) => {
-                h.add(&ValRef(v));
-                return;
-            }
-        };
-        if set.contains(&ValRef(v)) {
-            return;
-        }
-        if set.len() < DISTINCT_EXACT {
-            set.insert(v.to_owned_value());
-            return;
-        }
-        let mut h = sketch_of(set);
-        h.add(&ValRef(v));
-        *self = Distinct::Estimate(h);
-    }
-
-    fn merge(&mut self, other: &Distinct) {
-        let sketch = match (&mut *self, other) {
-            (Distinct::Exact(a), Distinct::Exact(b)) => {
-                a.reserve(b.len().min(DISTINCT_EXACT.saturating_sub(a.len())));
-                let mut over = false;
-                for v in b.iter() {
-                    if !a.contains(v) {
-                        if a.len() >= DISTINCT_EXACT {
-                            over = true;
-                            break;
-                        }
-                        a.insert(v.clone());
-                    }
-                }
-                if !over {
-                    return;
-                }
-                let mut h = sketch_of(a);
-                for v in b.iter() {
-                    h.add(v);
-                }
-                h
-            }
-            (Distinct::Exact(a), Distinct::Estimate(theirs)) => {
-                let mut h = theirs.clone();
-                for v in a.iter() {
-                    h.add(v);
-                }
-                h
-            }
-            (Distinct::Estimate(h), Distinct::Exact(b)) => {
-                for v in b.iter() {
-                    h.add(v);
-                }
-                return;
-            }
-            (Distinct::Estimate(h), Distinct::Estimate(theirs)) => {
-                h.merge(theirs);
-                return;
-            }
-        };
-        *self = Distinct::Estimate(sketch);
-    }
-
-    fn count(&self) -> i64 {
-        match self {
-            Distinct::Exact(set) => i64::try_from(set.len()).unwrap_or(i64::MAX),
-            // a sketch stands for more than DISTINCT_EXACT values for
-            // certain, so an estimate never reads as an exact count
-            Distinct::Estimate(h) => {
-                let floor = DISTINCT_EXACT as f64 + 1.0;
-                h.estimate().round().clamp(floor, 9.0e18) as i64
-            }
-        }
-    }
-}
-
-fn sketch_of(set: &ValueSet) -> Hll {
-    let mut h = Hll::new();
-    for v in set.iter() {
-        h.add(v);
-    }
-    h
-}
-
-/// A borrowed value that finds its owned copy in a [`ValueSet`] without
-/// allocating.
-struct ValRef<'r, 'a>(&'r Value<'a>);
-
-impl Hash for ValRef<'_, '_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl Equivalent<Value<'static>> for ValRef<'_, '_> {
-    fn equivalent(&self, key: &Value<'static>) -> bool {
-        *self.0 == *key
-    }
-}
-
-/// One accumulator of one field in one group.
-enum Slot {
-    Count(u64),
-    Sum(SumAcc),
-    Min(Option<Num>),
-    Max(Option<Num>),
-    Distinct(Box<Distinct>),
-    Quantiles(Box<QuantAcc>),
-}
-
-impl Slot {
-    fn new(kind: SlotKind) -> Slot {
-        match kind {
-            SlotKind::Count => Slot::Count(0),
-            SlotKind::Sum => Slot::Sum(SumAcc::default()),
-            SlotKind::Min => Slot::Min(None),
-            SlotKind::Max => Slot::Max(None),
-            SlotKind::Distinct => Slot::Distinct(Box::new(Distinct::Exact(ValueSet::default()))),
-            SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
-                q: Quantiles::new(),
-                all_int: true,
-            })),
-        }
-    }
-
-    /// Folds in a present, non-null value (`num`: it read as a number).
-    fn add(&mut self, v: &Value<'_>, num: Option<Num>) {
-        match (self, num) {
-            (Slot::Count(c), _) => *c += 1,
-            (Slot::Distinct(d), _) => d.add(v),
-            (_, None) => {}
-            (Slot::Sum(s), Some(x)) => s.add(x),
-            (Slot::Min(m), Some(x)) => fold_extreme(m, x, Ordering::Less),
-            (Slot::Max(m), Some(x)) => fold_extreme(m, x, Ordering::Greater),
-            (Slot::Quantiles(q), Some(x)) => {
-                q.q.add(x.as_f64());
-                q.all_int &= matches!(x, Num::Int(_));
-            }
-        }
-    }
-
-    fn merge(&mut self, other: &Slot) {
-        match (self, other) {
-            (Slot::Count(a), Slot::Count(b)) => *a += b,
-            (Slot::Sum(a), Slot::Sum(b)) => a.merge(b),
-            (Slot::Min(a), Slot::Min(Some(b))) => fold_extreme(a, *b, Ordering::Less),
-            (Slot::Max(a), Slot::Max(Some(b))) => fold_extreme(a, *b, Ordering::Greater),
-            (Slot::Distinct(a), Slot::Distinct(b)) => a.merge(b),
-            (Slot::Quantiles(a), Slot::Quantiles(b)) => {
-                a.q.merge(&b.q);
-                a.all_int &= b.all_int;
-            }
-            // an empty min/max merges as nothing; the spec makes the
-            // kinds of two states' slots the same
-            _ => {}
-        }
-    }
-
-    fn emit(&self, agg: Agg) -> Value<'static> {
-        match (self, agg) {
-            (Slot::Count(c), _) => Value::Int(i64::try_from(*c).unwrap_or(i64::MAX)),
-            (Slot::Sum(s), Agg::Mean) => s.mean(),
-            (Slot::Sum(s), _) => s.sum(),
-            (Slot::Min(m) | Slot::Max(m), _) => m.map_or(Value::Null, Num::to_value),
-            (Slot::Distinct(d), _) => Value::Int(d.count()),
-            (Slot::Quantiles(q), Agg::Pct(p)) => q.get(p),
-            (Slot::Quantiles(_), _) => Value::Null,
-        }
-    }
-}
-
-/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`; on a tie
-/// the value seen first stays, so `1` and `1.0` keep their arrival order.
-fn fold_extreme(cur: &mut Option<Num>, x: Num, want: Ordering) {
-    match cur {
-        Some(c) if x.cmp_num(*c) != want => {}
-        _ => *cur = Some(x),
     }
 }
 
@@ -816,17 +442,9 @@ fn group_cmp(a: &Key, b: &Key) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agg::stats::DISTINCT_EXACT;
+    use crate::ops::{aggregation, aggregation_capped};
     use proptest::prelude::*;
-
-    fn agg(args: &[&str]) -> Result<Box<dyn Aggregation>, String> {
-        let m = crate::ops::command_for(&Stats)
-            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Stats.build(&m, &BuildCx::default())? {
-            Built::Aggregation(a) => Ok(a),
-            _ => Err("stats builds an aggregation".into()),
-        }
-    }
 
     fn rec(fields: &[(&'static str, Value<'static>)]) -> Record<'static> {
         Record::row(
@@ -838,7 +456,7 @@ mod tests {
     }
 
     fn run(args: &[&str], recs: &[Record<'static>]) -> Vec<Record<'static>> {
-        let a = agg(args).expect("valid stats arguments");
+        let a = aggregation(&[&["stats"], args].concat()).expect("valid stats arguments");
         let mut s = a.new_state();
         for r in recs {
             s.add(r);
@@ -1066,7 +684,7 @@ mod tests {
     fn stats_empty_batch_has_no_row() {
         assert!(run(&["-f", "x", "-a", "count"], &[]).is_empty());
         assert!(run(&["-f", "x", "-a", "count", "-g", "g"], &[]).is_empty());
-        let a = agg(&["-f", "x", "-a", "mean"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "mean"]).expect("valid");
         assert!(a.new_state().is_empty());
         assert!(a.new_state().emit(true).is_empty());
     }
@@ -1096,25 +714,33 @@ mod tests {
 
     #[test]
     fn stats_rejects_bad_arguments() {
-        let e = agg(&["-f", "x", "-a", "avg"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "avg"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'mean'"), "{e}");
         assert!(
             e.contains("count sum mean min max p50 p90 p95 p99 distinct"),
             "{e}"
         );
-        let e = agg(&["-f", "x", "-a", "mena"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "mena"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'mean'"), "{e}");
-        let e = agg(&["-f", "x", "-a", "median"]).err().unwrap_or_default();
+        let e = aggregation(&["stats", "-f", "x", "-a", "median"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("did you mean 'p50'"), "{e}");
-        assert!(agg(&["-f", "x", "-a", "p0"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "p101"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "pp"]).is_err());
-        let e = agg(&["-f", "", "-a", "sum"]).err().unwrap_or_default();
+        assert!(aggregation(&["stats", "-f", "x", "-a", "p0"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "p101"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "pp"]).is_err());
+        let e = aggregation(&["stats", "-f", "", "-a", "sum"])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("-f needs a name"), "{e}");
-        assert!(agg(&["-f", "a,,b", "-a", "sum"]).is_err());
-        assert!(agg(&["-a", "sum"]).is_err());
-        assert!(agg(&["-f", "x"]).is_err());
-        assert!(agg(&["-f", "x", "-a", "sum,"]).is_err());
+        assert!(aggregation(&["stats", "-f", "a,,b", "-a", "sum"]).is_err());
+        assert!(aggregation(&["stats", "-a", "sum"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x"]).is_err());
+        assert!(aggregation(&["stats", "-f", "x", "-a", "sum,"]).is_err());
     }
 
     #[test]
@@ -1149,24 +775,11 @@ mod tests {
         assert!(!spec.fields[0].numeric);
     }
 
-    fn agg_max(args: &[&str], max_keys: usize) -> (Box<dyn Aggregation>, Arc<KeyLimit>) {
-        let m = crate::ops::command_for(&Stats)
-            .try_get_matches_from(std::iter::once("stats").chain(args.iter().copied()))
-            .expect("valid stats arguments");
-        let keys = Arc::new(KeyLimit::new(max_keys));
-        let cx = BuildCx {
-            keys: Arc::clone(&keys),
-            ..BuildCx::default()
-        };
-        match Stats.build(&m, &cx) {
-            Ok(Built::Aggregation(a)) => (a, keys),
-            _ => panic!("stats builds an aggregation"),
-        }
-    }
-
     #[test]
     fn stats_max_keys_aggregates_new_groups_as_other() {
-        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum,max", "-g", "g"], 2);
+        let (a, keys) =
+            aggregation_capped(&["stats", "-f", "n", "-a", "count,sum,max", "-g", "g"], 2)
+                .expect("valid stats");
         let mut s = a.new_state();
         for (g, n) in [("b", 1), ("a", 2), ("c", 3), ("a", 4), ("d", 10), ("c", 5)] {
             s.add(&rec(&[("g", Value::str(g)), ("n", Value::Int(n))]));
@@ -1185,7 +798,8 @@ mod tests {
 
     #[test]
     fn stats_merge_respects_max_keys() {
-        let (a, keys) = agg_max(&["-f", "n", "-a", "count,sum", "-g", "g"], 2);
+        let (a, keys) = aggregation_capped(&["stats", "-f", "n", "-a", "count,sum", "-g", "g"], 2)
+            .expect("valid stats");
         let part = |groups: &[&'static str]| {
             let mut s = a.new_state();
             for g in groups {
@@ -1229,7 +843,7 @@ mod tests {
     #[test]
     fn stats_distinct_is_exact_up_to_the_threshold_then_estimates() {
         let n = DISTINCT_EXACT as i64;
-        let a = agg(&["-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
         let vals = |lo: i64, hi: i64| (lo..hi).map(|i| ("g", i)).collect::<Vec<_>>();
         // exactly the threshold, each value twice: exact
         let mut twice = vals(0, n);
@@ -1249,7 +863,7 @@ mod tests {
     #[test]
     fn stats_distinct_merges_across_the_threshold() {
         let n = DISTINCT_EXACT as i64;
-        let a = agg(&["-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
+        let a = aggregation(&["stats", "-f", "x", "-a", "distinct", "-g", "g"]).expect("valid");
         let part = |lo: i64, hi: i64| {
             let pairs: Vec<(&'static str, i64)> = (lo..hi).map(|i| ("g", i)).collect();
             distinct_state(a.as_ref(), &pairs)
@@ -1284,7 +898,8 @@ mod tests {
         // values, cut into parts of every size class: sketches are a
         // function of the set of values, so merging parts in any order is
         // the same as one pass
-        let a = agg(&["-f", "x", "-a", "count,distinct", "-g", "g"]).expect("valid");
+        let a =
+            aggregation(&["stats", "-f", "x", "-a", "count,distinct", "-g", "g"]).expect("valid");
         let pairs: Vec<(&'static str, i64)> = (0..30_000i64)
             .map(|i| {
                 if i % 7 == 0 {
@@ -1354,6 +969,34 @@ mod tests {
             })
     }
 
+    /// The records added to one accumulator, and added to one per part
+    /// (cut at `cuts`) then merged in order: a batch taken whole and in its
+    /// workers' parts.
+    fn whole_and_merged(
+        a: &dyn Aggregation,
+        recs: &[Record<'static>],
+        cuts: Vec<usize>,
+    ) -> (Box<dyn AggState>, Box<dyn AggState>) {
+        let mut whole = a.new_state();
+        for r in recs {
+            whole.add(r);
+        }
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
+        cuts.sort_unstable();
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(recs.len());
+        let mut merged = a.new_state();
+        for w in bounds.windows(2) {
+            let mut part = a.new_state();
+            for r in &recs[w[0]..w[1]] {
+                part.add(r);
+            }
+            merged.merge(part.as_ref());
+        }
+        (whole, merged)
+    }
+
     proptest! {
         #[test]
         fn stats_merge_of_parts_equals_whole(
@@ -1368,24 +1011,8 @@ mod tests {
             if grouped {
                 args.extend(["-g", "g"]);
             }
-            let a = agg(&args).expect("valid stats arguments");
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let a = aggregation(&[&["stats"], &args[..]].concat()).expect("valid stats arguments");
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
             prop_assert_eq!(merged.is_empty(), whole.is_empty());
         }
@@ -1395,7 +1022,7 @@ mod tests {
             recs in prop::collection::vec(record(), 0..80),
             cut in 0usize..80,
         ) {
-            let a = agg(&["-f", "a", "-a", "distinct", "-g", "g"]).expect("valid");
+            let a = aggregation(&["stats", "-f", "a", "-a", "distinct", "-g", "g"]).expect("valid");
             let cut = cut.min(recs.len());
             let mut merged = a.new_state();
             for part in [&recs[cut..], &recs[..cut]] {
@@ -1438,24 +1065,8 @@ mod tests {
             cuts in prop::collection::vec(0usize..80, 0..6),
             max_keys in 1usize..4,
         ) {
-            let (a, _) = agg_max(&["-f", "a", "-a", "count", "-g", "g"], max_keys);
-            let mut whole = a.new_state();
-            for r in &recs {
-                whole.add(r);
-            }
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(recs.len())).collect();
-            cuts.sort_unstable();
-            let mut bounds = vec![0];
-            bounds.extend(cuts);
-            bounds.push(recs.len());
-            let mut merged = a.new_state();
-            for w in bounds.windows(2) {
-                let mut part = a.new_state();
-                for r in &recs[w[0]..w[1]] {
-                    part.add(r);
-                }
-                merged.merge(part.as_ref());
-            }
+            let (a, _) = aggregation_capped(&["stats", "-f", "a", "-a", "count", "-g", "g"], max_keys).expect("valid stats");
+            let (whole, merged) = whole_and_merged(a.as_ref(), &recs, cuts);
             let count = |rows: &[Record<'static>]| -> i64 {
                 rows.iter()
                     .filter_map(|r| match r.get("count") {

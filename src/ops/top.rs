@@ -138,18 +138,9 @@ impl RowsOp for TopOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::rows_op;
     use crate::value::Value;
     use std::borrow::Cow;
-
-    fn build(args: &[&str]) -> Result<Box<dyn RowsOp>, String> {
-        let m = crate::ops::command_for(&Top)
-            .try_get_matches_from(std::iter::once("top").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Top.build(&m, &BuildCx::default())? {
-            Built::Rows(op) => Ok(op),
-            _ => Err("top builds a rows operator".into()),
-        }
-    }
 
     fn kc(key: &'static str, count: i64) -> Record<'static> {
         Record::row(vec![
@@ -170,7 +161,7 @@ mod tests {
 
     #[test]
     fn top_largest_first_ties_by_other_fields() {
-        let op = build(&["3"]).expect("valid");
+        let op = rows_op(&["top", "3"]).expect("valid");
         let rows = vec![
             kc("b", 2),
             kc("z", 1),
@@ -180,7 +171,7 @@ mod tests {
             kc("9", 2),
         ];
         assert_eq!(keys(&op.apply(rows.clone())), ["c", "9", "10"]);
-        let all = build(&["100"]).expect("valid").apply(rows);
+        let all = rows_op(&["top", "100"]).expect("valid").apply(rows);
         assert_eq!(keys(&all), ["c", "9", "10", "a", "b", "z"]);
     }
 
@@ -193,7 +184,7 @@ mod tests {
                 (Cow::Borrowed("h"), Value::Int(h)),
             ])
         };
-        let op = build(&["4", "-f", "n"]).expect("valid");
+        let op = rows_op(&["top", "4", "-f", "n"]).expect("valid");
         let out = op.apply(vec![
             row("b", 1, 7),
             row("a", 9, 7),
@@ -214,7 +205,7 @@ mod tests {
 
     #[test]
     fn top_missing_and_text_rank_last() {
-        let op = build(&["5", "-f", "mean"]).expect("valid");
+        let op = rows_op(&["top", "5", "-f", "mean"]).expect("valid");
         let row = |k: &'static str, mean: Option<Value<'static>>| {
             let mut f = vec![(Cow::Borrowed("key"), Value::str(k))];
             if let Some(m) = mean {
@@ -234,7 +225,7 @@ mod tests {
 
     #[test]
     fn top_by_current_value() {
-        let op = build(&["2", "-f", "_"]).expect("valid");
+        let op = rows_op(&["top", "2", "-f", "_"]).expect("valid");
         let rows: Vec<Record<'static>> = ["3", "20", "x", "100"]
             .iter()
             .map(|l| Record::from_line(Cow::Borrowed(*l), "").into_owned())
@@ -254,10 +245,15 @@ mod tests {
     #[test]
     fn top_needs_n_of_at_least_one() {
         for bad in [&["0"][..], &["-3"], &["x"], &[]] {
-            assert!(build(bad).is_err(), "{bad:?}");
+            assert!(rows_op(&[&["top"], bad].concat()).is_err(), "{bad:?}");
         }
-        let e = build(&["0"]).err().unwrap_or_default();
+        let e = rows_op(&["top", "0"]).err().unwrap_or_default();
         assert!(e.contains("1 or more"), "{e}");
-        assert!(build(&["1"]).expect("valid").apply(Vec::new()).is_empty());
+        assert!(
+            rows_op(&["top", "1"])
+                .expect("valid")
+                .apply(Vec::new())
+                .is_empty()
+        );
     }
 }

@@ -189,21 +189,13 @@ impl RecordOp for WhereOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::record_op;
     use crate::value::Value;
     use std::borrow::Cow;
 
-    fn build(args: &[&str]) -> Result<Box<dyn RecordOp>, String> {
-        let m = crate::ops::command_for(&Where)
-            .try_get_matches_from(std::iter::once("where").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        match Where.build(&m, &BuildCx::default())? {
-            Built::Record(op) => Ok(op),
-            _ => Err("where builds a record operator".into()),
-        }
-    }
-
     fn keeps(args: &[&str], rec: &Record<'_>) -> bool {
-        let op = build(args).unwrap_or_else(|e| panic!("where {args:?}: {e}"));
+        let op = record_op(&[&["where"], args].concat())
+            .unwrap_or_else(|e| panic!("where {args:?}: {e}"));
         let mut out = Vec::new();
         let mut cx = Ctx::default();
         op.process(rec.clone(), &mut out, &mut cx);
@@ -296,7 +288,11 @@ mod tests {
 
     #[test]
     fn where_errors() {
-        let e = |args: &[&str]| build(args).err().unwrap_or_default();
+        let e = |args: &[&str]| {
+            record_op(&[&["where"], args].concat())
+                .err()
+                .unwrap_or_default()
+        };
         assert!(e(&[]).contains("needs FIELD OP VALUE"));
         assert!(e(&["count"]).contains("needs FIELD OP VALUE"));
         assert!(e(&["count", ">"]).contains("needs FIELD OP VALUE"));

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Arg, ArgMatches};
 
+use crate::batch::WindowSpec;
 use crate::duration::{format_duration, parse_duration};
-use crate::ops::{BuildCx, Built, Operator, Stage, WindowSpec};
+use crate::ops::{BuildCx, Built, Operator, Stage};
 
 pub struct Window;
 
@@ -99,16 +100,15 @@ fn check_multiple(what: &str, d: Duration, interval: Duration) -> Result<(), Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::build_words;
 
+    /// The window of `window ARGS...` under batches of `interval` seconds.
     fn build(args: &[&str], interval: Option<u64>) -> Result<WindowSpec, String> {
-        let m = crate::ops::command_for(&Window)
-            .try_get_matches_from(std::iter::once("window").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
         let cx = BuildCx {
             interval: interval.map(Duration::from_secs),
             ..BuildCx::default()
         };
-        match Window.build(&m, &cx)? {
+        match build_words(&[&["window"], args].concat(), &cx)? {
             Built::Window(w) => Ok(w),
             _ => Err("not a window".into()),
         }

@@ -94,50 +94,21 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::{Nanos, TimeFormat};
+    use crate::sink::testing::{T, kv, opts, render, render_at};
+    use crate::timestamp::TimeFormat;
     use crate::value::Value;
-
-    /// 2026-11-24T01:02:04Z.
-    const T: Nanos = 1_795_482_124_000_000_000;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
-
-    fn render(f: &mut Csv, time: Nanos, rows: &[Record<'static>]) -> String {
-        let mut out = Vec::new();
-        let b = BatchOut {
-            time,
-            start: None,
-            rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
-        String::from_utf8(out).expect("csv is UTF-8")
-    }
-
-    fn kv(key: &'static str, count: i64) -> Record<'static> {
-        Record::row(vec![
-            (Cow::Borrowed("key"), Value::str(key)),
-            (Cow::Borrowed("count"), Value::Int(count)),
-        ])
-    }
 
     #[test]
     fn csv_prints_the_header_once() {
         let mut f = Csv::new(opts());
         assert_eq!(
-            render(&mut f, T, &[kv("a", 2), kv("b", 1)]),
+            render(&mut f, &[kv("a", 2), kv("b", 1)]),
             "time,key,count\n\
              2026-11-24T01:02:04Z,a,2\n\
              2026-11-24T01:02:04Z,b,1\n"
         );
         assert_eq!(
-            render(&mut f, T + 1_000_000_000, &[kv("c", 5)]),
+            render_at(&mut f, T + 1_000_000_000, None, &[kv("c", 5)]),
             "2026-11-24T01:02:05Z,c,5\n"
         );
     }
@@ -152,7 +123,7 @@ mod tests {
             (Cow::Borrowed("e"), Value::str("plain 'text'; ok")),
         ]);
         assert_eq!(
-            render(&mut f, T, &[row]),
+            render(&mut f, &[row]),
             "time,\"a,b\",c,d,e\n\
              2026-11-24T01:02:04Z,\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\",plain 'text'; ok\n"
         );
@@ -171,7 +142,7 @@ mod tests {
             Value::Json(Box::new(serde_json::json!({"a": [1, "x"]}))),
         );
         assert_eq!(
-            render(&mut f, T, &[r]),
+            render(&mut f, &[r]),
             "time,value,mean,third,none,ok,obj\n\
              2026-11-24T01:02:04Z,\"hello, world\",2,0.333333,,true,\"{\"\"a\"\":[1,\"\"x\"\"]}\"\n"
         );
@@ -180,9 +151,9 @@ mod tests {
     #[test]
     fn csv_skips_empty_batches_and_waits_for_a_header() {
         let mut f = Csv::new(opts());
-        assert_eq!(render(&mut f, T, &[]), "");
+        assert_eq!(render(&mut f, &[]), "");
         assert_eq!(
-            render(&mut f, T, &[kv("a", 1)]),
+            render(&mut f, &[kv("a", 1)]),
             "time,key,count\n2026-11-24T01:02:04Z,a,1\n"
         );
     }
@@ -195,7 +166,7 @@ mod tests {
             ..opts()
         });
         assert_eq!(
-            render(&mut f, T + 250_000_000, &[kv("a", 1)]),
+            render_at(&mut f, T + 250_000_000, None, &[kv("a", 1)]),
             "time,key,count\n1795482124.250,a,1\n"
         );
     }
@@ -207,7 +178,7 @@ mod tests {
             (Cow::Borrowed("x"), Value::str("a \"b\", c\r\nd")),
             (Cow::Borrowed("y"), Value::str("")),
         ]);
-        let text = render(&mut f, T, &[row]);
+        let text = render(&mut f, &[row]);
         let mut r = ::csv::Reader::from_reader(text.as_bytes());
         let headers = r.headers().expect("a header").clone();
         assert_eq!(headers.iter().collect::<Vec<_>>(), ["time", "x", "y"]);

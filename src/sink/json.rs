@@ -55,43 +55,14 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::{Nanos, TimeFormat};
+    use crate::sink::testing::{T, kv, opts, render, render_at};
+    use crate::timestamp::TimeFormat;
     use crate::value::Value;
-
-    /// 2026-11-24T01:02:04Z.
-    const T: Nanos = 1_795_482_124_000_000_000;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
-
-    fn render(f: &mut Json, start: Option<Nanos>, rows: &[Record<'static>]) -> String {
-        let mut out = Vec::new();
-        let b = BatchOut {
-            time: T,
-            start,
-            rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
-        String::from_utf8(out).expect("JSON is UTF-8")
-    }
-
-    fn kv(key: &'static str, count: i64) -> Record<'static> {
-        Record::row(vec![
-            (Cow::Borrowed("key"), Value::str(key)),
-            (Cow::Borrowed("count"), Value::Int(count)),
-        ])
-    }
 
     #[test]
     fn json_one_line_per_batch() {
         let mut f = Json::new(opts());
-        let line = render(&mut f, None, &[kv("a", 2), kv("b\"", 1)]);
+        let line = render(&mut f, &[kv("a", 2), kv("b\"", 1)]);
         assert_eq!(
             line,
             "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[\
@@ -105,7 +76,7 @@ mod tests {
     fn json_empty_batch_has_no_rows() {
         let mut f = Json::new(opts());
         assert_eq!(
-            render(&mut f, None, &[]),
+            render(&mut f, &[]),
             "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[]}\n"
         );
     }
@@ -114,7 +85,7 @@ mod tests {
     fn json_window_prints_its_end_only() {
         let mut f = Json::new(opts());
         assert_eq!(
-            render(&mut f, Some(T - 60_000_000_000), &[kv("a", 1)]),
+            render_at(&mut f, T, Some(T - 60_000_000_000), &[kv("a", 1)]),
             "{\"time\":\"2026-11-24T01:02:04Z\",\"rows\":[{\"key\":\"a\",\"count\":1}]}\n"
         );
     }
@@ -129,7 +100,7 @@ mod tests {
         r.set(Cow::Borrowed("mean"), Value::Float(2.5));
         r.set(Cow::Borrowed("big"), Value::Float(1e21));
         r.set(Cow::Borrowed("n"), Value::Int(-3));
-        let line = render(&mut f, None, &[r]);
+        let line = render(&mut f, &[r]);
         assert_eq!(
             line,
             "{\"time\":1795482124,\"rows\":[{\"value\":\"x\",\"mean\":2.5,\"big\":1e+21,\"n\":-3}]}\n"

@@ -160,36 +160,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-
-    /// 2026-11-24T01:02:04Z.
-    const T: Nanos = 1_795_482_124_000_000_000;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
-
-    fn render(f: &mut Jsonl, rows: &[Record<'static>]) -> String {
-        let mut out = Vec::new();
-        let b = BatchOut {
-            time: T,
-            start: None,
-            rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
-        String::from_utf8(out).expect("JSON is UTF-8")
-    }
-
-    fn kv(key: &'static str, count: i64) -> Record<'static> {
-        Record::row(vec![
-            (Cow::Borrowed("key"), Value::str(key)),
-            (Cow::Borrowed("count"), Value::Int(count)),
-        ])
-    }
+    use crate::sink::testing::{T, kv, opts, render, render_at};
 
     #[test]
     fn jsonl_one_object_per_row_time_first() {
@@ -245,17 +216,10 @@ mod tests {
             millis: true,
             ..opts()
         });
-        let mut out = Vec::new();
         let rows = [kv("a", 1)];
-        let b = BatchOut {
-            time: T + 5_000_000,
-            start: None,
-            rows: &rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
         assert_eq!(
-            out,
-            b"{\"time\":1795482124.005,\"key\":\"a\",\"count\":1}\n"
+            render_at(&mut f, T + 5_000_000, None, &rows),
+            "{\"time\":1795482124.005,\"key\":\"a\",\"count\":1}\n"
         );
 
         let mut f = Jsonl::new(Options {

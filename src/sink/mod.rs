@@ -7,14 +7,42 @@ pub mod json;
 pub mod jsonl;
 pub mod pretty;
 pub mod spark;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tsv;
 
 use std::io::{self, Write};
 use std::ops::Range;
 
-use crate::cli::OutputFormat;
 use crate::record::Record;
 use crate::timestamp::{Nanos, TimeFormat, format_time};
+
+/// The output formats (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Pretty,
+    Tsv,
+    Csv,
+    Jsonl,
+    Json,
+    Spark,
+}
+
+impl OutputFormat {
+    pub const NAMES: [&'static str; 6] = ["pretty", "tsv", "csv", "jsonl", "json", "spark"];
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "pretty" => OutputFormat::Pretty,
+            "tsv" => OutputFormat::Tsv,
+            "csv" => OutputFormat::Csv,
+            "jsonl" => OutputFormat::Jsonl,
+            "json" => OutputFormat::Json,
+            "spark" => OutputFormat::Spark,
+            _ => return None,
+        })
+    }
+}
 
 /// One emitted batch or window.
 pub struct BatchOut<'r> {
@@ -234,6 +262,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
+    use crate::sink::testing::{T, opts};
     use crate::value::Value;
 
     /// A large batch formatted on a pool's threads is byte for byte what
@@ -258,13 +287,12 @@ mod tests {
             .expect("a pool");
         for format in [OutputFormat::Tsv, OutputFormat::Jsonl, OutputFormat::Csv] {
             let opts = Options {
-                time_format: TimeFormat::Rfc3339,
                 millis: true,
                 header: true,
-                color: false,
+                ..opts()
             };
             let b = BatchOut {
-                time: 1_795_482_124_000_000_000,
+                time: T,
                 start: None,
                 rows: &rows,
             };
@@ -289,7 +317,7 @@ mod tests {
             // block buffers kept from the first): as from a fresh one
             for n in [PAR_FORMAT_ROWS + 5, BLOCK_ROWS * 3] {
                 let b = BatchOut {
-                    time: 1_795_482_125_000_000_000,
+                    time: T + 1_000_000_000,
                     start: None,
                     rows: &rows[..n],
                 };

@@ -332,43 +332,13 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::{Nanos, TimeFormat};
-
-    /// 2026-11-24T01:02:04Z.
-    const T: Nanos = 1_795_482_124_000_000_000;
-
-    fn opts() -> Options {
-        Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        }
-    }
-
-    fn render(f: &mut Pretty, start: Option<Nanos>, rows: &[Record<'static>]) -> String {
-        let mut out = Vec::new();
-        let b = BatchOut {
-            time: T,
-            start,
-            rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
-        String::from_utf8(out).expect("pretty output is UTF-8")
-    }
-
-    fn kv(key: &'static str, count: i64) -> Record<'static> {
-        Record::row(vec![
-            (Cow::Borrowed("key"), Value::str(key)),
-            (Cow::Borrowed("count"), Value::Int(count)),
-        ])
-    }
+    use crate::sink::testing::{T, kv, opts, render, render_at};
 
     #[test]
     fn pretty_aligns_text_left_and_numbers_right() {
         let mut f = Pretty::new(opts());
         assert_eq!(
-            render(&mut f, None, &[kv("hello", 3), kv("a", 1234567)]),
+            render(&mut f, &[kv("hello", 3), kv("a", 1234567)]),
             "── 2026-11-24T01:02:04Z ── 2 rows\n\
              key      count\n\
              ─────  ───────\n\
@@ -380,8 +350,8 @@ mod tests {
     #[test]
     fn pretty_blank_line_between_batches_and_no_colour_by_default() {
         let mut f = Pretty::new(opts());
-        let first = render(&mut f, None, &[kv("a", 1)]);
-        let second = render(&mut f, None, &[kv("b", 2)]);
+        let first = render(&mut f, &[kv("a", 1)]);
+        let second = render(&mut f, &[kv("b", 2)]);
         assert!(!first.starts_with('\n'));
         assert_eq!(
             second,
@@ -397,7 +367,7 @@ mod tests {
             ..opts()
         });
         assert_eq!(
-            render(&mut f, None, &[kv("a", 1)]),
+            render(&mut f, &[kv("a", 1)]),
             "\x1b[2m── 2026-11-24T01:02:04Z ── 1 row\x1b[0m\n\
              \x1b[1mkey  count\x1b[0m\n\
              \x1b[2m───  ─────\x1b[0m\n\
@@ -408,7 +378,7 @@ mod tests {
     #[test]
     fn pretty_window_banner_shows_the_span() {
         let mut f = Pretty::new(opts());
-        let text = render(&mut f, Some(T - 60_000_000_000), &[kv("a", 1)]);
+        let text = render_at(&mut f, T, Some(T - 60_000_000_000), &[kv("a", 1)]);
         assert!(
             text.starts_with("── window 2026-11-24T01:01:04Z .. 2026-11-24T01:02:04Z ── 1 row\n"),
             "{text}"
@@ -419,7 +389,7 @@ mod tests {
     fn pretty_rows_without_fields_do_not_panic() {
         let mut f = Pretty::new(opts());
         assert_eq!(
-            render(&mut f, None, &[Record::row(Vec::new())]),
+            render(&mut f, &[Record::row(Vec::new())]),
             "── 2026-11-24T01:02:04Z ── 1 row\n(no fields)\n"
         );
     }
@@ -428,7 +398,7 @@ mod tests {
     fn pretty_empty_batch_says_no_rows() {
         let mut f = Pretty::new(opts());
         assert_eq!(
-            render(&mut f, None, &[]),
+            render(&mut f, &[]),
             "── 2026-11-24T01:02:04Z ── 0 rows\n(no rows)\n"
         );
     }
@@ -441,7 +411,7 @@ mod tests {
             "",
         )];
         assert_eq!(
-            render(&mut f, None, &rows),
+            render(&mut f, &rows),
             "── 2026-11-24T01:02:04Z ── 1 row\n\
              value\n\
              ────────────────────────────\n\
@@ -460,7 +430,7 @@ mod tests {
             ])
         };
         assert_eq!(
-            render(&mut f, None, &[row("200", 2.0), row("404", 1.0 / 3.0)]),
+            render(&mut f, &[row("200", 2.0), row("404", 1.0 / 3.0)]),
             "── 2026-11-24T01:02:04Z ── 2 rows\n\
              status      mean  note\n\
              ──────  ────────  ────\n\
@@ -477,7 +447,7 @@ mod tests {
         let mut b = Record::from_line(Cow::Borrowed("yy"), "");
         b.set(Cow::Borrowed("word"), Value::str("hi"));
         assert_eq!(
-            render(&mut f, None, &[a, b]),
+            render(&mut f, &[a, b]),
             "── 2026-11-24T01:02:04Z ── 2 rows\n\
              value  n  word\n\
              ─────  ─  ────\n\
@@ -490,7 +460,7 @@ mod tests {
     fn pretty_counts_wide_characters_as_two_columns() {
         let mut f = Pretty::new(opts());
         assert_eq!(
-            render(&mut f, None, &[kv("日本", 1), kv("é", 22)]),
+            render(&mut f, &[kv("日本", 1), kv("é", 22)]),
             "── 2026-11-24T01:02:04Z ── 2 rows\n\
              key   count\n\
              ────  ─────\n\

@@ -143,31 +143,8 @@ mod tests {
 
     use super::*;
     use crate::record::Record;
-    use crate::timestamp::{Nanos, TimeFormat, format_spark_time};
-
-    /// 2026-11-24T01:02:04Z.
-    const T: Nanos = 1_795_482_124_000_000_000;
-
-    fn render(rows: &[Record<'static>]) -> String {
-        render_at(T, rows)
-    }
-
-    fn render_at(time: Nanos, rows: &[Record<'static>]) -> String {
-        let mut f = Spark::new(Options {
-            time_format: TimeFormat::Rfc3339,
-            millis: false,
-            header: false,
-            color: false,
-        });
-        let mut out = Vec::new();
-        let b = BatchOut {
-            time,
-            start: None,
-            rows,
-        };
-        f.batch(&b, &mut out).expect("writing to a Vec");
-        String::from_utf8(out).expect("spark output is UTF-8")
-    }
+    use crate::sink::testing::{T, kv, opts, render, render_at};
+    use crate::timestamp::{Nanos, format_spark_time};
 
     fn banner(time: Nanos) -> String {
         format!("{DASHES}Time: {}\n{DASHES}", format_spark_time(time))
@@ -175,16 +152,9 @@ mod tests {
 
     #[test]
     fn spark_time_is_whole_milliseconds_like_spark() {
-        let text = render_at(T + 772_313_999, &[]);
+        let text = render_at(&mut Spark::new(opts()), T + 772_313_999, None, &[]);
         assert_eq!(text, format!("{}\n", banner(T + 772_000_000)));
         assert!(text.contains(".772000\n"), "{text}");
-    }
-
-    fn kv(key: &'static str, count: i64) -> Record<'static> {
-        Record::row(vec![
-            (Cow::Borrowed("key"), Value::str(key)),
-            (Cow::Borrowed("count"), Value::Int(count)),
-        ])
     }
 
     fn one(v: Value<'static>) -> Record<'static> {
@@ -195,21 +165,24 @@ mod tests {
     fn spark_banner_is_43_dashes_and_the_local_time() {
         assert_eq!(DASHES.len(), 44);
         assert!(DASHES.trim_end().bytes().all(|b| b == b'-'));
-        let text = render(&[kv("hello", 3)]);
+        let text = render(&mut Spark::new(opts()), &[kv("hello", 3)]);
         assert_eq!(text, format!("{}('hello', 3)\n\n", banner(T)));
     }
 
     #[test]
     fn spark_fractional_time_has_microseconds() {
         let t = T + 500_000_000;
-        let text = render_at(t, &[]);
+        let text = render_at(&mut Spark::new(opts()), t, None, &[]);
         assert!(format_spark_time(t).ends_with(".500000"));
         assert_eq!(text, format!("{}\n", banner(t)));
     }
 
     #[test]
     fn spark_empty_batch_is_banner_and_blank_line() {
-        assert_eq!(render(&[]), format!("{}\n", banner(T)));
+        assert_eq!(
+            render(&mut Spark::new(opts()), &[]),
+            format!("{}\n", banner(T))
+        );
     }
 
     #[test]
@@ -224,7 +197,7 @@ mod tests {
             one(Value::str("")),
         ];
         assert_eq!(
-            render(&rows),
+            render(&mut Spark::new(opts()), &rows),
             format!(
                 "{}it's a line\n42\n2.0\n0.3333333333333333\nNone\nTrue\n\n\n",
                 banner(T)
@@ -246,7 +219,7 @@ mod tests {
             ]),
         ];
         assert_eq!(
-            render(&rows),
+            render(&mut Spark::new(opts()), &rows),
             format!(
                 "{}(\"it's\", 2)\n('say \"hi\"\\n', 2.0, None, False, 1e+16, '\\'\"')\n\n",
                 banner(T)
@@ -265,7 +238,7 @@ mod tests {
             ]),
         ];
         assert_eq!(
-            render(&rows),
+            render(&mut Spark::new(opts()), &rows),
             format!(
                 "{b}{{'id': 7, 'f': 1.0, 'tags': ['a', None, True], 'o': {{}}}}\n\
                  ('x', {{'id': 7, 'f': 1.0, 'tags': ['a', None, True], 'o': {{}}}})\n\n",
@@ -278,11 +251,11 @@ mod tests {
     fn spark_shows_ten_rows_then_dots() {
         let rows: Vec<Record<'static>> = (0..11).map(|i| one(Value::Int(i))).collect();
         assert_eq!(
-            render(&rows),
+            render(&mut Spark::new(opts()), &rows),
             format!("{}0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n...\n\n", banner(T))
         );
         assert_eq!(
-            render(&rows[..10]),
+            render(&mut Spark::new(opts()), &rows[..10]),
             format!("{}0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n\n", banner(T))
         );
     }
@@ -291,6 +264,9 @@ mod tests {
     fn spark_current_value_comes_first() {
         let mut r = Record::from_line(Cow::Borrowed("GET /"), "");
         r.set(Cow::Borrowed("status"), Value::str("200"));
-        assert_eq!(render(&[r]), format!("{}('GET /', '200')\n\n", banner(T)));
+        assert_eq!(
+            render(&mut Spark::new(opts()), &[r]),
+            format!("{}('GET /', '200')\n\n", banner(T))
+        );
     }
 }

@@ -1,0 +1,243 @@
+//! Event time: batches are the intervals `[k·B, (k+1)·B)` of the records'
+//! own timestamps. The watermark is the newest timestamp seen minus the
+//! lateness; a batch is due once the watermark reaches its end, batches are
+//! written in time order, and a record whose batch is already written is
+//! late. The engine places records by [`Rules`] (in parallel, each part of
+//! a chunk into its own partials) and hands each step's partials here.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Batcher, Due, EventTime, Held, Meter, Partial, interval_end};
+use crate::timestamp::{Nanos, TimeFormat, format_time};
+
+/// `--emit-empty` in event time: the most empty batches shown in a row
+/// (a gap of 40 years at `-b 1s` would otherwise print a billion).
+pub const MAX_EMPTY_RUN: i64 = 10_000;
+
+/// How records are placed: what a parallel step needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    pub step: Nanos,
+    pub lateness: Nanos,
+    pub source: &'a EventTime,
+    /// The newest timestamp seen before this step.
+    pub max_ts: Option<Nanos>,
+}
+
+impl Rules<'_> {
+    /// The end of the batch that holds time `ts`.
+    pub fn end_of(&self, ts: Nanos) -> Nanos {
+        interval_end(ts, self.step)
+    }
+
+    /// Whether a batch ending at `end` was already written when the newest
+    /// timestamp seen was `max_ts`.
+    pub fn is_late(&self, end: Nanos, max_ts: Option<Nanos>) -> bool {
+        max_ts.is_some_and(|m| end <= m.saturating_sub(self.lateness))
+    }
+}
+
+/// What one step (the parts of a chunk, in order) made.
+pub struct Step<P> {
+    /// Partials by batch end, in input order (several per end when several
+    /// parts fed the same batch).
+    pub batches: Vec<(Nanos, P)>,
+    /// `--stats`: records accepted, by batch end.
+    pub counted: BTreeMap<Nanos, u64>,
+    /// The newest timestamp seen after the step.
+    pub max_ts: Option<Nanos>,
+}
+
+pub struct EventBatches<P> {
+    step: Nanos,
+    lateness: Nanos,
+    source: EventTime,
+    emit_empty: bool,
+    /// The newest timestamp seen.
+    max_ts: Option<Nanos>,
+    open: BTreeMap<Nanos, P>,
+    /// The end of the last batch written.
+    last_emitted: Option<Nanos>,
+    /// `--stats`: records of the step being processed, by batch end.
+    fresh: BTreeMap<Nanos, u64>,
+    /// `--stats`: records and processing time of the open batches.
+    meter: BTreeMap<Nanos, (u64, Duration)>,
+}
+
+impl<P> EventBatches<P> {
+    pub fn new(step: Nanos, lateness: Nanos, source: EventTime, emit_empty: bool) -> Self {
+        EventBatches {
+            step,
+            lateness,
+            source,
+            emit_empty,
+            max_ts: None,
+            open: BTreeMap::new(),
+            last_emitted: None,
+            fresh: BTreeMap::new(),
+            meter: BTreeMap::new(),
+        }
+    }
+
+    fn watermark(&self) -> Option<Nanos> {
+        self.max_ts.map(|m| m.saturating_sub(self.lateness))
+    }
+
+    /// Batches ending by `wm` (all of them with `None`), in time order,
+    /// with the empty ones between them when `--emit-empty` shows those.
+    fn emit(&mut self, wm: Option<Nanos>) -> Vec<Due<P>> {
+        let mut due = Vec::new();
+        let step = self.step;
+        let meter = |records, busy| Meter {
+            records,
+            busy,
+            began: Instant::now(),
+            scheduling_delay: None,
+            end: None,
+            span: Duration::from_nanos(u64::try_from(step).unwrap_or(0)),
+        };
+        while let Some((&end, _)) = self.open.first_key_value() {
+            if wm.is_some_and(|w| end > w) {
+                break;
+            }
+            let partial = self.open.remove(&end);
+            let gap_from = self.last_emitted.map(|l| l + step);
+            self.last_emitted = Some(end);
+            let (records, busy) = self.meter.remove(&end).unwrap_or_default();
+            if let (true, Some(mut e)) = (self.emit_empty, gap_from) {
+                let mut shown = 0;
+                while e < end && shown < MAX_EMPTY_RUN {
+                    due.push(Due::Batch {
+                        time: e,
+                        held: Held::Empty,
+                        meter: meter(0, Duration::ZERO),
+                    });
+                    e += step;
+                    shown += 1;
+                }
+                if e < end {
+                    // event time leapt (a bad clock, a years-old line):
+                    // not billions of empty batches
+                    let skipped = (end - e) / step;
+                    due.push(Due::Note(format!(
+                        "spate: event time jumped to {}: {skipped} empty batches before it not shown (--emit-empty shows at most {MAX_EMPTY_RUN} in a row)",
+                        format_time(end, TimeFormat::Rfc3339, false)
+                    )));
+                }
+            }
+            due.push(Due::Batch {
+                time: end,
+                held: partial.map_or(Held::Empty, Held::Kept),
+                meter: meter(records, busy),
+            });
+        }
+        due
+    }
+}
+
+impl<P: Partial + Send> Batcher<P> for EventBatches<P> {
+    fn event(&self) -> Option<Rules<'_>> {
+        Some(Rules {
+            step: self.step,
+            lateness: self.lateness,
+            source: &self.source,
+            max_ts: self.max_ts,
+        })
+    }
+
+    /// `--stats`: a step's processing time is shared among the batches its
+    /// records went to, by record count.
+    fn took(&mut self, _lines: u64, busy: Duration) {
+        let total: u64 = self.fresh.values().sum();
+        for (end, n) in std::mem::take(&mut self.fresh) {
+            let m = self.meter.entry(end).or_default();
+            m.0 += n;
+            m.1 += busy.mul_f64(n as f64 / total as f64);
+        }
+    }
+
+    fn absorb(&mut self, step: Step<P>) {
+        self.max_ts = step.max_ts;
+        for (end, n) in step.counted {
+            *self.fresh.entry(end).or_default() += n;
+        }
+        for (end, p) in step.batches {
+            match self.open.get_mut(&end) {
+                Some(open) => open.absorb(p),
+                None => {
+                    self.open.insert(end, p);
+                }
+            }
+        }
+    }
+
+    fn due(&mut self, _now: Option<Nanos>) -> Vec<Due<P>> {
+        let Some(wm) = self.watermark() else {
+            return Vec::new();
+        };
+        let mut due = self.emit(Some(wm));
+        // windows that end by the watermark are complete too
+        due.push(Due::Windows(wm));
+        due
+    }
+
+    fn finish(&mut self, _now: Nanos) -> Vec<Due<P>> {
+        self.emit(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct P(u64);
+    impl Partial for P {
+        fn absorb(&mut self, o: P) {
+            self.0 += o.0;
+        }
+    }
+
+    fn batches(due: Vec<Due<P>>) -> Vec<(Nanos, u64)> {
+        due.into_iter()
+            .filter_map(|d| match d {
+                Due::Batch { time, held, .. } => Some((
+                    time,
+                    match held {
+                        Held::Kept(p) => p.0,
+                        _ => 0,
+                    },
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_event_due_once_the_watermark_passes_in_order() {
+        let mut b = EventBatches::new(10, 5, EventTime::Auto, false);
+        let rules = Batcher::<P>::event(&b).map(|r| (r.end_of(12), r.is_late(10, Some(14))));
+        assert_eq!(rules, Some((20, false)));
+        b.absorb(Step {
+            batches: vec![(20, P(1)), (10, P(2)), (20, P(3))],
+            counted: BTreeMap::new(),
+            max_ts: Some(22),
+        });
+        // watermark 17: nothing ends by then but the batch ending at 10
+        assert_eq!(batches(b.due(None)), [(10, 2)]);
+        assert_eq!(batches(b.finish(0)), [(20, 4)]);
+    }
+
+    #[test]
+    fn batch_event_emit_empty_fills_gaps() {
+        let mut b = EventBatches::new(10, 0, EventTime::Auto, true);
+        b.absorb(Step {
+            batches: vec![(10, P(1)), (40, P(1))],
+            counted: BTreeMap::new(),
+            max_ts: Some(35),
+        });
+        assert_eq!(batches(b.due(None)), [(10, 1)]);
+        assert_eq!(batches(b.finish(0)), [(20, 0), (30, 0), (40, 1)]);
+    }
+}

@@ -1,0 +1,230 @@
+//! The chain's words into stages and the built chain: each operator found
+//! in the registry (a did-you-mean for a misspelt name), its words parsed
+//! once by its own clap command, built, and checked for where it stands
+//! (an aggregation before `top`, one window, right before an aggregation).
+
+use std::sync::Arc;
+
+use crate::agg::limit::KeyLimit;
+use crate::batch::{BatchMode, Batching, WindowSpec};
+use crate::ops::chain::{Barrier, Chain, PostOp};
+use crate::ops::{BuildCx, Built, REGISTRY, Stage, command_for, find};
+use crate::plan::{StagePlan, UsageError};
+
+/// The closest operator name, if one is close enough to be a typo.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    crate::suggest::closest(name, REGISTRY.iter().map(|op| op.name()))
+}
+
+/// Cuts the chain at each bare `then`.
+pub fn cut(chain: &[String]) -> Result<Vec<Vec<String>>, UsageError> {
+    if chain.is_empty() {
+        return Err(UsageError::global("no operator given")
+            .hint("for example: spate split then count-by-key (see spate --help)"));
+    }
+    let mut ops: Vec<Vec<String>> = vec![Vec::new()];
+    for w in chain {
+        if w == "then" {
+            ops.push(Vec::new());
+        } else if let Some(last) = ops.last_mut() {
+            last.push(w.clone());
+        }
+    }
+    for (i, op) in ops.iter().enumerate() {
+        if op.is_empty() {
+            let place = if i == 0 {
+                "at the start of the chain"
+            } else if i == ops.len() - 1 {
+                "at the end of the chain"
+            } else {
+                "twice in a row"
+            };
+            return Err(UsageError::at(
+                i + 1,
+                None,
+                format!("empty operator ('then' {place})"),
+            ));
+        }
+    }
+    Ok(ops)
+}
+
+/// Each operator's words parsed by its own command, or why they cannot
+/// be (reported in chain order by [`build`], after the global options'
+/// errors). `Err(text)`: `spate OP --help` anywhere in the chain, to print.
+pub fn stages(ops: Vec<Vec<String>>) -> Result<Vec<Result<StagePlan, UsageError>>, String> {
+    let mut stages = Vec::with_capacity(ops.len());
+    for (i, words) in ops.into_iter().enumerate() {
+        let pos = i + 1;
+        let name = words[0].as_str();
+        let Some(op) = find(name) else {
+            let hint = match suggest(name) {
+                Some(s) => format!("did you mean '{s}'?"),
+                None => "see spate --help for the list".to_string(),
+            };
+            stages.push(Err(
+                UsageError::at(pos, Some(name), "unknown operator").hint(hint)
+            ));
+            continue;
+        };
+        match command_for(op).try_get_matches_from(&words) {
+            Ok(args) => stages.push(Ok(StagePlan {
+                pos,
+                op,
+                words,
+                args,
+            })),
+            Err(e) => {
+                use clap::error::ErrorKind;
+                // `spate OP --help` prints that operator's help (as clap
+                // sees it: `grep -- --help` greps for "--help")
+                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                    return Err(super::help_text(&e));
+                }
+                stages.push(Err(UsageError::at(
+                    pos,
+                    Some(name),
+                    super::clap_one_line(&e),
+                )));
+            }
+        }
+    }
+    Ok(stages)
+}
+
+/// Builds the chain from its stages, in order: the first error met, an
+/// operator's words or where it stands, is the one reported.
+pub fn build(
+    parsed: Vec<Result<StagePlan, UsageError>>,
+    batching: &Batching,
+    max_keys: usize,
+) -> Result<(Vec<StagePlan>, Chain), UsageError> {
+    let cx = BuildCx {
+        interval: batching.interval(),
+        keys: Arc::new(KeyLimit::new(max_keys)),
+    };
+    let mut pre = Vec::new();
+    let mut barrier: Option<Barrier> = None;
+    let mut post = Vec::new();
+    let mut aggregates = false;
+    let mut pending_window: Option<(usize, WindowSpec)> = None;
+    let mut seen_window = false;
+
+    let mut stages = Vec::with_capacity(parsed.len());
+    for stage in parsed {
+        let stage = stage?;
+        let (pos, op, name) = (stage.pos, stage.op, stage.name());
+        let err = |msg: String| UsageError::at(pos, Some(name), msg);
+        let built = op.build(&stage.args, &cx).map_err(err)?;
+        if let Some((wpos, _)) = pending_window {
+            if op.stage() == Stage::Window {
+                return Err(err("only one window per chain".into()));
+            }
+            if op.stage() != Stage::Aggregation {
+                return Err(UsageError::at(
+                    wpos,
+                    Some("window"),
+                    format!("must be followed by count, count-by-key or stats, not by {name}"),
+                ));
+            }
+        }
+        match (op.stage(), built) {
+            (Stage::PerRecord, Built::Record(r)) => match barrier {
+                None => pre.push(r),
+                Some(_) => post.push(PostOp::Record(r)),
+            },
+            (Stage::Rows, Built::Rows(r)) => {
+                if barrier.is_none() {
+                    barrier = Some(Barrier::Collect);
+                }
+                post.push(PostOp::Rows(r));
+            }
+            (Stage::AfterAggregation, Built::Rows(r)) => {
+                if !aggregates {
+                    return Err(err(
+                        "needs an aggregation before it (count, count-by-key or stats)".into(),
+                    ));
+                }
+                post.push(PostOp::Rows(r));
+            }
+            (Stage::Window, Built::Window(w)) => {
+                if seen_window {
+                    return Err(err("only one window per chain".into()));
+                }
+                if barrier.is_some() {
+                    return Err(err(
+                        "must come before the first aggregation, sort or head (only per-record operators may precede it)".into(),
+                    ));
+                }
+                if let (WindowSpec::Sliding { .. }, BatchMode::Eof) = (w, batching.mode) {
+                    return Err(err(
+                        "a window LENGTH needs time batches; -b eof makes the whole input one batch (use window all, or -b 1m)".into(),
+                    ));
+                }
+                seen_window = true;
+                pending_window = Some((pos, w));
+            }
+            (Stage::Aggregation, Built::Aggregation(a)) => {
+                aggregates = true;
+                match barrier {
+                    None => {
+                        barrier = Some(Barrier::Aggregate {
+                            agg: a,
+                            window: pending_window.take().map(|(_, w)| w),
+                        })
+                    }
+                    Some(_) => post.push(PostOp::Aggregate(a)),
+                }
+            }
+            _ => {
+                return Err(err("internal error: operator built the wrong kind".into()));
+            }
+        }
+        stages.push(stage);
+    }
+    if let Some((wpos, _)) = pending_window {
+        return Err(UsageError::at(
+            wpos,
+            Some("window"),
+            "must be followed by count, count-by-key or stats",
+        ));
+    }
+    let chain = Chain {
+        pre,
+        barrier: barrier.unwrap_or(Barrier::Collect),
+        post,
+        aggregates,
+        keys: cx.keys,
+    };
+    Ok((stages, chain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn cli_suggests_close_names() {
+        assert_eq!(suggest("count-by-kee"), Some("count-by-key"));
+        assert_eq!(suggest("splt"), Some("split"));
+        assert_eq!(suggest("zzzzzzzz"), None);
+    }
+
+    #[test]
+    fn cli_cuts_chain_at_then() {
+        let ops = cut(&words("split then count-by-key status then head 3")).unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[1], ["count-by-key", "status"]);
+    }
+
+    #[test]
+    fn cli_rejects_empty_operators() {
+        assert!(cut(&words("then split")).is_err());
+        assert!(cut(&words("split then")).is_err());
+        assert!(cut(&words("split then then count")).is_err());
+    }
+}

@@ -1,0 +1,222 @@
+//! The close step: a batch's partial results made into rows (on the
+//! workers when it is large, formatted as they are made when nothing comes
+//! between), fed to the windows, run through the operators after the
+//! aggregation and written; `--max-batches` and `--stats` counted here.
+
+use crate::accounting::{BatchStats, Ctx};
+use crate::agg::AggState;
+use crate::batch::{Meter, Partial as _, WindowOut, now, span};
+use crate::ops::chain::PostOp;
+use crate::record::Record;
+use crate::sink::BatchOut;
+use crate::timestamp::Nanos;
+
+use super::parallel::Partial;
+use super::{Engine, Stop};
+
+impl Engine<'_> {
+    /// A batch closed: into the windows, or straight to the output.
+    /// `parts` are its partial sinks (one per worker; none for an empty
+    /// batch).
+    pub(super) fn closed(
+        &mut self,
+        time: Nanos,
+        mut parts: Vec<Partial>,
+        meter: Meter,
+    ) -> Result<(), Stop> {
+        let emit_empty = self.emit_empty;
+        let rows = if self.windows.is_none() && matches!(parts.first(), Some(Partial::Agg(_))) {
+            // straight to the output: the aggregation makes its rows from
+            // the workers' parts, on all of them (idle while a batch
+            // closes) when there are many
+            let states = parts.into_iter().filter_map(|p| match p {
+                Partial::Agg(a) => Some(a),
+                Partial::Rows(_) => None,
+            });
+            let mut states: Vec<Box<dyn AggState>> = states.collect();
+            let first = states.remove(0);
+            let hint: usize =
+                first.rows_hint() + states.iter().map(|s| s.rows_hint()).sum::<usize>();
+            // a large batch printed as it is: its rows made by the workers
+            // as they format them, when nothing comes between
+            if let Some(pool) = self.work.pool.as_ref().filter(|_| {
+                hint >= crate::agg::textmap::PAR_ROWS
+                    && self.chain.post.is_empty()
+                    && self.watch.is_none()
+            }) {
+                let (fmt, text) = (&mut self.fmt, &mut self.text);
+                text.clear();
+                let printed = pool.install(|| {
+                    first.lazy_rows(&states).map(|rows| {
+                        let n = rows.len();
+                        fmt.batch_lazy(time, rows.as_ref(), text).map(|()| n)
+                    })
+                });
+                if let Some(n) = printed {
+                    let n = n.map_err(Stop::Output)?;
+                    self.out.write_all(&self.text).map_err(Stop::Output)?;
+                    self.out.flush().map_err(Stop::Output)?;
+                    // the tables freed on a worker, as rows are
+                    pool.spawn(move || drop((first, states)));
+                    self.printed(n);
+                    self.report(time, n, meter);
+                    return Ok(());
+                }
+            }
+            match &self.work.pool {
+                Some(pool) if hint >= crate::agg::textmap::PAR_ROWS => {
+                    pool.install(|| first.merge_into_rows(states, emit_empty))
+                }
+                _ => first.merge_into_rows(states, emit_empty),
+            }
+        } else {
+            let mut partial = if parts.is_empty() {
+                Partial::new(self.chain)
+            } else {
+                parts.remove(0)
+            };
+            for p in parts {
+                partial.absorb(p);
+            }
+            match partial {
+                Partial::Agg(state) => {
+                    if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
+                        let outs = w.close_batch(agg, time, state, emit_empty);
+                        let n = self.print_windows(outs)?;
+                        self.report(time, n, meter);
+                        return Ok(());
+                    }
+                    state.into_rows(emit_empty)
+                }
+                Partial::Rows(mut parts) => {
+                    parts.sort_unstable_by_key(|(s, _)| *s);
+                    parts.into_iter().flat_map(|(_, r)| r).collect()
+                }
+            }
+        };
+        let n = self.print(time, None, rows)?;
+        self.report(time, n, meter);
+        Ok(())
+    }
+
+    /// Prints windows; returns how many rows were written.
+    pub(super) fn print_windows(&mut self, outs: Vec<WindowOut>) -> Result<usize, Stop> {
+        let mut rows = 0;
+        for w in outs {
+            if self.done {
+                break;
+            }
+            rows += self.print(w.end, w.start, w.rows)?;
+        }
+        Ok(rows)
+    }
+
+    /// Runs the operators after the barrier and writes the rows; returns
+    /// how many were written.
+    fn print(
+        &mut self,
+        time: Nanos,
+        start: Option<Nanos>,
+        mut rows: Vec<Record<'static>>,
+    ) -> Result<usize, Stop> {
+        let mut cx = Ctx::new(false);
+        for op in &self.chain.post {
+            rows = match op {
+                PostOp::Record(r) => {
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        r.process(row, &mut out, &mut cx);
+                    }
+                    out
+                }
+                PostOp::Rows(r) => r.apply(rows),
+                PostOp::Aggregate(a) => {
+                    let mut s = a.new_state();
+                    for row in &rows {
+                        s.add(row);
+                    }
+                    s.into_rows(self.emit_empty)
+                }
+            };
+        }
+        if rows.is_empty() && !self.emit_empty {
+            return Ok(0);
+        }
+        let b = BatchOut {
+            time,
+            start,
+            rows: &rows,
+        };
+        match &self.work.pool {
+            // a large batch is formatted on the workers (idle while a
+            // batch closes), then written
+            Some(pool) if rows.len() >= crate::sink::PAR_FORMAT_ROWS => {
+                let (fmt, text) = (&mut self.fmt, &mut self.text);
+                text.clear();
+                pool.install(|| fmt.batch(&b, text)).map_err(Stop::Output)?;
+                self.out.write_all(text).map_err(Stop::Output)?;
+            }
+            _ => self.fmt.batch(&b, self.out).map_err(Stop::Output)?,
+        }
+        self.out.flush().map_err(Stop::Output)?;
+        if let Some(w) = &mut self.watch {
+            w.batch(&b).map_err(Stop::Output)?;
+        }
+        self.printed(rows.len());
+        let n = rows.len();
+        if let Some(agg) = self.chain.aggregation() {
+            rows = agg.recycle(rows);
+        }
+        // freeing tens of thousands of rows takes milliseconds: a worker
+        // does it while this thread goes back to the input
+        match &self.work.pool {
+            Some(pool) if rows.len() > 1024 => pool.spawn(move || drop(rows)),
+            _ => drop(rows),
+        }
+        Ok(n)
+    }
+
+    /// A batch of `rows` rows was printed: `--max-batches` counts it, and
+    /// `--exit-on-row` stops at the first one with a row.
+    fn printed(&mut self, rows: usize) {
+        self.emitted += 1;
+        if rows > 0 {
+            self.wrote_row = true;
+        }
+        if self.opts.max_batches.is_some_and(|m| self.emitted >= m)
+            || (self.opts.exit_on_row && self.wrote_row)
+        {
+            self.done = true;
+        }
+    }
+
+    /// `--stats`: the batch's line, and a warning when its processing took
+    /// longer than the interval.
+    fn report(&mut self, time: Nanos, rows: usize, m: Meter) {
+        if !self.opts.stats {
+            return;
+        }
+        let stats = BatchStats {
+            time,
+            records: m.records,
+            rows: rows as u64,
+            processing: m.busy + m.began.elapsed(),
+            scheduling_delay: m.scheduling_delay,
+            total_delay: m.end.map(|e| span(e, now())),
+            span: m.span,
+            interval: self.interval,
+            totals: Some(self.counts()),
+        };
+        self.note(&stats.line());
+        if let Some(w) = stats.behind() {
+            self.note(&w);
+        }
+    }
+
+    pub(super) fn note(&mut self, line: &str) {
+        match &mut self.watch {
+            Some(w) => w.note(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}

@@ -1,0 +1,720 @@
+//! The parallel work of the engine: the workers (each with its own partial
+//! result of the open batch and its own counters), cutting a chunk into
+//! parts, running the per-record operators over each part on the pool, and
+//! delivering what survives to the open batch or, in event time, to fresh
+//! per-batch partials. Event time decides lateness per record exactly as if
+//! the stream were read sequentially: a part that assumed too low a
+//! watermark is redone.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+
+use rayon::prelude::*;
+
+use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::agg::AggState;
+use crate::batch::EventTime;
+use crate::batch::event::{Rules, Step};
+use crate::ops::chain::{Barrier, Chain};
+use crate::record::Record;
+use crate::source::LineTimes;
+use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
+use crate::value::Value;
+
+/// Chunks at least this large are split across the workers.
+pub(super) const PAR_MIN_BYTES: usize = 128 * 1024;
+/// The smallest part a chunk is cut into for the free workers.
+const PART_MIN_BYTES: usize = 64 * 1024;
+
+/// What accumulates for one batch: a partial aggregate, or the records
+/// kept in input order (sequence number of the part, records).
+pub(super) enum Partial {
+    Agg(Box<dyn AggState>),
+    Rows(Vec<(u64, Vec<Record<'static>>)>),
+}
+
+impl Partial {
+    pub(super) fn new(chain: &Chain) -> Partial {
+        match &chain.barrier {
+            Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_state()),
+            Barrier::Collect => Partial::Rows(Vec::new()),
+        }
+    }
+
+    /// A part's partial: its kept records under its sequence number.
+    fn part(chain: &Chain, seq: u64) -> Partial {
+        match Partial::new(chain) {
+            Partial::Rows(_) => Partial::Rows(vec![(seq, Vec::new())]),
+            agg => agg,
+        }
+    }
+}
+
+impl crate::batch::Partial for Partial {
+    fn absorb(&mut self, other: Partial) {
+        match (self, other) {
+            (Partial::Agg(a), Partial::Agg(b)) => a.merge(b.as_ref()),
+            (Partial::Rows(a), Partial::Rows(b)) => a.extend(b),
+            _ => unreachable!("invariant: one chain makes one kind of partial"),
+        }
+    }
+}
+
+pub(super) struct Worker {
+    /// The open batch's partial (processing time, line count, eof).
+    pub(super) partial: Partial,
+    pub(super) cx: Ctx,
+}
+
+/// What the options say about the per-record work.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub max_line_bytes: usize,
+    pub strict: bool,
+    /// `--stats`: count event-time records per batch.
+    pub stats: bool,
+}
+
+/// What a step made.
+pub(super) struct StepOut {
+    /// Input lines it read.
+    pub lines: u64,
+    /// Event time: its partials by batch end.
+    pub event: Option<Step<Partial>>,
+    /// `--strict`: the first line refused.
+    pub offence: Option<Offence>,
+}
+
+/// The workers and the pool they run on.
+pub(super) struct Work {
+    pub(super) workers: Vec<Worker>,
+    pub(super) pool: Option<rayon::ThreadPool>,
+    /// Per source: the number of its next line.
+    next_line: Vec<u64>,
+    /// Sequence number of the next part (input order of kept records).
+    seq: u64,
+}
+
+impl Work {
+    pub(super) fn new(threads: usize, sources: usize, chain: &Chain, strict: bool) -> Self {
+        let threads = threads.max(1);
+        let pool = if threads > 1 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("spate-worker-{i}"))
+                .build()
+                .ok()
+        } else {
+            None
+        };
+        let n_workers = if pool.is_some() { threads } else { 1 };
+        let workers = (0..n_workers)
+            .map(|_| Worker {
+                partial: Partial::new(chain),
+                cx: Ctx::new(strict),
+            })
+            .collect();
+        Work {
+            workers,
+            pool,
+            next_line: vec![1; sources],
+            seq: 0,
+        }
+    }
+
+    /// The open batch's partials, one per worker, replaced by fresh ones;
+    /// the workers' counters go into `counts`.
+    pub(super) fn take_open(&mut self, chain: &Chain, counts: &mut Counts) -> Vec<Partial> {
+        let mut parts = Vec::with_capacity(self.workers.len());
+        for w in &mut self.workers {
+            parts.push(std::mem::replace(&mut w.partial, Partial::new(chain)));
+            counts.merge(&std::mem::take(&mut w.cx.counts));
+        }
+        parts
+    }
+
+    /// Every worker's counters so far.
+    pub(super) fn counts(&self, into: &mut Counts) {
+        for w in &self.workers {
+            into.merge(&w.cx.counts);
+        }
+    }
+
+    /// Cuts one chunk into parts for the workers. In processing time parts
+    /// go to whichever worker is free, so more, smaller parts keep both busy
+    /// when one is descheduled; event time redoes a part on the worker that
+    /// ran it, one each.
+    pub(super) fn parts<'d>(&self, chain: &Chain, data: &'d [u8], event: bool) -> Vec<&'d [u8]> {
+        let ordered = chain.pre.iter().all(|op| op.ready());
+        if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
+            let n = self.workers.len();
+            let fine = if event {
+                n
+            } else {
+                (data.len() / PART_MIN_BYTES).clamp(n, n * 8)
+            };
+            split_parts(data, fine)
+        } else {
+            vec![data]
+        }
+    }
+
+    /// Runs the per-record operators over parts of one source, in order
+    /// (`cuts`: whether each part's last line was cut by its reader), into
+    /// the open batch or, with `event` (its rules and the lines' own
+    /// times), into per-batch partials.
+    pub(super) fn step(
+        &mut self,
+        chain: &Chain,
+        limits: Limits,
+        source: u32,
+        parts: Vec<&[u8]>,
+        cuts: Vec<bool>,
+        event: Option<(Rules<'_>, Option<&LineTimes>)>,
+    ) -> StepOut {
+        let src = source as usize;
+        let first_line = self.next_line.get(src).copied().unwrap_or(1);
+        // Line numbers matter to --strict (the offending line) and event
+        // time (parts redone); otherwise the workers count the lines as they
+        // go, and this thread does not read the chunk once more first.
+        let numbered = limits.strict || event.is_some();
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut line = first_line;
+        for p in &parts {
+            starts.push(line);
+            if numbered {
+                line += memchr::memchr_iter(b'\n', p).count() as u64;
+            }
+        }
+        let lines_before: u64 = self.workers.iter().map(|w| w.cx.counts.lines).sum();
+        let seq0 = self.seq;
+        self.seq += parts.len() as u64;
+        let job = Job {
+            chain,
+            max_line_bytes: limits.max_line_bytes,
+            cuts: &cuts,
+        };
+        let event = match event {
+            Some((rules, times)) => Some(self.event_step(
+                &job,
+                (rules, times.map(|t| (t, first_line))),
+                limits.stats,
+                &parts,
+                &starts,
+                seq0,
+            )),
+            None => {
+                let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                    let Worker { partial, cx } = w;
+                    let mut to = ToOpen {
+                        partial,
+                        kept: Vec::new(),
+                    };
+                    job.run(part, i, starts[i], cx, &mut to);
+                    if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty()) {
+                        r.push((seq0 + i as u64, to.kept));
+                    }
+                };
+                on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
+                None
+            }
+        };
+        if !numbered {
+            let lines_after: u64 = self.workers.iter().map(|w| w.cx.counts.lines).sum();
+            line += lines_after - lines_before;
+        }
+        if let Some(n) = self.next_line.get_mut(src) {
+            *n = line;
+        }
+        let offence = self
+            .workers
+            .iter_mut()
+            .filter_map(|w| w.cx.offence.take())
+            .min_by_key(|o| o.line);
+        StepOut {
+            lines: line - first_line,
+            event,
+            offence,
+        }
+    }
+
+    /// Event time: each part into fresh per-batch partials, checked against
+    /// the watermark the sequential stream would have had.
+    fn event_step(
+        &mut self,
+        job: &Job<'_>,
+        (rules, times): (Rules<'_>, Option<(&LineTimes, u64)>),
+        stats: bool,
+        parts: &[&[u8]],
+        starts: &[u64],
+        seq0: u64,
+    ) -> Step<Partial> {
+        let start_max = rules.max_ts;
+        let mut results: Vec<Option<(ToEvent, Counts)>> = (0..parts.len()).map(|_| None).collect();
+        {
+            let slots: Vec<std::sync::Mutex<&mut Option<(ToEvent, Counts)>>> =
+                results.iter_mut().map(std::sync::Mutex::new).collect();
+            let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                let before = w.cx.counts.clone();
+                let mut to =
+                    ToEvent::new(rules, times, job.chain, stats, start_max, seq0 + i as u64);
+                job.run(part, i, starts[i], &mut w.cx, &mut to);
+                if let Ok(mut slot) = slots[i].lock() {
+                    **slot = Some((to, before));
+                }
+            };
+            on_workers(&mut self.workers, self.pool.as_ref(), parts, run);
+        }
+        // the watermark each part should have started from
+        let mut prefix = start_max;
+        for (i, r) in results.iter_mut().enumerate() {
+            let Some((to, before)) = r else { continue };
+            let wrong = match (to.min_end_accepted, prefix) {
+                (Some(m), Some(_)) => prefix != start_max && rules.is_late(m, prefix),
+                _ => false,
+            };
+            if wrong {
+                // a record counted as on time was late given the parts
+                // before it: redo this part with the right watermark
+                let n = self.workers.len();
+                let w = &mut self.workers[i % n];
+                w.cx.counts = before.clone();
+                w.cx.offence = None;
+                let mut redo = ToEvent::new(rules, times, job.chain, stats, prefix, to.seq);
+                job.run(parts[i], i, starts[i], &mut w.cx, &mut redo);
+                *to = redo;
+            }
+            prefix = match (prefix, to.max_ts) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let mut step = Step {
+            batches: Vec::new(),
+            counted: BTreeMap::new(),
+            max_ts: prefix,
+        };
+        for (to, _) in results.into_iter().flatten() {
+            for (end, n) in to.counted {
+                *step.counted.entry(end).or_default() += n;
+            }
+            step.batches.extend(to.batches);
+        }
+        step
+    }
+}
+
+/// Runs `f` over the parts, one worker each, in parallel when there are
+/// several.
+fn on_workers<F>(workers: &mut [Worker], pool: Option<&rayon::ThreadPool>, parts: &[&[u8]], f: F)
+where
+    F: Fn((usize, (&mut Worker, &&[u8]))) + Send + Sync,
+{
+    match pool {
+        Some(pool) if parts.len() > 1 => {
+            let workers = &mut workers[..parts.len()];
+            pool.install(|| {
+                workers
+                    .par_iter_mut()
+                    .zip(parts.par_iter())
+                    .enumerate()
+                    .for_each(f)
+            });
+        }
+        _ => {
+            for (i, part) in parts.iter().enumerate() {
+                f((i, (&mut workers[i % workers.len()], part)));
+            }
+        }
+    }
+}
+
+/// Runs `f` over the parts, each taken by whichever worker is free next,
+/// so that a worker that is descheduled or slowed delays only its part.
+fn on_free_workers<F>(
+    workers: &mut [Worker],
+    pool: Option<&rayon::ThreadPool>,
+    parts: &[&[u8]],
+    f: F,
+) where
+    F: Fn((usize, (&mut Worker, &&[u8]))) + Send + Sync,
+{
+    let Some(pool) = pool.filter(|_| parts.len() > 1) else {
+        return on_workers(workers, pool, parts, f);
+    };
+    let next = AtomicUsize::new(0);
+    pool.install(|| {
+        rayon::scope(|s| {
+            for w in workers.iter_mut() {
+                let (next, f) = (&next, &f);
+                s.spawn(move |_| {
+                    loop {
+                        let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+                        let Some(part) = parts.get(i) else { break };
+                        f((i, (&mut *w, part)));
+                    }
+                });
+            }
+        })
+    });
+}
+
+/// What every part of one chunk shares.
+struct Job<'p> {
+    chain: &'p Chain,
+    max_line_bytes: usize,
+    /// Per part: its last line was cut by the reader.
+    cuts: &'p [bool],
+}
+
+/// Where a line's surviving records go.
+trait Deliver {
+    /// Takes the line's records; returns how many it accepted.
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64;
+
+    /// The aggregation to feed bare tokens to, when the chain is a lone
+    /// splitter before it (see [`crate::ops::RecordOp::tokens`]).
+    fn fused(&mut self) -> Option<&mut dyn AggState> {
+        None
+    }
+}
+
+/// Into the open batch's partial.
+struct ToOpen<'s> {
+    partial: &'s mut Partial,
+    kept: Vec<Record<'static>>,
+}
+
+impl Deliver for ToOpen<'_> {
+    fn fused(&mut self) -> Option<&mut dyn AggState> {
+        match self.partial {
+            Partial::Agg(s) => Some(s.as_mut()),
+            Partial::Rows(_) => None,
+        }
+    }
+
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) -> u64 {
+        let n = recs.len() as u64;
+        cx.counts.records += n;
+        match self.partial {
+            Partial::Agg(s) => {
+                for rec in recs.iter() {
+                    s.add(rec);
+                }
+            }
+            Partial::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+        }
+        n
+    }
+}
+
+/// Into fresh per-batch partials, by each record's own time.
+struct ToEvent<'c> {
+    rules: Rules<'c>,
+    /// `--event-time kafka`: the chunk's line times and its first line's
+    /// number.
+    times: Option<(&'c LineTimes, u64)>,
+    chain: &'c Chain,
+    /// Count records per batch for `--stats`.
+    stats: bool,
+    seq: u64,
+    max_ts: Option<Nanos>,
+    min_end_accepted: Option<Nanos>,
+    batches: BTreeMap<Nanos, Partial>,
+    /// `--stats`: records accepted, by batch end.
+    counted: BTreeMap<Nanos, u64>,
+}
+
+impl<'c> ToEvent<'c> {
+    fn new(
+        rules: Rules<'c>,
+        times: Option<(&'c LineTimes, u64)>,
+        chain: &'c Chain,
+        stats: bool,
+        start_max: Option<Nanos>,
+        seq: u64,
+    ) -> Self {
+        ToEvent {
+            rules,
+            times,
+            chain,
+            stats,
+            seq,
+            max_ts: start_max,
+            min_end_accepted: None,
+            batches: BTreeMap::new(),
+            counted: BTreeMap::new(),
+        }
+    }
+}
+
+/// A record's timestamp from a field: text in any supported format, or a
+/// number of epoch seconds (10 digits) or milliseconds (13 digits).
+fn value_time(v: &Value<'_>) -> Option<Nanos> {
+    match v {
+        Value::Str(s) => parse_timestamp(s),
+        Value::Int(_) | Value::Float(_) => parse_timestamp(&v.text()),
+        _ => None,
+    }
+}
+
+impl Deliver for ToEvent<'_> {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
+        let mut line_ts: Option<Option<Nanos>> = None;
+        let mut accepted = 0;
+        let (mut untimed, mut late) = (false, false);
+        for rec in recs.drain(..) {
+            let ts = match self.rules.source {
+                EventTime::Auto => *line_ts.get_or_insert_with(|| find_timestamp(raw)),
+                EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v)),
+                EventTime::Kafka => *line_ts.get_or_insert_with(|| {
+                    self.times
+                        .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
+                }),
+            };
+            let Some(ts) = ts else {
+                untimed = true;
+                continue;
+            };
+            let end = self.rules.end_of(ts);
+            if self.rules.is_late(end, self.max_ts) {
+                late = true;
+                continue;
+            }
+            self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
+            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+            cx.counts.records += 1;
+            accepted += 1;
+            if self.stats {
+                *self.counted.entry(end).or_default() += 1;
+            }
+            let (chain, seq) = (self.chain, self.seq);
+            match self
+                .batches
+                .entry(end)
+                .or_insert_with(|| Partial::part(chain, seq))
+            {
+                Partial::Agg(s) => s.add(&rec),
+                Partial::Rows(r) => {
+                    if let Some((_, kept)) = r.last_mut() {
+                        kept.push(rec.into_owned());
+                    }
+                }
+            }
+        }
+        if untimed {
+            let what = match self.rules.source {
+                EventTime::Auto => "no timestamp found in the line".to_string(),
+                EventTime::Field(f) => format!("no readable timestamp in field '{f}'"),
+                EventTime::Kafka => "the Kafka message has no timestamp".to_string(),
+            };
+            cx.drop_line(Reason::Untimed, what);
+        }
+        if late {
+            cx.drop_line(
+                Reason::Late,
+                "its batch was already emitted (the watermark had passed it)",
+            );
+        }
+        accepted
+    }
+}
+
+impl Job<'_> {
+    /// Runs the per-record operators over one part (whole lines).
+    fn run<D: Deliver>(&self, data: &[u8], part: usize, first_line: u64, cx: &mut Ctx, d: &mut D) {
+        let max = self.max_line_bytes;
+        let cut_last = self.cuts.get(part).copied().unwrap_or(false);
+        let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
+        let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
+        // a lone splitter before the aggregation: tokens go straight in
+        let fused = match self.chain.pre.as_slice() {
+            [op] => Some(op.as_ref()),
+            _ => None,
+        };
+        // the whole part in one pass when nothing about a line can need a
+        // repair, a cut or a drop: ASCII, no line over the limit
+        if let (Some(op), false) = (fused, cut_last) {
+            if data.is_ascii() && (data.len() <= max || longest_line(data) <= max) {
+                if let Some(state) = d.fused() {
+                    if op.splits_ascii_whitespace() {
+                        if let Some((with, without, n)) = state.add_ascii_words(data) {
+                            cx.counts.lines += with + without;
+                            cx.counts.processed += with;
+                            cx.counts.filtered += without;
+                            cx.counts.records += n;
+                            return;
+                        }
+                    }
+                    let mut n = 0u64;
+                    if let Some((with, without)) = op.tokens_block(data, &mut |t| {
+                        state.add_current_ascii(t);
+                        n += 1;
+                    }) {
+                        cx.counts.lines += with + without;
+                        cx.counts.processed += with;
+                        cx.counts.filtered += without;
+                        cx.counts.records += n;
+                        return;
+                    }
+                }
+            }
+        }
+        // no per-record operator at all: each line goes straight in
+        if self.chain.pre.is_empty()
+            && !cut_last
+            && data.is_ascii()
+            && memchr::memchr(b'\r', data).is_none()
+            && (data.len() <= max || longest_line(data) <= max)
+        {
+            if let Some(state) = d.fused() {
+                let mut n = memchr::memchr_iter(b'\n', data).count() as u64;
+                if !state.add_ascii_lines(data, n) {
+                    n = 0;
+                    let mut start = 0;
+                    for nl in memchr::memchr_iter(b'\n', data) {
+                        state.add_current_ascii(&data[start..nl]);
+                        start = nl + 1;
+                        n += 1;
+                    }
+                }
+                cx.counts.lines += n;
+                cx.counts.processed += n;
+                cx.counts.records += n;
+                return;
+            }
+        }
+        let mut start = 0;
+        for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
+            let mut line = &data[start..nl];
+            let is_last = nl + 1 == data.len();
+            start = nl + 1;
+            cx.line = line_no;
+            cx.counts.lines += 1;
+            if let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            if line.len() > max {
+                line = &line[..crate::source::reader::cut_point(line, max)];
+                cx.drop_line(Reason::Cut, format_args!("longer than {max} bytes"));
+            } else if is_last && cut_last {
+                cx.drop_line(Reason::Cut, format_args!("longer than {max} bytes"));
+            }
+            let (text, raw): (Cow<'_, str>, &str) = match std::str::from_utf8(line) {
+                Ok(s) => (Cow::Borrowed(s), s),
+                Err(e) => {
+                    let valid = std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or("");
+                    cx.drop_line(Reason::BadUtf8, "invalid UTF-8 replaced with U+FFFD");
+                    (String::from_utf8_lossy(line), valid)
+                }
+            };
+            if let (Some(op), Some(state)) = (fused, d.fused()) {
+                let mut n = 0u64;
+                if op.tokens(&text, &mut |t| {
+                    state.add_current(t);
+                    n += 1;
+                }) {
+                    cx.counts.records += n;
+                    cx.end_line(n);
+                    if cx.offence.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            cur.clear();
+            cur.push(Record::from_line(text, raw));
+            for op in &self.chain.pre {
+                next.clear();
+                for rec in cur.drain(..) {
+                    op.process(rec, &mut next, cx);
+                }
+                std::mem::swap(&mut cur, &mut next);
+                if cur.is_empty() {
+                    break;
+                }
+            }
+            let delivered = if cur.is_empty() {
+                0
+            } else {
+                d.deliver(&mut cur, raw, cx)
+            };
+            cx.end_line(delivered);
+            if cx.offence.is_some() {
+                break;
+            }
+        }
+    }
+}
+
+/// The length of the longest line of `data` (whole lines).
+fn longest_line(data: &[u8]) -> usize {
+    let mut start = 0;
+    let mut longest = 0;
+    for nl in memchr::memchr_iter(b'\n', data) {
+        longest = longest.max(nl - start);
+        start = nl + 1;
+    }
+    longest.max(data.len() - start)
+}
+
+/// The byte offset just after the `n`-th newline of `data` (or its end).
+pub(super) fn nth_line_end(data: &[u8], n: u64) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    let mut seen = 0;
+    for i in memchr::memchr_iter(b'\n', data) {
+        seen += 1;
+        if seen == n {
+            return i + 1;
+        }
+    }
+    data.len()
+}
+
+/// Splits whole lines into up to `n` parts of similar size, at newlines.
+fn split_parts(data: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = data;
+    for k in (1..=n).rev() {
+        if rest.is_empty() {
+            break;
+        }
+        if k == 1 {
+            parts.push(rest);
+            break;
+        }
+        let target = rest.len() / k;
+        let cut = match memchr::memchr(b'\n', &rest[target..]) {
+            Some(i) => target + i + 1,
+            None => rest.len(),
+        };
+        let (a, b) = rest.split_at(cut);
+        parts.push(a);
+        rest = b;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_split_parts_cut_at_newlines() {
+        let data = b"aa\nbb\ncc\ndd\n";
+        let parts = split_parts(data, 2);
+        assert_eq!(parts.concat(), data.to_vec());
+        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+        assert_eq!(parts.len(), 2);
+    }
+
+    #[test]
+    fn engine_nth_line_end() {
+        assert_eq!(nth_line_end(b"a\nb\nc\n", 2), 4);
+        assert_eq!(nth_line_end(b"a\nb\n", 5), 4);
+        assert_eq!(nth_line_end(b"a\n", 0), 0);
+    }
+}

@@ -1,0 +1,56 @@
+//! The chain as built: the per-record operators that stream, the first
+//! barrier (an aggregation fed record by record, or the batch's records
+//! kept), and what runs on the batch's rows after it. The engine takes this
+//! part of the plan.
+
+use std::sync::Arc;
+
+use crate::agg::Aggregation;
+use crate::agg::limit::KeyLimit;
+use crate::batch::WindowSpec;
+use crate::ops::{RecordOp, RowsOp};
+
+/// The first point where a batch's records must all be seen.
+pub enum Barrier {
+    /// An aggregation, fed record by record (per window when one is set).
+    Aggregate {
+        agg: Box<dyn Aggregation>,
+        window: Option<WindowSpec>,
+    },
+    /// No aggregation first: the batch's records are kept and become its rows.
+    Collect,
+}
+
+/// What runs on a batch's rows once it closes.
+pub enum PostOp {
+    Record(Box<dyn RecordOp>),
+    Rows(Box<dyn RowsOp>),
+    Aggregate(Box<dyn Aggregation>),
+}
+
+pub struct Chain {
+    pub pre: Vec<Box<dyn RecordOp>>,
+    pub barrier: Barrier,
+    pub post: Vec<PostOp>,
+    /// Whether the chain aggregates at all (else rows are records).
+    pub aggregates: bool,
+    /// `--max-keys` and what overflowed it, shared with the aggregations.
+    pub keys: Arc<KeyLimit>,
+}
+
+impl Chain {
+    pub fn window(&self) -> Option<WindowSpec> {
+        match &self.barrier {
+            Barrier::Aggregate { window, .. } => *window,
+            Barrier::Collect => None,
+        }
+    }
+
+    /// The aggregation at the barrier, if the chain aggregates there.
+    pub fn aggregation(&self) -> Option<&dyn Aggregation> {
+        match &self.barrier {
+            Barrier::Aggregate { agg, .. } => Some(agg.as_ref()),
+            Barrier::Collect => None,
+        }
+    }
+}
