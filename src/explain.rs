@@ -122,7 +122,12 @@ fn input(src: &str, plan: &Plan) -> String {
         );
     }
     if src.starts_with("kafka://") {
-        return format!("{src}: every partition of the topic, a message value per line");
+        let again = if plan.source.reconnect {
+            ", reconnecting when a broker fails (--reconnect)"
+        } else {
+            ""
+        };
+        return format!("{src}: every partition of the topics, a message value per line{again}");
     }
     if plan.source.follow {
         let at = if plan.source.from_end {

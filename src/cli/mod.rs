@@ -75,7 +75,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT or listen://ADDR:PORT; repeatable, inputs merge"),
+                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge"),
         )
         .arg(
             Arg::new("follow")
@@ -95,7 +95,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("reconnect")
                 .long("reconnect")
                 .action(ArgAction::SetTrue)
-                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff"),
+                .help("tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff"),
         )
         .arg(
             Arg::new("max-connections")

@@ -453,8 +453,6 @@ struct Consumer<'a> {
     conns: HashMap<String, Conn>,
     decoder: Decoder,
     builder: Builder,
-    /// Whether the start positions (and stops) are known.
-    positioned: bool,
     /// A chunk was sent since the last failure.
     delivered: bool,
 }
@@ -482,7 +480,6 @@ pub fn run(
         conns: HashMap::new(),
         decoder: Decoder::default(),
         builder: Builder::new(id, opts.kafka_times, opts.max_line_bytes, with_steps),
-        positioned: false,
         delivered: false,
     };
     let mut backoff = Backoff::default();
@@ -535,10 +532,8 @@ impl Consumer<'_> {
         }
         self.learn(&meta);
         self.conns.insert(conn.addr.clone(), conn);
-        if !self.positioned {
-            self.position()?;
-            self.positioned = true;
-        }
+        // at start; after a reconnect, only partitions new since then
+        self.position()?;
         self.fetch_loop()
     }
 
@@ -637,8 +632,9 @@ impl Consumer<'_> {
         Ok(out)
     }
 
-    /// Start positions: the group's committed offsets, else `from=`;
-    /// stops for `until=now`.
+    /// Start positions of the partitions without one (all at start, the
+    /// new ones after a reconnect): the group's committed offsets, else
+    /// `from=`; stops for `until=now`.
     ///
     /// The newest offsets (`from=latest`, `until=now`) are taken from the
     /// high watermark of each partition's first fetch, not from
@@ -646,13 +642,21 @@ impl Consumer<'_> {
     /// (tansu 0.6) answer ListOffsets with the start of their last batch
     /// instead of its end.
     fn position(&mut self) -> Result<(), KafkaError> {
+        let fresh: Vec<usize> = (0..self.parts.len())
+            .filter(|&i| self.parts[i].next < 0)
+            .collect();
+        if fresh.is_empty() {
+            return Ok(());
+        }
         if let Some(group) = &self.url.group {
-            let committed = fetch_committed(self.url, group, &self.parts)?;
+            let committed = fetch_committed(self.url, group, &self.parts, &fresh)?;
             for (i, off) in committed {
                 self.parts[i].next = off;
             }
         }
-        let unknown: Vec<usize> = (0..self.parts.len())
+        let unknown: Vec<usize> = fresh
+            .iter()
+            .copied()
             .filter(|&i| self.parts[i].next < 0)
             .collect();
         let at = match self.url.from {
@@ -663,8 +667,8 @@ impl Consumer<'_> {
             self.parts[i].next = off;
             self.parts[i].skip_to_watermark = at == wire::LATEST;
         }
-        for p in &mut self.parts {
-            p.stop_at_watermark = self.url.until_now;
+        for &i in &fresh {
+            self.parts[i].stop_at_watermark = self.url.until_now;
         }
         Ok(())
     }
@@ -864,15 +868,20 @@ impl Consumer<'_> {
     }
 }
 
-/// The group's committed offsets of these partitions (those it has).
+/// The group's committed offsets of the partitions `which` (those it
+/// has).
 fn fetch_committed(
     url: &KafkaUrl,
     group: &str,
     parts: &[Part],
+    which: &[usize],
 ) -> Result<Vec<(usize, i64)>, KafkaError> {
     let mut c = coordinator(url, group)?;
     let addr = c.addr.clone();
-    let asked: Vec<(&str, i32)> = parts.iter().map(|p| (&*p.topic, p.partition)).collect();
+    let asked: Vec<(&str, i32)> = which
+        .iter()
+        .map(|&i| (&*parts[i].topic, parts[i].partition))
+        .collect();
     let got = {
         let mut r = c.call(Api::OffsetFetch, |w, _| {
             wire::offset_fetch_request(w, group, &asked)
