@@ -27,7 +27,10 @@
 //!     rows (in the order count-by-key emits them); bytes are the rows as
 //!     TSV.
 //!   - `timestamp/*`: `find_timestamp` (`--event-time auto`) on whole lines
-//!     and `parse_timestamp` (`--event-time FIELD`) on RFC 3339 values.
+//!     and `parse_timestamp` (`--event-time FIELD`) on RFC 3339 values, the
+//!     same without their zone read in Europe/Paris (`--tz`), and in
+//!     `%Y/%m/%d %H:%M:%S` read by `--event-time-format`'s compiled program
+//!     and by chrono's parser.
 //!   - `format/*`: the tsv and json formatters writing one batch of 50,000
 //!     rows into memory; bytes are the output's.
 //!   - `quantile/*`: the percentile sketch of `stats` alone: a million
@@ -426,6 +429,7 @@ fn options() -> Options {
         millis: true,
         header: false,
         color: false,
+        zone: None,
     }
 }
 
@@ -777,6 +781,55 @@ fn timestamps(c: &mut Criterion, inp: &Inputs) {
             black_box(sum)
         })
     });
+    // --tz: the same times without their zone, read as Paris wall clock
+    let paris = spate::zone::Zone::parse("Europe/Paris").ok();
+    let local: Vec<&str> = ts.iter().map(|t| &t[..19]).collect();
+    assert!(
+        timestamp::parse_timestamp_in(local[0], paris).is_some(),
+        "{}",
+        local[0]
+    );
+    g.throughput(Throughput::Bytes(
+        local.iter().map(|t| t.len() as u64).sum(),
+    ));
+    g.bench_function("field_rfc3339_tz", |b| {
+        b.iter(|| {
+            let mut sum = 0i64;
+            for t in &local {
+                sum = sum.wrapping_add(timestamp::parse_timestamp_in(t, paris).unwrap_or(0));
+            }
+            black_box(sum)
+        })
+    });
+    // --event-time-format: the compiled program against chrono's parser
+    let fmt = spate::strftime::Strftime::compile("%Y/%m/%d %H:%M:%S").expect("a format");
+    let slashed: Vec<String> = local
+        .iter()
+        .map(|t| t.replace('-', "/").replace('T', " "))
+        .collect();
+    assert!(fmt.parse(&slashed[0], None).is_some(), "{}", slashed[0]);
+    g.throughput(Throughput::Bytes(
+        slashed.iter().map(|t| t.len() as u64).sum(),
+    ));
+    for (name, chrono) in [
+        ("field_strftime_compiled", false),
+        ("field_strftime_chrono", true),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut sum = 0i64;
+                for t in &slashed {
+                    let v = if chrono {
+                        fmt.parse_with_chrono(t, None)
+                    } else {
+                        fmt.parse(t, None)
+                    };
+                    sum = sum.wrapping_add(v.unwrap_or(0));
+                }
+                black_box(sum)
+            })
+        });
+    }
     g.finish();
 }
 

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -31,6 +31,8 @@ complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut long
 complete -c spate -n "__fish_spate_needs_command" -s b -l batch -d 'Batch interval (250ms, 2s, 1m, 1h, 1d) or \'eof\' for the whole input as one batch [default: 1s]' -r
 complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a batch every N input lines instead' -r
 complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, \'auto\' (the first timestamp in the raw line), or \'kafka\' (each Kafka message\'s timestamp)' -r
+complete -c spate -n "__fish_spate_needs_command" -l event-time-format -d 'With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: \'%Y/%m/%d %H:%M:%S\', \'%d.%m.%Y %H:%M:%S\', \'%s\'; no year reads the current one, no time of day midnight; a value that does not fit is untimed' -r
+complete -c spate -n "__fish_spate_needs_command" -l tz -d 'An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)' -r
 complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'How far behind the newest timestamp seen a record may arrive' -r
 complete -c spate -n "__fish_spate_needs_command" -l duration -d 'Stop after this long' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows' -r

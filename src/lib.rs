@@ -8,6 +8,7 @@
 pub mod accounting;
 pub mod agg;
 pub mod batch;
+pub mod civil;
 pub mod cli;
 pub mod duration;
 pub mod emit;
@@ -23,6 +24,8 @@ pub mod run;
 pub mod sink;
 pub mod source;
 pub mod state;
+pub mod strftime;
 pub mod suggest;
 pub mod timestamp;
 pub mod value;
+pub mod zone;

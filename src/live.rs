@@ -245,10 +245,10 @@ fn render(b: &BatchOut<'_>, opts: Options, cols: usize, height: usize) -> String
     let mut banner = String::from("── ");
     if let Some(start) = b.start {
         banner.push_str("window ");
-        banner.push_str(&opts.time_text(start));
+        banner.push_str(&opts.local_time_text(start));
         banner.push_str(" .. ");
     }
-    banner.push_str(&opts.time_text(b.time));
+    banner.push_str(&opts.local_time_text(b.time));
     banner.push_str(&format!(" ── {n} {}", if n == 1 { "row" } else { "rows" }));
     if shown < n {
         banner.push_str(&format!(" ({shown} shown)"));

@@ -1,5 +1,6 @@
 //! Event timestamps: reading them from text (`--event-time FIELD` and
-//! `--event-time auto`) and writing batch times in the output formats.
+//! `--event-time auto`, through a [`Reader`] that knows `--tz` and
+//! `--event-time-format`) and writing batch times in the output formats.
 //!
 //! A time is an `i64` count of nanoseconds since the Unix epoch in UTC
 //! ([`Nanos`]) everywhere in the crate, which covers 1677-09-21 to 2262-04-11;
@@ -21,6 +22,15 @@
 //!   the `±HHMM` or `±HH:MM` form.
 //! - Syslog times use the current year even when that puts them in the
 //!   future (a December log replayed in January), exactly as the SPEC says.
+//! - With `--tz`, every time written without an offset (RFC 3339, CLF,
+//!   syslog) is wall-clock time in that zone: a reading the clock shows
+//!   twice is the earlier instant, one it skips is read with the offset
+//!   before the jump ([`Zone::to_utc`]).
+//! - `--event-time auto` takes the first formatted time in the line (RFC
+//!   3339, CLF, syslog); only a line with none falls back to the first epoch
+//!   number standing alone: 10 or 13 digits not touching a letter, a digit,
+//!   `.`, `/` or `_` (so not `/img/1710000000.png`, `user_1710072000`, a
+//!   version `1.1710072000`), the 10-digit form with its fraction.
 //! - Times are written truncated (towards the past), never rounded, so a
 //!   batch time never prints as a later instant than it is.
 
@@ -28,6 +38,9 @@ use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{Datelike, Local, LocalResult, NaiveDate, Offset, TimeZone};
+
+use crate::civil::{civil_from_days, days_from_civil, days_in_month};
+use crate::zone::Zone;
 
 /// Nanoseconds since 1970-01-01T00:00:00Z.
 pub type Nanos = i64;
@@ -45,54 +58,6 @@ pub enum TimeFormat {
     Epoch,
     /// Milliseconds since the epoch: `1764000000123`.
     EpochMs,
-}
-
-// ---------------------------------------------------------------------------
-// Calendar arithmetic (proleptic Gregorian, days since 1970-01-01).
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Counts days in 400-year eras that start on March 1st, so the leap day
-/// falls at the end of each counted year and needs no special case.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = i64::from((m + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(d) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let d = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let m = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let y = year_of_era + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A wall-clock reading as written in the text, before its zone is applied.
@@ -131,6 +96,22 @@ impl Civil {
         let nanos = i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(self.nanos);
         Nanos::try_from(nanos).ok()
     }
+
+    /// The instant this reading names on `zone`'s wall clock (`None`: UTC).
+    fn in_zone(&self, zone: Option<Zone>) -> Option<Nanos> {
+        let Some(z) = zone else {
+            return self.to_nanos(0);
+        };
+        if !self.is_valid() {
+            return None;
+        }
+        let wall = days_from_civil(self.year, self.month, self.day) * SECS_PER_DAY
+            + i64::from(self.hour) * 3_600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second);
+        let offset = wall - z.to_utc(wall);
+        self.to_nanos(offset)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -161,11 +142,6 @@ fn byte_is(b: &[u8], i: usize, c: u8) -> bool {
 #[inline]
 fn is_digit_at(b: &[u8], i: usize) -> bool {
     b.get(i).is_some_and(u8::is_ascii_digit)
-}
-
-#[inline]
-fn is_alnum_at(b: &[u8], i: usize) -> bool {
-    b.get(i).is_some_and(u8::is_ascii_alphanumeric)
 }
 
 fn month_at(b: &[u8], i: usize) -> Option<u32> {
@@ -247,8 +223,9 @@ fn numeric_offset_at(b: &[u8], i: usize, allow_hours_only: bool) -> Option<(i64,
 // Prefix parsers: each reads one format starting at `start` and returns the
 // time and the position just past it; what follows is the caller's business.
 
-/// `YYYY-MM-DD[T ]HH:MM:SS[.frac][zone]`.
-fn rfc3339_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
+/// `YYYY-MM-DD[T ]HH:MM:SS[.frac][zone]`; without an offset, on `zone`'s
+/// wall clock (`None`: UTC).
+fn rfc3339_at(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> {
     let p = start;
     if !byte_is(b, p + 4, b'-') || !byte_is(b, p + 7, b'-') {
         return None;
@@ -261,20 +238,23 @@ fn rfc3339_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     }
     let (hour, minute, second) = hms_at(b, p + 11)?;
     let (nanos, mut i) = fraction_at(b, p + 19, true, 9)?;
-    let mut offset = 0;
+    let mut offset = None;
     match b.get(i) {
-        Some(b'Z' | b'z') => i += 1,
+        Some(b'Z' | b'z') => {
+            offset = Some(0);
+            i += 1;
+        }
         Some(b'+' | b'-') => {
             // A sign that does not start a valid offset is not part of the
             // time (`... 12:00:00-garbage`); the caller judges what follows.
             if let Some((o, end)) = numeric_offset_at(b, i, true) {
-                offset = o;
+                offset = Some(o);
                 i = end;
             }
         }
         Some(b' ') => {
             if let Some((o, end)) = numeric_offset_at(b, i + 1, false) {
-                offset = o;
+                offset = Some(o);
                 i = end;
             }
         }
@@ -289,11 +269,16 @@ fn rfc3339_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
         second,
         nanos,
     };
-    Some((civil.to_nanos(offset)?, i))
+    let t = match offset {
+        Some(o) => civil.to_nanos(o)?,
+        None => civil.in_zone(zone)?,
+    };
+    Some((t, i))
 }
 
-/// `DD/Mon/YYYY:HH:MM:SS[.frac][ ±HHMM]` (Common Log Format).
-fn clf_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
+/// `DD/Mon/YYYY:HH:MM:SS[.frac][ ±HHMM]` (Common Log Format); without an
+/// offset, on `zone`'s wall clock (`None`: UTC).
+fn clf_at(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> {
     let p = start;
     if !byte_is(b, p + 2, b'/') || !byte_is(b, p + 6, b'/') || !byte_is(b, p + 11, b':') {
         return None;
@@ -303,11 +288,11 @@ fn clf_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     let year = i64::from(num4(b, p + 7)?);
     let (hour, minute, second) = hms_at(b, p + 12)?;
     let (nanos, mut i) = fraction_at(b, p + 20, false, 9)?;
-    let mut offset = 0;
+    let mut offset = None;
     if byte_is(b, i, b' ')
         && let Some((o, end)) = numeric_offset_at(b, i + 1, false)
     {
-        offset = o;
+        offset = Some(o);
         i = end;
     }
     let civil = Civil {
@@ -319,7 +304,11 @@ fn clf_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
         second,
         nanos,
     };
-    Some((civil.to_nanos(offset)?, i))
+    let t = match offset {
+        Some(o) => civil.to_nanos(o)?,
+        None => civil.in_zone(zone)?,
+    };
+    Some((t, i))
 }
 
 /// Exactly 10 digits of epoch seconds at `start`, with an optional fraction.
@@ -341,9 +330,10 @@ fn epoch_ms_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     Some((ms.checked_mul(NANOS_PER_MS)?, start + 13))
 }
 
-/// `Mon DD HH:MM:SS[.frac]` in the local zone and current year. The day may
-/// be two digits, a space and one digit (`Oct  1`), or one digit (`Oct 1`).
-fn syslog_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
+/// `Mon DD HH:MM:SS[.frac]` in the current year, on `zone`'s wall clock
+/// (`None`: the local zone). The day may be two digits, a space and one
+/// digit (`Oct  1`), or one digit (`Oct 1`).
+fn syslog_at(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> {
     let p = start;
     let month = month_at(b, p)?;
     if !byte_is(b, p + 3, b' ') {
@@ -362,7 +352,10 @@ fn syslog_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     let (hour, minute, second) = hms_at(b, after_day + 1)?;
     let (nanos, end) = fraction_at(b, after_day + 9, false, 9)?;
     let civil = Civil {
-        year: current_local_year(),
+        year: match zone {
+            Some(z) => current_zone_year(z),
+            None => current_local_year(),
+        },
         month,
         day,
         hour,
@@ -372,6 +365,9 @@ fn syslog_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     };
     if !civil.is_valid() {
         return None;
+    }
+    if zone.is_some() {
+        return Some((civil.in_zone(zone)?, end));
     }
     let offset = local_offset_for(&civil)?;
     Some((civil.to_nanos(offset)?, end))
@@ -387,10 +383,35 @@ thread_local! {
     static LOCAL_YEAR: Cell<(i64, i64)> = const { Cell::new((0, i64::MIN)) };
 }
 
-fn current_local_year() -> i64 {
-    let now = SystemTime::now()
+fn now_secs() -> i64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+thread_local! {
+    /// As [`LOCAL_YEAR`], for the `--tz` zone: (zone, year, valid until).
+    static ZONE_YEAR: Cell<Option<(Zone, i64, i64)>> = const { Cell::new(None) };
+}
+
+/// The current year on `zone`'s wall clock.
+fn current_zone_year(zone: Zone) -> i64 {
+    let now = now_secs();
+    ZONE_YEAR.with(|cell| {
+        if let Some((z, year, valid_until)) = cell.get()
+            && z == zone
+            && now < valid_until
+        {
+            return year;
+        }
+        let year = zone.year_at(now);
+        cell.set(Some((zone, year, now.saturating_add(1))));
+        year
+    })
+}
+
+fn current_local_year() -> i64 {
+    let now = now_secs();
     LOCAL_YEAR.with(|cell| {
         let (year, valid_until) = cell.get();
         if now < valid_until {
@@ -447,13 +468,19 @@ fn strip_enclosing(s: &str) -> &str {
 /// (see the module docs). Surrounding whitespace and one pair of enclosing
 /// brackets or quotes are ignored; anything else around the time is not.
 pub fn parse_timestamp(s: &str) -> Option<Nanos> {
+    parse_timestamp_in(s, None)
+}
+
+/// [`parse_timestamp`], with times written without an offset read on
+/// `zone`'s wall clock (`None`: RFC 3339 and CLF in UTC, syslog local).
+pub fn parse_timestamp_in(s: &str, zone: Option<Zone>) -> Option<Nanos> {
     let b = strip_enclosing(s).as_bytes();
     let first = *b.first()?;
     let parsed = if first.is_ascii_digit() {
         if byte_is(b, 4, b'-') {
-            rfc3339_at(b, 0)
+            rfc3339_at(b, 0, zone)
         } else if byte_is(b, 2, b'/') {
-            clf_at(b, 0)
+            clf_at(b, 0, zone)
         } else {
             let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
             match digits {
@@ -463,7 +490,7 @@ pub fn parse_timestamp(s: &str) -> Option<Nanos> {
             }
         }
     } else {
-        syslog_at(b, 0)
+        syslog_at(b, 0, zone)
     };
     match parsed {
         Some((t, end)) if end == b.len() => Some(t),
@@ -493,47 +520,61 @@ static CANDIDATE: [u8; 256] = {
     table
 };
 
-/// Tries every format that can start with the digit run `b[start..end]`
-/// (which is not preceded by a digit).
-fn timestamp_at_digits(b: &[u8], start: usize, end: usize) -> Option<Nanos> {
+/// Whether a byte may touch an epoch number standing alone: anything but
+/// a letter, a digit, `.`, `/` or `_`.
+#[inline]
+fn loose(c: u8) -> bool {
+    !(c.is_ascii_alphanumeric() || c == b'.' || c == b'/' || c == b'_')
+}
+
+/// The formatted time (RFC 3339 or CLF) that starts with the digit run
+/// `b[start..end]` (which is not preceded by a digit).
+#[inline]
+fn formatted_at_digits(b: &[u8], start: usize, end: usize, zone: Option<Zone>) -> Option<Nanos> {
     let (t, stop) = match end - start {
-        4 if byte_is(b, end, b'-') => rfc3339_at(b, start)?,
-        2 if byte_is(b, end, b'/') => clf_at(b, start)?,
-        len @ (10 | 13) => {
-            // An epoch number must stand alone: not glued to a word, and not
-            // the fractional part of another number (`3.1415926535`).
-            if start > 0 {
-                let before = b[start - 1];
-                if before.is_ascii_alphabetic()
-                    || (before == b'.' && start >= 2 && b[start - 2].is_ascii_digit())
-                {
-                    return None;
-                }
-            }
-            let (t, stop) = if len == 10 {
-                epoch_secs_at(b, start)?
-            } else {
-                epoch_ms_at(b, start)?
-            };
-            if is_alnum_at(b, stop) {
-                return None;
-            }
-            (t, stop)
-        }
+        4 if byte_is(b, end, b'-') => rfc3339_at(b, start, zone)?,
+        2 if byte_is(b, end, b'/') => clf_at(b, start, zone)?,
         _ => return None,
     };
+    // no timestamp ends in the middle of a run of digits
     if is_digit_at(b, stop) {
         return None;
     }
     Some(t)
 }
 
-/// `--event-time auto`: the first timestamp in a raw line, scanning left to
-/// right, in any supported format. Epoch numbers count only when they stand
-/// alone (no digit or letter glued to either side), and no timestamp may
-/// start or end in the middle of a run of digits.
+/// The epoch number (10 digits of seconds with an optional fraction, or 13
+/// of milliseconds) that is the digit run `b[start..end]`, when it stands
+/// alone.
+fn epoch_at_digits(b: &[u8], start: usize, end: usize) -> Option<Nanos> {
+    if start > 0 && !loose(b[start - 1]) {
+        return None;
+    }
+    let (t, stop) = match end - start {
+        10 => epoch_secs_at(b, start)?,
+        13 => epoch_ms_at(b, start)?,
+        _ => return None,
+    };
+    match b.get(stop) {
+        Some(&c) if !loose(c) => None,
+        _ => Some(t),
+    }
+}
+
+/// `--event-time auto`: the first formatted timestamp (RFC 3339, CLF,
+/// syslog) in a raw line, scanning left to right; only when there is none,
+/// the first epoch number standing alone (see the module docs). No
+/// timestamp may start or end in the middle of a run of digits.
 pub fn find_timestamp(line: &str) -> Option<Nanos> {
+    find_timestamp_in(line, None)
+}
+
+/// [`find_timestamp`], with times written without an offset read on
+/// `zone`'s wall clock.
+pub fn find_timestamp_in(line: &str, zone: Option<Zone>) -> Option<Nanos> {
     let b = line.as_bytes();
+    // the first epoch number, kept in case no formatted time follows
+    let mut epoch: Option<Nanos> = None;
     let mut i = 0;
     while i < b.len() {
         match CANDIDATE[usize::from(b[i])] {
@@ -546,13 +587,19 @@ pub fn find_timestamp(line: &str) -> Option<Nanos> {
                 while is_digit_at(b, i) {
                     i += 1;
                 }
-                if let Some(t) = timestamp_at_digits(b, start, i) {
-                    return Some(t);
+                match i - start {
+                    2 | 4 => {
+                        if let Some(t) = formatted_at_digits(b, start, i, zone) {
+                            return Some(t);
+                        }
+                    }
+                    10 | 13 if epoch.is_none() => epoch = epoch_at_digits(b, start, i),
+                    _ => {}
                 }
             }
             _ => {
                 if (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-                    && let Some((t, end)) = syslog_at(b, i)
+                    && let Some((t, end)) = syslog_at(b, i, zone)
                     && !is_digit_at(b, end)
                 {
                     return Some(t);
@@ -561,7 +608,7 @@ pub fn find_timestamp(line: &str) -> Option<Nanos> {
             }
         }
     }
-    None
+    epoch
 }
 
 // ---------------------------------------------------------------------------
@@ -655,6 +702,38 @@ pub fn format_time(t: Nanos, fmt: TimeFormat, millis: bool) -> String {
     out
 }
 
+/// [`write_time`] on `zone`'s wall clock: RFC 3339 with the zone's offset
+/// at that instant (`2024-03-31T03:00:00+02:00`); the epoch forms, and UTC
+/// itself, as [`write_time`] writes them.
+pub fn write_time_in(
+    out: &mut String,
+    t: Nanos,
+    fmt: TimeFormat,
+    millis: bool,
+    zone: Option<Zone>,
+) {
+    match (fmt, zone) {
+        (TimeFormat::Rfc3339, Some(z)) if !z.is_utc() => {
+            let secs = t.div_euclid(NANOS_PER_SEC);
+            let offset = z.offset_at(secs);
+            push_civil(out, secs + i64::from(offset), 'T');
+            if millis {
+                out.push('.');
+                push_padded(out, t.rem_euclid(NANOS_PER_SEC) / NANOS_PER_MS, 3);
+            }
+            crate::zone::push_offset(out, offset);
+        }
+        _ => write_time(out, t, fmt, millis),
+    }
+}
+
+/// [`write_time_in`] into a new string.
+pub fn format_time_in(t: Nanos, fmt: TimeFormat, millis: bool, zone: Option<Zone>) -> String {
+    let mut out = String::with_capacity(30);
+    write_time_in(&mut out, t, fmt, millis, zone);
+    out
+}
+
 /// Python's `str(datetime)` for a local wall-clock reading given as seconds
 /// since the epoch on the local clock: microseconds only when there are some.
 fn push_python_datetime(out: &mut String, local_secs: i64, micros: u32) {
@@ -670,8 +749,17 @@ fn push_python_datetime(out: &mut String, local_secs: i64, micros: u32) {
 /// `.ffffff` when it is not a whole second. Nanoseconds are truncated to
 /// microseconds, as a Python `datetime` holds no finer.
 pub fn write_spark_time(out: &mut String, t: Nanos) {
+    write_spark_time_in(out, t, None);
+}
+
+/// [`write_spark_time`] on `zone`'s wall clock (`None`: the local zone).
+pub fn write_spark_time_in(out: &mut String, t: Nanos, zone: Option<Zone>) {
     let secs = t.div_euclid(NANOS_PER_SEC);
     let micros = (t.rem_euclid(NANOS_PER_SEC) / 1_000) as u32;
+    if let Some(z) = zone {
+        push_python_datetime(out, secs + i64::from(z.offset_at(secs)), micros);
+        return;
+    }
     match Local.timestamp_opt(secs, 0) {
         LocalResult::Single(dt) => {
             let offset = i64::from(dt.offset().fix().local_minus_utc());
@@ -692,6 +780,7 @@ pub fn format_spark_time(t: Nanos) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::civil::is_leap;
     use chrono::{NaiveDateTime, Timelike};
     use proptest::prelude::*;
 
@@ -971,8 +1060,8 @@ mod tests {
     #[test]
     fn finds_the_first_timestamp() {
         let f = find_timestamp;
-        assert_eq!(f("1710072000 then 2024-03-10T13:00:00Z"), Some(T0));
         assert_eq!(f("2024-03-10T12:00:00Z then 1710075600"), Some(T0));
+        assert_eq!(f("1710072000 then 1710075600"), Some(T0));
         assert_eq!(f("at 1710072000123 ms"), Some(T0 + 123 * MS));
         assert_eq!(f("t=1710072000.25,"), Some(T0 + 250 * MS));
         assert_eq!(f("<34>Mar 10 12:00:00 host su: x"), local(3, 10, 12, 0, 0));
@@ -987,7 +1076,128 @@ mod tests {
         assert_eq!(f("v2024-03-10T12:00:00Z"), Some(T0));
         assert_eq!(f("(1710072000)"), Some(T0));
         assert_eq!(f("-1710072000"), Some(T0));
-        assert_eq!(f("1710072000."), Some(T0));
+        assert_eq!(f("\"t\":1710072000}"), Some(T0));
+    }
+
+    #[test]
+    fn auto_prefers_a_formatted_time_to_an_epoch_number() {
+        let f = find_timestamp;
+        // issue 14: an image name and a JSON id are not the line's time
+        assert_eq!(
+            f("GET /img/1710000000.png HTTP/1.1 200 2024-03-10T12:00:00Z"),
+            Some(T0)
+        );
+        assert_eq!(
+            f("{\"order_id\":1234567890,\"ts\":\"2024-03-10T12:00:00Z\"}"),
+            Some(T0)
+        );
+        assert_eq!(f("1710075600 then 2024-03-10T12:00:00Z"), Some(T0));
+        assert_eq!(
+            f("id 1710075600 [10/Mar/2024:12:00:00 +0000] GET"),
+            Some(T0)
+        );
+        assert_eq!(
+            f("n=1710075600 Mar 10 12:00:00 host"),
+            local(3, 10, 12, 0, 0)
+        );
+        // with no formatted time, the first epoch number standing alone
+        assert_eq!(
+            f("{\"order_id\":1234567890,\"ts\":1710072000}"),
+            Some(1_234_567_890 * S)
+        );
+        assert_eq!(f("/img/1710075600.png at 1710072000"), Some(T0));
+    }
+
+    #[test]
+    fn auto_epoch_numbers_must_stand_alone() {
+        let f = find_timestamp;
+        for glued in [
+            "/img/1710072000.png",
+            "/img/1710072000",
+            "1710072000/x",
+            "user_1710072000",
+            "1710072000_x",
+            "v1.1710072000",
+            "1710072000.",
+            "1710072000.png",
+            "1710072000123.5",
+            "x1710072000",
+            "1710072000x",
+            "1710072000.25s",
+        ] {
+            assert_eq!(f(glued), None, "{glued}");
+        }
+        for alone in [
+            "1710072000",
+            "ts=1710072000,",
+            "[1710072000]",
+            "-1710072000",
+            "\"1710072000\"",
+        ] {
+            assert_eq!(f(alone), Some(T0), "{alone}");
+        }
+        assert_eq!(f("t=1710072000.25,"), Some(T0 + 250 * MS));
+        assert_eq!(f("t=1710072000123 x"), Some(T0 + 123 * MS));
+    }
+
+    #[test]
+    fn zone_reads_times_written_without_an_offset() {
+        let paris = Zone::parse("Europe/Paris").ok();
+        let kolkata = Zone::parse("Asia/Kolkata").ok();
+        let p = |s, z| parse_timestamp_in(s, z);
+        assert_eq!(p("2024-03-10T13:00:00", paris), Some(T0));
+        assert_eq!(p("2024-03-10 13:00:00,000", paris), Some(T0));
+        assert_eq!(p("2024-03-10T17:30:00", kolkata), Some(T0));
+        assert_eq!(p("10/Mar/2024:13:00:00", paris), Some(T0));
+        // an offset or a Z in the text wins over the zone
+        assert_eq!(p("2024-03-10T12:00:00Z", paris), Some(T0));
+        assert_eq!(p("10/Mar/2024:12:00:00 +0000", paris), Some(T0));
+        assert_eq!(p("2024-03-10T14:00:00+02:00", paris), Some(T0));
+        // epoch numbers are absolute
+        assert_eq!(p("1710072000", paris), Some(T0));
+        assert_eq!(find_timestamp_in("x 1710072000 y", paris), Some(T0));
+        // summer time, and the hour the clock skips (read as before the jump)
+        assert_eq!(p("2024-07-10T14:00:00", paris), Some(1_720_612_800 * S));
+        assert_eq!(
+            p("2024-03-31T02:30:00", paris),
+            p("2024-03-31T01:30:00Z", None)
+        );
+        assert_eq!(
+            p("2024-10-27T02:30:00", paris),
+            p("2024-10-27T00:30:00Z", None)
+        );
+        // syslog in the zone, this year
+        let year = Local::now().year();
+        let t = p("Mar 10 13:00:00", paris).expect("a syslog time");
+        let want = format!("{year}-03-10T12:00:00Z");
+        assert_eq!(Some(t), parse_timestamp(&want));
+        let fixed = Zone::parse("+02:00").ok();
+        assert_eq!(p("2024-03-10T14:00:00", fixed), Some(T0));
+    }
+
+    #[test]
+    fn formats_in_a_zone() {
+        let paris = Zone::parse("Europe/Paris").ok();
+        let f = |t, z| format_time_in(t, TimeFormat::Rfc3339, false, z);
+        assert_eq!(f(T0, paris), "2024-03-10T13:00:00+01:00");
+        assert_eq!(f(1_720_612_800 * S, paris), "2024-07-10T14:00:00+02:00");
+        assert_eq!(
+            f(T0, Zone::parse("Asia/Kolkata").ok()),
+            "2024-03-10T17:30:00+05:30"
+        );
+        assert_eq!(f(T0, Zone::parse("UTC").ok()), "2024-03-10T12:00:00Z");
+        assert_eq!(f(T0, None), "2024-03-10T12:00:00Z");
+        assert_eq!(
+            format_time_in(T0 + 5 * MS, TimeFormat::Rfc3339, true, paris),
+            "2024-03-10T13:00:00.005+01:00"
+        );
+        assert_eq!(
+            format_time_in(T0, TimeFormat::Epoch, false, paris),
+            "1710072000"
+        );
+        let mut out = String::new();
+        write_spark_time_in(&mut out, T0, paris);
+        assert_eq!(out, "2024-03-10 13:00:00");
     }
 
     #[test]

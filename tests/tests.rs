@@ -20,4 +20,5 @@ mod readme;
 mod replay;
 mod signals;
 mod stats;
+mod time;
 mod tty;

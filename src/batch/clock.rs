@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Batcher, Due, Held, Meter, Partial, interval_end, span};
+use super::{Batcher, Due, Grid, Held, Meter, Partial, span};
 use crate::timestamp::Nanos;
 
 /// What is known of the open batch.
@@ -75,21 +75,22 @@ impl Open {
 }
 
 /// Processing time: batches end on multiples of the interval since the
-/// epoch, by the wall clock; a batch's time is its end.
+/// epoch (with `--tz`, local boundaries for an hour or more), by the wall
+/// clock; a batch's time is its end.
 #[derive(Debug)]
 pub struct TimeBatches {
-    step: Nanos,
+    grid: Grid,
     emit_empty: bool,
     end: Nanos,
     open: Open,
 }
 
 impl TimeBatches {
-    pub fn new(step: Nanos, emit_empty: bool, started: Nanos) -> Self {
+    pub fn new(grid: Grid, emit_empty: bool, started: Nanos) -> Self {
         TimeBatches {
-            step,
+            grid,
             emit_empty,
-            end: interval_end(started, step),
+            end: grid.end_of(started),
             open: Open::new(started),
         }
     }
@@ -113,9 +114,9 @@ impl<P: Partial> Batcher<P> for TimeBatches {
             due.push(self.open.close(self.end, now, Some(self.end)));
             // skip empty intervals unless they are to be shown
             self.end = if self.emit_empty {
-                self.end + self.step
+                self.grid.next(self.end)
             } else {
-                interval_end(now, self.step).max(self.end + self.step)
+                self.grid.end_of(now).max(self.grid.next(self.end))
             };
         }
         due
@@ -220,7 +221,7 @@ mod tests {
 
     #[test]
     fn batch_time_closes_on_interval_multiples() {
-        let mut b = TimeBatches::new(10, false, 3);
+        let mut b = TimeBatches::new(Grid::new(10, None), false, 3);
         assert_eq!(Batcher::<P>::deadline(&b), Some(10));
         Batcher::<P>::took(&mut b, 5, Duration::ZERO);
         assert!(times(&Batcher::<P>::due(&mut b, Some(9))).is_empty());
@@ -232,7 +233,7 @@ mod tests {
 
     #[test]
     fn batch_time_with_emit_empty_closes_every_interval() {
-        let mut b = TimeBatches::new(10, true, 3);
+        let mut b = TimeBatches::new(Grid::new(10, None), true, 3);
         assert_eq!(times(&Batcher::<P>::due(&mut b, Some(35))), [10, 20, 30]);
     }
 

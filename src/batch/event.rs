@@ -8,19 +8,59 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Batcher, Due, EventTime, Held, Meter, Partial, interval_end};
-use crate::timestamp::{Nanos, TimeFormat, format_time};
+use super::{Batcher, Due, EventTime, Grid, Held, Meter, Partial, span};
+use std::sync::Arc;
+
+use crate::strftime::Strftime;
+use crate::timestamp::{Nanos, TimeFormat, find_timestamp_in, format_time, parse_timestamp_in};
+use crate::zone::Zone;
 
 /// `--emit-empty` in event time: the most empty batches shown in a row
 /// (a gap of 40 years at `-b 1s` would otherwise print a billion).
 pub const MAX_EMPTY_RUN: i64 = 10_000;
 
+/// How a run reads event timestamps: the `--tz` zone for times written
+/// without an offset and, with `--event-time-format`, the format a field's
+/// text must fit (instead of the built-in formats).
+#[derive(Clone, Debug, Default)]
+pub struct Reader {
+    zone: Option<Zone>,
+    format: Option<Arc<Strftime>>,
+}
+
+impl Reader {
+    pub fn new(zone: Option<Zone>, format: Option<Arc<Strftime>>) -> Reader {
+        Reader { zone, format }
+    }
+
+    /// `--event-time-format`'s text, when one is given.
+    pub fn format(&self) -> Option<&str> {
+        self.format.as_deref().map(Strftime::text)
+    }
+
+    /// `--event-time auto` on a raw line.
+    pub fn find(&self, line: &str) -> Option<Nanos> {
+        find_timestamp_in(line, self.zone)
+    }
+
+    /// `--event-time FIELD` on a field's text: the whole text in the
+    /// format, or in one of the built-in formats.
+    pub fn parse(&self, text: &str) -> Option<Nanos> {
+        match &self.format {
+            Some(f) => f.parse(text, self.zone),
+            None => parse_timestamp_in(text, self.zone),
+        }
+    }
+}
+
 /// How records are placed: what a parallel step needs to know.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
-    pub step: Nanos,
+    pub grid: Grid,
     pub lateness: Nanos,
     pub source: &'a EventTime,
+    /// `--tz` and `--event-time-format`.
+    pub reader: &'a Reader,
     /// The newest timestamp seen before this step.
     pub max_ts: Option<Nanos>,
 }
@@ -28,7 +68,7 @@ pub struct Rules<'a> {
 impl Rules<'_> {
     /// The end of the batch that holds time `ts`.
     pub fn end_of(&self, ts: Nanos) -> Nanos {
-        interval_end(ts, self.step)
+        self.grid.end_of(ts)
     }
 
     /// Whether a batch ending at `end` was already written when the newest
@@ -50,9 +90,10 @@ pub struct Step<P> {
 }
 
 pub struct EventBatches<P> {
-    step: Nanos,
+    grid: Grid,
     lateness: Nanos,
     source: EventTime,
+    reader: Reader,
     emit_empty: bool,
     /// The newest timestamp seen.
     max_ts: Option<Nanos>,
@@ -66,11 +107,18 @@ pub struct EventBatches<P> {
 }
 
 impl<P> EventBatches<P> {
-    pub fn new(step: Nanos, lateness: Nanos, source: EventTime, emit_empty: bool) -> Self {
+    pub fn new(
+        grid: Grid,
+        lateness: Nanos,
+        source: EventTime,
+        reader: Reader,
+        emit_empty: bool,
+    ) -> Self {
         EventBatches {
-            step,
+            grid,
             lateness,
             source,
+            reader,
             emit_empty,
             max_ts: None,
             open: BTreeMap::new(),
@@ -88,21 +136,21 @@ impl<P> EventBatches<P> {
     /// with the empty ones between them when `--emit-empty` shows those.
     fn emit(&mut self, wm: Option<Nanos>) -> Vec<Due<P>> {
         let mut due = Vec::new();
-        let step = self.step;
-        let meter = |records, busy| Meter {
+        let grid = self.grid;
+        let meter = |end: Nanos, records, busy| Meter {
             records,
             busy,
             began: Instant::now(),
             scheduling_delay: None,
             end: None,
-            span: Duration::from_nanos(u64::try_from(step).unwrap_or(0)),
+            span: span(grid.prev(end), end),
         };
         while let Some((&end, _)) = self.open.first_key_value() {
             if wm.is_some_and(|w| end > w) {
                 break;
             }
             let partial = self.open.remove(&end);
-            let gap_from = self.last_emitted.map(|l| l + step);
+            let gap_from = self.last_emitted.map(|l| grid.next(l));
             self.last_emitted = Some(end);
             let (records, busy) = self.meter.remove(&end).unwrap_or_default();
             if let (true, Some(mut e)) = (self.emit_empty, gap_from) {
@@ -111,15 +159,15 @@ impl<P> EventBatches<P> {
                     due.push(Due::Batch {
                         time: e,
                         held: Held::Empty,
-                        meter: meter(0, Duration::ZERO),
+                        meter: meter(e, 0, Duration::ZERO),
                     });
-                    e += step;
+                    e = grid.next(e);
                     shown += 1;
                 }
                 if e < end {
                     // event time leapt (a bad clock, a years-old line):
                     // not billions of empty batches
-                    let skipped = (end - e) / step;
+                    let skipped = (end - e) / grid.step();
                     due.push(Due::Note(format!(
                         "spate: event time jumped to {}: {skipped} empty batches before it not shown (--emit-empty shows at most {MAX_EMPTY_RUN} in a row)",
                         format_time(end, TimeFormat::Rfc3339, false)
@@ -129,7 +177,7 @@ impl<P> EventBatches<P> {
             due.push(Due::Batch {
                 time: end,
                 held: partial.map_or(Held::Empty, Held::Kept),
-                meter: meter(records, busy),
+                meter: meter(end, records, busy),
             });
         }
         due
@@ -139,9 +187,10 @@ impl<P> EventBatches<P> {
 impl<P: Partial + Send> Batcher<P> for EventBatches<P> {
     fn event(&self) -> Option<Rules<'_>> {
         Some(Rules {
-            step: self.step,
+            grid: self.grid,
             lateness: self.lateness,
             source: &self.source,
+            reader: &self.reader,
             max_ts: self.max_ts,
         })
     }
@@ -215,8 +264,29 @@ mod tests {
     }
 
     #[test]
+    fn reader_uses_the_format_for_fields_and_builtins_for_lines() {
+        let paris = Zone::parse("Europe/Paris").ok();
+        let f = Strftime::compile("%d.%m.%Y %H:%M:%S").ok().map(Arc::new);
+        let r = Reader::new(paris, f);
+        let t0 = 1_710_072_000 * 1_000_000_000;
+        assert_eq!(r.parse("10.03.2024 13:00:00"), Some(t0));
+        assert_eq!(r.parse("2024-03-10T12:00:00Z"), None, "must fit the format");
+        assert_eq!(r.format(), Some("%d.%m.%Y %H:%M:%S"));
+        assert_eq!(r.find("at 2024-03-10T13:00:00 ok"), Some(t0));
+        let plain = Reader::default();
+        assert_eq!(plain.parse("2024-03-10T12:00:00"), Some(t0));
+        assert_eq!(plain.format(), None);
+    }
+
+    #[test]
     fn batch_event_due_once_the_watermark_passes_in_order() {
-        let mut b = EventBatches::new(10, 5, EventTime::Auto, false);
+        let mut b = EventBatches::new(
+            Grid::new(10, None),
+            5,
+            EventTime::Auto,
+            Reader::default(),
+            false,
+        );
         let rules = Batcher::<P>::event(&b).map(|r| (r.end_of(12), r.is_late(10, Some(14))));
         assert_eq!(rules, Some((20, false)));
         b.absorb(Step {
@@ -231,7 +301,13 @@ mod tests {
 
     #[test]
     fn batch_event_emit_empty_fills_gaps() {
-        let mut b = EventBatches::new(10, 0, EventTime::Auto, true);
+        let mut b = EventBatches::new(
+            Grid::new(10, None),
+            0,
+            EventTime::Auto,
+            Reader::default(),
+            true,
+        );
         b.absorb(Step {
             batches: vec![(10, P(1)), (40, P(1))],
             counted: BTreeMap::new(),

@@ -1,14 +1,18 @@
 //! When batches and windows open and close: processing-time intervals
-//! aligned to the epoch, line-count batches, the whole input as one batch,
-//! and event-time batches under a watermark, behind one [`Batcher`] trait;
-//! windows over closed batches live in `window.rs`. The engine feeds a
+//! aligned to the epoch (or, with `--tz`, to local midnight: `grid.rs`),
+//! line-count batches, the whole input as one batch, and event-time batches
+//! under a watermark, behind one [`Batcher`] trait; windows over closed
+//! batches live in `window.rs`, sessions in `session.rs`. The engine feeds a
 //! batcher what it read and asks it what is due; the partial results of a
 //! batch are the engine's (`P`), never looked into here.
 
 pub mod clock;
 pub mod event;
+pub mod grid;
 pub mod session;
 pub mod window;
+
+pub use grid::Grid;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +51,10 @@ pub struct Batching {
     pub lateness: Duration,
     /// `--emit-empty`: batches (and windows) with no rows are written too.
     pub emit_empty: bool,
+    /// `--tz`: where boundaries of an hour or more fall.
+    pub zone: Option<crate::zone::Zone>,
+    /// `--tz` and `--event-time-format`: how event times are read.
+    pub reader: event::Reader,
 }
 
 impl Batching {
@@ -150,12 +158,17 @@ pub trait Batcher<P: Partial>: Send {
 pub fn batcher<P: Partial + Send + 'static>(b: &Batching, started: Nanos) -> Box<dyn Batcher<P>> {
     match (&b.event_time, b.mode) {
         (Some(source), BatchMode::Interval(d)) => Box::new(EventBatches::new(
-            nanos(d),
+            Grid::new(nanos(d), b.zone),
             nanos(b.lateness),
             source.clone(),
+            b.reader.clone(),
             b.emit_empty,
         )),
-        (_, BatchMode::Interval(d)) => Box::new(TimeBatches::new(nanos(d), b.emit_empty, started)),
+        (_, BatchMode::Interval(d)) => Box::new(TimeBatches::new(
+            Grid::new(nanos(d), b.zone),
+            b.emit_empty,
+            started,
+        )),
         (_, BatchMode::Lines(n)) => Box::new(LineBatches::new(n, started)),
         (_, BatchMode::Eof) => Box::new(EofBatches::new(started)),
     }
@@ -184,6 +197,20 @@ pub fn interval_end(t: Nanos, step: Nanos) -> Nanos {
     (t.div_euclid(step) + 1).saturating_mul(step)
 }
 
+/// [`interval_end`] counted in `zone` (see [`Grid`]): the end of the
+/// interval of length `step` that holds `t`; an interval of an hour or more
+/// falls on local multiples from local midnight.
+pub fn zoned_interval_end(t: Nanos, step: Nanos, zone: Option<crate::zone::Zone>) -> Nanos {
+    Grid::new(step, zone).end_of(t)
+}
+
+/// The boundary after boundary `e` of intervals of length `step` counted
+/// in `zone` (`e + step` on the epoch; 23 or 25 hours for a local day
+/// across a DST change).
+pub fn next_boundary(e: Nanos, step: Nanos, zone: Option<crate::zone::Zone>) -> Nanos {
+    Grid::new(step, zone).next(e)
+}
+
 /// How long from `now` until `deadline`, for a timed wait.
 pub fn until(deadline: Nanos, now: Nanos) -> Duration {
     Duration::from_nanos(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0))
@@ -199,5 +226,18 @@ mod tests {
         assert_eq!(interval_end(9, 10), 10);
         assert_eq!(interval_end(10, 10), 20);
         assert_eq!(interval_end(-1, 10), 0);
+    }
+
+    #[test]
+    fn batch_zoned_functions_follow_local_midnight() {
+        let paris = crate::zone::Zone::parse("Europe/Paris").ok();
+        let day = 86_400 * 1_000_000_000;
+        // 2024-03-31T12:00:00Z: in the local day that ends at 22:00Z
+        let t = 1_711_886_400 * 1_000_000_000;
+        let end = zoned_interval_end(t, day, paris);
+        assert_eq!(end, 1_711_922_400 * 1_000_000_000);
+        assert_eq!(next_boundary(end, day, paris) - end, day);
+        assert_eq!(zoned_interval_end(t, day, None), interval_end(t, day));
+        assert_eq!(next_boundary(end, day, None), end + day);
     }
 }

@@ -3,14 +3,22 @@
 //! window that covers it; panes older than the longest reach are evicted,
 //! so memory grows with keys × panes, never with records. `window all`
 //! keeps one running total instead.
+//!
+//! Windows end on the slide's boundaries ([`Grid`]: epoch multiples, or
+//! with `--tz` local ones for slides of an hour or more). A window's start
+//! is LENGTH/SLIDE slide boundaries before its end when the slide divides
+//! LENGTH (so with `--tz`, `window 1d --slide 1d` is a local day, 23 or 25
+//! hours across a DST change, and every record is still in exactly
+//! LENGTH/SLIDE windows), else LENGTH/B batch boundaries before it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::agg::{AggState, Aggregation};
-use crate::batch::interval_end;
+use crate::batch::Grid;
 use crate::record::Record;
 use crate::timestamp::Nanos;
+use crate::zone::Zone;
 
 /// `window LENGTH [--slide SLIDE]` or `window all`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +37,10 @@ pub struct WindowOut {
 
 pub struct Windows {
     spec: WindowSpec,
+    /// The slide's boundaries, where windows end.
+    slide: Grid,
+    /// The batches' boundaries (for a LENGTH the slide does not divide).
+    batch: Grid,
     panes: BTreeMap<Nanos, Box<dyn AggState>>,
     total: Option<Box<dyn AggState>>,
     /// The end of the next window to emit.
@@ -36,12 +48,36 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// Windows on the epoch (no `--tz`).
     pub fn new(spec: WindowSpec) -> Self {
+        let step = match spec {
+            WindowSpec::All => 1,
+            WindowSpec::Sliding { slide, .. } => crate::batch::nanos(slide),
+        };
         Windows {
             spec,
+            slide: Grid::new(step, None),
+            batch: Grid::new(step, None),
             panes: BTreeMap::new(),
             total: None,
             next_end: None,
+        }
+    }
+
+    /// Slides (and batches of `batch` nanoseconds) counted in `zone`.
+    pub fn in_zone(mut self, batch: Nanos, zone: Option<Zone>) -> Self {
+        self.slide = Grid::new(self.slide.step(), zone);
+        self.batch = Grid::new(batch, zone);
+        self
+    }
+
+    /// The start of the window that ends at `e`.
+    fn start_of(&self, e: Nanos, length: Nanos) -> Nanos {
+        let slide = self.slide.step();
+        if length % slide == 0 {
+            self.slide.back(e, length / slide)
+        } else {
+            self.batch.back(e, length / self.batch.step())
         }
     }
 
@@ -63,7 +99,7 @@ impl Windows {
         state: Box<dyn AggState>,
         emit_empty: bool,
     ) -> Vec<WindowOut> {
-        let Some((length, slide)) = self.length_slide() else {
+        let Some((length, _)) = self.length_slide() else {
             let total = self.total.get_or_insert_with(|| agg.new_state());
             total.merge(state.as_ref());
             if total.is_empty() && !emit_empty {
@@ -83,9 +119,9 @@ impl Windows {
                 return Vec::new();
             }
             // the first window that can hold this batch
-            self.next_end = Some(ceil_to(end, slide));
+            self.next_end = Some(self.slide.ceil(end));
         }
-        self.emit_until(agg, Some(end), length, slide, emit_empty)
+        self.emit_until(agg, Some(end), length, emit_empty)
     }
 
     /// Time has reached `upto` (the watermark, or the clock) with no batch
@@ -97,19 +133,17 @@ impl Windows {
         emit_empty: bool,
     ) -> Vec<WindowOut> {
         match (self.length_slide(), self.next_end) {
-            (Some((length, slide)), Some(_)) => {
-                self.emit_until(agg, Some(upto), length, slide, emit_empty)
-            }
+            (Some((length, _)), Some(_)) => self.emit_until(agg, Some(upto), length, emit_empty),
             _ => Vec::new(),
         }
     }
 
     /// End of input: every window that still holds a pane, in order.
     pub fn finish(&mut self, agg: &dyn Aggregation) -> Vec<WindowOut> {
-        let Some((length, slide)) = self.length_slide() else {
+        let Some((length, _)) = self.length_slide() else {
             return Vec::new();
         };
-        self.emit_until(agg, None, length, slide, false)
+        self.emit_until(agg, None, length, false)
     }
 
     /// Emits windows ending at or before `upto` (or, with `None`, until no
@@ -119,7 +153,6 @@ impl Windows {
         agg: &dyn Aggregation,
         upto: Option<Nanos>,
         length: Nanos,
-        slide: Nanos,
         emit_empty: bool,
     ) -> Vec<WindowOut> {
         let mut out = Vec::new();
@@ -127,7 +160,7 @@ impl Windows {
             if upto.is_some_and(|u| e > u) || (upto.is_none() && self.panes.is_empty()) {
                 break;
             }
-            let start = e.saturating_sub(length);
+            let start = self.start_of(e, length);
             let mut in_window = self.panes.range(start + 1..=e).peekable();
             if in_window.peek().is_some() || emit_empty {
                 let mut merged = agg.new_state();
@@ -139,20 +172,21 @@ impl Windows {
                     end: e,
                     rows: merged.into_rows(emit_empty),
                 });
-                self.next_end = Some(e.saturating_add(slide));
+                self.next_end = Some(self.slide.next(e));
             } else {
                 // nothing until the next pane: jump to the first window
                 // that holds it, or past `upto` when no pane is left (a
                 // pane yet to come ends after it), not one slide at a time
+                let after = self.slide.next(e);
                 self.next_end = match (self.panes.range(start + 1..).next(), upto) {
-                    (Some((p, _)), _) => Some(ceil_to(*p, slide).max(e.saturating_add(slide))),
-                    (None, Some(u)) => Some(interval_end(u, slide).max(e.saturating_add(slide))),
-                    (None, None) => Some(e.saturating_add(slide)),
+                    (Some((p, _)), _) => Some(self.slide.ceil(*p).max(after)),
+                    (None, Some(u)) => Some(self.slide.end_of(u).max(after)),
+                    (None, None) => Some(after),
                 };
             }
             // panes no later window can reach
             if let Some(n) = self.next_end {
-                let reach = n.saturating_sub(length);
+                let reach = self.start_of(n, length);
                 while let Some((&first, _)) = self.panes.first_key_value() {
                     if first > reach {
                         break;
@@ -167,14 +201,5 @@ impl Windows {
     /// Panes held now (for tests and --stats).
     pub fn panes(&self) -> usize {
         self.panes.len()
-    }
-}
-
-/// The smallest multiple of `step` that is `>= t`.
-fn ceil_to(t: Nanos, step: Nanos) -> Nanos {
-    if t.rem_euclid(step) == 0 {
-        t
-    } else {
-        interval_end(t, step)
     }
 }

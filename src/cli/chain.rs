@@ -161,6 +161,12 @@ pub fn build(
                         "a window LENGTH needs time batches; -b eof makes the whole input one batch (use window all, or -b 1m)".into(),
                     ));
                 }
+                if let (WindowSpec::Sliding { slide, .. }, Some(zone), Some(b)) =
+                    (w, batching.zone, batching.interval())
+                {
+                    let (slide, b) = (crate::batch::nanos(slide), crate::batch::nanos(b));
+                    crate::batch::grid::check_slide(slide, b, zone).map_err(err)?;
+                }
                 seen_window = true;
                 pending_window = Some((pos, w));
             }

@@ -6,6 +6,7 @@
 
 pub mod chain;
 pub mod docs;
+pub mod time;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -141,6 +142,18 @@ fn global_args(cmd: Command) -> Command {
                 .long("event-time")
                 .value_name("FIELD|auto|kafka")
                 .help("Cut batches by each record's own timestamp: a field, 'auto' (the first timestamp in the raw line), or 'kafka' (each Kafka message's timestamp)"),
+        )
+        .arg(
+            Arg::new("event-time-format")
+                .long("event-time-format")
+                .value_name("FMT")
+                .help("With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: '%Y/%m/%d %H:%M:%S', '%d.%m.%Y %H:%M:%S', '%s'; no year reads the current one, no time of day midnight; a value that does not fit is untimed"),
+        )
+        .arg(
+            Arg::new("tz")
+                .long("tz")
+                .value_name("ZONE")
+                .help("An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)"),
         )
         .arg(
             Arg::new("lateness")
@@ -429,6 +442,13 @@ fn plan_from(
             BatchMode::Interval(_) => {}
         }
     }
+    let (event_time_format, tz) = time::options(
+        m.get_one::<String>("tz").map(String::as_str),
+        m.get_one::<String>("event-time-format").map(String::as_str),
+        m.get_one::<String>("event-time").map(String::as_str),
+        batch,
+    )
+    .map_err(usage)?;
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
@@ -501,6 +521,8 @@ fn plan_from(
         event_time,
         lateness: dur("lateness")?.unwrap_or_default(),
         emit_empty: m.get_flag("emit-empty"),
+        zone: tz,
+        reader: crate::batch::event::Reader::new(tz, event_time_format.map(std::sync::Arc::new)),
     };
     let engine = EngineOptions {
         threads,
@@ -529,6 +551,7 @@ fn plan_from(
             millis: batching.millis(),
             header: m.get_flag("header"),
             color,
+            zone: tz,
         },
     };
     let max_keys = m

@@ -151,6 +151,8 @@ struct Config {
     from_end: bool,
     reconnect: bool,
     strict: bool,
+    tz: Option<crate::zone::Zone>,
+    event_time_format: Option<String>,
 }
 
 impl Config {
@@ -170,6 +172,8 @@ impl Config {
             from_end: plan.source.from_end,
             reconnect: plan.source.reconnect,
             strict: plan.engine.strict,
+            tz: plan.batching.zone,
+            event_time_format: plan.batching.reader.format().map(str::to_string),
         }
     }
 
@@ -296,6 +300,16 @@ fn check_config(c: &Config) -> Result<SourceKind> {
         return refuse(
             "--emit-empty: Spark runs no micro-batch when nothing arrived, so it has no empty batch to print",
         );
+    }
+    if let Some(z) = c.tz {
+        return refuse(format!(
+            "--tz {z}: the emitted job keeps Spark's own session time zone and epoch-aligned windows; drop --tz (times stay UTC)"
+        ));
+    }
+    if let Some(f) = &c.event_time_format {
+        return refuse(format!(
+            "--event-time-format '{f}': strftime formats are not mapped to Spark's datetime patterns; drop it, or convert the field to RFC 3339 first"
+        ));
     }
     if c.strict {
         return refuse(

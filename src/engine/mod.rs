@@ -139,7 +139,9 @@ impl<'r> Engine<'r> {
             work,
             batcher: batch::batcher(batching, now()),
             counts: Counts::default(),
-            windows: chain.window().map(Windows::new),
+            windows: chain.window().map(|w| {
+                Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
+            }),
             fmt,
             text: Vec::new(),
             out,

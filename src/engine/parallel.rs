@@ -15,11 +15,12 @@ use rayon::prelude::*;
 use crate::accounting::{Counts, Ctx, Offence, Reason};
 use crate::agg::AggState;
 use crate::batch::EventTime;
+use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
 use crate::ops::chain::{Barrier, Chain};
 use crate::record::Record;
 use crate::source::LineTimes;
-use crate::timestamp::{Nanos, find_timestamp, parse_timestamp};
+use crate::timestamp::Nanos;
 use crate::value::Value;
 
 /// Chunks at least this large are split across the workers.
@@ -424,9 +425,28 @@ struct ToEvent<'c> {
     batches: BTreeMap<Nanos, Partial>,
     /// `--stats`: records accepted, by batch end.
     counted: BTreeMap<Nanos, u64>,
+    /// The last interval looked up on a local (`--tz`) grid: records come
+    /// mostly in order, and a local boundary costs a zone lookup.
+    last: Option<(Nanos, Nanos)>,
 }
 
 impl<'c> ToEvent<'c> {
+    /// The end of the batch that holds `ts`.
+    fn end_of(&mut self, ts: Nanos) -> Nanos {
+        let grid = self.rules.grid;
+        if grid.is_epoch() {
+            return grid.end_of(ts);
+        }
+        match self.last {
+            Some((start, end)) if start <= ts && ts < end => end,
+            _ => {
+                let (start, end) = grid.interval_of(ts);
+                self.last = Some((start, end));
+                end
+            }
+        }
+    }
+
     fn new(
         rules: Rules<'c>,
         times: Option<(&'c LineTimes, u64)>,
@@ -445,16 +465,18 @@ impl<'c> ToEvent<'c> {
             min_end_accepted: None,
             batches: BTreeMap::new(),
             counted: BTreeMap::new(),
+            last: None,
         }
     }
 }
 
-/// A record's timestamp from a field: text in any supported format, or a
-/// number of epoch seconds (10 digits) or milliseconds (13 digits).
-fn value_time(v: &Value<'_>) -> Option<Nanos> {
+/// A record's timestamp from a field: text in any supported format (or
+/// `--event-time-format`'s), or a number of epoch seconds (10 digits) or
+/// milliseconds (13 digits).
+fn value_time(v: &Value<'_>, reader: &Reader) -> Option<Nanos> {
     match v {
-        Value::Str(s) => parse_timestamp(s),
-        Value::Int(_) | Value::Float(_) => parse_timestamp(&v.text()),
+        Value::Str(s) => reader.parse(s),
+        Value::Int(_) | Value::Float(_) => reader.parse(&v.text()),
         _ => None,
     }
 }
@@ -466,8 +488,10 @@ impl Deliver for ToEvent<'_> {
         let (mut untimed, mut late) = (false, false);
         for rec in recs.drain(..) {
             let ts = match self.rules.source {
-                EventTime::Auto => *line_ts.get_or_insert_with(|| find_timestamp(raw)),
-                EventTime::Field(f) => rec.lookup(f).and_then(|v| value_time(&v)),
+                EventTime::Auto => *line_ts.get_or_insert_with(|| self.rules.reader.find(raw)),
+                EventTime::Field(f) => rec
+                    .lookup(f)
+                    .and_then(|v| value_time(&v, self.rules.reader)),
                 EventTime::Kafka => *line_ts.get_or_insert_with(|| {
                     self.times
                         .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
@@ -477,7 +501,7 @@ impl Deliver for ToEvent<'_> {
                 untimed = true;
                 continue;
             };
-            let end = self.rules.end_of(ts);
+            let end = self.end_of(ts);
             if self.rules.is_late(end, self.max_ts) {
                 late = true;
                 continue;
@@ -506,7 +530,12 @@ impl Deliver for ToEvent<'_> {
         if untimed {
             let what = match self.rules.source {
                 EventTime::Auto => "no timestamp found in the line".to_string(),
-                EventTime::Field(f) => format!("no readable timestamp in field '{f}'"),
+                EventTime::Field(f) => match self.rules.reader.format() {
+                    Some(fmt) => format!(
+                        "field '{f}' is missing or does not fit --event-time-format '{fmt}'"
+                    ),
+                    None => format!("no readable timestamp in field '{f}'"),
+                },
                 EventTime::Kafka => "the Kafka message has no timestamp".to_string(),
             };
             cx.drop_line(Reason::Untimed, what);

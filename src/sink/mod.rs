@@ -15,7 +15,8 @@ use std::io::{self, Write};
 use std::ops::Range;
 
 use crate::record::Record;
-use crate::timestamp::{Nanos, TimeFormat, format_time};
+use crate::timestamp::{Nanos, TimeFormat, format_time, format_time_in};
+use crate::zone::Zone;
 
 /// The output formats (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +65,21 @@ pub struct Options {
     pub header: bool,
     /// pretty: colours (only on a terminal, never with NO_COLOR).
     pub color: bool,
+    /// `--tz`: the zone `pretty` and `spark` print times in (the other
+    /// formats keep UTC).
+    pub zone: Option<Zone>,
 }
 
 impl Options {
     /// A batch time as the format prints it.
     pub fn time_text(&self, t: Nanos) -> String {
         format_time(t, self.time_format, self.millis)
+    }
+
+    /// A batch time on the `--tz` zone's wall clock (`pretty`, the live
+    /// view): RFC 3339 with the zone's offset.
+    pub fn local_time_text(&self, t: Nanos) -> String {
+        format_time_in(t, self.time_format, self.millis, self.zone)
     }
 }
 

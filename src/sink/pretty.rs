@@ -86,10 +86,10 @@ impl Pretty {
         line.push_str("── ");
         if let Some(start) = b.start {
             line.push_str("window ");
-            line.push_str(&self.opts.time_text(start));
+            line.push_str(&self.opts.local_time_text(start));
             line.push_str(" .. ");
         }
-        line.push_str(&self.opts.time_text(b.time));
+        line.push_str(&self.opts.local_time_text(b.time));
         let n = b.rows.len();
         let _ = write!(line, " ── {n} {}", if n == 1 { "row" } else { "rows" });
         if self.opts.color {

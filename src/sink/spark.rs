@@ -24,7 +24,7 @@ use std::io::{self, Write};
 
 use super::{BatchOut, Formatter, Options};
 use crate::numfmt::{write_int, write_py_float, write_py_str_repr};
-use crate::timestamp::write_spark_time;
+use crate::timestamp::write_spark_time_in;
 use crate::value::Value;
 
 /// pprint's default `num`.
@@ -36,11 +36,16 @@ const DASHES: &str = "-------------------------------------------\n";
 
 pub struct Spark {
     buf: String,
+    /// `--tz` (else the local zone, as PySpark prints).
+    zone: Option<crate::zone::Zone>,
 }
 
 impl Spark {
-    pub fn new(_opts: Options) -> Self {
-        Spark { buf: String::new() }
+    pub fn new(opts: Options) -> Self {
+        Spark {
+            buf: String::new(),
+            zone: opts.zone,
+        }
     }
 }
 
@@ -107,7 +112,7 @@ impl Formatter for Spark {
         buf.push_str(DASHES);
         buf.push_str("Time: ");
         // Spark's batch times are whole milliseconds.
-        write_spark_time(buf, b.time - b.time.rem_euclid(MILLI));
+        write_spark_time_in(buf, b.time - b.time.rem_euclid(MILLI), self.zone);
         buf.push('\n');
         buf.push_str(DASHES);
         for row in b.rows.iter().take(SHOWN) {

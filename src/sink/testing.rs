@@ -20,6 +20,7 @@ pub fn opts() -> Options {
         millis: false,
         header: false,
         color: false,
+        zone: None,
     }
 }
 
