@@ -422,11 +422,6 @@ fn plan_from(
         crate::source::kafka::KafkaUrl::parse(src).map_err(|e| usage(e.to_string()))?;
     }
     let kafka_times = event_time == Some(EventTime::Kafka);
-    if kafka_times && !inputs.iter().any(|s| s.starts_with("kafka://")) {
-        return Err(usage(
-            "--event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
-        ));
-    }
     if event_time.is_some() {
         match batch {
             BatchMode::Eof => {
@@ -449,6 +444,11 @@ fn plan_from(
         batch,
     )
     .map_err(usage)?;
+    if kafka_times && !inputs.iter().any(|s| s.starts_with("kafka://")) {
+        return Err(usage(
+            "--event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
+        ));
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)

@@ -27,22 +27,25 @@
 //! past its end reset as `from=` says, with a warning.
 
 pub mod client;
+pub mod group;
 pub mod records;
+pub mod url;
 pub mod wire;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 
 use self::client::{Conn, KafkaError, c_protocol};
+pub use self::group::Committer;
 use self::records::{Decoder, Message};
+pub use self::url::{KafkaUrl, Start, UrlError};
 use self::wire::{Api, code};
 use super::mark::{LineTimes, Mark, PartitionOffset};
-use super::tcp::{Backoff, check_addr};
+use super::tcp::Backoff;
 use super::{Chunk, Msg, SourceOptions};
 use crate::duration::format_duration;
 
@@ -63,127 +66,6 @@ const STALLED_SAY: u32 = 100;
 /// Without `--reconnect`, how often a retriable broker answer (a leader
 /// being elected) is retried before the run fails.
 const RETRIES: u32 = 10;
-/// How long spate waits at exit for the last commit.
-const FINAL_COMMIT_WAIT: Duration = Duration::from_secs(15);
-
-/// Where to start a partition the group has no offset for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    Earliest,
-    Latest,
-}
-
-/// A parsed `kafka://` address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KafkaUrl {
-    pub brokers: Vec<String>,
-    pub topics: Vec<String>,
-    pub group: Option<String>,
-    pub from: Start,
-    pub until_now: bool,
-}
-
-/// A malformed `kafka://` address: bad usage, exit 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlError(pub String);
-
-impl fmt::Display for UrlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UrlError {}
-
-const FORM: &str =
-    "kafka://HOST:PORT[,HOST:PORT...]/TOPIC[,TOPIC...][?group=NAME&from=earliest|latest&until=now]";
-const KEYS: [&str; 3] = ["group", "from", "until"];
-
-impl KafkaUrl {
-    /// Parses `kafka://...` (the whole input argument).
-    pub fn parse(src: &str) -> Result<KafkaUrl, UrlError> {
-        let bad = |why: String| UrlError(format!("{src}: {why} (expected {FORM})"));
-        let rest = src
-            .strip_prefix("kafka://")
-            .ok_or_else(|| bad("not a kafka:// address".into()))?;
-        let (brokers, rest) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("no topic: add /TOPIC after the brokers".into()))?;
-        let (topics, query) = match rest.split_once('?') {
-            Some((t, q)) => (t, Some(q)),
-            None => (rest, None),
-        };
-        let brokers: Vec<String> = brokers.split(',').map(str::to_string).collect();
-        for b in &brokers {
-            check_addr(b).map_err(|e| bad(format!("broker: {e}")))?;
-        }
-        let topics: Vec<String> = topics.split(',').map(str::to_string).collect();
-        for t in &topics {
-            check_topic(t).map_err(bad)?;
-        }
-        let mut url = KafkaUrl {
-            brokers,
-            topics,
-            group: None,
-            from: Start::Earliest,
-            until_now: false,
-        };
-        let mut seen: Vec<&str> = Vec::new();
-        for pair in query.into_iter().flat_map(|q| q.split('&')) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if seen.contains(&key) {
-                return Err(bad(format!("'{key}=' is given twice")));
-            }
-            seen.push(key);
-            match key {
-                "group" if !value.is_empty() => url.group = Some(value.to_string()),
-                "group" => return Err(bad("group= needs a name".into())),
-                "from" => {
-                    url.from = match value {
-                        "earliest" => Start::Earliest,
-                        "latest" => Start::Latest,
-                        _ => {
-                            return Err(bad(format!(
-                                "from={value}: expected from=earliest or from=latest"
-                            )));
-                        }
-                    }
-                }
-                "until" if value == "now" => url.until_now = true,
-                "until" => return Err(bad(format!("until={value}: the only value is until=now"))),
-                _ => {
-                    let hint = match crate::suggest::closest(key, KEYS) {
-                        Some(k) => format!("; did you mean '{k}='?"),
-                        None => String::new(),
-                    };
-                    return Err(bad(format!(
-                        "unknown option '{key}' (the options are group=, from= and until=){hint}"
-                    )));
-                }
-            }
-        }
-        Ok(url)
-    }
-}
-
-/// Kafka's rule for topic names.
-fn check_topic(t: &str) -> Result<(), String> {
-    if t.is_empty() {
-        return Err("an empty topic name".into());
-    }
-    if t.len() > 249 || t == "." || t == ".." {
-        return Err(format!("'{t}' is not a valid topic name"));
-    }
-    if let Some(c) = t
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "topic '{t}': '{c}' is not allowed in a topic name (letters, digits, '.', '_' and '-' are)"
-        ));
-    }
-    Ok(())
-}
 
 /// A Kafka input, checked at start: the address, and the connection made
 /// to see that a broker answers and the topics exist.
@@ -649,9 +531,13 @@ impl Consumer<'_> {
             return Ok(());
         }
         if let Some(group) = &self.url.group {
-            let committed = fetch_committed(self.url, group, &self.parts, &fresh)?;
-            for (i, off) in committed {
-                self.parts[i].next = off;
+            let asked: Vec<(&str, i32)> = fresh
+                .iter()
+                .map(|&i| (&*self.parts[i].topic, self.parts[i].partition))
+                .collect();
+            let got = group::committed(self.url, group, &asked)?;
+            for (k, off) in got {
+                self.parts[fresh[k]].next = off;
             }
         }
         let unknown: Vec<usize> = fresh
@@ -868,283 +754,10 @@ impl Consumer<'_> {
     }
 }
 
-/// The group's committed offsets of the partitions `which` (those it
-/// has).
-fn fetch_committed(
-    url: &KafkaUrl,
-    group: &str,
-    parts: &[Part],
-    which: &[usize],
-) -> Result<Vec<(usize, i64)>, KafkaError> {
-    let mut c = coordinator(url, group)?;
-    let addr = c.addr.clone();
-    let asked: Vec<(&str, i32)> = which
-        .iter()
-        .map(|&i| (&*parts[i].topic, parts[i].partition))
-        .collect();
-    let got = {
-        let mut r = c.call(Api::OffsetFetch, |w, _| {
-            wire::offset_fetch_request(w, group, &asked)
-        })?;
-        wire::offset_fetch_response(&mut r).map_err(|e| c_protocol(&addr, e))?
-    };
-    let mut out = Vec::new();
-    for (t, p, err, off) in got {
-        if err != code::NONE {
-            return Err(KafkaError::Broker {
-                broker: addr,
-                what: format!("offsets committed by group '{group}' for {t}/{p}"),
-                code: err,
-            });
-        }
-        if off >= 0 {
-            if let Some(i) = parts
-                .iter()
-                .position(|x| *x.topic == *t && x.partition == p)
-            {
-                out.push((i, off));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A connection to the group's coordinator.
-fn coordinator(url: &KafkaUrl, group: &str) -> Result<Conn, KafkaError> {
-    let mut last = None;
-    for b in &url.brokers {
-        let found = Conn::connect(b).and_then(|mut c| {
-            let addr = c.addr.clone();
-            let mut r = c.call(Api::FindCoordinator, |w, _| {
-                wire::find_coordinator_request(w, group)
-            })?;
-            let (err, msg, at) =
-                wire::find_coordinator_response(&mut r).map_err(|e| c_protocol(&addr, e))?;
-            if err != code::NONE {
-                return Err(KafkaError::Broker {
-                    broker: addr,
-                    what: format!("finding the coordinator of group '{group}' {msg}")
-                        .trim_end()
-                        .to_string(),
-                    code: err,
-                });
-            }
-            if at == addr {
-                Ok(c)
-            } else {
-                Conn::connect(&at)
-            }
-        });
-        match found {
-            Ok(c) => return Ok(c),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| KafkaError::Protocol {
-        broker: String::new(),
-        what: "no broker given".into(),
-    }))
-}
-
-/// Commits a group's offsets on its own thread as the engine reports
-/// chunks written (see the module's text).
-pub struct Committer {
-    home: Sender<Vec<PartitionOffset>>,
-    close: Sender<()>,
-    done: Receiver<()>,
-}
-
-impl Committer {
-    /// Starts the thread for `url`'s group, if it has one.
-    pub fn start(name: &str, url: &KafkaUrl) -> Option<Committer> {
-        let group = url.group.clone()?;
-        let (home, acks) = crossbeam_channel::unbounded::<Vec<PartitionOffset>>();
-        let (close, closed) = crossbeam_channel::bounded::<()>(1);
-        let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
-        let url = url.clone();
-        let thread_name = name.to_string();
-        let started = std::thread::Builder::new()
-            .name("spate-kafka-commit".into())
-            .spawn(move || {
-                commit_loop(&thread_name, &url, &group, &acks, &closed);
-                let _ = done_tx.send(());
-            });
-        if let Err(e) = started {
-            eprintln!(
-                "spate: {name}: cannot start the commit thread ({e}); offsets will not be committed"
-            );
-            return None;
-        }
-        Some(Committer { home, close, done })
-    }
-
-    /// Where marks report.
-    pub fn home(&self) -> Sender<Vec<PartitionOffset>> {
-        self.home.clone()
-    }
-
-    /// The engine is done: commit what it reported, then stop (waiting
-    /// at most [`FINAL_COMMIT_WAIT`]).
-    pub fn finish(self) {
-        let _ = self.close.send(());
-        if self.done.recv_timeout(FINAL_COMMIT_WAIT).is_err() {
-            eprintln!("spate: the last Kafka offset commit did not finish in time");
-        }
-    }
-}
-
-fn commit_loop(
-    name: &str,
-    url: &KafkaUrl,
-    group: &str,
-    acks: &Receiver<Vec<PartitionOffset>>,
-    closed: &Receiver<()>,
-) {
-    let mut pending: Vec<PartitionOffset> = Vec::new();
-    let mut conn: Option<Conn> = None;
-    let mut failing = false;
-    let merge = |pending: &mut Vec<PartitionOffset>, offsets: Vec<PartitionOffset>| {
-        for o in offsets {
-            match pending
-                .iter_mut()
-                .find(|p| p.partition == o.partition && p.topic == o.topic)
-            {
-                Some(p) => p.next = p.next.max(o.next),
-                None => pending.push(o),
-            }
-        }
-    };
-    loop {
-        let closing = crossbeam_channel::select! {
-            recv(acks) -> m => match m {
-                Ok(offsets) => { merge(&mut pending, offsets); false }
-                Err(_) => true,
-            },
-            recv(closed) -> _ => true,
-        };
-        while let Ok(offsets) = acks.try_recv() {
-            merge(&mut pending, offsets);
-        }
-        if !pending.is_empty() {
-            match commit(&mut conn, url, group, &pending) {
-                Ok(()) => {
-                    pending.clear();
-                    if failing {
-                        eprintln!("spate: {name}: offsets committed to group '{group}' again");
-                        failing = false;
-                    }
-                }
-                Err(e) => {
-                    conn = None;
-                    if !failing || closing {
-                        eprintln!(
-                            "spate: {name}: committing offsets to group '{group}': {e}{}",
-                            if closing {
-                                ""
-                            } else {
-                                "; trying again after the next batch"
-                            }
-                        );
-                    }
-                    failing = true;
-                }
-            }
-        }
-        if closing {
-            return;
-        }
-    }
-}
-
-fn commit(
-    conn: &mut Option<Conn>,
-    url: &KafkaUrl,
-    group: &str,
-    offsets: &[PartitionOffset],
-) -> Result<(), KafkaError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let res = (|| {
-            if conn.is_none() {
-                *conn = Some(coordinator(url, group)?);
-            }
-            let c = conn.as_mut().expect("invariant: connected just above");
-            let addr = c.addr.clone();
-            let list: Vec<(&str, i32, i64)> = offsets
-                .iter()
-                .map(|o| (&*o.topic, o.partition, o.next))
-                .collect();
-            let mut r = c.call(Api::OffsetCommit, |w, _| {
-                wire::offset_commit_request(w, group, &list)
-            })?;
-            for (t, p, err) in
-                wire::offset_commit_response(&mut r).map_err(|e| c_protocol(&addr, e))?
-            {
-                if err != code::NONE {
-                    return Err(KafkaError::Broker {
-                        broker: addr,
-                        what: format!("committing {t}/{p}"),
-                        code: err,
-                    });
-                }
-            }
-            Ok(())
-        })();
-        match res {
-            Err(e) if attempt < 3 && e.retriable() => {
-                *conn = None;
-                std::thread::sleep(Duration::from_millis(100 * attempt));
-            }
-            other => return other,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::records::build::batch;
     use super::*;
-
-    #[test]
-    fn kafka_url_parses_brokers_topics_and_options() {
-        let u =
-            KafkaUrl::parse("kafka://a:9092,b:9093/logs,metrics?group=g1&from=latest&until=now")
-                .unwrap();
-        assert_eq!(u.brokers, ["a:9092", "b:9093"]);
-        assert_eq!(u.topics, ["logs", "metrics"]);
-        assert_eq!(u.group.as_deref(), Some("g1"));
-        assert_eq!(u.from, Start::Latest);
-        assert!(u.until_now);
-        let u = KafkaUrl::parse("kafka://127.0.0.1:9092/t").unwrap();
-        assert_eq!(
-            (u.group, u.from, u.until_now),
-            (None, Start::Earliest, false)
-        );
-    }
-
-    #[test]
-    fn kafka_url_malformed_is_a_usage_error_saying_why() {
-        for (src, says) in [
-            ("kafka://127.0.0.1:9092", "no topic"),
-            ("kafka://127.0.0.1/t", "HOST:PORT"),
-            ("kafka://:9092/t", "HOST:PORT"),
-            ("kafka://h:1,/t", "HOST:PORT"),
-            ("kafka://h:1/", "empty topic"),
-            ("kafka://h:1/a,,b", "empty topic"),
-            ("kafka://h:1/a b", "not allowed"),
-            ("kafka://h:1/t?grop=x", "did you mean 'group='"),
-            ("kafka://h:1/t?group=", "needs a name"),
-            ("kafka://h:1/t?from=start", "from=earliest"),
-            ("kafka://h:1/t?until=later", "until=now"),
-            ("kafka://h:1/t?from=latest&from=earliest", "twice"),
-            ("kafka://h:1/t?offset=5", "unknown option 'offset'"),
-        ] {
-            let e = KafkaUrl::parse(src).expect_err(src);
-            assert!(e.0.contains(says), "{src}: {e}");
-            assert!(e.0.contains("expected kafka://"), "{src}: {e}");
-        }
-    }
 
     fn parts(n: usize) -> Vec<Part> {
         (0..n)
