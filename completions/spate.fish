@@ -24,7 +24,7 @@ function __fish_spate_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge' -r
+complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge. A malformed address or an unknown scheme is bad usage' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-connections -d 'listen:// inputs: refuse clients beyond N at once' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-keys -d 'count-by-key and stats: hold at most N distinct keys per batch or window; records with further keys are counted in one row keyed (other), and the summary says how many' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB' -r
@@ -33,9 +33,9 @@ complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a bat
 complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, \'auto\' (the first timestamp in the raw line), or \'kafka\' (each Kafka message\'s timestamp)' -r
 complete -c spate -n "__fish_spate_needs_command" -l event-time-format -d 'With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: \'%Y/%m/%d %H:%M:%S\', \'%d.%m.%Y %H:%M:%S\', \'%s\'; no year reads the current one, no time of day midnight; a value that does not fit is untimed' -r
 complete -c spate -n "__fish_spate_needs_command" -l tz -d 'An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)' -r
-complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'How far behind the newest timestamp seen a record may arrive' -r
+complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'With --event-time: how far behind the newest timestamp seen a record may arrive' -r
 complete -c spate -n "__fish_spate_needs_command" -l duration -d 'Stop after this long' -r
-complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows' -r
+complete -c spate -n "__fish_spate_needs_command" -l max-batches -d 'Stop after N emitted batches or windows (the lines of batches left open count as unemitted)' -r
 complete -c spate -n "__fish_spate_needs_command" -l speed -d 'With --event-time and file inputs: replay at the pace the timestamps were recorded, X times faster (--speed 60: an hour a minute); the output is what it would be without --speed' -r
 complete -c spate -n "__fish_spate_needs_command" -s o -l output -d 'Output format [default: pretty on a terminal, else tsv]' -r -f -a "pretty\t''
 tsv\t''
@@ -50,15 +50,15 @@ complete -c spate -n "__fish_spate_needs_command" -l emit -d 'Print a program th
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
-complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff'
+complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)'
 complete -c spate -n "__fish_spate_needs_command" -l exit-on-row -d 'Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does'
 complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows'
-complete -c spate -n "__fish_spate_needs_command" -l header -d 'tsv: print a header line once (its first column \'time\')'
+complete -c spate -n "__fish_spate_needs_command" -l header -d 'With -o tsv: print a header line once (its first column \'time\'); bad usage with any other format'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
 complete -c spate -n "__fish_spate_needs_command" -l explain -d 'Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'
 complete -c spate -n "__fish_spate_needs_command" -l stats -d 'Print a line per batch on stderr with Spark Streaming\'s batch metrics (records=, rows=, processing=, scheduling_delay=, total_delay=, rate=) and the running accounting (total_lines=, total_processed=, total_filtered=, total_dropped=), and warn when processing takes longer than the interval'
-complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)'
+complete -c spate -n "__fish_spate_needs_command" -l stats-json -d 'With -o json or jsonl: after the last batch, write one record {"accounting": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted'
 complete -c spate -n "__fish_spate_needs_command" -l progress -d 'Show a progress bar on stderr for file inputs (default when stderr is a terminal)'
 complete -c spate -n "__fish_spate_needs_command" -l no-progress -d 'Never show a progress bar'
 complete -c spate -n "__fish_spate_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -80,7 +80,7 @@ complete -c spate -n "__fish_spate_needs_command" -a "top" -d 'Keep the N rows w
 complete -c spate -n "__fish_spate_needs_command" -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
 complete -c spate -n "__fish_spate_needs_command" -a "head" -d 'Keep the first N rows of each batch'
 complete -c spate -n "__fish_spate_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c spate -n "__fish_spate_using_subcommand split" -s r -l regex -d 'Split at every match of REGEX' -r
+complete -c spate -n "__fish_spate_using_subcommand split" -s r -l regex -d 'Split at every match of REGEX; \'\' splits into characters' -r
 complete -c spate -n "__fish_spate_using_subcommand split" -s f -l field -d 'Split this field instead of _; each token becomes _' -r
 complete -c spate -n "__fish_spate_using_subcommand split" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand map" -s f -l field -d 'Rewrite this field instead of _ (dotted names reach into JSON)' -r

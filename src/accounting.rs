@@ -72,10 +72,14 @@ impl Reason {
 pub struct Counts {
     /// Input lines read.
     pub lines: u64,
-    /// Lines that gave at least one record to the aggregation or output.
+    /// Lines that gave at least one record to the aggregation or output
+    /// (of a batch that was written, once the run is over).
     pub processed: u64,
     /// Lines every one of whose records a filter removed.
     pub filtered: u64,
+    /// Lines read whose batch was never written: the run stopped first
+    /// (`--max-batches`). Counted as processed until the run is over.
+    pub unemitted: u64,
     /// Records that reached the aggregation or the output.
     pub records: u64,
     by_reason: [u64; 7],
@@ -90,10 +94,19 @@ impl Counts {
         self.by_reason[r.index()]
     }
 
-    /// Every line read is processed, filtered or dropped (repairs keep a
-    /// line): `lines == processed + filtered + dropped`.
+    /// Every line read is processed, filtered, dropped or unemitted
+    /// (repairs keep a line): `lines == processed + filtered + dropped +
+    /// unemitted`.
     pub fn balanced(&self) -> bool {
-        self.lines == self.processed + self.filtered + self.dropped()
+        self.lines == self.processed + self.filtered + self.dropped() + self.unemitted
+    }
+
+    /// The run is over and `n` of the lines counted as processed are in
+    /// batches that were never written.
+    pub fn hold_back(&mut self, n: u64) {
+        let n = n.min(self.processed);
+        self.processed -= n;
+        self.unemitted += n;
     }
 
     /// Lines dropped, by all reasons (each dropped line counts once, under
@@ -110,14 +123,15 @@ impl Counts {
         self.lines += o.lines;
         self.processed += o.processed;
         self.filtered += o.filtered;
+        self.unemitted += o.unemitted;
         self.records += o.records;
         for i in 0..self.by_reason.len() {
             self.by_reason[i] += o.by_reason[i];
         }
     }
 
-    /// The one-line exit summary, or `None` when nothing was dropped or
-    /// repaired.
+    /// The one-line exit summary, or `None` when nothing was dropped,
+    /// repaired or left unemitted.
     pub fn summary(&self) -> Option<String> {
         let drops: Vec<String> = Reason::ALL
             .iter()
@@ -129,7 +143,7 @@ impl Counts {
             .filter(|r| r.is_repair() && self.get(**r) > 0)
             .map(|r| format!("{} {}", self.get(*r), r.label()))
             .collect();
-        if drops.is_empty() && repairs.is_empty() {
+        if drops.is_empty() && repairs.is_empty() && self.unemitted == 0 {
             return None;
         }
         let mut s = format!(
@@ -141,6 +155,12 @@ impl Counts {
         );
         if !drops.is_empty() {
             s.push_str(&format!(" ({})", drops.join(", ")));
+        }
+        if self.unemitted > 0 {
+            s.push_str(&format!(
+                ", {} unemitted (the run stopped before their batch was written)",
+                self.unemitted
+            ));
         }
         if !repairs.is_empty() {
             s.push_str(&format!("; repaired ({})", repairs.join(", ")));
@@ -211,7 +231,8 @@ impl Extra {
 
 /// `--stats-json`: the run's accounting as one JSON object on one line,
 /// `{"accounting": {...}}`, every reason present (zero included) so that a
-/// script can rely on the keys; `lines == processed + filtered + dropped`.
+/// script can rely on the keys; `lines == processed + filtered + dropped +
+/// unemitted`.
 pub fn stats_json(c: &Counts, extra: &Extra) -> String {
     let reasons = |repair: bool| -> serde_json::Map<String, serde_json::Value> {
         Reason::ALL
@@ -227,6 +248,7 @@ pub fn stats_json(c: &Counts, extra: &Extra) -> String {
             "processed": c.processed,
             "filtered": c.filtered,
             "dropped": c.dropped(),
+            "unemitted": c.unemitted,
             "by_reason": reasons(false),
             "repaired": reasons(true),
             "records": c.records,
@@ -239,6 +261,34 @@ pub fn stats_json(c: &Counts, extra: &Extra) -> String {
         }
     });
     v.to_string()
+}
+
+/// Lines delivered to batches that are not written yet, by the end of the
+/// batch each line counts in (its earliest, when its records went to
+/// several): what a run that stops early (`--max-batches`) never wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    by_end: std::collections::BTreeMap<Nanos, u64>,
+}
+
+impl Pending {
+    /// `n` lines went into the batch ending at `end`.
+    pub fn add(&mut self, end: Nanos, n: u64) {
+        if n > 0 {
+            *self.by_end.entry(end).or_default() += n;
+        }
+    }
+
+    /// Everything that ends by `end` was written (a batch, or a window that
+    /// covers the batches before its end).
+    pub fn written_upto(&mut self, end: Nanos) {
+        self.by_end = self.by_end.split_off(&end.saturating_add(1));
+    }
+
+    /// Lines in batches not written.
+    pub fn total(&self) -> u64 {
+        self.by_end.values().sum()
+    }
 }
 
 /// The first line `--strict` refuses: where and why.
@@ -467,6 +517,49 @@ mod tests {
     }
 
     #[test]
+    fn accounting_unemitted_is_a_fourth_bucket_in_the_summary() {
+        let mut c = Counts {
+            lines: 10,
+            processed: 9,
+            filtered: 1,
+            ..Counts::default()
+        };
+        assert_eq!(c.summary(), None);
+        c.hold_back(4);
+        assert!(c.balanced());
+        assert_eq!(
+            c.summary().as_deref(),
+            Some(
+                "spate: 10 lines read: 5 processed, 1 filtered, 0 dropped, 4 unemitted \
+                 (the run stopped before their batch was written)"
+            )
+        );
+        c.add(Reason::Late);
+        c.lines += 1;
+        assert!(c.balanced());
+        assert!(
+            c.summary()
+                .is_some_and(|s| s.contains("1 dropped (1 late), 4 unemitted")),
+            "{:?}",
+            c.summary()
+        );
+    }
+
+    #[test]
+    fn accounting_pending_lines_leave_as_their_batches_are_written() {
+        let mut p = Pending::default();
+        p.add(10, 3);
+        p.add(20, 2);
+        p.add(20, 1);
+        p.add(30, 0);
+        assert_eq!(p.total(), 6);
+        p.written_upto(10);
+        assert_eq!(p.total(), 3);
+        p.written_upto(25);
+        assert_eq!(p.total(), 0);
+    }
+
+    #[test]
     fn accounting_strict_keeps_first_offence() {
         let mut cx = Ctx::new(true);
         cx.line = 3;
@@ -498,7 +591,8 @@ mod tests {
         };
         assert_eq!(
             stats_json(&c, &extra),
-            r#"{"accounting":{"lines":5,"processed":2,"filtered":1,"dropped":2,"#.to_string()
+            r#"{"accounting":{"lines":5,"processed":2,"filtered":1,"dropped":2,"unemitted":0,"#
+                .to_string()
                 + r#""by_reason":{"unparsed":0,"invalid_json":1,"invalid_csv":0,"late":1,"untimed":0},"#
                 + r#""repaired":{"bad_utf8":0,"cut":1},"records":4,"#
                 + r#""key_overflow":{"max_keys":10,"results":1,"records":3},"connections_refused":2}}"#

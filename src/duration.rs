@@ -114,8 +114,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Writes `d` in the notation [`parse_duration`] reads, using the largest
 /// units first (`90s` is `1m30s`, `1h` stays `1h`, zero is `0s`).
 ///
-/// A part finer than a millisecond is written as a decimal number of
-/// milliseconds (`1s0.5ms`), so the text always parses back to exactly `d`.
+/// Whole seconds with a fraction read as decimal seconds (`1.6s`, not
+/// `1s600ms`); a fraction alone reads in milliseconds (`250ms`, and a
+/// part finer than a millisecond as a decimal number of them: `1.5ms`),
+/// so the text always parses back to exactly `d`.
 pub fn format_duration(d: Duration) -> String {
     let total = d.as_nanos();
     if total == 0 {
@@ -123,11 +125,10 @@ pub fn format_duration(d: Duration) -> String {
     }
     let mut out = String::new();
     let mut rest = total;
-    let units: [(u128, &str); 4] = [
+    let units: [(u128, &str); 3] = [
         (86_400 * NANOS_PER_SEC, "d"),
         (3_600 * NANOS_PER_SEC, "h"),
         (60 * NANOS_PER_SEC, "m"),
-        (NANOS_PER_SEC, "s"),
     ];
     for (size, name) in units {
         let n = rest / size;
@@ -137,16 +138,24 @@ pub fn format_duration(d: Duration) -> String {
             out.push_str(name);
         }
     }
-    if rest > 0 {
-        let ms = rest / NANOS_PER_MS;
-        let sub = rest % NANOS_PER_MS;
-        out.push_str(&ms.to_string());
-        if sub > 0 {
-            let digits = format!("{sub:06}");
-            out.push('.');
-            out.push_str(digits.trim_end_matches('0'));
+    let (secs, sub) = (rest / NANOS_PER_SEC, rest % NANOS_PER_SEC);
+    match (secs, sub) {
+        (0, 0) => {}
+        (s, 0) => out.push_str(&format!("{s}s")),
+        (0, sub) => {
+            out.push_str(&(sub / NANOS_PER_MS).to_string());
+            let finer = sub % NANOS_PER_MS;
+            if finer > 0 {
+                out.push('.');
+                out.push_str(format!("{finer:06}").trim_end_matches('0'));
+            }
+            out.push_str("ms");
         }
-        out.push_str("ms");
+        (s, sub) => {
+            out.push_str(&format!("{s}."));
+            out.push_str(format!("{sub:09}").trim_end_matches('0'));
+            out.push('s');
+        }
     }
     out
 }
@@ -285,11 +294,13 @@ mod tests {
         assert_eq!(format_duration(ms(90_000)), "1m30s");
         assert_eq!(format_duration(ms(3_600_000)), "1h");
         assert_eq!(format_duration(ms(86_400_000)), "1d");
-        assert_eq!(format_duration(ms(90_061_001)), "1d1h1m1s1ms");
+        assert_eq!(format_duration(ms(90_061_001)), "1d1h1m1.001s");
+        assert_eq!(format_duration(ms(1_600)), "1.6s");
+        assert_eq!(format_duration(ms(60_500)), "1m500ms");
         assert_eq!(format_duration(ms(86_400_000 + 1)), "1d1ms");
         assert_eq!(format_duration(Duration::from_micros(1_500)), "1.5ms");
         assert_eq!(format_duration(Duration::from_nanos(1)), "0.000001ms");
-        assert_eq!(format_duration(Duration::new(1, 500)), "1s0.0005ms");
+        assert_eq!(format_duration(Duration::new(1, 500)), "1.0000005s");
     }
 
     #[test]

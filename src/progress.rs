@@ -3,7 +3,10 @@
 //! written. Shown by default when standard error is a terminal (and `TERM`
 //! is not `dumb`) and an input is a file; `--progress` forces it anywhere,
 //! `--no-progress` refuses it. indicatif draws it at most 10 times a
-//! second; spate clears it at exit before the summary line.
+//! second; spate clears it at exit before the summary line. When standard
+//! output is the same terminal, the output goes through [`BarWriter`],
+//! which clears the bar before each write of whole lines and draws it
+//! again below them.
 
 use std::fmt;
 use std::io::Write;
@@ -18,14 +21,12 @@ use indicatif::{
 
 use crate::source::{BYTES_READ, Input};
 
-/// How often the bar is redrawn and the bytes read are looked at.
+/// How often the bar is redrawn.
 const REFRESH: Duration = Duration::from_millis(100);
 
 pub struct Progress {
     bar: ProgressBar,
     counters: Arc<Counters>,
-    /// When the position was last set.
-    shown: Option<Instant>,
 }
 
 /// Lines processed and batches written, shared with the bar's text.
@@ -69,6 +70,10 @@ impl Progress {
     /// terminal: [`wanted`] decides).
     pub fn start(total: Option<u64>) -> Progress {
         let target = ProgressDrawTarget::term_like_with_hz(Box::new(Stderr::default()), 10);
+        Progress::on(total, target)
+    }
+
+    fn on(total: Option<u64>, target: ProgressDrawTarget) -> Progress {
         let bar = ProgressBar::with_draw_target(total, target);
         let (template, fixed) = if total.is_some() {
             ("{spinner} [{bar:20}] {numbers}", 25)
@@ -89,11 +94,7 @@ impl Progress {
             .progress_chars("=> ")
             .with_key("numbers", numbers);
         bar.set_style(style);
-        let mut p = Progress {
-            bar,
-            counters,
-            shown: None,
-        };
+        let mut p = Progress { bar, counters };
         // a first frame now (later ones come from the ticker), so that a
         // short run shows its bar too
         p.refresh();
@@ -101,16 +102,17 @@ impl Progress {
         p
     }
 
-    /// A chunk of `n` input lines was processed.
+    /// A chunk of `n` input lines was processed. The bytes read are set
+    /// first: they are never behind the lines a frame shows.
     pub fn lines(&mut self, n: u64) {
-        self.counters.lines.fetch_add(n, Ordering::Relaxed);
         self.refresh();
+        self.counters.lines.fetch_add(n, Ordering::Relaxed);
     }
 
     /// A batch or window was written.
     pub fn batch(&mut self) {
-        self.counters.batches.fetch_add(1, Ordering::Relaxed);
         self.refresh();
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Runs `f` (which writes to the terminal) with the bar hidden.
@@ -128,13 +130,86 @@ impl Progress {
         &self.bar
     }
 
+    /// The bytes read so far, every time (an atomic store: the ticker
+    /// draws), so that the last frames of a run that read its input in a
+    /// moment show all of it.
     fn refresh(&mut self) {
-        let now = Instant::now();
-        if self.shown.is_some_and(|t| now - t < REFRESH) {
-            return;
-        }
-        self.shown = Some(now);
         self.bar.set_position(BYTES_READ.load(Ordering::Relaxed));
+    }
+
+    /// `out` (standard output, the same terminal as the bar's) with the bar
+    /// cleared before the output is written and drawn again below it.
+    pub fn writer<W: Write>(&self, out: W) -> BarWriter<W> {
+        BarWriter {
+            bar: self.bar.clone(),
+            out,
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// Whether standard output and standard error are one terminal (as at a
+/// prompt): then the bar must make way for the output.
+pub fn shares_terminal() -> bool {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let device = |fd: std::os::fd::BorrowedFd<'_>| -> Option<u64> {
+        let f = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+        f.metadata().ok().map(|m| m.rdev())
+    };
+    let (out, err) = (std::io::stdout(), std::io::stderr());
+    out.is_terminal()
+        && err.is_terminal()
+        && device(out.as_fd()).is_some_and(|d| Some(d) == device(err.as_fd()))
+}
+
+/// Standard output on the bar's terminal: what is written is kept until a
+/// flush (the engine flushes after each batch) or until it holds 64 KiB,
+/// then its whole lines are written with the bar cleared, and the bar
+/// drawn again below them. A line is never cut by the bar, and a batch
+/// costs one redraw, not one per row.
+pub struct BarWriter<W: Write> {
+    bar: ProgressBar,
+    out: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> BarWriter<W> {
+    const HOLD: usize = 1 << 16;
+
+    /// Writes the first `n` bytes held, with the bar out of the way.
+    fn put(&mut self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let (bar, out, buf) = (&self.bar, &mut self.out, &mut self.buf);
+        bar.suspend(|| out.write_all(&buf[..n]).and_then(|()| out.flush()))?;
+        self.buf.drain(..n);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for BarWriter<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= Self::HOLD {
+            let whole = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
+            self.put(whole)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.put(self.buf.len())
+    }
+}
+
+impl<W: Write> Drop for BarWriter<W> {
+    fn drop(&mut self) {
+        // what is left is written as BufWriter would; an error has no one
+        // to go to
+        let _ = self.flush();
     }
 }
 
@@ -290,6 +365,43 @@ mod tests {
         assert!(!wanted(Some(false), &files(), true));
         assert!(!wanted(None, &files(), false));
         assert!(!wanted(None, &[Input::Stdin], true));
+    }
+
+    #[test]
+    fn progress_bytes_are_never_behind_the_lines() {
+        let mut p = Progress::on(Some(1 << 30), ProgressDrawTarget::hidden());
+        // chunks in quick succession, as a file read in a moment gives
+        for _ in 0..3 {
+            let read = BYTES_READ.fetch_add(4096, Ordering::Relaxed) + 4096;
+            p.lines(10);
+            assert!(
+                p.bar().position() >= read,
+                "{} < {read}",
+                p.bar().position()
+            );
+        }
+        p.finish();
+    }
+
+    #[test]
+    fn progress_bar_writer_writes_whole_lines_when_flushed() -> std::io::Result<()> {
+        let p = Progress::on(None, ProgressDrawTarget::hidden());
+        let mut out = Vec::new();
+        {
+            let mut w = p.writer(&mut out);
+            w.write_all(b"a\tb\n")?;
+            w.write_all(b"c")?;
+            // held until the batch is flushed
+            w.flush()?;
+            w.write_all(b"\n")?;
+            let big = vec![b'x'; BarWriter::<Vec<u8>>::HOLD];
+            w.write_all(&big)?;
+            w.write_all(b"\nrest")?;
+        }
+        assert!(out.starts_with(b"a\tb\nc\n"));
+        assert!(out.ends_with(b"x\nrest"));
+        p.finish();
+        Ok(())
     }
 
     #[test]

@@ -131,12 +131,18 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    // on the bar's own terminal the output makes the bar give way
+    let mut out: Box<dyn Write> = match &screen.progress {
+        Some(p) if screen.live.is_none() && progress::shares_terminal() => {
+            Box::new(p.writer(stdout.lock()))
+        }
+        _ => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
+    };
     // the live view on the terminal replaces the output
     let mut nowhere = std::io::sink();
     let target: &mut dyn Write = match &screen.live {
         Some(l) if l.place() == Place::Stdout => &mut nowhere,
-        _ => &mut out,
+        _ => &mut *out,
     };
     let mut engine = Engine::new(
         &plan.chain,
@@ -152,6 +158,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
     let wrote_row = engine.wrote_row();
+    let field_warnings = engine.field_warnings();
     drop(engine);
     drop(rx);
     // Kafka: the offsets of the last written batches are committed
@@ -201,6 +208,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
             Ok(()) => {}
         }
+    }
+    for w in &field_warnings {
+        eprintln!("{w}");
     }
     if let Some(s) = counts.summary() {
         eprintln!("{s}");

@@ -1,16 +1,24 @@
 //! Did-you-mean: the closest of a list of names to a misspelt one.
 
-/// Levenshtein distance between two names.
+/// Edit distance between two names: insertions, deletions,
+/// substitutions, and two neighbours swapped (`msg`, `mgs`), one each.
 pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // rows i-2, i-1 and i of the table
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for i in 0..a.len() {
         let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        for j in 0..b.len() {
+            let sub = prev[j] + usize::from(a[i] != b[j]);
+            let mut d = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                d = d.min(before[j - 1] + 1);
+            }
+            cur[j + 1] = d;
         }
-        prev = cur;
+        before = std::mem::replace(&mut prev, cur);
     }
     prev[b.len()]
 }
@@ -37,5 +45,8 @@ mod tests {
         assert_eq!(closest("splt", names), Some("split"));
         assert_eq!(closest("zzzzzz", names), None);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("mgs", "msg"), 1);
+        assert_eq!(distance("strcit", "strict"), 1);
+        assert_eq!(distance("", "ab"), 2);
     }
 }

@@ -121,3 +121,163 @@ fn cli_missing_required_operator_argument_is_named() {
     usage_error(&["stats", "-a", "mean"], "operator 1 (stats)");
     usage_error(&["stats", "-a", "mean"], "--field");
 }
+
+#[test]
+fn cli_malformed_or_unknown_inputs_are_usage_errors_before_reading() {
+    // nothing is read: a port that would be bound, or a file, stays untouched
+    usage_error(
+        &["-i", "listen://:9912", "count"],
+        "spate: -i listen://:9912: the address is missing",
+    );
+    usage_error(
+        &["-i", "tcp://127.0.0.1", "count"],
+        "spate: -i tcp://127.0.0.1: the port is missing; write tcp://HOST:PORT",
+    );
+    usage_error(
+        &["-i", "http://x", "count"],
+        "spate: -i http://x: spate does not read 'http://'",
+    );
+    usage_error(
+        &["-i", "kafka://127.0.0.1:9092", "count"],
+        "the topic is missing",
+    );
+    usage_error(
+        &["-i", "kafka://127.0.0.1:9092/t?from=start", "count"],
+        "from=earliest or from=latest",
+    );
+    // the form is checked before a missing file is looked for
+    usage_error(&["-i", "no-such-file", "-i", "tcp://h", "count"], "tcp://h");
+}
+
+#[test]
+fn cli_unknown_options_suggest_the_closest() {
+    usage_error(
+        &["--batchh", "eof", "count"],
+        "spate: unknown option '--batchh'; did you mean '--batch'?",
+    );
+    usage_error(
+        &["--event-tme", "auto", "count"],
+        "did you mean '--event-time'?",
+    );
+    usage_error(&["--strcit", "count"], "did you mean '--strict'?");
+    usage_error(&["-x", "count"], "spate: unknown option '-x'");
+    usage_error(&["-b", "eof", "--emit-emptyy", "count"], "'--emit-empty'");
+}
+
+#[test]
+fn cli_spate_options_after_the_chain_go_before_it() {
+    usage_error(
+        &["split", "then", "count", "-o", "json"],
+        "spate: operator 2 (count): '-o' is one of spate's options, not an option of count; \
+         options go before the chain: spate -o json split then count",
+    );
+    usage_error(
+        &["-b", "eof", "parse", "(?P<a>x)", "--stats"],
+        "options go before the chain: spate -b eof --stats parse '(?P<a>x)'",
+    );
+    // an operator's own options are its own, even when spate has one too
+    let out = spate(["-b", "eof", "-o", "tsv", "grep", "-i", "A", "then", "count"])
+        .stdin("a\nb\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.ends_with("\t1\n"), "{}", out.stdout);
+    let out = spate(["-b", "eof", "-o", "tsv", "csv", "--header", "then", "count"])
+        .stdin("x,y\n1,2\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // a word meant as the value of the operator's own option is not
+    // taken for spate's (clap's own message says how to pass it)
+    let out = spate(["split", "-r", "-o", "then", "count"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("operator 1 (split)"), "{}", out.stderr);
+    assert!(!out.stderr.contains("spate's options"), "{}", out.stderr);
+}
+
+#[test]
+fn cli_options_that_do_nothing_are_refused_with_the_reason() {
+    usage_error(
+        &["--lateness", "5s", "count"],
+        "spate: --lateness does nothing without --event-time",
+    );
+    usage_error(
+        &["--reconnect", "count"],
+        "--reconnect does nothing here: it retries tcp:// and kafka:// inputs",
+    );
+    usage_error(
+        &["-o", "jsonl", "--header", "count"],
+        "--header does nothing with -o jsonl",
+    );
+    usage_error(&["-o", "csv", "--header", "count"], "with -o csv");
+    usage_error(
+        &["--from-end", "-i", "a.log", "count"],
+        "--from-end does nothing without -F",
+    );
+    // and where they do something they are accepted
+    let out = spate([
+        "-b",
+        "1s",
+        "--event-time",
+        "auto",
+        "--lateness",
+        "5s",
+        "-o",
+        "tsv",
+        "--header",
+        "count",
+    ])
+    .stdin("2026-01-01T00:00:00Z a\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("time\tcount\n"), "{}", out.stdout);
+}
+
+#[test]
+fn cli_help_word_shows_the_help() {
+    let out = spate(["help"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Usage: spate"), "{}", out.stdout);
+    assert_eq!(out.stdout, spate(["--help"]).run().stdout);
+    let out = spate(["help", "window"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, spate(["window", "--help"]).run().stdout);
+}
+
+#[test]
+fn cli_help_examples_are_never_cut_in_two() {
+    let window = spate(["window", "--help"]).env("COLUMNS", "60").run();
+    assert!(
+        window.stdout.contains(
+            "\n  spate -i access.log --event-time auto -b 1m parse '\" (?P<status>\\d{3}) ' \
+             then window 1h --slide 1m then count-by-key status\n"
+        ),
+        "{}",
+        window.stdout
+    );
+    // every example of every operator, and spate's, is one line
+    let mut helps = vec![spate(["--help"]).env("COLUMNS", "60").run().stdout];
+    for op in spate::ops::REGISTRY {
+        helps.push(
+            spate([op.name(), "--help"])
+                .env("COLUMNS", "60")
+                .run()
+                .stdout,
+        );
+    }
+    for help in helps {
+        let Some((_, examples)) = help.split_once("\nExamples:\n") else {
+            continue;
+        };
+        for line in examples.lines().take_while(|l| !l.is_empty()) {
+            assert!(
+                line.starts_with("  "),
+                "a wrapped example line {line:?} in\n{help}"
+            );
+            assert!(
+                line.trim_start().starts_with("spate ")
+                    || line.trim_start().starts_with("tail ")
+                    || line.trim_start().starts_with("nc "),
+                "a wrapped example line {line:?} in\n{help}"
+            );
+        }
+    }
+}

@@ -32,8 +32,8 @@ fn reset(s: TcpStream) {
 }
 
 /// The final `--stats-json` record of a run's stdout, checked: it is the
-/// last line, every line read is processed, filtered or dropped, and the
-/// drops add up by reason.
+/// last line, every line read is processed, filtered, dropped or
+/// unemitted, and the drops add up by reason.
 #[track_caller]
 fn accounting(stdout: &str) -> Json {
     let last = stdout.lines().last().unwrap_or_default();
@@ -46,8 +46,8 @@ fn accounting(stdout: &str) -> Json {
     let n = |k: &str| a[k].as_u64().unwrap_or_else(|| panic!("{k} in {a}"));
     assert_eq!(
         n("lines"),
-        n("processed") + n("filtered") + n("dropped"),
-        "lines = processed + filtered + dropped: {a}"
+        n("processed") + n("filtered") + n("dropped") + n("unemitted"),
+        "lines = processed + filtered + dropped + unemitted: {a}"
     );
     let by_reason: u64 = a["by_reason"]
         .as_object()

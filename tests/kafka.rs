@@ -636,8 +636,8 @@ fn kafka_unreachable_broker_with_reconnect_keeps_trying() {
 fn kafka_malformed_address_is_exit_2_before_reading() {
     for (src, says) in [
         ("kafka://127.0.0.1/t", "HOST:PORT"),
-        ("kafka://127.0.0.1:9092", "no topic"),
-        ("kafka://127.0.0.1:9092/t?grup=g", "did you mean 'group='"),
+        ("kafka://127.0.0.1:9092", "topic is missing"),
+        ("kafka://127.0.0.1:9092/t?grup=g", "did you mean 'group'"),
         ("kafka://127.0.0.1:9092/t?from=beginning", "from=earliest"),
     ] {
         let out = spate(["-i", src, "count"]).run();

@@ -102,10 +102,12 @@ fn net_tcp_refused_is_exit_1_with_the_address() {
     assert_eq!(out.stdout, "");
 }
 
+/// Bad usage before anything is read (0.1 said exit 1), even where
+/// `--reconnect` would retry a refused connection forever.
 #[test]
-fn net_tcp_bad_address_is_exit_1() {
+fn net_tcp_bad_address_is_exit_2() {
     let out = spate(["-i", "tcp://127.0.0.1", "--reconnect", "count"]).run();
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, 2);
     assert!(out.stderr.contains("HOST:PORT"), "{}", out.stderr);
 }
 

@@ -289,3 +289,57 @@ fn text_runs(s: &str) -> Vec<String> {
     }
     runs
 }
+
+#[test]
+fn tty_progress_bar_gives_way_to_the_output_on_the_same_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = words_file(dir.path(), 20_000, 5);
+    // stdout and stderr on one terminal, as at a prompt
+    let run = in_tty(
+        &["-i", &input, "-b", "eof", "-o", "tsv", "count-by-key"],
+        true,
+        true,
+        100,
+        24,
+    );
+    assert_eq!(run.code, 0, "{:?}", run.screen);
+    let screen = &run.screen;
+    // the bar was drawn, and cleared right before the first row: the row
+    // starts a line of its own, not glued to the bar's text
+    assert!(screen.contains("lines/s"), "{screen:?}");
+    let row = regex::Regex::new(r"\d{4}-\d\d-\d\dT[\d:.]+Z\tword\d\d\t4000").expect("valid regex");
+    let first = row.find(screen).expect("a row on the screen");
+    assert!(
+        screen[..first.start()].ends_with("\r\x1b[2K"),
+        "the bar was not cleared before the output: {:?}",
+        &screen[..first.start()]
+    );
+    // every row whole, each on its own line (after the bar's last clear
+    // on that line, if it was drawn there)
+    let rows: Vec<&str> = screen
+        .split("\r\n")
+        .map(|l| l.rsplit("\r\x1b[2K").next().unwrap_or(l))
+        .filter(|l| row.is_match(l))
+        .collect();
+    assert_eq!(rows.len(), 5, "{screen:?}");
+    for r in &rows {
+        assert!(
+            row.find(r)
+                .is_some_and(|m| m.start() == 0 && m.end() == r.len()),
+            "{r:?}"
+        );
+    }
+    // drawn again below the output with every byte counted, and cleared at
+    // exit
+    let tail = screen.trim_end_matches(['\r', '\n']);
+    assert!(tail.ends_with("\r\x1b[2K"), "{screen:?}");
+    let last_frame = tail
+        .trim_end_matches("\r\x1b[2K")
+        .rsplit("\r\x1b[2K")
+        .next()
+        .unwrap_or_default();
+    assert!(
+        last_frame.contains("100%  136.72 KiB of 136.72 KiB  20,000 lines"),
+        "{last_frame:?}"
+    );
+}

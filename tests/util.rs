@@ -186,23 +186,27 @@ pub fn wait_output_stderr_only(child: Child, timeout: Duration) -> (String, i32)
 }
 
 /// Checks the exit summary, when there is one: every line read is
-/// processed, filtered or dropped, and the drops add up by reason.
+/// processed, filtered, dropped or unemitted, and the drops add up by
+/// reason.
 #[track_caller]
 pub fn assert_balanced(stderr: &str) {
     use std::sync::OnceLock;
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(
-            r"spate: (\d+) lines read: (\d+) processed, (\d+) filtered, (\d+) dropped(?: \(([^)]*)\))?",
+            r"spate: (\d+) lines read: (\d+) processed, (\d+) filtered, (\d+) dropped(?: \(([^)]*)\))?(?:, (\d+) unemitted)?",
         )
         .expect("valid regex")
     });
     for c in re.captures_iter(stderr) {
         let n = |i: usize| c[i].parse::<u64>().expect("number");
+        let unemitted = c
+            .get(6)
+            .map_or(0, |m| m.as_str().parse::<u64>().expect("number"));
         assert_eq!(
             n(1),
-            n(2) + n(3) + n(4),
-            "lines read = processed + filtered + dropped: {stderr}"
+            n(2) + n(3) + n(4) + unemitted,
+            "lines read = processed + filtered + dropped + unemitted: {stderr}"
         );
         let by_reason: u64 = c
             .get(5)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::agg::limit::KeyLimit;
 use crate::batch::{BatchMode, Batching, WindowSpec};
-use crate::ops::chain::{Barrier, Chain, PostOp};
+use crate::ops::chain::{At, Barrier, Chain, Named, PostOp};
 use crate::ops::{BuildCx, Built, REGISTRY, Stage, command_for, find};
 use crate::plan::{StagePlan, UsageError};
 
@@ -52,7 +52,13 @@ pub fn cut(chain: &[String]) -> Result<Vec<Vec<String>>, UsageError> {
 /// Each operator's words parsed by its own command, or why they cannot
 /// be (reported in chain order by [`build`], after the global options'
 /// errors). `Err(text)`: `spate OP --help` anywhere in the chain, to print.
-pub fn stages(ops: Vec<Vec<String>>) -> Result<Vec<Result<StagePlan, UsageError>>, String> {
+/// `before`: the command line's words before the chain, for the hint
+/// when one of spate's options is written after it.
+pub fn stages(
+    ops: Vec<Vec<String>>,
+    before: &[String],
+) -> Result<Vec<Result<StagePlan, UsageError>>, String> {
+    let all = ops.clone();
     let mut stages = Vec::with_capacity(ops.len());
     for (i, words) in ops.into_iter().enumerate() {
         let pos = i + 1;
@@ -75,11 +81,23 @@ pub fn stages(ops: Vec<Vec<String>>) -> Result<Vec<Result<StagePlan, UsageError>
                 args,
             })),
             Err(e) => {
-                use clap::error::ErrorKind;
+                use clap::error::{ContextKind, ContextValue, ErrorKind};
                 // `spate OP --help` prints that operator's help (as clap
                 // sees it: `grep -- --help` greps for "--help")
                 if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                    return Err(super::help_text(&e));
+                    return Err(super::help::operator(op, &words)
+                        .unwrap_or_else(|| super::help::styled(&e)));
+                }
+                // one of spate's options after the chain
+                let misplaced = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+                    (ErrorKind::UnknownArgument, Some(ContextValue::String(arg))) => {
+                        super::options::after_chain(&super::command(), arg, pos, before, &all)
+                    }
+                    _ => None,
+                };
+                if let Some(m) = misplaced {
+                    stages.push(Err(m));
+                    continue;
                 }
                 stages.push(Err(UsageError::at(
                     pos,
@@ -111,11 +129,30 @@ pub fn build(
     let mut seen_window = false;
 
     let mut stages = Vec::with_capacity(parsed.len());
+    let mut named = Vec::new();
     for stage in parsed {
         let stage = stage?;
         let (pos, op, name) = (stage.pos, stage.op, stage.name());
         let err = |msg: String| UsageError::at(pos, Some(name), msg);
         let built = op.build(&stage.args, &cx).map_err(err)?;
+        // where records reach it, once built in its place
+        let at = match (op.stage(), &barrier) {
+            (Stage::PerRecord, None) => At::Pre(pre.len()),
+            (Stage::Aggregation, None) => At::Barrier,
+            _ => At::Post(post.len()),
+        };
+        for field in op.fields(&stage.args) {
+            let n = Named {
+                pos,
+                op: name,
+                field,
+                at,
+            };
+            // `_` is every line itself
+            if n.field != crate::record::CURRENT && !named.contains(&n) {
+                named.push(n);
+            }
+        }
         if let Some((wpos, _)) = pending_window {
             if op.stage() == Stage::Window {
                 return Err(err("only one window per chain".into()));
@@ -201,6 +238,7 @@ pub fn build(
         post,
         aggregates,
         keys: cx.keys,
+        named,
     };
     Ok((stages, chain))
 }

@@ -6,6 +6,10 @@
 
 pub mod chain;
 pub mod docs;
+pub mod help;
+pub mod inputs;
+pub mod noop;
+pub mod options;
 pub mod time;
 
 use std::ffi::OsString;
@@ -76,7 +80,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge"),
+                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge. A malformed address or an unknown scheme is bad usage"),
         )
         .arg(
             Arg::new("follow")
@@ -89,14 +93,13 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("from-end")
                 .long("from-end")
                 .action(ArgAction::SetTrue)
-                .requires("follow")
                 .help("With -F: start at the end of each file instead of its start"),
         )
         .arg(
             Arg::new("reconnect")
                 .long("reconnect")
                 .action(ArgAction::SetTrue)
-                .help("tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff"),
+                .help("tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)"),
         )
         .arg(
             Arg::new("max-connections")
@@ -160,7 +163,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("lateness")
                 .value_name("DURATION")
                 .default_value("0s")
-                .help("How far behind the newest timestamp seen a record may arrive"),
+                .help("With --event-time: how far behind the newest timestamp seen a record may arrive"),
         )
         .arg(
             Arg::new("duration")
@@ -173,7 +176,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("max-batches")
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(1..))
-                .help("Stop after N emitted batches or windows"),
+                .help("Stop after N emitted batches or windows (the lines of batches left open count as unemitted)"),
         )
         .arg(
             Arg::new("speed")
@@ -206,7 +209,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("header")
                 .long("header")
                 .action(ArgAction::SetTrue)
-                .help("tsv: print a header line once (its first column 'time')"),
+                .help("With -o tsv: print a header line once (its first column 'time'); bad usage with any other format"),
         )
         .arg(
             Arg::new("time-format")
@@ -252,7 +255,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("stats-json")
                 .long("stats-json")
                 .action(ArgAction::SetTrue)
-                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered and dropped (by reason)"),
+                .help("With -o json or jsonl: after the last batch, write one record {\"accounting\": {...}} to stdout with the lines read, processed, filtered, dropped (by reason) and unemitted"),
         )
         .arg(
             Arg::new("progress")
@@ -340,32 +343,26 @@ pub fn clap_one_line(e: &clap::Error) -> String {
     out
 }
 
-/// Help text, with clap's styling only on a terminal without NO_COLOR.
-pub(crate) fn help_text(e: &clap::Error) -> String {
-    let styled = e.render();
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    if color {
-        styled.ansi().to_string()
-    } else {
-        styled.to_string()
-    }
-}
-
 /// Parses the whole command line into the plan.
 pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let m = match command().try_get_matches_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let argv: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let m = match command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                    Ok(Parsed::Print(help_text(&e)))
-                }
+                ErrorKind::DisplayHelp => Ok(Parsed::Print(
+                    help::render(command(), &argv).unwrap_or_else(|| help::styled(&e)),
+                )),
+                ErrorKind::DisplayVersion => Ok(Parsed::Print(help::styled(&e))),
                 _ => Err(usage(clap_one_line(&e))),
             };
         }
@@ -374,7 +371,18 @@ where
         .get_many::<String>("chain")
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
-    let parsed = match chain::stages(chain::cut(&words)?) {
+    if let Some(text) = help::help_word(&words) {
+        return Ok(Parsed::Print(text));
+    }
+    let ops = chain::cut(&words)?;
+    // the chain starts at the first word that is not one of spate's
+    // options: one that looks like an option is one spate does not have
+    if let Some(first) = words.first().filter(|w| w.starts_with('-') && w.len() > 1) {
+        return Err(options::unknown(&command(), first, &ops));
+    }
+    let before = &argv[..argv.len().saturating_sub(words.len())];
+    let before = before.strip_suffix(&["--".to_string()]).unwrap_or(before);
+    let parsed = match chain::stages(ops, before) {
         Ok(p) => p,
         Err(help) => return Ok(Parsed::Print(help)),
     };
@@ -413,14 +421,6 @@ fn plan_from(
         "kafka" => EventTime::Kafka,
         _ => EventTime::Field(s.clone()),
     });
-    let inputs: Vec<String> = m
-        .get_many::<String>("input")
-        .map(|v| v.cloned().collect())
-        .unwrap_or_else(|| vec!["-".to_string()]);
-    // a malformed kafka:// address is bad usage, before anything is read
-    for src in inputs.iter().filter(|s| s.starts_with("kafka://")) {
-        crate::source::kafka::KafkaUrl::parse(src).map_err(|e| usage(e.to_string()))?;
-    }
     let kafka_times = event_time == Some(EventTime::Kafka);
     if event_time.is_some() {
         match batch {
@@ -444,11 +444,6 @@ fn plan_from(
         batch,
     )
     .map_err(usage)?;
-    if kafka_times && !inputs.iter().any(|s| s.starts_with("kafka://")) {
-        return Err(usage(
-            "--event-time kafka reads Kafka messages' timestamps, and no input is kafka://: use --event-time FIELD or auto",
-        ));
-    }
     let stdout_tty = std::io::stdout().is_terminal();
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
@@ -467,6 +462,16 @@ fn plan_from(
         .transpose()
         .map_err(|e| usage(format!("--max-line-bytes: {e}")))?
         .unwrap_or(1 << 20);
+    let inputs: Vec<String> = m
+        .get_many::<String>("input")
+        .map(|v| v.cloned().collect())
+        .unwrap_or_else(|| vec!["-".to_string()]);
+    inputs::check_all(&inputs)?;
+    noop::check(&noop::Facts {
+        matches: m,
+        inputs: &inputs,
+        output,
+    })?;
     let stats_json = m.get_flag("stats-json");
     if stats_json && !matches!(output, OutputFormat::Json | OutputFormat::Jsonl) {
         return Err(usage(
@@ -496,26 +501,6 @@ fn plan_from(
             }
         },
     };
-    if speed.is_some() {
-        if event_time.is_none() {
-            return Err(usage(
-                "--speed needs --event-time: it replays by the records' own timestamps",
-            ));
-        }
-        let inputs: Vec<&String> = m
-            .get_many::<String>("input")
-            .into_iter()
-            .flatten()
-            .collect();
-        if inputs.is_empty()
-            || inputs.iter().any(|i| *i == "-" || i.contains("://"))
-            || m.get_flag("follow")
-        {
-            return Err(usage(
-                "--speed replays recorded files: give file inputs with -i (not standard input, a connection or -F)",
-            ));
-        }
-    }
     let batching = Batching {
         mode: batch,
         event_time,

@@ -1,7 +1,6 @@
-//! `--tz` and `--event-time-format` checked against the options they work
-//! with: the zone and the format parsed, an interval that a zone's wall
-//! clock cannot count refused, and the format refused where it would do
-//! nothing (no `--event-time`, `--event-time auto` or `kafka`).
+//! `--tz` and `--event-time-format` read: the zone and the format parsed,
+//! and an interval that a zone's wall clock cannot count refused. (Where
+//! the format would do nothing is one of `noop.rs`'s rules.)
 
 use crate::batch::BatchMode;
 use crate::duration::format_duration;
@@ -25,24 +24,10 @@ pub fn options(
     let Some(fmt) = format else {
         return Ok((None, zone));
     };
-    match event_time {
-        None => Err(
-            "--event-time-format does nothing without --event-time FIELD: add --event-time and the field that holds the time"
-                .to_string(),
-        ),
-        Some("auto") => Err(
-            "--event-time-format does not apply to --event-time auto, which finds RFC 3339, Common Log Format, syslog and epoch times by itself: name the field that holds the time (--event-time FIELD)"
-                .to_string(),
-        ),
-        Some("kafka") => Err(
-            "--event-time-format does not apply to --event-time kafka, whose timestamps are the messages' own: name a field of the message instead (--event-time FIELD)"
-                .to_string(),
-        ),
-        Some(_) => {
-            let f = Strftime::compile(fmt).map_err(|e| format!("--event-time-format: {e}"))?;
-            Ok((Some(f), zone))
-        }
-    }
+    // where it does nothing (no --event-time FIELD) is cli/noop.rs's rule
+    let _ = event_time;
+    let f = Strftime::compile(fmt).map_err(|e| format!("--event-time-format: {e}"))?;
+    Ok((Some(f), zone))
 }
 
 #[cfg(test)]
@@ -53,14 +38,8 @@ mod tests {
     const MINUTE: BatchMode = BatchMode::Interval(Duration::from_secs(60));
 
     #[test]
-    fn time_options_refuse_a_format_that_does_nothing() {
+    fn time_options_compile_the_format() {
         let f = Some("%Y/%m/%d %H:%M:%S");
-        let e = options(None, f, None, MINUTE).unwrap_err();
-        assert!(e.contains("without --event-time FIELD"), "{e}");
-        let e = options(None, f, Some("auto"), MINUTE).unwrap_err();
-        assert!(e.contains("does not apply to --event-time auto"), "{e}");
-        let e = options(None, f, Some("kafka"), MINUTE).unwrap_err();
-        assert!(e.contains("does not apply to --event-time kafka"), "{e}");
         let (fmt, zone) = options(None, f, Some("ts"), MINUTE).unwrap();
         assert!(fmt.is_some() && zone.is_none());
     }

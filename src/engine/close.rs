@@ -6,7 +6,7 @@
 use crate::accounting::{BatchStats, Ctx};
 use crate::agg::AggState;
 use crate::batch::{Meter, Partial as _, WindowOut, now, span};
-use crate::ops::chain::PostOp;
+use crate::ops::chain::{At, PostOp};
 use crate::record::Record;
 use crate::sink::BatchOut;
 use crate::timestamp::Nanos;
@@ -106,6 +106,9 @@ impl Engine<'_> {
             if self.done {
                 break;
             }
+            // a window written covers every batch that ends by its end
+            // (earlier ones were in earlier windows)
+            self.pending.written_upto(w.end);
             rows += self.print(w.end, w.start, w.rows)?;
         }
         Ok(rows)
@@ -120,7 +123,10 @@ impl Engine<'_> {
         mut rows: Vec<Record<'static>>,
     ) -> Result<usize, Stop> {
         let mut cx = Ctx::new(false);
-        for op in &self.chain.post {
+        for (k, op) in self.chain.post.iter().enumerate() {
+            if self.seen.open {
+                self.seen.look(At::Post(k), &rows);
+            }
             rows = match op {
                 PostOp::Record(r) => {
                     let mut out = Vec::with_capacity(rows.len());

@@ -9,13 +9,14 @@
 
 mod close;
 mod parallel;
+mod seen;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
 
-use crate::accounting::{Counts, Offence};
+use crate::accounting::{Counts, Offence, Pending};
 use crate::batch::{self, Batcher, Batching, Due, Held, Windows, nanos, now, until};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
@@ -23,6 +24,7 @@ use crate::source::{Chunk, LineTimes, Mark, Msg};
 use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
+use seen::Seen;
 
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
 const GATHER_BYTES: usize = 1 << 18;
@@ -91,6 +93,14 @@ pub struct Engine<'r> {
     work: Work,
     batcher: Box<dyn Batcher<Partial>>,
     counts: Counts,
+    /// Lines in batches closed into windows, or kept by event time, that
+    /// are not written yet.
+    pending: Pending,
+    /// Once the run is over: the lines read whose batch was never written.
+    unemitted: u64,
+    /// Which of the fields the chain names the rows after the barrier had
+    /// (the workers keep their own for the records before it).
+    seen: Seen,
     windows: Option<Windows>,
     fmt: Box<dyn Formatter>,
     /// A large batch's text, formatted on the workers before it is
@@ -127,7 +137,18 @@ impl<'r> Engine<'r> {
         fmt: Box<dyn Formatter>,
         out: &'r mut dyn Write,
     ) -> Self {
-        let work = Work::new(opts.threads, names.len(), chain, opts.strict);
+        let event_field = match &batching.event_time {
+            Some(batch::EventTime::Field(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        let work = Work::new(
+            opts.threads,
+            names.len(),
+            chain,
+            opts.strict,
+            &Seen::new(chain, event_field, false),
+        );
+        let seen = Seen::new(chain, event_field, true);
         Engine {
             chain,
             opts,
@@ -139,6 +160,9 @@ impl<'r> Engine<'r> {
             work,
             batcher: batch::batcher(batching, now()),
             counts: Counts::default(),
+            pending: Pending::default(),
+            unemitted: 0,
+            seen,
             windows: chain.window().map(|w| {
                 Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
             }),
@@ -172,13 +196,39 @@ impl<'r> Engine<'r> {
     pub fn counts(&self) -> Counts {
         let mut c = self.counts.clone();
         self.work.counts(&mut c);
+        c.hold_back(self.unemitted);
         c
+    }
+
+    /// One warning per field the chain names that records reached and none
+    /// had, over the run so far.
+    pub fn field_warnings(&self) -> Vec<String> {
+        let mut seen = self.seen.clone();
+        self.work.seen(&mut seen);
+        seen.warnings()
     }
 
     /// Runs until every source has ended or a stop condition holds; returns
     /// the signal that ended it, if one did (the open batch is flushed as
-    /// at end of input).
+    /// at end of input). Afterwards the lines of batches never written
+    /// count as unemitted.
     pub fn run(
+        &mut self,
+        rx: &Receiver<Msg>,
+        signals: &Receiver<i32>,
+    ) -> Result<Option<i32>, Stop> {
+        let res = self.run_to_end(rx, signals);
+        // the open batch's lines are the workers' (processing time, line
+        // count, eof); event time's and the windows' are pending
+        let mut open = Counts::default();
+        if self.batcher.event().is_none() {
+            self.work.counts(&mut open);
+        }
+        self.unemitted = self.pending.total() + open.processed;
+        res
+    }
+
+    fn run_to_end(
         &mut self,
         rx: &Receiver<Msg>,
         signals: &Receiver<i32>,
@@ -286,10 +336,19 @@ impl<'r> Engine<'r> {
                 Due::Batch { time, held, meter } => {
                     let open = matches!(held, Held::Open);
                     let parts = match held {
-                        Held::Open => self.work.take_open(self.chain, &mut self.counts),
+                        Held::Open => {
+                            let before = self.counts.processed;
+                            let parts = self.work.take_open(self.chain, &mut self.counts);
+                            self.pending.add(time, self.counts.processed - before);
+                            parts
+                        }
                         Held::Kept(p) => vec![p],
                         Held::Empty => Vec::new(),
                     };
+                    if self.windows.is_none() {
+                        // written now (the windows say when theirs are)
+                        self.pending.written_upto(time);
+                    }
                     self.closed(time, parts, meter)?;
                     if open {
                         // every chunk taken so far is in it or written before
@@ -503,6 +562,9 @@ impl<'r> Engine<'r> {
             cuts,
             self.batcher.event().map(|r| (r, times)),
         );
+        for (end, n) in out.lines_by_end {
+            self.pending.add(end, n);
+        }
         if let Some(step) = out.event {
             for (end, _) in &step.batches {
                 self.first_chunk.entry(*end).or_insert(self.chunk_no);

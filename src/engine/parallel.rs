@@ -17,11 +17,13 @@ use crate::agg::AggState;
 use crate::batch::EventTime;
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
-use crate::ops::chain::{Barrier, Chain};
+use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
 use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
+
+use super::seen::Seen;
 
 /// Chunks at least this large are split across the workers.
 pub(super) const PAR_MIN_BYTES: usize = 128 * 1024;
@@ -66,6 +68,8 @@ pub(super) struct Worker {
     /// The open batch's partial (processing time, line count, eof).
     pub(super) partial: Partial,
     pub(super) cx: Ctx,
+    /// Which of the fields the chain names its records had.
+    pub(super) seen: Seen,
 }
 
 /// What the options say about the per-record work.
@@ -83,6 +87,9 @@ pub(super) struct StepOut {
     pub lines: u64,
     /// Event time: its partials by batch end.
     pub event: Option<Step<Partial>>,
+    /// Event time: the lines it delivered, by the end of the (earliest)
+    /// batch each went to.
+    pub lines_by_end: BTreeMap<Nanos, u64>,
     /// `--strict`: the first line refused.
     pub offence: Option<Offence>,
 }
@@ -98,7 +105,13 @@ pub(super) struct Work {
 }
 
 impl Work {
-    pub(super) fn new(threads: usize, sources: usize, chain: &Chain, strict: bool) -> Self {
+    pub(super) fn new(
+        threads: usize,
+        sources: usize,
+        chain: &Chain,
+        strict: bool,
+        seen: &Seen,
+    ) -> Self {
         let threads = threads.max(1);
         let pool = if threads > 1 {
             rayon::ThreadPoolBuilder::new()
@@ -114,6 +127,7 @@ impl Work {
             .map(|_| Worker {
                 partial: Partial::new(chain),
                 cx: Ctx::new(strict),
+                seen: seen.clone(),
             })
             .collect();
         Work {
@@ -139,6 +153,13 @@ impl Work {
     pub(super) fn counts(&self, into: &mut Counts) {
         for w in &self.workers {
             into.merge(&w.cx.counts);
+        }
+    }
+
+    /// What every worker's records had of the named fields.
+    pub(super) fn seen(&self, into: &mut Seen) {
+        for w in &self.workers {
+            into.merge(&w.seen);
         }
     }
 
@@ -196,23 +217,28 @@ impl Work {
             max_line_bytes: limits.max_line_bytes,
             cuts: &cuts,
         };
+        let mut lines_by_end = BTreeMap::new();
         let event = match event {
-            Some((rules, times)) => Some(self.event_step(
-                &job,
-                (rules, times.map(|t| (t, first_line))),
-                limits.stats,
-                &parts,
-                &starts,
-                seq0,
-            )),
+            Some((rules, times)) => {
+                let (step, lines) = self.event_step(
+                    &job,
+                    (rules, times.map(|t| (t, first_line))),
+                    limits.stats,
+                    &parts,
+                    &starts,
+                    seq0,
+                );
+                lines_by_end = lines;
+                Some(step)
+            }
             None => {
                 let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
-                    let Worker { partial, cx } = w;
+                    let Worker { partial, cx, seen } = w;
                     let mut to = ToOpen {
                         partial,
                         kept: Vec::new(),
                     };
-                    job.run(part, i, starts[i], cx, &mut to);
+                    job.run(part, i, starts[i], cx, seen, &mut to);
                     if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty()) {
                         r.push((seq0 + i as u64, to.kept));
                     }
@@ -236,12 +262,14 @@ impl Work {
         StepOut {
             lines: line - first_line,
             event,
+            lines_by_end,
             offence,
         }
     }
 
     /// Event time: each part into fresh per-batch partials, checked against
-    /// the watermark the sequential stream would have had.
+    /// the watermark the sequential stream would have had; and the lines
+    /// delivered, by batch end.
     fn event_step(
         &mut self,
         job: &Job<'_>,
@@ -250,7 +278,7 @@ impl Work {
         parts: &[&[u8]],
         starts: &[u64],
         seq0: u64,
-    ) -> Step<Partial> {
+    ) -> (Step<Partial>, BTreeMap<Nanos, u64>) {
         let start_max = rules.max_ts;
         let mut results: Vec<Option<(ToEvent, Counts)>> = (0..parts.len()).map(|_| None).collect();
         {
@@ -260,7 +288,7 @@ impl Work {
                 let before = w.cx.counts.clone();
                 let mut to =
                     ToEvent::new(rules, times, job.chain, stats, start_max, seq0 + i as u64);
-                job.run(part, i, starts[i], &mut w.cx, &mut to);
+                job.run(part, i, starts[i], &mut w.cx, &mut w.seen, &mut to);
                 if let Ok(mut slot) = slots[i].lock() {
                     **slot = Some((to, before));
                 }
@@ -283,7 +311,7 @@ impl Work {
                 w.cx.counts = before.clone();
                 w.cx.offence = None;
                 let mut redo = ToEvent::new(rules, times, job.chain, stats, prefix, to.seq);
-                job.run(parts[i], i, starts[i], &mut w.cx, &mut redo);
+                job.run(parts[i], i, starts[i], &mut w.cx, &mut w.seen, &mut redo);
                 *to = redo;
             }
             prefix = match (prefix, to.max_ts) {
@@ -296,13 +324,17 @@ impl Work {
             counted: BTreeMap::new(),
             max_ts: prefix,
         };
+        let mut lines: BTreeMap<Nanos, u64> = BTreeMap::new();
         for (to, _) in results.into_iter().flatten() {
             for (end, n) in to.counted {
                 *step.counted.entry(end).or_default() += n;
             }
+            for (end, n) in to.lines.into_iter().chain(to.line_run) {
+                *lines.entry(end).or_default() += n;
+            }
             step.batches.extend(to.batches);
         }
-        step
+        (step, lines)
     }
 }
 
@@ -428,6 +460,13 @@ struct ToEvent<'c> {
     /// The last interval looked up on a local (`--tz`) grid: records come
     /// mostly in order, and a local boundary costs a zone lookup.
     last: Option<(Nanos, Nanos)>,
+    /// Lines with a record accepted, by the end of the earliest batch one
+    /// went to (what `--max-batches` leaves unemitted when it is not
+    /// written).
+    lines: BTreeMap<Nanos, u64>,
+    /// The latest run of lines into one batch, not yet in `lines` (most
+    /// lines go where the line before went).
+    line_run: Option<(Nanos, u64)>,
 }
 
 impl<'c> ToEvent<'c> {
@@ -466,6 +505,20 @@ impl<'c> ToEvent<'c> {
             batches: BTreeMap::new(),
             counted: BTreeMap::new(),
             last: None,
+            lines: BTreeMap::new(),
+            line_run: None,
+        }
+    }
+
+    /// A line delivered records, the earliest to the batch ending at `end`.
+    fn count_line(&mut self, end: Nanos) {
+        match &mut self.line_run {
+            Some((e, n)) if *e == end => *n += 1,
+            run => {
+                if let Some((e, n)) = run.replace((end, 1)) {
+                    *self.lines.entry(e).or_default() += n;
+                }
+            }
         }
     }
 }
@@ -485,6 +538,7 @@ impl Deliver for ToEvent<'_> {
     fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
         let mut line_ts: Option<Option<Nanos>> = None;
         let mut accepted = 0;
+        let mut first_end: Option<Nanos> = None;
         let (mut untimed, mut late) = (false, false);
         for rec in recs.drain(..) {
             let ts = match self.rules.source {
@@ -507,6 +561,7 @@ impl Deliver for ToEvent<'_> {
                 continue;
             }
             self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
+            first_end = Some(first_end.map_or(end, |x| x.min(end)));
             self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
             cx.counts.records += 1;
             accepted += 1;
@@ -526,6 +581,9 @@ impl Deliver for ToEvent<'_> {
                     }
                 }
             }
+        }
+        if let Some(end) = first_end {
+            self.count_line(end);
         }
         if untimed {
             let what = match self.rules.source {
@@ -552,7 +610,15 @@ impl Deliver for ToEvent<'_> {
 
 impl Job<'_> {
     /// Runs the per-record operators over one part (whole lines).
-    fn run<D: Deliver>(&self, data: &[u8], part: usize, first_line: u64, cx: &mut Ctx, d: &mut D) {
+    fn run<D: Deliver>(
+        &self,
+        data: &[u8],
+        part: usize,
+        first_line: u64,
+        cx: &mut Ctx,
+        seen: &mut Seen,
+        d: &mut D,
+    ) {
         let max = self.max_line_bytes;
         let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
@@ -567,8 +633,16 @@ impl Job<'_> {
         if let (Some(op), false) = (fused, cut_last) {
             if data.is_ascii() && (data.len() <= max || longest_line(data) <= max) {
                 if let Some(state) = d.fused() {
+                    // the fused paths make no records: only _ reaches the
+                    // aggregation
+                    let mut bare = |n: u64| {
+                        if n > 0 && seen.open {
+                            seen.bare_at_barrier();
+                        }
+                    };
                     if op.splits_ascii_whitespace() {
                         if let Some((with, without, n)) = state.add_ascii_words(data) {
+                            bare(n);
                             cx.counts.lines += with + without;
                             cx.counts.processed += with;
                             cx.counts.filtered += without;
@@ -581,6 +655,7 @@ impl Job<'_> {
                         state.add_current_ascii(t);
                         n += 1;
                     }) {
+                        bare(n);
                         cx.counts.lines += with + without;
                         cx.counts.processed += with;
                         cx.counts.filtered += without;
@@ -607,6 +682,9 @@ impl Job<'_> {
                         start = nl + 1;
                         n += 1;
                     }
+                }
+                if n > 0 && seen.open {
+                    seen.bare_at_barrier();
                 }
                 cx.counts.lines += n;
                 cx.counts.processed += n;
@@ -644,6 +722,9 @@ impl Job<'_> {
                     state.add_current(t);
                     n += 1;
                 }) {
+                    if n > 0 && seen.open {
+                        seen.bare_at_barrier();
+                    }
                     cx.counts.records += n;
                     cx.end_line(n);
                     if cx.offence.is_some() {
@@ -654,7 +735,10 @@ impl Job<'_> {
             }
             cur.clear();
             cur.push(Record::from_line(text, raw));
-            for op in &self.chain.pre {
+            for (k, op) in self.chain.pre.iter().enumerate() {
+                if seen.open {
+                    seen.look(At::Pre(k), &cur);
+                }
                 next.clear();
                 for rec in cur.drain(..) {
                     op.process(rec, &mut next, cx);
@@ -667,6 +751,9 @@ impl Job<'_> {
             let delivered = if cur.is_empty() {
                 0
             } else {
+                if seen.open {
+                    seen.look(At::Barrier, &cur);
+                }
                 d.deliver(&mut cur, raw, cx)
             };
             cx.end_line(delivered);

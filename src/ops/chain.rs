@@ -36,6 +36,30 @@ pub struct Chain {
     pub aggregates: bool,
     /// `--max-keys` and what overflowed it, shared with the aggregations.
     pub keys: Arc<KeyLimit>,
+    /// The fields the operators' arguments name, and where records are
+    /// looked at for them (a warning at exit names one no record had).
+    pub named: Vec<Named>,
+}
+
+/// A field an operator's arguments name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// The operator's 1-based position and name.
+    pub pos: usize,
+    pub op: &'static str,
+    pub field: String,
+    pub at: At,
+}
+
+/// Where in the built chain records reach an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// Before `pre[i]`.
+    Pre(usize),
+    /// At the barrier: the aggregation, or the records a batch keeps.
+    Barrier,
+    /// Before `post[i]`, on a batch's rows.
+    Post(usize),
 }
 
 impl Chain {

@@ -47,6 +47,9 @@ impl Operator for CountByKey {
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::listed(m, "fields")
+    }
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
         let mut fields = Vec::new();
         for f in m.get_many::<String>("fields").into_iter().flatten() {

@@ -41,6 +41,9 @@ impl Operator for Fields {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::listed(m, "fields")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let mut names: Vec<String> = Vec::new();
         for word in m.get_many::<String>("fields").into_iter().flatten() {

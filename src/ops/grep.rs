@@ -66,6 +66,9 @@ impl Operator for Grep {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::one(m, "field")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let Some(pattern) = m.get_one::<String>("regex") else {
             return Err("needs a REGEX, e.g. grep error or grep -v '^#'".into());

@@ -98,6 +98,23 @@ impl Operator for Map {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        // template makes its target when it is missing: only the fields it
+        // reads count
+        if m.get_one::<String>("func").is_some_and(|f| f == "template") {
+            return m
+                .get_one::<String>("arg1")
+                .and_then(|t| parse_template(t).ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|p| match p {
+                    Piece::Field(name) => Some(name),
+                    Piece::Text(_) => None,
+                })
+                .collect();
+        }
+        crate::ops::one(m, "field")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let Some(name) = m.get_one::<String>("func") else {
             return Err(format!("needs a function: {}", usage_list()));

@@ -91,6 +91,12 @@ pub trait Operator: Sync {
     fn memory(&self, _m: &ArgMatches) -> Option<String> {
         None
     }
+    /// The fields its arguments name (as built: defaults included), which
+    /// the run checks against the records that reach it: one that no
+    /// record had is a warning at exit.
+    fn fields(&self, _m: &ArgMatches) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The clap command of an operator, for parsing, `--help` and the docs.
@@ -242,6 +248,23 @@ pub fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
             let last = text.lines().last().unwrap_or("invalid").trim().to_string();
             format!("bad regex '{pattern}': {last}")
         })
+}
+
+/// Every name given to the argument `id`, its values cut at commas (what
+/// [`Operator::fields`] reports of a list).
+pub fn listed(m: &ArgMatches, id: &str) -> Vec<String> {
+    m.get_many::<String>(id)
+        .into_iter()
+        .flatten()
+        .flat_map(|v| v.split(',').map(|n| n.trim().to_string()))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// The one value of the argument `id`, as a list (for
+/// [`Operator::fields`]).
+pub fn one(m: &ArgMatches, id: &str) -> Vec<String> {
+    m.get_one::<String>(id).cloned().into_iter().collect()
 }
 
 /// A comma-separated list of names (`a,b,c`), each non-empty.

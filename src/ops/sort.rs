@@ -52,6 +52,9 @@ impl Operator for Sort {
     fn stage(&self) -> Stage {
         Stage::Rows
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::listed(m, "fields")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let mut fields = Vec::new();
         for f in m.get_many::<String>("fields").into_iter().flatten() {

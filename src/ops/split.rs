@@ -1,5 +1,7 @@
 //! `split [SEP]` / `split -r REGEX`: one record per token of `_` (or of
 //! `-f FIELD`); runs of whitespace by default; empty tokens are dropped.
+//! An empty separator, literal or regex (`split ''`, `split -r ''`), cuts
+//! into characters, as gawk's empty FS and Spark's `split(col, '')` do.
 
 use std::borrow::Cow;
 
@@ -23,7 +25,7 @@ impl Operator for Split {
         cmd.arg(
             Arg::new("sep")
                 .value_name("SEP")
-                .help("Split at this literal text instead of at runs of whitespace"),
+                .help("Split at this literal text instead of at runs of whitespace; '' splits into characters"),
         )
         .arg(
             Arg::new("regex")
@@ -31,7 +33,7 @@ impl Operator for Split {
                 .long("regex")
                 .value_name("REGEX")
                 .conflicts_with("sep")
-                .help("Split at every match of REGEX"),
+                .help("Split at every match of REGEX; '' splits into characters"),
         )
         .arg(
             Arg::new("field")
@@ -42,22 +44,32 @@ impl Operator for Split {
                 .help("Split this field instead of _; each token becomes _"),
         )
         .after_help(
-            "Empty tokens are always dropped. Other fields of the record are kept on every token.\n\n\
+            "Empty tokens are always dropped. An empty SEP or REGEX ('') splits into characters, \
+             white space included (one record per character). Other fields of the record are kept \
+             on every token.\n\n\
              Examples:\n  spate -b eof split then count-by-key\n  spate split , then count-by-key\n  \
-             spate split -r '[^a-z]+' then count-by-key",
+             spate split -r '[^a-z]+' then count-by-key\n  spate -b eof split '' then count-by-key",
         )
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::one(m, "field")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let how = if let Some(re) = m.get_one::<String>("regex") {
-            How::Regex(compile_regex(re)?)
+            if re.is_empty() {
+                How::Chars
+            } else {
+                How::Regex(compile_regex(re)?)
+            }
         } else if let Some(sep) = m.get_one::<String>("sep") {
             if sep.is_empty() {
-                return Err("the separator must not be empty".into());
+                How::Chars
+            } else {
+                How::Literal(sep.clone())
             }
-            How::Literal(sep.clone())
         } else {
             How::Whitespace
         };
@@ -71,6 +83,8 @@ impl Operator for Split {
 
 enum How {
     Whitespace,
+    /// An empty separator: one token per character.
+    Chars,
     Literal(String),
     Regex(regex::Regex),
 }
@@ -85,6 +99,11 @@ impl How {
         match self {
             How::Whitespace if s.is_ascii() => ascii_words(s, f),
             How::Whitespace => s.split_whitespace().for_each(f),
+            How::Chars => {
+                for (i, c) in s.char_indices() {
+                    f(&s[i..i + c.len_utf8()]);
+                }
+            }
             How::Literal(sep) => s.split(sep.as_str()).filter(|t| !t.is_empty()).for_each(f),
             How::Regex(re) => re.split(s).filter(|t| !t.is_empty()).for_each(&mut f),
         }
@@ -288,5 +307,12 @@ mod tests {
     fn split_literal_and_regex() {
         assert_eq!(run(&[","], "a,,b,"), ["a", "b"]);
         assert_eq!(run(&["-r", "[0-9]+"], "a1b22c"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn split_empty_separator_and_empty_regex_agree_on_characters() {
+        assert_eq!(run(&[""], "hé b"), ["h", "é", " ", "b"]);
+        assert_eq!(run(&["-r", ""], "hé b"), ["h", "é", " ", "b"]);
+        assert!(run(&[""], "").is_empty());
     }
 }

@@ -93,6 +93,11 @@ impl Operator for Stats {
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        let mut v = crate::ops::listed(m, "field");
+        v.extend(crate::ops::listed(m, "group"));
+        v
+    }
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
         let fields = list(m, "field", "-f")?;
         if fields.is_empty() {

@@ -48,6 +48,9 @@ impl Operator for Top {
     fn stage(&self) -> Stage {
         Stage::AfterAggregation
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        crate::ops::one(m, "field")
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let n = m
             .get_one::<usize>("n")

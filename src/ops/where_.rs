@@ -74,6 +74,19 @@ impl Operator for Where {
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
+    fn fields(&self, m: &ArgMatches) -> Vec<String> {
+        let words: Vec<&str> = ["field", "op", "value"]
+            .iter()
+            .filter_map(|id| m.get_one::<String>(id).map(String::as_str))
+            .collect();
+        match words.as_slice() {
+            [field, _, _] => vec![field.to_string()],
+            [one] => split_condition(one)
+                .map(|(f, _, _)| vec![f.to_string()])
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let words: Vec<&str> = ["field", "op", "value"]
             .iter()

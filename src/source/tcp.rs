@@ -62,10 +62,7 @@ pub fn run(
                 }
                 Err(e) if opts.reconnect => {
                     let wait = backoff.next_wait();
-                    eprintln!(
-                        "spate: {name}: connecting: {e}; reconnecting in {}",
-                        format_duration(wait)
-                    );
+                    eprintln!("{}", retry_note(&name, &format!("connecting: {e}"), wait));
                     std::thread::sleep(wait);
                     continue;
                 }
@@ -97,10 +94,7 @@ pub fn run(
             backoff = Backoff::default();
         }
         let wait = backoff.next_wait();
-        eprintln!(
-            "spate: {name}: {why}; reconnecting in {}",
-            format_duration(wait)
-        );
+        eprintln!("{}", retry_note(&name, &why, wait));
         std::thread::sleep(wait);
     }
 }
@@ -193,6 +187,15 @@ impl<R: Read> Read for Conn<R> {
     }
 }
 
+/// The line said before a wait: `spate: tcp://…: connection closed;
+/// reconnecting in 1.6s`.
+fn retry_note(name: &str, why: &str, wait: Duration) -> String {
+    format!(
+        "spate: {name}: {why}; reconnecting in {}",
+        format_duration(wait)
+    )
+}
+
 /// Capped exponential backoff.
 pub(super) struct Backoff {
     next: Duration,
@@ -280,6 +283,19 @@ mod tests {
         let mut b = Backoff::default();
         let waits: Vec<u128> = (0..8).map(|_| b.next_wait().as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    }
+
+    #[test]
+    fn tcp_retry_note_writes_decimal_seconds() {
+        let mut b = Backoff::default();
+        let notes: Vec<String> = (0..6)
+            .map(|_| retry_note("tcp://h:1", "connection closed", b.next_wait()))
+            .collect();
+        assert_eq!(
+            notes[4],
+            "spate: tcp://h:1: connection closed; reconnecting in 1.6s"
+        );
+        assert!(notes[0].ends_with("in 100ms") && notes[5].ends_with("in 3.2s"));
     }
 
     #[test]

@@ -1,0 +1,231 @@
+//! spate's own options where the chain is. A word starting with `-` where
+//! the first operator's name should be is an unknown option (the chain
+//! begins at the first word that is not one of spate's options): exit 2
+//! with the closest of spate's options, or the operator it belongs to. One
+//! of spate's options written after the chain, where the operator it
+//! follows does not take it, is told to move before the chain, with the
+//! command line that does so. Words an operator takes as its own options
+//! (`grep -i`, `csv --header`) are never touched.
+
+use clap::{Arg, Command};
+
+use crate::ops::{command_for, find};
+use crate::plan::UsageError;
+
+/// The option a word names: `--batchh=eof` is `--batchh`, `-ojson` is
+/// `-o`.
+fn option_name(word: &str) -> &str {
+    if word.starts_with("--") {
+        word.split_once('=').map_or(word, |(n, _)| n)
+    } else {
+        word.char_indices().nth(2).map_or(word, |(i, _)| &word[..i])
+    }
+}
+
+/// The argument of `cmd` that `name` (`--output`, `-o`) spells.
+fn find_arg<'c>(cmd: &'c Command, name: &str) -> Option<&'c Arg> {
+    cmd.get_arguments().find(|a| {
+        if let Some(long) = name.strip_prefix("--") {
+            a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|v| v.contains(&long))
+        } else {
+            let mut cs = name.chars().skip(1);
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => a.get_short() == Some(c),
+                _ => false,
+            }
+        }
+    })
+}
+
+/// Whether the argument takes a value (`-o json`), as opposed to a flag.
+fn takes_value(a: &Arg) -> bool {
+    a.get_action().takes_values()
+}
+
+/// A word as a shell would need it written.
+pub fn shell_quote(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// The operator named in the chain whose own command takes the option
+/// `name` (the chain may start with the option: `-r , split`).
+fn operators_taking(name: &str, ops: &[Vec<String>]) -> Option<String> {
+    ops.iter().flatten().find_map(|word| {
+        let op = find(word)?;
+        let cmd = command_for(op);
+        find_arg(&cmd, name).map(|_| op.name().to_string())
+    })
+}
+
+/// A word that starts with `-` where the chain's first operator should be:
+/// an option spate does not have.
+pub fn unknown(global: &Command, word: &str, ops: &[Vec<String>]) -> UsageError {
+    let name = option_name(word);
+    let err = UsageError::global(format!("unknown option '{name}'"));
+    if let Some(op) = operators_taking(name, ops) {
+        return err.hint(format!(
+            "'{name}' is an option of {op}: write it after the operator's name ({op} {name} ...)"
+        ));
+    }
+    let suggestion = if name.starts_with("--") {
+        let longs: Vec<String> = global
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .chain(["--help".to_string(), "--version".to_string()])
+            .collect();
+        crate::suggest::closest(name, longs.iter().map(String::as_str)).map(str::to_string)
+    } else {
+        None
+    };
+    match suggestion {
+        Some(s) => err.hint(format!("did you mean '{s}'?")),
+        None => err.hint("spate --help lists the options; options go before the chain"),
+    }
+}
+
+/// The operator at `pos` (its words, name first) refused `word`, which is
+/// not one of its options: when it is one of spate's, the error says that
+/// options go before the chain, with the command line moved so. `before`:
+/// the words before the chain (the program's name first); `ops`: the
+/// chain's operators.
+pub fn after_chain(
+    global: &Command,
+    invalid: &str,
+    pos: usize,
+    before: &[String],
+    ops: &[Vec<String>],
+) -> Option<UsageError> {
+    let name = option_name(invalid);
+    let arg = find_arg(global, name)?;
+    let words = ops.get(pos.checked_sub(1)?)?;
+    let op = words.first()?.clone();
+    // the option's words, and the value that goes with it
+    let at = words
+        .iter()
+        .position(|w| w.starts_with('-') && option_name(w) == name)?;
+    // the word after an option of the operator that takes a value is
+    // meant as that value (`split -r -o`): not spate's
+    if at > 1 {
+        let prev = &words[at - 1];
+        let cmd = command_for(find(&op)?);
+        let wants = prev.starts_with('-')
+            && prev.len() == option_name(prev).len()
+            && find_arg(&cmd, option_name(prev)).is_some_and(takes_value);
+        if wants {
+            return None;
+        }
+    }
+    let inline = words[at].len() > name.len();
+    let with_value = takes_value(arg) && !inline && at + 1 < words.len();
+    let moved: Vec<String> = words[at..=at + usize::from(with_value)].to_vec();
+    let mut line: Vec<String> = vec!["spate".to_string()];
+    line.extend(before.iter().skip(1).cloned());
+    line.extend(moved);
+    for (i, w) in ops.iter().enumerate() {
+        if i > 0 {
+            line.push("then".into());
+        }
+        for (j, word) in w.iter().enumerate() {
+            let skip = i + 1 == pos && (j == at || (with_value && j == at + 1));
+            if !skip {
+                line.push(word.clone());
+            }
+        }
+    }
+    let line: Vec<String> = line.iter().map(|w| shell_quote(w)).collect();
+    Some(
+        UsageError::at(
+            pos,
+            Some(&op),
+            format!("'{name}' is one of spate's options, not an option of {op}"),
+        )
+        .hint(format!("options go before the chain: {}", line.join(" "))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    fn ops(s: &str) -> Vec<Vec<String>> {
+        s.split(" then ").map(words).collect()
+    }
+
+    #[test]
+    fn options_unknown_suggests_the_closest_long_option() {
+        let cmd = super::super::command();
+        let e = unknown(&cmd, "--batchh", &ops("count"));
+        assert_eq!(
+            e.to_string(),
+            "spate: unknown option '--batchh'; did you mean '--batch'?"
+        );
+        let e = unknown(&cmd, "--event-tme=auto", &ops("count"));
+        assert!(
+            e.to_string().contains("did you mean '--event-time'?"),
+            "{e}"
+        );
+        let e = unknown(&cmd, "--strcit", &ops("count"));
+        assert!(e.to_string().contains("did you mean '--strict'?"), "{e}");
+        let e = unknown(&cmd, "-x", &ops("count"));
+        assert_eq!(
+            e.to_string(),
+            "spate: unknown option '-x'; spate --help lists the options; options go before the chain"
+        );
+        // an operator's option written before the chain
+        let e = unknown(&cmd, "-r", &ops("-r , split then count"));
+        assert!(e.to_string().contains("'-r' is an option of split"), "{e}");
+    }
+
+    #[test]
+    fn options_after_chain_moves_them_before_it() {
+        let cmd = super::super::command();
+        let before = words("spate -b eof");
+        let e = after_chain(&cmd, "-o", 2, &before, &ops("split then count -o json"))
+            .expect("-o is spate's");
+        assert_eq!(
+            e.to_string(),
+            "spate: operator 2 (count): '-o' is one of spate's options, not an option of count; \
+             options go before the chain: spate -b eof -o json split then count"
+        );
+        // a flag takes no value with it; an inline value stays in its word
+        let e = after_chain(&cmd, "--stats", 1, &words("spate"), &ops("count --stats"))
+            .expect("--stats is spate's");
+        assert!(e.to_string().ends_with("spate --stats count"), "{e}");
+        let e = after_chain(
+            &cmd,
+            "--output",
+            1,
+            &words("spate"),
+            &ops("parse (?P<a>x) --output=json"),
+        )
+        .expect("--output is spate's");
+        assert!(
+            e.to_string()
+                .ends_with("spate --output=json parse '(?P<a>x)'"),
+            "{e}"
+        );
+        // not one of spate's
+        assert!(after_chain(&cmd, "--nope", 1, &words("spate"), &ops("count --nope")).is_none());
+        // meant as the value of the operator's own option
+        assert!(after_chain(&cmd, "-o", 1, &words("spate"), &ops("split -r -o")).is_none());
+    }
+
+    #[test]
+    fn options_shell_quote() {
+        assert_eq!(shell_quote("count-by-key"), "count-by-key");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
