@@ -24,7 +24,7 @@ function __fish_spate_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge. A malformed address or an unknown scheme is bad usage' -r
+complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, a quoted \'PATTERN\' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-connections -d 'listen:// inputs: refuse clients beyond N at once' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-keys -d 'count-by-key and stats: hold at most N distinct keys per batch or window; records with further keys are counted in one row keyed (other), and the summary says how many' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB' -r
@@ -48,7 +48,7 @@ epoch\t''
 epoch-ms\t''"
 complete -c spate -n "__fish_spate_needs_command" -l emit -d 'Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it' -r -f -a "pyspark\t''"
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
-complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F'
+complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
 complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)'
 complete -c spate -n "__fish_spate_needs_command" -l exit-on-row -d 'Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does'

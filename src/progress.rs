@@ -1,5 +1,6 @@
 //! The progress bar on standard error: bytes read of the inputs' total size
-//! (when every input is a plain file), input lines per second and batches
+//! (when every input is a file read once; a compressed file counts its
+//! compressed bytes, against its size on disk), input lines per second and batches
 //! written. Shown by default when standard error is a terminal (and `TERM`
 //! is not `dumb`) and an input is a file; `--progress` forces it anywhere,
 //! `--no-progress` refuses it. indicatif draws it at most 10 times a
@@ -41,27 +42,13 @@ struct Counters {
 pub fn wanted(choice: Option<bool>, inputs: &[Input], stderr_tty: bool) -> bool {
     choice.unwrap_or_else(|| {
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        stderr_tty
-            && !dumb
-            && inputs
-                .iter()
-                .any(|i| matches!(i, Input::File { .. } | Input::Follow { .. }))
+        stderr_tty && !dumb && inputs.iter().any(Input::is_file)
     })
 }
 
 /// The inputs' total size, when every one is a regular file read once.
 pub fn total_size(inputs: &[Input]) -> Option<u64> {
-    inputs
-        .iter()
-        .map(|i| match i {
-            Input::File { file, .. } => file
-                .metadata()
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| m.len()),
-            _ => None,
-        })
-        .sum()
+    inputs.iter().map(Input::size).sum()
 }
 
 impl Progress {
@@ -351,20 +338,17 @@ impl TermLike for Stderr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{SourceOptions, open};
 
-    #[test]
-    fn progress_wanted_follows_the_flags_and_the_terminal() {
-        let files = || {
-            let f = tempfile::tempfile().expect("temp file");
-            vec![Input::File {
-                name: "f".into(),
-                file: f,
-            }]
-        };
-        assert!(wanted(Some(true), &[Input::Stdin], false));
-        assert!(!wanted(Some(false), &files(), true));
-        assert!(!wanted(None, &files(), false));
-        assert!(!wanted(None, &[Input::Stdin], true));
+    fn opts(follow: bool) -> SourceOptions {
+        SourceOptions {
+            max_line_bytes: 1 << 20,
+            follow,
+            from_end: false,
+            reconnect: false,
+            max_connections: 1,
+            kafka_times: false,
+        }
     }
 
     #[test]
@@ -405,15 +389,35 @@ mod tests {
     }
 
     #[test]
-    fn progress_total_only_for_plain_files() -> std::io::Result<()> {
-        let mut f = tempfile::tempfile()?;
-        f.write_all(b"abc\n")?;
-        let inputs = vec![Input::File {
-            name: "f".into(),
-            file: f,
-        }];
-        assert_eq!(total_size(&inputs), Some(4));
-        assert_eq!(total_size(&[Input::Stdin]), None);
+    fn progress_wanted_follows_the_flags_and_the_terminal() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f");
+        std::fs::write(&path, "abc\n")?;
+        let files = open(&[path.to_string_lossy().into_owned()], &opts(false))?;
+        let stdin = open(&["-".to_string()], &opts(false))?;
+        assert!(wanted(Some(true), &stdin, false));
+        assert!(!wanted(Some(false), &files, true));
+        assert!(!wanted(None, &files, false));
+        assert!(!wanted(None, &stdin, true));
+        Ok(())
+    }
+
+    #[test]
+    fn progress_total_for_files_read_once_compressed_at_their_size() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("a"), "abc\n")?;
+        // gzip's magic and more: counted at its size on disk
+        std::fs::write(
+            dir.path().join("b.gz"),
+            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3],
+        )?;
+        let all = dir.path().to_string_lossy().into_owned();
+        assert_eq!(total_size(&open(&[all], &opts(false))?), Some(14));
+        let a = dir.path().join("a").to_string_lossy().into_owned();
+        let with_stdin = open(&[a.clone(), "-".into()], &opts(false))?;
+        assert_eq!(total_size(&with_stdin), None);
+        // followed files grow: no total
+        assert_eq!(total_size(&open(&[a], &opts(true))?), None);
         Ok(())
     }
 }

@@ -104,16 +104,20 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
+            if let Some(bad) = e.downcast_ref::<source::BadUsage>() {
+                eprintln!("{bad}");
+                return EXIT_USAGE;
+            }
             eprintln!("spate: {e:#}");
             return EXIT_FAILURE;
         }
     };
-    let names: Vec<String> = inputs.iter().map(|i| i.name().to_string()).collect();
+    let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let readers = source::spawn(inputs, tx, source_opts);
+    let readers = source::spawn(inputs, tx, source_opts, &roster);
     let opts = plan.output.options;
     let fmt = sink::formatter(plan.output.format, opts);
     let signals = match watch_signals() {
@@ -148,7 +152,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         &plan.chain,
         &plan.batching,
         &plan.engine,
-        names,
+        roster.clone(),
         fmt,
         target,
     );
@@ -164,7 +168,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     // Kafka: the offsets of the last written batches are committed
     readers.finish();
     screen.finish();
-    let status = match result {
+    let mut status = match result {
         // --exit-on-row: a row is success, as a match is for grep
         Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
         Ok(None) => EXIT_OK,
@@ -217,6 +221,15 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     for s in extra.summary() {
         eprintln!("{s}");
+    }
+    // an input that ended early (a damaged compressed stream): its lines
+    // and the batches are written, the run still failed
+    let damage = roster.damage();
+    for d in &damage {
+        eprintln!("spate: {d}");
+    }
+    if !damage.is_empty() && status == EXIT_OK {
+        status = EXIT_FAILURE;
     }
     status
 }
@@ -277,11 +290,12 @@ pub fn run_in_memory(
     let fmt = sink::formatter(plan.output.format, opts);
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
+    let roster = source::Roster::fixed(vec!["memory".into()]);
     let mut engine = Engine::new(
         &plan.chain,
         &plan.batching,
         &plan.engine,
-        vec!["memory".into()],
+        roster,
         fmt,
         &mut out,
     );
@@ -343,7 +357,7 @@ mod tests {
             &plan.chain,
             &plan.batching,
             &plan.engine,
-            vec!["k".into()],
+            source::Roster::fixed(vec!["k".into()]),
             fmt,
             &mut out,
         );

@@ -29,7 +29,12 @@ impl Following {
     /// Starts spate on these inputs with these extra options, counting
     /// lines by key.
     fn start(inputs: &[&Path], extra: &[&str]) -> Following {
-        let mut args: Vec<String> = vec!["-F".into(), "--duration".into(), DURATION.into()];
+        Following::start_for(inputs, extra, DURATION)
+    }
+
+    /// [`Following::start`] for a run of `duration`.
+    fn start_for(inputs: &[&Path], extra: &[&str], duration: &str) -> Following {
+        let mut args: Vec<String> = vec!["-F".into(), "--duration".into(), duration.into()];
         for p in inputs {
             args.push("-i".into());
             args.push(p.to_str().expect("utf-8 temp path").into());
@@ -268,4 +273,137 @@ fn follow_two_files_at_once() {
     let mut expected = once(&keys("a", 1..=6));
     expected.extend(once(&keys("b", 1..=6)));
     assert_eq!(counts, expected, "{stderr}");
+}
+
+/// A gzip file of `text`.
+fn gzipped(text: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn follow_pattern_picks_up_a_new_file_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("2024-03-01.log"), numbered("first", 1..=3)).unwrap();
+    std::fs::write(d.join("notes.txt"), numbered("unmatched", 1..=2)).unwrap();
+    let pattern = d.join("*.log");
+    let run = Following::start_for(&[&pattern], &["-b", "100ms"], "4s");
+    run.wait_for(&["first3"]);
+    // a new day's file, with lines already in it when it is found
+    let next = d.join("2024-03-02.log");
+    std::fs::write(&next, numbered("second", 1..=2)).unwrap();
+    run.wait_for(&["second2"]);
+    append(&next, &numbered("second", 3..=4));
+    append(&d.join("2024-03-01.log"), "first4\n");
+    append(&d.join("notes.txt"), "unmatched3\n");
+    run.wait_for(&["second4", "first4"]);
+    let (counts, stderr) = run.finish();
+    let mut expected = once(&keys("first", 1..=4));
+    expected.extend(once(&keys("second", 1..=4)));
+    assert_eq!(counts, expected, "{stderr}");
+}
+
+#[test]
+fn follow_pattern_matching_nothing_waits_for_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("app-*.log");
+    let run = Following::start_for(&[&pattern], &["-b", "100ms"], "3s");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(dir.path().join("app-1.log"), numbered("late", 1..=2)).unwrap();
+    run.wait_for(&["late2"]);
+    let (counts, stderr) = run.finish();
+    assert_eq!(counts, once(&keys("late", 1..=2)), "{stderr}");
+    assert!(stderr.contains("waiting"), "{stderr}");
+}
+
+#[test]
+fn follow_directory_picks_up_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a"), numbered("a", 1..=2)).unwrap();
+    let run = Following::start_for(&[d], &["-b", "100ms"], "3s");
+    run.wait_for(&["a2"]);
+    std::fs::write(d.join("b"), numbered("b", 1..=2)).unwrap();
+    run.wait_for(&["b2"]);
+    let (counts, stderr) = run.finish();
+    let mut expected = once(&keys("a", 1..=2));
+    expected.extend(once(&keys("b", 1..=2)));
+    assert_eq!(counts, expected, "{stderr}");
+}
+
+#[test]
+fn follow_pattern_reads_a_rotated_file_once() {
+    // logrotate with delaycompress: app.log becomes app.log.1, which the
+    // pattern also matches, then app.log.1 becomes app.log.2.gz
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("app.log");
+    let one = d.join("app.log.1");
+    std::fs::write(&log, numbered("r", 1..=3)).unwrap();
+    let pattern = d.join("app.log*");
+    let run = Following::start_for(&[&pattern], &["-b", "100ms"], "4s");
+    run.wait_for(&["r3"]);
+    std::fs::rename(&log, &one).unwrap();
+    append(&one, "r4\n");
+    append(&log, "r5\n");
+    run.wait_for(&["r4", "r5"]);
+    // let the pattern be looked at again a few times
+    std::thread::sleep(Duration::from_millis(600));
+    // the next rotation: the old one compressed, the current one renamed
+    let gz = d.join("app.log.2.gz");
+    std::fs::write(&gz, gzipped(&numbered("r", 1..=4))).unwrap();
+    std::fs::remove_file(&one).unwrap();
+    std::fs::rename(&log, &one).unwrap();
+    append(&log, "r6\n");
+    run.wait_for(&["r6"]);
+    std::thread::sleep(Duration::from_millis(600));
+    append(&log, "r7\n");
+    run.wait_for(&["r7"]);
+    let (counts, stderr) = run.finish();
+    assert_eq!(counts, once(&keys("r", 1..=7)), "{stderr}");
+    let said = format!("spate: {}: a gzip file", gz.display());
+    assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+}
+
+#[test]
+fn follow_pattern_skips_a_compressed_file_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("old.log.gz"), gzipped("zipped\n")).unwrap();
+    std::fs::write(d.join("app.log"), "plain\n").unwrap();
+    let pattern = d.join("*");
+    let run = Following::start_for(&[&pattern], &["-b", "100ms"], "3s");
+    run.wait_for(&["plain"]);
+    std::fs::write(
+        d.join("later.zst"),
+        zstd::encode_all(&b"zipped\n"[..], 3).unwrap(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let (counts, stderr) = run.finish();
+    assert_eq!(counts, once(&["plain".to_string()]), "{stderr}");
+    for name in ["old.log.gz", "later.zst"] {
+        let said = format!("spate: {}: a ", d.join(name).display());
+        assert_eq!(stderr.matches(&said).count(), 1, "{name}: {stderr}");
+    }
+}
+
+#[test]
+fn follow_bom_removed_from_each_file_the_path_rotates_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "\u{feff}first\n").unwrap();
+    let run = Following::start(&[&log], &["-b", "100ms"]);
+    run.wait_for(&["first"]);
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    std::fs::write(&log, "\u{feff}second\n").unwrap();
+    run.wait_for(&["second"]);
+    let (counts, stderr) = run.finish();
+    assert_eq!(
+        counts,
+        once(&["first".to_string(), "second".to_string()]),
+        "{stderr}"
+    );
 }

@@ -421,3 +421,139 @@ fn inputs_pipe_chunks_gathered_keep_counts_and_order() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(tsv_body(&out.stdout), lines);
 }
+
+/// `prefix` and a zero-padded number, one a line, `n` lines.
+fn numbered_lines(prefix: &str, n: usize) -> String {
+    (0..n).map(|i| format!("{prefix}{i:07}\n")).collect()
+}
+
+#[test]
+fn inputs_that_end_are_read_one_after_another() {
+    // files of two megabytes each: several chunks, which 0.1 interleaved
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.txt");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&a, numbered_lines("a", 200_000)).unwrap();
+    std::fs::write(&b, numbered_lines("b", 200_000)).unwrap();
+    let stdin = numbered_lines("s", 50_000);
+    let every_1000th = |p: &str, n: usize| -> Vec<String> {
+        (0..n)
+            .filter(|i| i % 1000 == 0)
+            .map(|i| format!("{p}{i:07}"))
+            .collect()
+    };
+    let mut want = every_1000th("a", 200_000);
+    want.extend(every_1000th("s", 50_000));
+    want.extend(every_1000th("b", 200_000));
+    for threads in ["1", "4"] {
+        for _ in 0..3 {
+            let out = spate([
+                "-i",
+                a.to_str().unwrap(),
+                "-i",
+                "-",
+                "-i",
+                b.to_str().unwrap(),
+                "--threads",
+                threads,
+                "-b",
+                "eof",
+                "-o",
+                "tsv",
+                "grep",
+                "000$",
+            ])
+            .stdin(stdin.clone())
+            .run();
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            assert_eq!(tsv_body(&out.stdout), want, "--threads {threads}");
+        }
+    }
+}
+
+#[test]
+fn inputs_bom_before_a_json_line_is_removed() {
+    let out = spate([
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "--strict",
+        "json",
+        "then",
+        "count-by-key",
+        "a",
+    ])
+    .stdin("\u{feff}{\"a\":1}\n{\"a\":2}\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(tsv_body(&out.stdout), ["1\t1", "2\t1"]);
+}
+
+#[test]
+fn inputs_bom_is_not_part_of_a_csv_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("excel.csv");
+    std::fs::write(&f, "\u{feff}name,age\nbob,3\n").unwrap();
+    let out = spate([
+        "-i",
+        f.to_str().unwrap(),
+        "-b",
+        "eof",
+        "-o",
+        "jsonl",
+        "csv",
+        "--header",
+        "then",
+        "fields",
+        "name,age",
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains(r#""name":"bob""#), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{feff}'), "{}", out.stdout);
+}
+
+#[test]
+fn inputs_bom_removed_at_the_start_of_each_input_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // each file of a pattern, a compressed file and standard input have
+    // their own start; a mark later in an input is data
+    std::fs::write(d.join("1.txt"), "\u{feff}one\n\u{feff}kept\n").unwrap();
+    std::fs::write(d.join("2.txt"), "\u{feff}two\n").unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all("\u{feff}three\n".as_bytes()).unwrap();
+    std::fs::write(d.join("3.gz"), gz.finish().unwrap()).unwrap();
+    let pattern = format!("{}/*", d.display());
+    let out = spate(["-i", &pattern, "-i", "-", "-b", "eof", "-o", "tsv", "head"])
+        .stdin("\u{feff}four\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        tsv_body(&out.stdout),
+        ["one", "\u{feff}kept", "two", "three", "four"]
+    );
+}
+
+#[test]
+fn inputs_a_short_first_line_on_a_pipe_is_not_held_back() {
+    // shorter than any compression magic, and nothing after it yet: it is
+    // read as plain text at once, not held until more bytes come
+    let mut child = spate(["--batch-lines", "1", "-o", "tsv", "count"]).spawn();
+    let mut stdin = child.stdin.take().expect("stdin piped");
+    stdin.write_all(b"a\n").expect("write to spate");
+    stdin.flush().expect("flush");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout piped"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut stdout, &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10));
+    drop(stdin);
+    let _ = child.wait();
+    let line = line.expect("the first line's batch came while stdin stayed open");
+    assert!(line.ends_with("\t1\n"), "{line:?}");
+}

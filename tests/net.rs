@@ -409,6 +409,39 @@ fn net_listen_backpressure_bounds_memory() {
     assert!(hwm < 200 * 1024, "peak RSS: {hwm} kB");
 }
 
+#[test]
+fn net_listen_bom_removed_at_the_start_of_each_connection() {
+    let port = free_port();
+    let src = format!("listen://127.0.0.1:{port}");
+    let child = spate([
+        "-i",
+        &src,
+        "-b",
+        "200ms",
+        "--duration",
+        "2s",
+        "-o",
+        "tsv",
+        "count-by-key",
+    ])
+    .spawn();
+    for c in 0..3 {
+        let mut s = connect_within(port, Duration::from_secs(5));
+        // the mark split across writes, as a slow client may send it
+        s.write_all(b"\xef\xbb").expect("write to spate");
+        s.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(30));
+        s.write_all(b"\xbfhello\n").expect("write to spate");
+        s.write_all(format!("c{c}\n").as_bytes())
+            .expect("write to spate");
+    }
+    let out = wait_output(child, Duration::from_secs(20));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let counts = counts_by_key(&out.stdout);
+    assert_eq!(counts.get("hello"), Some(&3), "{counts:?}");
+    assert!(counts.keys().all(|k| !k.contains('\u{feff}')), "{counts:?}");
+}
+
 /// `--exit-on-row` on a live stream: spate stops with 0 after the first
 /// batch that writes a row, while the peer is still connected and sending.
 #[test]

@@ -5,6 +5,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod compressed;
 mod distinct;
 mod faults;
 mod follow;
@@ -14,6 +15,7 @@ mod inputs;
 mod kafka;
 mod layers;
 mod net;
+mod patterns;
 mod props;
 mod pyspark;
 mod readme;

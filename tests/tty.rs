@@ -343,3 +343,36 @@ fn tty_progress_bar_gives_way_to_the_output_on_the_same_terminal() {
         "{last_frame:?}"
     );
 }
+
+#[test]
+fn tty_progress_of_a_compressed_file_is_against_its_compressed_size() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text: String = (0..200_000)
+        .map(|i| format!("word{:02}\n", i % 7))
+        .collect();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, text.as_bytes()).expect("gzip");
+    let packed = e.finish().expect("gzip");
+    let path = dir.path().join("words.gz");
+    std::fs::write(&path, &packed).expect("write input");
+    let run = in_tty(
+        &[
+            "-i",
+            path.to_str().expect("utf-8 path"),
+            "-b",
+            "eof",
+            "count",
+        ],
+        false,
+        true,
+        100,
+        24,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // the total is the file's size on disk, not the text's
+    let total = format!(" of {}", indicatif::HumanBytes(packed.len() as u64));
+    assert!(run.screen.contains(&total), "{total}: {:?}", run.screen);
+    let text_total = format!(" of {}", indicatif::HumanBytes(text.len() as u64));
+    assert!(!run.screen.contains(&text_total), "{:?}", run.screen);
+    assert!(run.stdout.ends_with("\t200000\n"), "{}", run.stdout);
+}

@@ -80,14 +80,14 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable, inputs merge. A malformed address or an unknown scheme is bad usage"),
+                .help("Read from SRC: - (standard input, the default), a file, a quoted 'PATTERN' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage"),
         )
         .arg(
             Arg::new("follow")
                 .short('F')
                 .long("follow")
                 .action(ArgAction::SetTrue)
-                .help("Keep reading files as they grow, across rotation and truncation, like tail -F"),
+                .help("Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)"),
         )
         .arg(
             Arg::new("from-end")

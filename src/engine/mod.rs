@@ -20,7 +20,7 @@ use crate::accounting::{Counts, Offence, Pending};
 use crate::batch::{self, Batcher, Batching, Due, Held, Windows, nanos, now, until};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{Chunk, LineTimes, Mark, Msg};
+use crate::source::{Chunk, LineTimes, Mark, Msg, Roster};
 use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
@@ -89,7 +89,7 @@ pub struct Engine<'r> {
     emit_empty: bool,
     /// `--stats`: the interval to warn against (processing time only).
     interval: Option<Duration>,
-    names: Vec<String>,
+    names: Roster,
     work: Work,
     batcher: Box<dyn Batcher<Partial>>,
     counts: Counts,
@@ -133,7 +133,7 @@ impl<'r> Engine<'r> {
         chain: &'r Chain,
         batching: &Batching,
         opts: &'r EngineOptions,
-        names: Vec<String>,
+        names: Roster,
         fmt: Box<dyn Formatter>,
         out: &'r mut dyn Write,
     ) -> Self {
@@ -236,7 +236,7 @@ impl<'r> Engine<'r> {
         let started = now();
         let stop_at = self.opts.duration.map(|d| started.saturating_add(nanos(d)));
         self.signals = Some(signals.clone());
-        let mut live = self.names.len();
+        let mut live = self.names.readers();
         let mut signal = None;
         while live > 0 && !self.done {
             let deadline = match (self.batcher.deadline(), stop_at) {
@@ -577,7 +577,7 @@ impl<'r> Engine<'r> {
         }
         if let Some(offence) = out.offence {
             return Err(Stop::Strict {
-                source: self.names.get(source as usize).cloned().unwrap_or_default(),
+                source: self.names.name(source),
                 offence,
             });
         }

@@ -196,7 +196,11 @@ impl Work {
         event: Option<(Rules<'_>, Option<&LineTimes>)>,
     ) -> StepOut {
         let src = source as usize;
-        let first_line = self.next_line.get(src).copied().unwrap_or(1);
+        if src >= self.next_line.len() {
+            // a file a followed pattern found after the start
+            self.next_line.resize(src + 1, 1);
+        }
+        let first_line = self.next_line[src];
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
@@ -251,9 +255,7 @@ impl Work {
             let lines_after: u64 = self.workers.iter().map(|w| w.cx.counts.lines).sum();
             line += lines_after - lines_before;
         }
-        if let Some(n) = self.next_line.get_mut(src) {
-            *n = line;
-        }
+        self.next_line[src] = line;
         let offence = self
             .workers
             .iter_mut()

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
+use super::bom::BomCheck;
 use super::reader::{CHUNK_BYTES, Chunk, cut_point};
+use super::watch::Claims;
 use super::{Msg, SourceOptions};
 
 /// How long to wait before looking again at an idle file.
@@ -29,7 +31,22 @@ pub fn run(
     opts: &SourceOptions,
     tx: &Sender<Msg>,
 ) -> anyhow::Result<()> {
+    run_claimed(name, file, id, opts, tx, None)
+}
+
+/// [`run`] for a file of a followed pattern: a file its path is rotated
+/// to is read only if `claims` says no other follower of the pattern has
+/// it (else this follower stops: that file is read under its other name).
+pub fn run_claimed(
+    name: &str,
+    file: File,
+    id: u32,
+    opts: &SourceOptions,
+    tx: &Sender<Msg>,
+    claims: Option<&Claims>,
+) -> anyhow::Result<()> {
     let mut f = Follower::new(name, file, id, opts.max_line_bytes)?;
+    f.claims = claims;
     if opts.from_end {
         f.start_at_end()?;
     }
@@ -39,10 +56,10 @@ pub fn run(
 
 /// What identifies a file behind its path: a new one after rotation has
 /// another.
-type FileId = (u64, u64);
+pub type FileId = (u64, u64);
 
 #[cfg(unix)]
-fn file_id(m: &Metadata) -> Option<FileId> {
+pub fn file_id(m: &Metadata) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     Some((m.dev(), m.ino()))
 }
@@ -50,7 +67,7 @@ fn file_id(m: &Metadata) -> Option<FileId> {
 /// Without inode numbers, rotation cannot be told from growth; truncation
 /// still can.
 #[cfg(not(unix))]
-fn file_id(_: &Metadata) -> Option<FileId> {
+pub fn file_id(_: &Metadata) -> Option<FileId> {
     None
 }
 
@@ -94,6 +111,8 @@ struct Follower<'a> {
     /// The path could not be opened and we said so (said once until it
     /// can be again).
     warned: bool,
+    /// A followed pattern's record of the files its followers read.
+    claims: Option<&'a Claims>,
 }
 
 impl<'a> Follower<'a> {
@@ -108,6 +127,7 @@ impl<'a> Follower<'a> {
             pos: 0,
             lines: Lines::new(source, max),
             warned: false,
+            claims: None,
         })
     }
 
@@ -122,6 +142,9 @@ impl<'a> Follower<'a> {
             Some(at) => {
                 self.file.seek(SeekFrom::Start(at))?;
                 self.pos = at;
+                if at > 0 {
+                    self.lines.bom = BomCheck::done();
+                }
             }
             None => {
                 // the line being written is already too long: its rest is
@@ -129,6 +152,7 @@ impl<'a> Follower<'a> {
                 self.file.seek(SeekFrom::Start(len))?;
                 self.pos = len;
                 self.lines.skipping = true;
+                self.lines.bom = BomCheck::done();
             }
         }
         Ok(())
@@ -138,6 +162,9 @@ impl<'a> Follower<'a> {
         loop {
             if let Flow::Gone = self.read_available(tx)? {
                 return Ok(());
+            }
+            if let Some(c) = self.claims {
+                c.read(self.id, self.pos);
             }
             match self.change()? {
                 Change::None => std::thread::sleep(POLL),
@@ -151,6 +178,7 @@ impl<'a> Follower<'a> {
                     }
                     self.file.seek(SeekFrom::Start(0))?;
                     self.pos = 0;
+                    self.lines.bom = BomCheck::new();
                 }
                 Change::Replaced { file, id, regular } => {
                     // what the old file got since it last read nothing
@@ -160,10 +188,16 @@ impl<'a> Follower<'a> {
                     if let Flow::Gone = self.finish_lines(tx) {
                         return Ok(());
                     }
+                    let size = file.metadata().map_or(0, |m| m.len());
+                    if self.claims.is_some_and(|c| !c.claim(id, size)) {
+                        // another follower of the pattern reads it
+                        return Ok(());
+                    }
                     self.file = file;
                     self.id = id;
                     self.regular = regular;
                     self.pos = 0;
+                    self.lines.bom = BomCheck::new();
                 }
             }
         }
@@ -280,6 +314,8 @@ struct Lines {
     /// How much of the buffer to offer a read: zeroing a whole buffer for
     /// every small read would cost more than the read.
     offer: usize,
+    /// A byte order mark at the start of the file being read.
+    bom: BomCheck,
 }
 
 impl Lines {
@@ -292,6 +328,7 @@ impl Lines {
             buf: Vec::with_capacity(cap),
             skipping: false,
             offer: 64 * 1024,
+            bom: BomCheck::new(),
         }
     }
 
@@ -315,6 +352,10 @@ impl Lines {
             }
         };
         self.buf.truncate(start + n);
+        // while undecided nothing was taken: the buffer holds the file
+        // from its start
+        let drop = self.bom.strip(&self.buf, false);
+        self.buf.drain(..drop);
         if n == spare {
             self.offer = (self.offer * 2).min(self.cap);
         } else if n == 0 {
@@ -368,6 +409,7 @@ impl Lines {
     /// The line without `\n` left at the end of a file that is done with.
     fn finish(&mut self) -> Option<Chunk> {
         self.skipping = false;
+        self.bom.strip(&self.buf, true);
         if self.buf.is_empty() {
             return None;
         }

@@ -2,6 +2,11 @@
 //! buffers. A line longer than `--max-line-bytes` that would not fit is cut
 //! here (its rest skipped) so that no line is ever buffered whole.
 //!
+//! A byte order mark at the start of the input is removed (see [`super::bom`]).
+//! Bytes are counted for the progress bar by whatever reads the input
+//! itself (a file's raw reader, a connection), not here: a compressed
+//! file's progress is its compressed bytes.
+//!
 //! The buffers go round: a chunk's memory returns to its reader's pool when
 //! the engine drops the chunk, so a steady read neither allocates nor zeroes
 //! (safe Rust can only read into initialised memory, and a buffer keeps
@@ -13,6 +18,7 @@ use std::ops::Deref;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::bom::BomCheck;
 use super::{CHANNEL_CHUNKS, Msg};
 
 /// The read size: large enough for fast scans and parallel splits.
@@ -156,6 +162,7 @@ pub fn read_chunks<R: Read>(
     };
     // while skipping the rest of a cut line
     let mut skipping = false;
+    let mut bom = BomCheck::new();
     // How much of the buffer to offer a read. Pool buffers are initialised
     // to `cap` (new ones zeroed by the allocator), and what is initialised
     // is offered at no cost; only a buffer grown past that for a long line
@@ -181,7 +188,13 @@ pub fn read_chunks<R: Read>(
             }
         };
         buf.len = start + n;
-        super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        // nothing was sent while the mark is undecided: the buffer holds
+        // the input from its start
+        let drop = bom.strip(&buf.mem[..buf.len], n == 0);
+        if drop > 0 {
+            buf.mem.copy_within(drop..buf.len, 0);
+            buf.len -= drop;
+        }
         if n == spare {
             offer = (offer * 2).min(cap);
         }

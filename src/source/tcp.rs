@@ -174,6 +174,7 @@ impl<R: Read> Read for Conn<R> {
                 }
                 Ok(n) => {
                     self.bytes += n as u64;
+                    super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
