@@ -23,9 +23,13 @@
 //!     two workers' tables of the same 50,000 words made into rows on a
 //!     two-thread pool, merged first (`merged`) or read side by side
 //!     (`union`, what the engine does).
+//!     `eval` (arithmetic, text, a constant) runs there too. `join/*`:
+//!     `join` on those records against a 20-row table every record matches
+//!     and a 10,000-row one none does, then the cost of reaching a
+//!     swappable table from two threads (arc-swap against an `RwLock`).
 //!   - post-aggregation (`post/*`): `RowsOp::apply` on 50,000 count-by-key
-//!     rows (in the order count-by-key emits them); bytes are the rows as
-//!     TSV.
+//!     rows (in the order count-by-key emits them; `top -g count` groups
+//!     them by count); bytes are the rows as TSV.
 //!   - `timestamp/*`: `find_timestamp` (`--event-time auto`) on whole lines
 //!     and `parse_timestamp` (`--event-time FIELD`) on RFC 3339 values, the
 //!     same without their zone read in Europe/Paris (`--tz`), and in
@@ -560,6 +564,92 @@ fn per_record(c: &mut Criterion, inp: &Inputs) {
     };
     field_op("where_numeric", &["where", "latency_ms", ">", "100"]);
     field_op("fields", &["fields", "service,latency_ms"]);
+    field_op(
+        "eval_arith",
+        &["eval", "kb = round(latency_ms * 3 / 1024, 2)"],
+    );
+    field_op(
+        "eval_text",
+        &["eval", "tag = concat(lower(service), '/', level)"],
+    );
+    field_op("eval_const", &["eval", "env = 'prod'"]);
+    g.finish();
+    join(c, &parsed, bytes_of(&events));
+}
+
+/// `join` on the records json made: a 20-row table of the services (every
+/// record matches and gets two columns), and a table keyed by `user`
+/// with no record's user in it (the lookup alone); then what it costs the
+/// workers to reach a table that can be swapped, per record, on two
+/// threads at once: arc-swap's `load` (what join does) against a
+/// `RwLock<Arc<_>>`'s read lock.
+fn join(c: &mut Criterion, parsed: &[Record<'_>], bytes: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut services = String::from("service,team,tier\n");
+    for (i, s) in SERVICES.iter().enumerate() {
+        services.push_str(&format!("{s},team{},tier{}\n", i % 5, i % 3));
+    }
+    let by_service = dir.path().join("services.csv");
+    std::fs::write(&by_service, services).expect("write table");
+    let by_user = dir.path().join("users.jsonl");
+    let users: String = (0..10_000)
+        .map(|i| format!("{{\"user\":\"x{i:06}\",\"n\":{i}}}\n"))
+        .collect();
+    std::fs::write(&by_user, users).expect("write table");
+    let mut g = group(c, "join");
+    g.throughput(Throughput::Bytes(bytes));
+    for (name, file, on) in [
+        ("join_match", by_service.display().to_string(), "service"),
+        ("join_no_match", by_user.display().to_string(), "user"),
+    ] {
+        let op = record_op(&["join", &file, "--on", on]).expect("the bench's words build");
+        op.start().expect("the table reads");
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || parsed.to_vec(),
+                |recs| {
+                    let mut cx = Ctx::new(false);
+                    let mut out = Vec::with_capacity(recs.len());
+                    for r in recs {
+                        op.process(r, &mut out, &mut cx);
+                    }
+                    black_box(out.len())
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    // the shared table alone: 2 threads x 100,000 reads each
+    const READS: u64 = 100_000;
+    g.throughput(Throughput::Elements(2 * READS));
+    let swap = arc_swap::ArcSwap::from_pointee(vec![1u64; 16]);
+    let lock = std::sync::RwLock::new(std::sync::Arc::new(vec![1u64; 16]));
+    g.bench_function("table_arc_swap_load_2threads", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        (0..READS)
+                            .map(|i| swap.load()[(i % 16) as usize])
+                            .sum::<u64>()
+                    });
+                }
+            })
+        })
+    });
+    g.bench_function("table_rwlock_read_2threads", |b| {
+        b.iter(|| {
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        (0..READS)
+                            .map(|i| lock.read().map_or(0, |t| t[(i % 16) as usize]))
+                            .sum::<u64>()
+                    });
+                }
+            })
+        })
+    });
     g.finish();
 }
 
@@ -736,6 +826,10 @@ fn post(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(tsv.len() as u64));
     for (name, op) in [
         ("top_10", &["top", "10"][..]),
+        (
+            "top_3_per_group",
+            &["top", "3", "-f", "key", "-g", "count"][..],
+        ),
         ("sort_key", &["sort", "key"][..]),
         ("sort_count_asc", &["sort", "count"][..]),
     ] {

@@ -25,6 +25,9 @@ _spate() {
             spate,csv)
                 cmd="spate__subcmd__csv"
                 ;;
+            spate,eval)
+                cmd="spate__subcmd__eval"
+                ;;
             spate,fields)
                 cmd="spate__subcmd__fields"
                 ;;
@@ -36,6 +39,9 @@ _spate() {
                 ;;
             spate,help)
                 cmd="spate__subcmd__help"
+                ;;
+            spate,join)
+                cmd="spate__subcmd__join"
                 ;;
             spate,json)
                 cmd="spate__subcmd__json"
@@ -76,6 +82,9 @@ _spate() {
             spate__subcmd__help,csv)
                 cmd="spate__subcmd__help__subcmd__csv"
                 ;;
+            spate__subcmd__help,eval)
+                cmd="spate__subcmd__help__subcmd__eval"
+                ;;
             spate__subcmd__help,fields)
                 cmd="spate__subcmd__help__subcmd__fields"
                 ;;
@@ -87,6 +96,9 @@ _spate() {
                 ;;
             spate__subcmd__help,help)
                 cmd="spate__subcmd__help__subcmd__help"
+                ;;
+            spate__subcmd__help,join)
+                cmd="spate__subcmd__help__subcmd__join"
                 ;;
             spate__subcmd__help,json)
                 cmd="spate__subcmd__help__subcmd__json"
@@ -125,7 +137,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -199,12 +211,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -219,7 +239,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,12 +313,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -313,7 +341,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,12 +415,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -407,7 +443,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,12 +517,122 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        eval)
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lateness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-batches)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -501,7 +647,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -575,12 +721,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -595,7 +749,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,12 +823,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -689,7 +851,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -763,12 +925,122 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        join)
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --input)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-keys)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --event-time-format)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lateness)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-batches)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
+                    return 0
+                    ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -783,7 +1055,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,12 +1129,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -877,7 +1157,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -951,12 +1231,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -971,7 +1259,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1045,12 +1333,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1065,7 +1361,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1139,12 +1435,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1159,7 +1463,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1233,12 +1537,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1253,7 +1565,7 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help)
-            opts="split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1295,6 +1607,20 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help__subcmd__csv)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spate__subcmd__help__subcmd__eval)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1351,6 +1677,20 @@ _spate() {
             return 0
             ;;
         spate__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        spate__subcmd__help__subcmd__join)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1505,7 +1845,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1579,12 +1919,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1599,7 +1947,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,12 +2021,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1693,7 +2049,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1767,12 +2123,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1787,7 +2151,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1861,12 +2225,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1881,7 +2253,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1955,12 +2327,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header time-format= live emit= explain strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -43,10 +43,12 @@ csv\t''
 jsonl\t''
 json\t''
 spark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l output-file -d 'Append the results to FILE instead of standard output (the default format is then tsv); with --state, what FILE holds is exactly-once' -r
 complete -c spate -n "__fish_spate_needs_command" -l time-format -d 'How batch times print' -r -f -a "rfc3339\t''
 epoch\t''
 epoch-ms\t''"
 complete -c spate -n "__fish_spate_needs_command" -l emit -d 'Print a program that runs the chain on TARGET (pyspark: a PySpark Structured Streaming job with the same output) instead of running it' -r -f -a "pyspark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l dead-letter -d 'Append every dropped line to FILE as one JSON object: {"reason":"late","input":"access.log","line":1234,"text":"..."} (reason as --stats-json\'s by_reason keys, input as given, - for standard input, line 1-based within its input, text after repair)' -r
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
@@ -72,11 +74,13 @@ complete -c spate -n "__fish_spate_needs_command" -a "json" -d 'Parse _ as a JSO
 complete -c spate -n "__fish_spate_needs_command" -a "csv" -d 'Parse _ as one CSV record into fields (named 1, 2, ... or by a header)'
 complete -c spate -n "__fish_spate_needs_command" -a "logfmt" -d 'Parse key=value key2="quoted value" pairs of _ into fields'
 complete -c spate -n "__fish_spate_needs_command" -a "fields" -d 'Keep only these fields, in this order'
+complete -c spate -n "__fish_spate_needs_command" -a "eval" -d 'Set a field to an expression: arithmetic and a few functions on fields'
+complete -c spate -n "__fish_spate_needs_command" -a "join" -d 'Add the columns of the matching row of a lookup table (CSV, TSV, JSON lines)'
 complete -c spate -n "__fish_spate_needs_command" -a "count" -d 'Count the records of each batch (Spark\'s count)'
 complete -c spate -n "__fish_spate_needs_command" -a "count-by-key" -d 'Count records per distinct key (Spark\'s countByValue / reduceByKey)'
 complete -c spate -n "__fish_spate_needs_command" -a "stats" -d 'Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group'
 complete -c spate -n "__fish_spate_needs_command" -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), or all of them'
-complete -c spate -n "__fish_spate_needs_command" -a "top" -d 'Keep the N rows with the largest FIELD (default count), largest first'
+complete -c spate -n "__fish_spate_needs_command" -a "top" -d 'Keep the N rows with the largest FIELD (default count), or the N of each group'
 complete -c spate -n "__fish_spate_needs_command" -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
 complete -c spate -n "__fish_spate_needs_command" -a "head" -d 'Keep the first N rows of each batch'
 complete -c spate -n "__fish_spate_needs_command" -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -104,6 +108,11 @@ complete -c spate -n "__fish_spate_using_subcommand csv" -s h -l help -d 'Print 
 complete -c spate -n "__fish_spate_using_subcommand logfmt" -s f -l field -d 'Parse this field instead of _' -r
 complete -c spate -n "__fish_spate_using_subcommand logfmt" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand fields" -s h -l help -d 'Print help'
+complete -c spate -n "__fish_spate_using_subcommand eval" -s h -l help -d 'Print help'
+complete -c spate -n "__fish_spate_using_subcommand join" -l on -d 'Match the record\'s FIELD with the table\'s COLUMN (default: the same name)' -r
+complete -c spate -n "__fish_spate_using_subcommand join" -l missing -d 'A record with no matching row: keep it unchanged, or drop it' -r -f -a "keep\t''
+drop\t''"
+complete -c spate -n "__fish_spate_using_subcommand join" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand count" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand count-by-key" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand stats" -s f -l field -d 'The fields to aggregate' -r
@@ -113,24 +122,27 @@ complete -c spate -n "__fish_spate_using_subcommand stats" -s h -l help -d 'Prin
 complete -c spate -n "__fish_spate_using_subcommand window" -l slide -d 'How often a window is emitted [default: the batch interval]' -r
 complete -c spate -n "__fish_spate_using_subcommand window" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand top" -s f -l field -d 'Rank rows by this field' -r
+complete -c spate -n "__fish_spate_using_subcommand top" -s g -l group -d 'The N largest of each group of rows with the same values of these fields' -r
 complete -c spate -n "__fish_spate_using_subcommand top" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand sort" -s r -l reverse -d 'Descending order (rows lacking a field still come last)'
 complete -c spate -n "__fish_spate_using_subcommand sort" -s h -l help -d 'Print help'
 complete -c spate -n "__fish_spate_using_subcommand head" -s h -l help -d 'Print help'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "split" -d 'One record per token of _ (default: runs of whitespace)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "map" -d 'Rewrite _ (or a field): lower, upper, trim, replace, extract, field, template'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "grep" -d 'Keep records whose _ (or a field) matches a regex; -v keeps those that do not'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "where" -d 'Keep records where a comparison holds: == != < <= > >= (numeric or text), ~ !~ (regex)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "parse" -d 'Named captures of a regex become fields; lines that do not match are dropped'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "json" -d 'Parse _ as a JSON object; each top-level key becomes a field'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "csv" -d 'Parse _ as one CSV record into fields (named 1, 2, ... or by a header)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "logfmt" -d 'Parse key=value key2="quoted value" pairs of _ into fields'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "fields" -d 'Keep only these fields, in this order'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "count" -d 'Count the records of each batch (Spark\'s count)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "count-by-key" -d 'Count records per distinct key (Spark\'s countByValue / reduceByKey)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "stats" -d 'Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), or all of them'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "top" -d 'Keep the N rows with the largest FIELD (default count), largest first'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "head" -d 'Keep the first N rows of each batch'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields count count-by-key stats window top sort head help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "split" -d 'One record per token of _ (default: runs of whitespace)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "map" -d 'Rewrite _ (or a field): lower, upper, trim, replace, extract, field, template'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "grep" -d 'Keep records whose _ (or a field) matches a regex; -v keeps those that do not'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "where" -d 'Keep records where a comparison holds: == != < <= > >= (numeric or text), ~ !~ (regex)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "parse" -d 'Named captures of a regex become fields; lines that do not match are dropped'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "json" -d 'Parse _ as a JSON object; each top-level key becomes a field'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "csv" -d 'Parse _ as one CSV record into fields (named 1, 2, ... or by a header)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "logfmt" -d 'Parse key=value key2="quoted value" pairs of _ into fields'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "fields" -d 'Keep only these fields, in this order'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "eval" -d 'Set a field to an expression: arithmetic and a few functions on fields'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "join" -d 'Add the columns of the matching row of a lookup table (CSV, TSV, JSON lines)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "count" -d 'Count the records of each batch (Spark\'s count)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "count-by-key" -d 'Count records per distinct key (Spark\'s countByValue / reduceByKey)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "stats" -d 'Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), or all of them'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "top" -d 'Keep the N rows with the largest FIELD (default count), or the N of each group'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "head" -d 'Keep the first N rows of each batch'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

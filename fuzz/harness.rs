@@ -168,6 +168,68 @@ pub fn logfmt_op(data: &[u8]) {
     feed_all(LOGFMT_ARGS, &OPS, data);
 }
 
+/// Records of every shape an eval expression meets: text that reads as a
+/// number and text that does not, integers at the edges, a float, null,
+/// a boolean, nested JSON, an empty and a non-ASCII text.
+fn eval_records() -> Vec<Record<'static>> {
+    let mut full = Record::from_line(Cow::Borrowed("12ms"), "12ms");
+    for (name, v) in [
+        ("a", Value::str("2048")),
+        ("b", Value::Int(7)),
+        ("n", Value::Int(i64::MIN)),
+        ("m", Value::Int(i64::MAX)),
+        ("f", Value::Float(-2.5)),
+        ("s", Value::str("Ünïcode 12.5e3x")),
+        ("e", Value::str("")),
+        ("z", Value::Int(0)),
+        ("t", Value::Bool(true)),
+        ("u", Value::Null),
+        ("1", Value::str("-0.0")),
+        (
+            "j",
+            Value::Json(Box::new(serde_json::json!({"id": 7, "x": [1.5, "a"]}))),
+        ),
+    ] {
+        full.set(Cow::Borrowed(name), v);
+    }
+    vec![
+        full,
+        Record::from_line(Cow::Borrowed(""), ""),
+        Record::row(Vec::new()),
+    ]
+}
+
+/// `eval_expr`: the input (bad UTF-8 replaced) as eval's assignment, and
+/// as the expression of `x = ...`, parsed as a run parses it. An error
+/// points at a column of the text (or just past its end); what parses is
+/// evaluated on [`eval_records`], and every field it leaves can be printed.
+pub fn eval_expr(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for text in [text.to_string(), format!("x = {text}")] {
+        match spate::ops::eval::parse::parse(&text) {
+            Err(e) => {
+                let end = text.chars().count() + 1;
+                assert!(
+                    (1..=end).contains(&e.column),
+                    "column {} of {text:?} ({} characters): {}",
+                    e.column,
+                    end - 1,
+                    e.message
+                );
+            }
+            Ok(assign) => {
+                for mut rec in eval_records() {
+                    assign.apply(&mut rec);
+                    for (_, v) in rec.columns() {
+                        let _ = v.text();
+                        let _ = v.to_json();
+                    }
+                }
+            }
+        }
+    }
+}
+
 const MS: i64 = 1_000_000;
 
 /// `timestamp`: `parse_timestamp` and `find_timestamp` on the input (bad

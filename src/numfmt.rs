@@ -130,6 +130,103 @@ impl ShortestDigits {
     }
 }
 
+/// `x` rounded to `digits` decimals (to tens, hundreds... when negative),
+/// half away from zero, on its shortest decimal form rather than its
+/// binary value: `1.005` has the digits 1005 and rounds to `1.01` at two
+/// decimals, as a reader of the number expects (and as Spark's `round`
+/// does, through the same digits), where scaling by 100 first would give
+/// `1.0`. Non-finite values come back as they are.
+pub fn round_half_away(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    round_scaled(x, digits).unwrap_or_else(|| round_on_digits(x, digits))
+}
+
+/// The powers of ten a float holds exactly.
+const EXACT_POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// [`round_half_away`] without the decimal digits, when that gives the
+/// same: `x` scaled by the power of ten, rounded, scaled back. The shortest
+/// digits of `x`, scaled, lie within about one unit in the last place of
+/// the scaled float (half a unit for the digits, half for the scaling), so
+/// a fraction farther than four units from one half rounds the same way;
+/// nearer, or too large for units below a quarter, it is `None`. Scaling
+/// back divides (or multiplies) two exact values, which gives the float
+/// nearest the decimal result, as reading its digits would.
+fn round_scaled(x: f64, digits: i32) -> Option<f64> {
+    let p = *EXACT_POW10.get(digits.unsigned_abs() as usize)?;
+    let y = if digits >= 0 { x * p } else { x / p };
+    let a = y.abs();
+    // x is finite, so a is a number: not NaN
+    if a >= (1u64 << 50) as f64 {
+        return None;
+    }
+    let floor = a.floor();
+    let frac = a - floor;
+    if (frac - 0.5).abs() <= 4.0 * f64::EPSILON * a {
+        return None;
+    }
+    let r = if frac > 0.5 { floor + 1.0 } else { floor }.copysign(x);
+    Some(if digits >= 0 { r / p } else { r * p })
+}
+
+/// [`round_half_away`] on the shortest decimal digits of `x` (finite, not
+/// zero).
+fn round_on_digits(x: f64, digits: i32) -> f64 {
+    let d = ShortestDigits::of(x);
+    let sign = if x < 0.0 { -1.0 } else { 1.0 };
+    // `x` is 0.DIGITS × 10^point: keep the first `keep` digits
+    let keep = i64::from(d.point) + i64::from(digits);
+    let len = d.len as i64;
+    if keep >= len {
+        return x;
+    }
+    if keep < 0 {
+        return 0.0 * sign;
+    }
+    let keep = keep as usize;
+    let up = d.digits[keep] >= b'5';
+    // at most 17 significant digits: the kept ones fit in a u64
+    let mut m: u64 = d.digits[..keep]
+        .iter()
+        .fold(0, |m, c| m * 10 + u64::from(c - b'0'));
+    if up {
+        m += 1;
+    }
+    // m × 10^(point - keep), read back as the nearest float
+    let exponent = i64::from(d.point) - keep as i64;
+    let mut buf = [0u8; 48];
+    let mut w = Cursor {
+        buf: &mut buf,
+        len: 0,
+    };
+    let _ = write!(w, "{m}e{exponent}");
+    let len = w.len;
+    let text = std::str::from_utf8(&buf[..len]).unwrap_or("0");
+    sign * text.parse::<f64>().unwrap_or(0.0)
+}
+
+/// A `fmt::Write` into a fixed buffer, for number text that must not
+/// allocate; what does not fit is an error.
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl std::fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Appends `x` exactly as Python 3's `repr(float)` writes it: the shortest
 /// digits that read back as `x`, in positional form when the decimal
 /// exponent is from -4 to 15 (`0.0001`, `123456789012345.0`, always with a
@@ -297,6 +394,61 @@ mod tests {
         let mut out = String::new();
         write_float(&mut out, x);
         out
+    }
+
+    proptest! {
+        /// The scaled fast path rounds exactly as the decimal digits do.
+        #[test]
+        fn round_scaled_agrees_with_the_digits(
+            m in -10_000_000i64..10_000_000,
+            e in -12i32..12,
+            d in -6i32..10,
+            bits in any::<u64>(),
+        ) {
+            // decimal-looking values (m × 10^e, halves included) and
+            // arbitrary floats
+            let decimal = format!("{m}e{e}").parse::<f64>().unwrap_or(0.0);
+            let any = f64::from_bits(bits);
+            for x in [decimal, any, decimal + 0.5 / EXACT_POW10[d.clamp(0, 9) as usize]] {
+                if !x.is_finite() || x == 0.0 {
+                    continue;
+                }
+                if let Some(fast) = round_scaled(x, d) {
+                    let slow = round_on_digits(x, d);
+                    prop_assert!(
+                        fast == slow || (fast == 0.0 && slow == 0.0),
+                        "round({x:e}, {d}): scaled {fast:e}, digits {slow:e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn round_half_away_on_the_decimal_digits() {
+        let r = round_half_away;
+        assert_eq!(r(2.5, 0), 3.0);
+        assert_eq!(r(-2.5, 0), -3.0);
+        assert_eq!(r(2.4999, 0), 2.0);
+        assert_eq!(r(1.005, 2), 1.01, "the digits 1005, not the binary value");
+        assert_eq!(r(-1.005, 2), -1.01);
+        assert_eq!(r(0.125, 2), 0.13);
+        assert_eq!(r(4.56789, 3), 4.568);
+        assert_eq!(r(9.995, 2), 10.0, "a carry into a new digit");
+        assert_eq!(r(0.6, 0), 1.0);
+        assert_eq!(r(0.4, 0), 0.0);
+        assert_eq!(r(0.05, 1), 0.1);
+        assert_eq!(r(0.004, 2), 0.0);
+        assert_eq!(r(1234.5, -2), 1200.0);
+        assert_eq!(r(1250.0, -2), 1300.0);
+        assert_eq!(r(-1250.0, -2), -1300.0);
+        assert_eq!(r(49.0, -2), 0.0);
+        assert_eq!(r(50.0, -2), 100.0);
+        assert_eq!(r(1.5, 10), 1.5, "fewer digits than asked: unchanged");
+        assert_eq!(r(1e-300, 2), 0.0);
+        assert_eq!(r(0.0, 2), 0.0);
+        assert!(r(f64::NAN, 1).is_nan());
+        assert!(r(1.7976931348623157e308, -308).is_infinite());
     }
 
     fn py_float(x: f64) -> String {

@@ -112,6 +112,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    if let Err(e) = plan.chain.start() {
+        eprintln!("spate: {e}");
+        return EXIT_FAILURE;
+    }
     let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
@@ -135,9 +139,26 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let stdout = std::io::stdout();
+    let file = match plan.output.file.as_deref().map(append) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("spate: --output-file {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let mut dead = match plan.output.dead_letter.as_deref().map(append) {
+        None => None,
+        Some(Ok(f)) => Some(BufWriter::with_capacity(1 << 16, f)),
+        Some(Err(e)) => {
+            eprintln!("spate: --dead-letter {e}");
+            return EXIT_FAILURE;
+        }
+    };
     // on the bar's own terminal the output makes the bar give way
-    let mut out: Box<dyn Write> = match &screen.progress {
-        Some(p) if screen.live.is_none() && progress::shares_terminal() => {
+    let mut out: Box<dyn Write> = match (&screen.progress, file) {
+        (_, Some(f)) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+        (Some(p), None) if screen.live.is_none() && progress::shares_terminal() => {
             Box::new(p.writer(stdout.lock()))
         }
         _ => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
@@ -159,6 +180,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     if !screen.is_empty() {
         engine.watch(&mut screen);
     }
+    if let Some(d) = &mut dead {
+        engine.dead_letter(d);
+    }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
     let wrote_row = engine.wrote_row();
@@ -168,6 +192,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     // Kafka: the offsets of the last written batches are committed
     readers.finish();
     screen.finish();
+    let dead_flushed = dead.as_mut().map_or(Ok(()), Write::flush);
     let mut status = match result {
         // --exit-on-row: a row is success, as a match is for grep
         Ok(None) if plan.engine.exit_on_row && !wrote_row => EXIT_FAILURE,
@@ -186,6 +211,11 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             eprintln!("spate: {e:#}");
             EXIT_FAILURE
         }
+        Err(Stop::DeadLetter(e)) => {
+            let _ = out.flush();
+            eprintln!("spate: writing --dead-letter: {e}");
+            return EXIT_FAILURE;
+        }
         Err(Stop::Strict { source, offence }) => {
             let _ = out.flush();
             eprintln!(
@@ -202,9 +232,21 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         overflow: plan.chain.keys.overflow(),
         connections_refused: source::CONNECTIONS_REFUSED.load(Ordering::Relaxed),
     };
+    if let Err(e) = dead_flushed {
+        eprintln!("spate: writing --dead-letter: {e}");
+        return EXIT_FAILURE;
+    }
     if plan.watchers.stats_json {
         let line = crate::accounting::stats_json(&counts, &extra);
-        match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        // on standard output, even with --output-file
+        let written = match plan.output.file {
+            Some(_) => out.flush().and_then(|()| {
+                let mut so = stdout.lock();
+                writeln!(so, "{line}").and_then(|()| so.flush())
+            }),
+            None => writeln!(out, "{line}").and_then(|()| out.flush()),
+        };
+        match written {
             Err(e) if is_broken_pipe(&e) => return EXIT_OK,
             Err(e) => {
                 eprintln!("spate: writing the output: {e}");
@@ -232,6 +274,15 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         status = EXIT_FAILURE;
     }
     status
+}
+
+/// Opens `path` to append to it (created when missing); the error names it.
+fn append(path: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The progress bar and the live view, as the options and the terminals
@@ -274,6 +325,7 @@ pub fn run_in_memory(
     let Parsed::Run(plan) = parsed else {
         return Err("help requested".into());
     };
+    plan.chain.start()?;
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
     let max = plan.source.max_line_bytes;
     let reader = std::thread::spawn(move || {
@@ -320,7 +372,7 @@ pub fn run_in_memory(
             offence.reason.label(),
             offence.detail
         )),
-        Err(Stop::Output(e)) => Err(e.to_string()),
+        Err(Stop::Output(e) | Stop::DeadLetter(e)) => Err(e.to_string()),
         Err(Stop::Source(e)) => Err(format!("{e:#}")),
     }
 }

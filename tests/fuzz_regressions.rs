@@ -50,6 +50,11 @@ fn fuzz_logfmt_op_seeds() {
 }
 
 #[test]
+fn fuzz_eval_expr_seeds() {
+    replay_seeds("eval_expr", harness::eval_expr);
+}
+
+#[test]
 fn fuzz_timestamp_seeds() {
     replay_seeds("timestamp", harness::timestamp);
 }
@@ -73,6 +78,7 @@ fn fuzz_all_targets_take_empty_input() {
         harness::json_op,
         harness::csv_op,
         harness::logfmt_op,
+        harness::eval_expr,
         harness::timestamp,
         harness::duration,
         harness::pipeline,

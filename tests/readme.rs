@@ -1,9 +1,10 @@
 //! Every `spate …` example in README.md runs: each line of a ```sh block
 //! that starts with `spate ` or that pipes into `spate` is run with `sh -c`
 //! in a directory holding the sample files (access.log, events.jsonl,
-//! words.txt), with the built spate first on PATH. Examples that need a
-//! network peer (tcp://, listen://, kafka://: tests/kafka.rs runs Kafka
-//! against a real broker) or follow a file are skipped here.
+//! words.txt, and status.csv for join), with the built spate first on
+//! PATH. Examples that need a network peer (tcp://, listen://, kafka://:
+//! tests/kafka.rs runs Kafka against a real broker) or follow a file are
+//! skipped here.
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +34,7 @@ fn examples() -> Vec<String> {
 fn readme_examples_run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    for f in ["access.log", "events.jsonl", "words.txt"] {
+    for f in ["access.log", "events.jsonl", "words.txt", "status.csv"] {
         std::fs::copy(data.join(f), dir.path().join(f)).expect("copy sample");
     }
     let bin_dir = Path::new(crate::util::BIN)

@@ -212,6 +212,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("With -o tsv: print a header line once (its first column 'time'); bad usage with any other format"),
         )
         .arg(
+            Arg::new("output-file")
+                .long("output-file")
+                .value_name("FILE")
+                .help("Append the results to FILE instead of standard output (the default format is then tsv); with --state, what FILE holds is exactly-once"),
+        )
+        .arg(
             Arg::new("time-format")
                 .long("time-format")
                 .value_name("FORMAT")
@@ -239,6 +245,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it"),
         )
         .next_help_heading("Diagnostics")
+        .arg(
+            Arg::new("dead-letter")
+                .long("dead-letter")
+                .value_name("FILE")
+                .help("Append every dropped line to FILE as one JSON object: {\"reason\":\"late\",\"input\":\"access.log\",\"line\":1234,\"text\":\"...\"} (reason as --stats-json's by_reason keys, input as given, - for standard input, line 1-based within its input, text after repair)"),
+        )
         .arg(
             Arg::new("strict")
                 .long("strict")
@@ -448,7 +460,7 @@ fn plan_from(
     let output = match m.get_one::<String>("output") {
         Some(s) => OutputFormat::from_name(s)
             .ok_or_else(|| usage(format!("unknown output format '{s}'")))?,
-        None if stdout_tty => OutputFormat::Pretty,
+        None if stdout_tty && m.get_one::<String>("output-file").is_none() => OutputFormat::Pretty,
         None => OutputFormat::Tsv,
     };
     let time_format = match m.get_one::<String>("time-format").map(String::as_str) {
@@ -489,7 +501,12 @@ fn plan_from(
         .get_one::<u64>("threads")
         .map(|n| *n as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let output_file = m
+        .get_one::<String>("output-file")
+        .map(std::path::PathBuf::from);
+    let color = stdout_tty
+        && output_file.is_none()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let speed = match m.get_one::<String>("speed") {
         None => None,
         Some(s) => match s.trim().parse::<f64>() {
@@ -538,6 +555,10 @@ fn plan_from(
             color,
             zone: tz,
         },
+        file: output_file,
+        dead_letter: m
+            .get_one::<String>("dead-letter")
+            .map(std::path::PathBuf::from),
     };
     let max_keys = m
         .get_one::<u64>("max-keys")

@@ -99,6 +99,15 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// After a batch closed (written or empty), between two steps: the
+    /// operators' hook ([`crate::ops::RecordOp::batch_closed`]), which
+    /// `join` reloads its table in; their warnings go where notes go.
+    pub(super) fn batch_closed(&mut self) {
+        for warning in self.chain.batch_closed() {
+            self.note(&warning);
+        }
+    }
+
     /// Prints windows; returns how many rows were written.
     pub(super) fn print_windows(&mut self, outs: Vec<WindowOut>) -> Result<usize, Stop> {
         let mut rows = 0;

@@ -61,6 +61,8 @@ pub enum Stop {
     Output(std::io::Error),
     /// A source failed.
     Source(anyhow::Error),
+    /// Writing `--dead-letter`'s file failed.
+    DeadLetter(std::io::Error),
 }
 
 /// What the engine's loop wakes up for.
@@ -126,6 +128,8 @@ pub struct Engine<'r> {
     /// Event time: per open batch, the number of the first chunk that put
     /// a record in it (the chunks before the oldest are wholly written).
     first_chunk: std::collections::BTreeMap<Nanos, u64>,
+    /// `--dead-letter`: where dropped lines go.
+    dead: Option<&'r mut dyn Write>,
 }
 
 impl<'r> Engine<'r> {
@@ -179,10 +183,36 @@ impl<'r> Engine<'r> {
             chunk_no: 0,
             marks: Default::default(),
             first_chunk: Default::default(),
+            dead: None,
         }
     }
 
     /// Lets `w` see every chunk and written batch, and the `--stats` lines.
+    /// `--dead-letter`: every dropped line is written to `w` as one JSON
+    /// object, in input order.
+    pub fn dead_letter(&mut self, w: &'r mut dyn Write) {
+        self.dead = Some(w);
+    }
+
+    /// Writes a step's dropped lines (of source `source`) to the dead
+    /// letters.
+    fn dead_letters(
+        &mut self,
+        source: u32,
+        lines: &[crate::accounting::DeadLine],
+    ) -> Result<(), Stop> {
+        let Some(w) = &mut self.dead else {
+            return Ok(());
+        };
+        let input = self.names.input_name(source);
+        let mut text = String::new();
+        for d in lines {
+            text.push_str(&d.json(&input));
+            text.push('\n');
+        }
+        w.write_all(text.as_bytes()).map_err(Stop::DeadLetter)
+    }
+
     pub fn watch(&mut self, w: &'r mut dyn Watch) {
         self.watch = Some(w);
     }
@@ -256,9 +286,11 @@ impl<'r> Engine<'r> {
             };
             let t = now();
             if stop_at.is_some_and(|s| t >= s) {
-                if let Event::Msg(Msg::Chunk(c)) = ev {
+                match ev {
                     // it arrived by the stop: it still belongs to the run
-                    self.chunk(c)?;
+                    Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
+                    Event::Msg(Msg::Begin(id)) => self.begin(id),
+                    _ => {}
                 }
                 self.drain(rx)?;
                 break;
@@ -271,6 +303,7 @@ impl<'r> Engine<'r> {
                     self.chunks(group)?;
                     match ended {
                         Some(Msg::Chunk(c)) => self.chunk(c)?,
+                        Some(Msg::Begin(id)) => self.begin(id),
                         Some(Msg::End(_)) => live -= 1,
                         Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                         None => {}
@@ -282,6 +315,7 @@ impl<'r> Engine<'r> {
                         break;
                     }
                 }
+                Event::Msg(Msg::Begin(id)) => self.begin(id),
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                 Event::Signal(n) => {
@@ -308,6 +342,7 @@ impl<'r> Engine<'r> {
         for _ in 0..rx.len() {
             match rx.try_recv() {
                 Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
+                Ok(Msg::Begin(id)) => self.begin(id),
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -350,6 +385,7 @@ impl<'r> Engine<'r> {
                         self.pending.written_upto(time);
                     }
                     self.closed(time, parts, meter)?;
+                    self.batch_closed();
                     if open {
                         // every chunk taken so far is in it or written before
                         for (_, m) in self.marks.drain(..) {
@@ -471,7 +507,15 @@ impl<'r> Engine<'r> {
             && self.batcher.event().is_none()
             && self.batcher.room().is_none()
             && !self.opts.strict
-            && self.chain.pre.iter().all(|op| op.ready())
+    }
+
+    /// Source `id` begins a new input: its lines count from 1, and the
+    /// operators forget what they learnt from the input before.
+    fn begin(&mut self, id: u32) {
+        self.work.restart_lines(id);
+        for op in &self.chain.pre {
+            op.input_began(id);
+        }
     }
 
     /// A pipe delivers at most 64 KiB per read, too little to split across
@@ -482,7 +526,10 @@ impl<'r> Engine<'r> {
         let mut total = first.data.len();
         let source = first.source;
         let mut group = vec![first];
-        if total >= PAR_MIN_BYTES || !self.gathers() {
+        if total >= PAR_MIN_BYTES
+            || !self.gathers()
+            || !self.chain.pre.iter().all(|op| op.ready(source))
+        {
             return (group, None);
         }
         // not past the open batch's end: what is taken after it belongs
@@ -531,7 +578,7 @@ impl<'r> Engine<'r> {
     ) -> Result<(), Stop> {
         let parts = self
             .work
-            .parts(self.chain, data, self.batcher.event().is_some());
+            .parts(self.chain, source, data, self.batcher.event().is_some());
         let mut cuts = vec![false; parts.len()];
         if let Some(c) = cuts.last_mut() {
             *c = last_cut;
@@ -550,6 +597,7 @@ impl<'r> Engine<'r> {
     ) -> Result<(), Stop> {
         let t0 = Instant::now();
         let limits = Limits {
+            dead: self.dead.is_some(),
             max_line_bytes: self.opts.max_line_bytes,
             strict: self.opts.strict,
             stats: self.opts.stats,
@@ -574,6 +622,9 @@ impl<'r> Engine<'r> {
         self.batcher.took(out.lines, t0.elapsed());
         if let Some(w) = &mut self.watch {
             w.lines(out.lines);
+        }
+        if !out.dead.is_empty() {
+            self.dead_letters(source, &out.dead)?;
         }
         if let Some(offence) = out.offence {
             return Err(Stop::Strict {

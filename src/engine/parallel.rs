@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
 use crate::agg::AggState;
 use crate::batch::EventTime;
 use crate::batch::event::Reader;
@@ -77,6 +77,8 @@ pub(super) struct Worker {
 pub(super) struct Limits {
     pub max_line_bytes: usize,
     pub strict: bool,
+    /// `--dead-letter`: dropped lines are kept, with their numbers.
+    pub dead: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
 }
@@ -92,6 +94,8 @@ pub(super) struct StepOut {
     pub lines_by_end: BTreeMap<Nanos, u64>,
     /// `--strict`: the first line refused.
     pub offence: Option<Offence>,
+    /// `--dead-letter`: the lines it dropped, in input order.
+    pub dead: Vec<DeadLine>,
 }
 
 /// The workers and the pool they run on.
@@ -149,6 +153,15 @@ impl Work {
         parts
     }
 
+    /// Source `source` begins a new input: its lines count from 1 again.
+    pub(super) fn restart_lines(&mut self, source: u32) {
+        let src = source as usize;
+        if src >= self.next_line.len() {
+            self.next_line.resize(src + 1, 1);
+        }
+        self.next_line[src] = 1;
+    }
+
     /// Every worker's counters so far.
     pub(super) fn counts(&self, into: &mut Counts) {
         for w in &self.workers {
@@ -167,8 +180,14 @@ impl Work {
     /// go to whichever worker is free, so more, smaller parts keep both busy
     /// when one is descheduled; event time redoes a part on the worker that
     /// ran it, one each.
-    pub(super) fn parts<'d>(&self, chain: &Chain, data: &'d [u8], event: bool) -> Vec<&'d [u8]> {
-        let ordered = chain.pre.iter().all(|op| op.ready());
+    pub(super) fn parts<'d>(
+        &self,
+        chain: &Chain,
+        source: u32,
+        data: &'d [u8],
+        event: bool,
+    ) -> Vec<&'d [u8]> {
+        let ordered = chain.pre.iter().all(|op| op.ready(source));
         if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             let n = self.workers.len();
             let fine = if event {
@@ -204,7 +223,12 @@ impl Work {
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
-        let numbered = limits.strict || event.is_some();
+        let numbered = limits.strict || limits.dead || event.is_some();
+        if limits.dead {
+            for w in &mut self.workers {
+                w.cx.dead.get_or_insert_with(Vec::new);
+            }
+        }
         let mut starts = Vec::with_capacity(parts.len());
         let mut line = first_line;
         for p in &parts {
@@ -218,6 +242,7 @@ impl Work {
         self.seq += parts.len() as u64;
         let job = Job {
             chain,
+            input: source,
             max_line_bytes: limits.max_line_bytes,
             cuts: &cuts,
         };
@@ -261,11 +286,20 @@ impl Work {
             .iter_mut()
             .filter_map(|w| w.cx.offence.take())
             .min_by_key(|o| o.line);
+        // one source per step: its line numbers put the parts back in order
+        let mut dead: Vec<DeadLine> = Vec::new();
+        for w in &mut self.workers {
+            if let Some(d) = &mut w.cx.dead {
+                dead.append(d);
+            }
+        }
+        dead.sort_unstable_by_key(|d| d.line);
         StepOut {
             lines: line - first_line,
             event,
             lines_by_end,
             offence,
+            dead,
         }
     }
 
@@ -312,6 +346,11 @@ impl Work {
                 let w = &mut self.workers[i % n];
                 w.cx.counts = before.clone();
                 w.cx.offence = None;
+                // and the lines it dropped, to be dropped again or not
+                let (from, to_line) = (starts[i], starts.get(i + 1).copied());
+                if let Some(d) = &mut w.cx.dead {
+                    d.retain(|e| e.line < from || to_line.is_some_and(|t| e.line >= t));
+                }
                 let mut redo = ToEvent::new(rules, times, job.chain, stats, prefix, to.seq);
                 job.run(parts[i], i, starts[i], &mut w.cx, &mut w.seen, &mut redo);
                 *to = redo;
@@ -398,6 +437,8 @@ fn on_free_workers<F>(
 /// What every part of one chunk shares.
 struct Job<'p> {
     chain: &'p Chain,
+    /// The source id of every part.
+    input: u32,
     max_line_bytes: usize,
     /// Per part: its last line was cut by the reader.
     cuts: &'p [bool],
@@ -621,6 +662,7 @@ impl Job<'_> {
         seen: &mut Seen,
         d: &mut D,
     ) {
+        cx.input = self.input;
         let max = self.max_line_bytes;
         let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
@@ -758,7 +800,16 @@ impl Job<'_> {
                 }
                 d.deliver(&mut cur, raw, cx)
             };
-            cx.end_line(delivered);
+            if let Some(reason) = cx.end_line(delivered) {
+                if let Some(d) = &mut cx.dead {
+                    // the line as read, after repair
+                    d.push(DeadLine {
+                        reason,
+                        line: line_no,
+                        text: String::from_utf8_lossy(line).into_owned(),
+                    });
+                }
+            }
             if cx.offence.is_some() {
                 break;
             }

@@ -70,6 +70,31 @@ impl Chain {
         }
     }
 
+    /// Every per-record operator, before the barrier and after it.
+    fn record_ops(&self) -> impl Iterator<Item = &dyn RecordOp> {
+        self.pre
+            .iter()
+            .map(|op| op.as_ref())
+            .chain(self.post.iter().filter_map(|p| match p {
+                PostOp::Record(op) => Some(op.as_ref()),
+                _ => None,
+            }))
+    }
+
+    /// Before the run reads input: each operator's [`RecordOp::start`];
+    /// the first error is a runtime failure.
+    pub fn start(&self) -> Result<(), String> {
+        self.record_ops().try_for_each(|op| op.start())
+    }
+
+    /// After a batch closed: each operator's [`RecordOp::batch_closed`],
+    /// and the warnings they give.
+    pub fn batch_closed(&self) -> Vec<String> {
+        self.record_ops()
+            .filter_map(|op| op.batch_closed())
+            .collect()
+    }
+
     /// The aggregation at the barrier, if the chain aggregates there.
     pub fn aggregation(&self) -> Option<&dyn Aggregation> {
         match &self.barrier {

@@ -17,9 +17,11 @@ pub mod chain;
 pub mod count;
 pub mod count_by_key;
 pub mod csv;
+pub mod eval;
 pub mod fields;
 pub mod grep;
 pub mod head;
+pub mod join;
 pub mod json;
 pub mod logfmt;
 pub mod map;
@@ -42,6 +44,8 @@ pub static REGISTRY: &[&dyn Operator] = &[
     &csv::Csv,
     &logfmt::Logfmt,
     &fields::Fields,
+    &eval::Eval,
+    &join::Join,
     &count::Count,
     &count_by_key::CountByKey,
     &stats::Stats,
@@ -213,10 +217,32 @@ pub trait RecordOp: Send + Sync {
     }
 
     /// False while the operator still depends on the order of the first
-    /// records it sees (`csv --header` before its header line): the engine
-    /// then processes lines in order, on one worker.
-    fn ready(&self) -> bool {
+    /// records it sees from source `input` (`csv --header` before that
+    /// input's header line): the engine then processes its lines in order,
+    /// on one worker.
+    fn ready(&self, _input: u32) -> bool {
         true
+    }
+
+    /// Source `input` begins a new input (a file a followed path now
+    /// names, a new connection): what the operator learnt from the
+    /// previous one's first records (`csv --header`'s header) is forgotten.
+    /// Called by the engine between steps.
+    fn input_began(&self, _input: u32) {}
+
+    /// Called once before the run reads any input (never for `--emit`):
+    /// what the operator must read before the first record (`join`'s
+    /// table). An error is a runtime failure, exit 1, with this message.
+    fn start(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Called by the engine's close step after each batch closed, written
+    /// or empty, while no record is being processed (`join` reads its
+    /// table again there when the file changed); a warning to print, if
+    /// any.
+    fn batch_closed(&self) -> Option<String> {
+        None
     }
 }
 

@@ -1,14 +1,19 @@
-//! `top N [-f FIELD]`: the N rows of an aggregation's result with the
-//! largest FIELD (default `count`), largest first; ties by the other fields
-//! ascending in `sort`'s order, column by column.
+//! `top N [-f FIELD] [-g FIELD,...]`: the N rows of an aggregation's
+//! result with the largest FIELD (default `count`), largest first; ties by
+//! the other fields ascending in `sort`'s order, column by column. With
+//! `-g`, the N largest of each group (values are one group when they print
+//! the same), groups in ascending `sort` order, a missing or empty group
+//! value last.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use clap::{Arg, ArgMatches};
 
 use crate::ops::sort::{SortKey, permute};
-use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage};
+use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage, name_list};
 use crate::record::Record;
+use crate::value::Value;
 
 pub struct Top;
 
@@ -17,7 +22,7 @@ impl Operator for Top {
         "top"
     }
     fn summary(&self) -> &'static str {
-        "Keep the N rows with the largest FIELD (default count), largest first"
+        "Keep the N rows with the largest FIELD (default count), or the N of each group"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
         cmd.arg(
@@ -35,21 +40,35 @@ impl Operator for Top {
                 .default_value("count")
                 .help("Rank rows by this field"),
         )
+        .arg(
+            Arg::new("group")
+                .short('g')
+                .long("group")
+                .value_name("FIELD,...")
+                .help("The N largest of each group of rows with the same values of these fields"),
+        )
         .after_help(
             "Only after an aggregation. Numbers, and text that reads as a number, compare \
              numerically and rank above any other text, which ranks by its bytes, \
              descending; rows lacking FIELD (or where it is empty, as a mean of no numbers) \
              rank last. Ties are broken by the row's other fields ascending, in sort's \
-             order, column by column.\n\nExamples:\n  \
+             order, column by column.\n\n\
+             With -g, the N largest rows of each group, where a group is the rows whose \
+             group fields print the same (200 and 200.0 are one group; 007 and 7 are two); \
+             groups come in ascending order, as sort orders them, a row lacking a group \
+             field in the group of empty values, last.\n\nExamples:\n  \
              spate -b eof split then count-by-key then top 10\n  \
-             spate -b 10s json then stats -f latency_ms -a p99 -g service then top 3 -f p99",
+             spate -b 10s json then stats -f latency_ms -a p99 -g service then top 3 -f p99\n  \
+             spate -b eof json then stats -f ms -a p99 -g service,path then top 3 -f p99 -g service",
         )
     }
     fn stage(&self) -> Stage {
         Stage::AfterAggregation
     }
     fn fields(&self, m: &ArgMatches) -> Vec<String> {
-        crate::ops::one(m, "field")
+        let mut v = crate::ops::one(m, "field");
+        v.extend(crate::ops::listed(m, "group"));
+        v
     }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         let n = m
@@ -63,7 +82,11 @@ impl Operator for Top {
         if field.is_empty() {
             return Err("the field name must not be empty".into());
         }
-        Ok(Built::Rows(Box::new(TopOp { n, field })))
+        let groups = match m.get_one::<String>("group") {
+            Some(g) => name_list(g)?,
+            None => Vec::new(),
+        };
+        Ok(Built::Rows(Box::new(TopOp { n, field, groups })))
     }
 }
 
@@ -77,6 +100,8 @@ fn parse_n(s: &str) -> Result<usize, String> {
 struct TopOp {
     n: usize,
     field: String,
+    /// `-g`: the group fields; none for one group of every row.
+    groups: Vec<String>,
 }
 
 /// A row's rank: its FIELD, then its other columns for ties.
@@ -119,8 +144,79 @@ impl<'r> Rank<'r> {
     }
 }
 
+/// A row's group: each group field as it prints (a missing or null one
+/// prints empty), and its place in `sort`'s order (empty last).
+struct Group<'r> {
+    texts: Vec<Cow<'r, str>>,
+    keys: Vec<SortKey<'r>>,
+}
+
+impl<'r> Group<'r> {
+    fn of(row: &'r Record<'static>, fields: &[String]) -> Self {
+        let texts: Vec<Cow<'r, str>> = fields
+            .iter()
+            .map(|f| match row.lookup(f) {
+                None => Cow::Borrowed(""),
+                Some(Cow::Borrowed(v)) => v.text(),
+                Some(Cow::Owned(v)) => Cow::Owned(v.text().into_owned()),
+            })
+            .collect();
+        // ordered by the printed text, so that the values of one group
+        // are equal in the order too
+        let keys = texts
+            .iter()
+            .map(|t| match t.as_ref() {
+                "" => SortKey::Missing,
+                t => SortKey::from_value(Cow::Owned(Value::owned_str(t.to_string()))),
+            })
+            .collect();
+        Group { texts, keys }
+    }
+
+    fn cmp(&self, other: &Group<'_>) -> Ordering {
+        self.keys
+            .iter()
+            .zip(&other.keys)
+            .map(|(a, b)| a.cmp(b, false))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
+}
+
+impl TopOp {
+    /// `-g`: every row ordered by its group, then by rank; the first N of
+    /// each run of one group are kept.
+    fn apply_grouped(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        let order: Vec<usize> = {
+            let ranks: Vec<Rank<'_>> = rows.iter().map(|r| Rank::of(r, &self.field)).collect();
+            let groups: Vec<Group<'_>> = rows.iter().map(|r| Group::of(r, &self.groups)).collect();
+            let mut idx: Vec<usize> = (0..rows.len()).collect();
+            idx.sort_unstable_by(|a, b| {
+                groups[*a]
+                    .cmp(&groups[*b])
+                    .then_with(|| ranks[*a].cmp(&ranks[*b]))
+                    .then(a.cmp(b))
+            });
+            let mut kept = Vec::with_capacity(idx.len().min(self.n * 16));
+            let mut run = 0;
+            for (k, &i) in idx.iter().enumerate() {
+                let same = k > 0 && groups[idx[k - 1]].texts == groups[i].texts;
+                run = if same { run + 1 } else { 0 };
+                if run < self.n {
+                    kept.push(i);
+                }
+            }
+            kept
+        };
+        permute(rows, &order)
+    }
+}
+
 impl RowsOp for TopOp {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        if !self.groups.is_empty() {
+            return self.apply_grouped(rows);
+        }
         let order: Vec<usize> = {
             let ranks: Vec<Rank<'_>> = rows.iter().map(|r| Rank::of(r, &self.field)).collect();
             // The index makes the order total, so the unstable selection
@@ -243,6 +339,120 @@ mod tests {
             })
             .collect();
         assert_eq!(got, ["100", "20"]);
+    }
+
+    /// Rows of (svc, path, p99) as `svc path p99`.
+    fn grouped(args: &[&str], rows: &[(Option<Value<'static>>, &'static str, i64)]) -> Vec<String> {
+        let op = rows_op(&[&["top"], args].concat()).expect("valid");
+        let rows: Vec<Record<'static>> = rows
+            .iter()
+            .map(|(svc, path, p99)| {
+                let mut f = Vec::new();
+                if let Some(s) = svc {
+                    f.push((Cow::Borrowed("svc"), s.clone()));
+                }
+                f.push((Cow::Borrowed("path"), Value::str(path)));
+                f.push((Cow::Borrowed("p99"), Value::Int(*p99)));
+                Record::row(f)
+            })
+            .collect();
+        op.apply(rows)
+            .iter()
+            .map(|r| {
+                r.columns()
+                    .map(|(_, v)| v.text().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn top_per_group_groups_ascending_largest_first() {
+        let s = |t: &'static str| Some(Value::str(t));
+        let rows = [
+            (s("web"), "/a", 5),
+            (s("api"), "/x", 9),
+            (s("web"), "/b", 50),
+            (s("api"), "/y", 90),
+            (s("web"), "/c", 7),
+            (s("api"), "/z", 1),
+            (s("db"), "/q", 3),
+        ];
+        assert_eq!(
+            grouped(&["2", "-f", "p99", "-g", "svc"], &rows),
+            ["api /y 90", "api /x 9", "db /q 3", "web /b 50", "web /c 7"]
+        );
+        // with N beyond every group's size: every row, in group order
+        assert_eq!(grouped(&["9", "-f", "p99", "-g", "svc"], &rows).len(), 7);
+    }
+
+    #[test]
+    fn top_per_group_ties_by_the_other_fields() {
+        let s = |t: &'static str| Some(Value::str(t));
+        let rows = [(s("a"), "/z", 5), (s("a"), "/b", 5), (s("a"), "/m", 5)];
+        assert_eq!(
+            grouped(&["2", "-f", "p99", "-g", "svc"], &rows),
+            ["a /b 5", "a /m 5"]
+        );
+    }
+
+    #[test]
+    fn top_per_group_keys_are_equal_when_they_print_the_same() {
+        let rows = [
+            (Some(Value::Int(200)), "/a", 1),
+            (Some(Value::str("200")), "/b", 3),
+            (Some(Value::Float(200.0)), "/c", 2),
+            (Some(Value::str("007")), "/d", 1),
+            (Some(Value::str("7")), "/e", 1),
+            (Some(Value::str("10")), "/f", 1),
+            (Some(Value::str("x")), "/g", 1),
+        ];
+        // 200, 200 and 200.0 are one group; 007 and 7 two, in sort's order
+        // (numerically, then by text); numbers before other text
+        assert_eq!(
+            grouped(&["1", "-f", "p99", "-g", "svc"], &rows),
+            ["007 /d 1", "7 /e 1", "10 /f 1", "200 /b 3", "x /g 1"]
+        );
+    }
+
+    #[test]
+    fn top_per_group_missing_and_empty_are_one_group_last() {
+        let rows = [
+            (None, "/a", 1),
+            (Some(Value::str("")), "/b", 2),
+            (Some(Value::Null), "/c", 3),
+            (Some(Value::str("b")), "/d", 1),
+        ];
+        assert_eq!(
+            grouped(&["2", "-f", "p99", "-g", "svc"], &rows),
+            ["b /d 1", " /c 3", " /b 2"]
+        );
+    }
+
+    #[test]
+    fn top_per_group_of_several_fields() {
+        let s = |t: &'static str| Some(Value::str(t));
+        let rows = [
+            (s("a"), "/x", 1),
+            (s("a"), "/x", 2),
+            (s("a"), "/y", 3),
+            (s("b"), "/x", 4),
+        ];
+        assert_eq!(
+            grouped(&["1", "-f", "p99", "-g", "svc,path"], &rows),
+            ["a /x 2", "a /y 3", "b /x 4"]
+        );
+        assert!(rows_op(&["top", "1", "-g", "a,,b"]).is_err());
+    }
+
+    #[test]
+    fn top_fields_are_the_ranked_and_the_group_fields() {
+        use crate::ops::{Operator, command_for};
+        let m = command_for(&Top)
+            .try_get_matches_from(["top", "3", "-f", "p99", "-g", "svc,path"])
+            .expect("parses");
+        assert_eq!(Top.fields(&m), ["p99", "svc", "path"]);
     }
 
     #[test]

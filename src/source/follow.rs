@@ -179,6 +179,9 @@ impl<'a> Follower<'a> {
                     self.file.seek(SeekFrom::Start(0))?;
                     self.pos = 0;
                     self.lines.bom = BomCheck::new();
+                    if tx.send(Msg::Begin(self.lines.source)).is_err() {
+                        return Ok(());
+                    }
                 }
                 Change::Replaced { file, id, regular } => {
                     // what the old file got since it last read nothing
@@ -198,6 +201,9 @@ impl<'a> Follower<'a> {
                     self.regular = regular;
                     self.pos = 0;
                     self.lines.bom = BomCheck::new();
+                    if tx.send(Msg::Begin(self.lines.source)).is_err() {
+                        return Ok(());
+                    }
                 }
             }
         }

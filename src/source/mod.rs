@@ -44,6 +44,11 @@ pub use sequence::Ending;
 /// What a source sends.
 pub enum Msg {
     Chunk(Chunk),
+    /// Source `id` begins a new input: a followed file's path now names
+    /// another file (or the file was truncated), a connection (re)opened.
+    /// Its lines are numbered from 1 again and a header is looked for
+    /// again; sent before the input's first chunk.
+    Begin(u32),
     /// A reader is done: it read every source it had to its end (the id
     /// is the last one it read). The run's input ends when each of the
     /// [`Roster::readers`] has sent this.
@@ -175,6 +180,8 @@ pub struct Roster {
     names: Arc<RwLock<Vec<String>>>,
     readers: usize,
     damage: Arc<Mutex<Vec<String>>>,
+    /// Standard input's id, when it is an input.
+    stdin: Option<u32>,
 }
 
 impl Roster {
@@ -185,6 +192,7 @@ impl Roster {
             readers: names.len(),
             names: Arc::new(RwLock::new(names)),
             damage: Arc::default(),
+            stdin: None,
         }
     }
 
@@ -216,10 +224,15 @@ impl Roster {
             .iter()
             .filter(|i| matches!(i, Input::Live(_)))
             .count();
+        let stdin = inputs.iter().find_map(|i| match i {
+            Input::Ending(Ending::Stdin { id }) => Some(*id),
+            _ => None,
+        });
         Roster {
             names: Arc::new(RwLock::new(names.into_iter().map(|(_, n)| n).collect())),
             readers: sequential + live,
             damage: Arc::default(),
+            stdin,
         }
     }
 
@@ -227,6 +240,15 @@ impl Roster {
     pub fn name(&self, id: u32) -> String {
         let names = self.names.read().unwrap_or_else(|p| p.into_inner());
         names.get(id as usize).cloned().unwrap_or_default()
+    }
+
+    /// The input as `--dead-letter` names it: the path as given, the
+    /// address, `-` for standard input.
+    pub fn input_name(&self, id: u32) -> String {
+        if self.stdin == Some(id) {
+            return "-".to_string();
+        }
+        self.name(id)
     }
 
     /// How many sources there are so far.
@@ -475,7 +497,7 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions, roster: &
                     stream,
                 } => (id, name, tcp::run(&addr, stream, id, &opts, &tx)),
                 Live::Listen { id, name, listener } => {
-                    (id, name, listen::run(listener, id, &opts, &tx))
+                    (id, name, listen::run(listener, id, &opts, &tx, &roster))
                 }
                 Live::Kafka { id, name, opened } => {
                     let res = kafka::run(&name, *opened, id, &opts, &tx, home);

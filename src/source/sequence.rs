@@ -129,6 +129,7 @@ mod tests {
                     Some((id, data)) if *id == c.source => data.extend(c.data.into_vec()),
                     _ => got.push((c.source, c.data.into_vec())),
                 },
+                Msg::Begin(_) => {}
                 Msg::End(_) => break,
                 Msg::Failed(_, e) => panic!("{e:#}"),
             }

@@ -69,6 +69,10 @@ pub fn run(
                 Err(e) => return Err(anyhow!("connecting to {addr}: {e}")),
             },
         };
+        // each connection is an input of its own: lines from 1, a header
+        if tx.send(Msg::Begin(id)).is_err() {
+            return Ok(());
+        }
         let mut conn = Conn::new(s);
         super::read_chunks(&mut conn, id, opts.max_line_bytes, tx)?;
         if !conn.ended {
