@@ -122,7 +122,12 @@ fn input(src: &str, plan: &Plan) -> String {
         );
     }
     if src.starts_with("kafka://") {
-        return format!("{src}: every partition of the topic, a message value per line");
+        let again = if plan.source.reconnect {
+            ", reconnecting when a broker fails (--reconnect)"
+        } else {
+            ""
+        };
+        return format!("{src}: every partition of the topics, a message value per line{again}");
     }
     if plan.source.follow {
         let at = if plan.source.from_end {
@@ -142,6 +147,7 @@ fn batches(plan: &Plan) -> String {
             let from = match et {
                 EventTime::Auto => "the first timestamp in each line".to_string(),
                 EventTime::Field(f) => format!("field '{f}'"),
+                EventTime::Kafka => "each Kafka message's timestamp".to_string(),
             };
             format!(
                 "event time from {from}, every {}, lateness {}: a batch is written once the watermark (the newest timestamp seen minus the lateness) passes its end; a record for a batch already written is late and dropped",

@@ -502,13 +502,6 @@ fn pyspark_refusals_exit_2_with_one_line() {
     );
 }
 
-#[test]
-fn pyspark_spate_refuses_to_read_kafka_itself() {
-    let out = spate(["-i", "kafka://localhost:9092/t", "-o", "tsv", "count"]).run();
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--emit pyspark"), "{}", out.stderr);
-}
-
 // ---------------------------------------------------------------------------
 // Equivalence with Spark.
 

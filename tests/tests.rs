@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod generated;
 mod inputs;
 mod join;
+mod kafka;
 mod layers;
 mod net;
 mod output;

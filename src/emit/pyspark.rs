@@ -200,6 +200,12 @@ impl Config {
 pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
     let config = &Config::of(plan);
     let source = check_config(config)?;
+    if config.event_time == Some(EventTime::Kafka) {
+        return refuse(
+            "--event-time kafka: the program does not carry Kafka's timestamp column to each line yet; \
+             use --event-time FIELD or auto with --emit pyspark",
+        );
+    }
     let mut e = Emitter {
         config,
         model: Model::default(),
@@ -1075,6 +1081,8 @@ impl Emitter<'_> {
             let ts = match et {
                 EventTime::Auto => "find_ts(F.col(\"__raw\"))".to_string(),
                 EventTime::Field(f) => format!("parse_ts(txt({}))", self.model.expr(f)),
+                // refused in `program`
+                EventTime::Kafka => "F.lit(None)".to_string(),
             };
             let _ = writeln!(p, "    df = df.withColumn(\"__ts\", {ts})");
         }
