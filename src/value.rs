@@ -1,11 +1,11 @@
 //! Field values: text (borrowed from the input buffer where possible),
-//! numbers, booleans, null and nested JSON. Owns the two orders spate uses:
-//! identity (hash/eq, for grouping keys) and `sort`'s order (numbers and
-//! numeric-looking text numerically and first, other text by bytes).
+//! numbers, booleans, null and nested JSON, with equality of kind and value
+//! (`PartialEq`) and `sort`'s order (numbers and numeric-looking text
+//! numerically and first, other text by bytes). Grouping keys compare by
+//! the text they print as instead: see `agg::key`.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 
 use crate::numfmt;
 
@@ -321,32 +321,6 @@ impl PartialEq<Value<'_>> for Value<'_> {
 
 impl Eq for Value<'_> {}
 
-impl Hash for Value<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Value::Null => state.write_u8(0),
-            Value::Bool(b) => state.write_u8(if *b { 2 } else { 1 }),
-            Value::Int(i) => {
-                state.write_u8(3);
-                state.write_i64(*i);
-            }
-            Value::Float(f) => {
-                state.write_u8(4);
-                state.write_u64(float_key(*f));
-            }
-            Value::Str(s) => {
-                // no tag byte: keeps the hot single-text-key hash minimal
-                state.write(s.as_bytes());
-                state.write_u8(0xff);
-            }
-            Value::Json(j) => {
-                state.write_u8(5);
-                state.write(j.to_string().as_bytes());
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,13 +356,10 @@ mod tests {
     }
 
     #[test]
-    fn equal_values_hash_equal_across_lifetimes() {
-        use std::hash::BuildHasher;
-        let s = foldhash::fast::FixedState::with_seed(1);
+    fn equal_values_across_lifetimes() {
         let owned = Value::owned_str("x".to_string());
         let borrowed = Value::str("x");
         assert_eq!(owned, borrowed);
-        assert_eq!(s.hash_one(&owned), s.hash_one(&borrowed));
         assert_eq!(Value::Float(0.0), Value::Float(-0.0));
     }
 }

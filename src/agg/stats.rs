@@ -6,12 +6,10 @@
 //! [`DISTINCT_EXACT`] values (a HyperLogLog, [`super::hll`]).
 
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 
-use hashbrown::Equivalent;
-
+use super::fsum::ExactSum;
 use super::hll::Hll;
-use super::key::BuildHasher;
+use super::key::{BuildHasher, KeyValue, KeyValueRef};
 use super::quantile::Quantiles;
 use crate::value::{Num, Value};
 
@@ -115,13 +113,13 @@ pub enum SlotKind {
     Quantiles,
 }
 
-/// A sum that stays exact over integers whatever the order of additions
-/// and merges: integers add into an `i128` (2^64 values of i64 cannot
-/// overflow it), other numbers into a float.
+/// A sum that is exact whatever the order of additions and merges:
+/// integers add into an `i128` (2^64 values of i64 cannot overflow it),
+/// other numbers into an [`ExactSum`]; the result is rounded once.
 #[derive(Debug, Clone, Default)]
 pub struct SumAcc {
     ints: i128,
-    floats: f64,
+    floats: ExactSum,
     /// How many values read as numbers.
     n: u64,
     any_float: bool,
@@ -133,7 +131,7 @@ impl SumAcc {
         match x {
             Num::Int(i) => self.ints += i128::from(i),
             Num::Float(f) => {
-                self.floats += f;
+                self.floats.add(f);
                 self.any_float = true;
             }
         }
@@ -141,13 +139,18 @@ impl SumAcc {
 
     pub fn merge(&mut self, o: &SumAcc) {
         self.ints += o.ints;
-        self.floats += o.floats;
+        self.floats.merge(&o.floats);
         self.n += o.n;
         self.any_float |= o.any_float;
     }
 
     pub fn total(&self) -> f64 {
-        self.ints as f64 + self.floats
+        if !self.any_float {
+            return self.ints as f64;
+        }
+        let mut all = self.floats.clone();
+        all.add_int(self.ints);
+        all.value()
     }
 
     pub fn sum(&self) -> Value<'static> {
@@ -187,7 +190,8 @@ impl QuantAcc {
     }
 }
 
-pub type ValueSet = hashbrown::HashSet<Value<'static>, BuildHasher>;
+/// Values as keys: one member per text they print as.
+pub type ValueSet = hashbrown::HashSet<KeyValue, BuildHasher>;
 
 /// `distinct` keeps every value up to this many per group (in a batch, a
 /// thread's share of it, a pane or a window), then a sketch. 10,000 short
@@ -199,7 +203,9 @@ pub const DISTINCT_EXACT: usize = 10_000;
 
 /// The distinct values of one field in one group: the values themselves up
 /// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes (which
-/// follow `Value`'s `Hash`, so values that compare equal count once).
+/// follow [`super::key::hash_value`], so values that print alike count
+/// once). Both are functions of the set of values, so parts merge into
+/// the same result in any grouping.
 pub enum Distinct {
     Exact(ValueSet),
     Estimate(Hll),
@@ -210,19 +216,19 @@ impl Distinct {
         let set = match self {
             Distinct::Exact(set) => set,
             Distinct::Estimate(h) => {
-                h.add(&ValRef(v));
+                h.add(&KeyValueRef(v));
                 return;
             }
         };
-        if set.contains(&ValRef(v)) {
+        if set.contains(&KeyValueRef(v)) {
             return;
         }
         if set.len() < DISTINCT_EXACT {
-            set.insert(v.to_owned_value());
+            set.insert(KeyValue(v.to_owned_value()));
             return;
         }
         let mut h = sketch_of(set);
-        h.add(&ValRef(v));
+        h.add(&KeyValueRef(v));
         *self = Distinct::Estimate(h);
     }
 
@@ -291,22 +297,6 @@ pub fn sketch_of(set: &ValueSet) -> Hll {
     h
 }
 
-/// A borrowed value that finds its owned copy in a [`ValueSet`] without
-/// allocating.
-pub struct ValRef<'r, 'a>(&'r Value<'a>);
-
-impl Hash for ValRef<'_, '_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl Equivalent<Value<'static>> for ValRef<'_, '_> {
-    fn equivalent(&self, key: &Value<'static>) -> bool {
-        *self.0 == *key
-    }
-}
-
 /// One accumulator of one field in one group.
 pub enum Slot {
     Count(u64),
@@ -329,6 +319,25 @@ impl Slot {
                 q: Quantiles::new(),
                 all_int: true,
             })),
+        }
+    }
+
+    /// A slot of a part's state (see [`crate::agg::Aggregation::new_part`]):
+    /// percentiles keep every value, to be added in order when merged.
+    pub fn new_part(kind: SlotKind) -> Slot {
+        match kind {
+            SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
+                q: Quantiles::raw(),
+                all_int: true,
+            })),
+            _ => Slot::new(kind),
+        }
+    }
+
+    /// A part's slot made a batch's (see [`Quantiles::unraw`]).
+    pub fn unpart(&mut self) {
+        if let Slot::Quantiles(q) = self {
+            q.q.unraw();
         }
     }
 
@@ -378,11 +387,22 @@ impl Slot {
     }
 }
 
-/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`; on a tie
-/// the value seen first stays, so `1` and `1.0` keep their arrival order.
+/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`. Numbers
+/// that compare equal but are not the same value (`1` and `1.0`, `0.0`
+/// and `-0.0`) are told apart the same way whatever order they came in:
+/// an integer before a float, then floats by their total order.
 pub fn fold_extreme(cur: &mut Option<Num>, x: Num, want: Ordering) {
-    match cur {
-        Some(c) if x.cmp_num(*c) != want => {}
-        _ => *cur = Some(x),
+    let Some(c) = cur else {
+        *cur = Some(x);
+        return;
+    };
+    let o = x.cmp_num(*c).then_with(|| match (x, *c) {
+        (Num::Int(_), Num::Float(_)) => want,
+        (Num::Float(_), Num::Int(_)) => want.reverse(),
+        (Num::Float(a), Num::Float(b)) => a.total_cmp(&b),
+        (Num::Int(_), Num::Int(_)) => Ordering::Equal,
+    });
+    if o == want {
+        *cur = Some(x);
     }
 }

@@ -81,6 +81,16 @@ impl Engine<'_> {
             match partial {
                 Partial::Agg(state) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
+                        // a pane is a batch's state: not a part's that keeps
+                        // every value (an event-time batch of one part), nor
+                        // one past --max-keys
+                        let state = if agg.ordered() || state.over_keys() {
+                            let mut pane = agg.new_state();
+                            pane.merge(state.as_ref());
+                            pane
+                        } else {
+                            state
+                        };
                         let outs = w.close_batch(agg, time, state, emit_empty);
                         let n = self.print_windows(outs)?;
                         self.report(time, n, meter);
