@@ -5,6 +5,7 @@ mod util;
 
 mod cases;
 mod cli;
+mod determinism;
 mod distinct;
 mod faults;
 mod follow;

@@ -364,15 +364,18 @@ impl<V> KeyTable<V> {
 
     /// Folds in `other`: a key both hold keeps the earlier position and the
     /// higher-ranked representative, its values folded by `fold`; keys
-    /// only `other` holds come in as `copy` makes them. Then back within
-    /// the bound ([`KeyTable::bound`]): returns the values of the keys
-    /// dropped.
+    /// only `other` holds come in as `copy` makes them, even past the
+    /// bound: the caller bounds ([`KeyTable::bound`]) once the tables that
+    /// hold the records before are all in. Bounding after each of several
+    /// tables whose records interleave in the input would lose counts: a
+    /// key dropped for a late position in one may turn out early in the
+    /// next.
     pub fn merge(
         &mut self,
         other: &KeyTable<V>,
         mut fold: impl FnMut(&mut V, &V),
         copy: impl Fn(&V) -> V,
-    ) -> Vec<V> {
+    ) {
         self.table
             .reserve(other.len(), |e| self.hasher.hash_one(&e.key));
         for theirs in other.table.iter() {
@@ -400,7 +403,56 @@ impl<V> KeyTable<V> {
             }
         }
         self.sealed |= other.sealed;
-        self.bound()
+    }
+
+    /// Folds in `other`, whose records all come after this table's (the
+    /// parts of a batch in order): keys both hold as [`KeyTable::merge`];
+    /// keys only `other` holds come after all of these, so they join in
+    /// their own order while there is room (`copy`), and the rest are
+    /// returned, in that order, for the `(other)` row (the table is sealed
+    /// then). This table is within the bound.
+    pub fn merge_in<'o>(
+        &mut self,
+        other: &'o KeyTable<V>,
+        mut fold: impl FnMut(&mut V, &V),
+        copy: impl Fn(&V) -> V,
+    ) -> Vec<&'o Entry<V>> {
+        let mut new: Vec<&'o Entry<V>> = Vec::new();
+        for theirs in other.table.iter() {
+            let h = self.hasher.hash_one(&theirs.key);
+            match self.table.find_mut(h, |e| e.key == theirs.key) {
+                Some(mine) => {
+                    fold(&mut mine.val, &theirs.val);
+                    mine.first = mine.first.min(theirs.first);
+                    for (stored, v) in mine.key.0.iter_mut().zip(theirs.key.0.iter()) {
+                        upgrade(stored, v);
+                    }
+                }
+                None => new.push(theirs),
+            }
+        }
+        sort_by_first(&mut new, |e| (e.first, &e.key));
+        let room = if self.sealed && self.table.len() >= self.max {
+            0
+        } else {
+            self.max.saturating_sub(self.table.len())
+        };
+        let dropped = new.split_off(room.min(new.len()));
+        for theirs in new {
+            let h = self.hasher.hash_one(&theirs.key);
+            let hasher = &self.hasher;
+            self.table.insert_unique(
+                h,
+                Entry {
+                    key: theirs.key.clone(),
+                    first: theirs.first,
+                    val: copy(&theirs.val),
+                },
+                |e| hasher.hash_one(&e.key),
+            );
+        }
+        self.sealed |= other.sealed || !dropped.is_empty();
+        dropped
     }
 
     /// Back within the bound: keeps the `max` keys first seen (ties by
@@ -576,7 +628,8 @@ mod tests {
             *b.entry(&[v], p, || 0).expect("unsealed: room") += 1;
         }
         assert!(b.over() && !b.sealed());
-        let dropped = a.merge(&b, |m, t| *m += t, |t| *t);
+        a.merge(&b, |m, t| *m += t, |t| *t);
+        let dropped = a.bound();
         let mut kept: Vec<(String, u64, Pos)> = a
             .iter()
             .map(|e| (e.key.0[0].text().into_owned(), e.val, e.first))

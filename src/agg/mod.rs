@@ -102,8 +102,18 @@ pub trait AggState: Send + Sync + Any {
             self.add_current(t);
         }
     }
-    /// Folds in another accumulator made by the same aggregation.
+    /// Folds in another accumulator made by the same aggregation, of
+    /// records that all come after this one's in the input (the parts of a
+    /// batch in order, the batches of a window): past `--max-keys`, the
+    /// first keys keep their rows.
     fn merge(&mut self, other: &dyn AggState);
+    /// Folds in another worker's share of the same batch, whose records
+    /// interleave with this one's in the input: like [`AggState::merge`],
+    /// but keeping every key, since which come first is only known once
+    /// all shares are in; emitting or [`AggState::seal`] bounds after.
+    fn combine(&mut self, other: &dyn AggState) {
+        self.merge(other);
+    }
     /// The rows, in the aggregation's order. With `emit_empty`, an
     /// aggregation that has a natural zero row (count) emits it.
     fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
@@ -114,7 +124,7 @@ pub trait AggState: Send + Sync + Any {
     }
     /// The rows of this state and `parts` (partial states of the same
     /// aggregation, the workers' shares of one batch) taken together:
-    /// what merging each into this one and then [`AggState::into_rows`]
+    /// what combining each into this one and then [`AggState::into_rows`]
     /// give. An aggregation overrides it when it can make its rows
     /// without merging first.
     fn merge_into_rows(
@@ -124,7 +134,7 @@ pub trait AggState: Send + Sync + Any {
     ) -> Vec<Record<'static>> {
         let mut me = self;
         for p in parts {
-            me.merge(p.as_ref());
+            me.combine(p.as_ref());
         }
         me.into_rows(emit_empty)
     }

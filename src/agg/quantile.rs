@@ -230,6 +230,16 @@ impl Quantiles {
         self.items[start] = x;
     }
 
+    /// Keeps every value ([`Quantiles::raw`]).
+    pub fn is_raw(&self) -> bool {
+        self.raw
+    }
+
+    /// A raw accumulator's values, in the order they were added (empty for any other).
+    pub fn raw_values(&self) -> &[f64] {
+        if self.raw { &self.items } else { &[] }
+    }
+
     /// A raw accumulator turned into the one adding its values in order would have made (a
     /// part's accumulator that becomes a batch's: it is merged into, or answers).
     pub fn unraw(&mut self) {

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use super::fsum::ExactSum;
 use super::hll::Hll;
-use super::key::{BuildHasher, KeyValue, KeyValueRef};
+use super::key::{BuildHasher, KeyValue, KeyValueRef, Pos};
 use super::quantile::Quantiles;
 use crate::value::{Num, Value};
 
@@ -176,6 +176,10 @@ impl SumAcc {
 pub struct QuantAcc {
     pub q: Quantiles,
     pub all_int: bool,
+    /// A part's accumulator ([`Quantiles::raw`]): each value's input
+    /// position, so that the values of groups past `--max-keys` go into
+    /// the `(other)` row in input order.
+    pub pos: Vec<Pos>,
 }
 
 impl QuantAcc {
@@ -318,6 +322,7 @@ impl Slot {
             SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
                 q: Quantiles::new(),
                 all_int: true,
+                pos: Vec::new(),
             })),
         }
     }
@@ -329,20 +334,15 @@ impl Slot {
             SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
                 q: Quantiles::raw(),
                 all_int: true,
+                pos: Vec::new(),
             })),
             _ => Slot::new(kind),
         }
     }
 
-    /// A part's slot made a batch's (see [`Quantiles::unraw`]).
-    pub fn unpart(&mut self) {
-        if let Slot::Quantiles(q) = self {
-            q.q.unraw();
-        }
-    }
-
-    /// Folds in a present, non-null value (`num`: it read as a number).
-    pub fn add(&mut self, v: &Value<'_>, num: Option<Num>) {
+    /// Folds in a present, non-null value (`num`: it read as a number), of
+    /// the record at input position `pos`.
+    pub fn add(&mut self, v: &Value<'_>, num: Option<Num>, pos: Pos) {
         match (self, num) {
             (Slot::Count(c), _) => *c += 1,
             (Slot::Distinct(d), _) => d.add(v),
@@ -351,9 +351,44 @@ impl Slot {
             (Slot::Min(m), Some(x)) => fold_extreme(m, x, Ordering::Less),
             (Slot::Max(m), Some(x)) => fold_extreme(m, x, Ordering::Greater),
             (Slot::Quantiles(q), Some(x)) => {
-                q.q.add(x.as_f64());
+                let f = x.as_f64();
+                if q.q.is_raw() && !f.is_nan() {
+                    q.pos.push(pos);
+                }
+                q.q.add(f);
                 q.all_int &= matches!(x, Num::Int(_));
             }
+        }
+    }
+
+    /// Folds the slots of several groups into this one (`(other)`'s), the
+    /// groups in input order of their first records. A part's percentile
+    /// values go in one by one in input order, as if each record had come
+    /// here itself.
+    pub fn absorb_groups(&mut self, slots: &[&Slot]) {
+        if let Slot::Quantiles(mine) = self {
+            let raw: Option<Vec<&QuantAcc>> = slots
+                .iter()
+                .map(|s| match s {
+                    Slot::Quantiles(q) if q.q.is_raw() => Some(&**q),
+                    _ => None,
+                })
+                .collect();
+            if let Some(raw) = raw {
+                let mut vals: Vec<(Pos, f64)> = raw
+                    .iter()
+                    .flat_map(|q| q.pos.iter().copied().zip(q.q.raw_values().iter().copied()))
+                    .collect();
+                vals.sort_by_key(|v| v.0);
+                for (_, x) in vals {
+                    mine.q.add(x);
+                }
+                mine.all_int &= raw.iter().all(|q| q.all_int);
+                return;
+            }
+        }
+        for s in slots {
+            self.merge(s);
         }
     }
 

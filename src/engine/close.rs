@@ -75,8 +75,12 @@ impl Engine<'_> {
             } else {
                 parts.remove(0)
             };
+            // the workers' shares of the batch
             for p in parts {
-                partial.absorb(p);
+                match (&mut partial, p) {
+                    (Partial::Agg(a), Partial::Agg(b)) => a.combine(b.as_ref()),
+                    (a, b) => a.absorb(b),
+                }
             }
             match partial {
                 Partial::Agg(state) => {

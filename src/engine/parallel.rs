@@ -312,7 +312,7 @@ impl Work {
             return;
         };
         for s in rest.drain(..) {
-            first.merge(s.as_ref());
+            first.combine(s.as_ref());
         }
         let copies = first.seal(self.workers.len() - 1);
         let mut settled = std::iter::once(first).chain(copies);

@@ -454,12 +454,16 @@ impl AggState for Counts {
     }
 
     fn merge(&mut self, other: &dyn AggState) {
+        self.combine(other);
+        self.bound();
+    }
+
+    fn combine(&mut self, other: &dyn AggState) {
         let o: &Counts = same(other, "count-by-key");
         self.text.merge(&o.text);
-        let dropped: u64 = self.map.merge(&o.map, |a, b| *a += b, |b| *b).iter().sum();
-        self.other = self.other.saturating_add(o.other).saturating_add(dropped);
+        self.map.merge(&o.map, |a, b| *a += b, |b| *b);
+        self.other = self.other.saturating_add(o.other);
         self.sealed |= o.sealed;
-        self.bound();
     }
 
     fn over_keys(&self) -> bool {
@@ -546,7 +550,7 @@ impl AggState for Counts {
         let Some((text, other)) = self.union(&parts) else {
             let mut me = self;
             for p in parts {
-                me.merge(p.as_ref());
+                me.combine(p.as_ref());
             }
             return me.into_rows(emit_empty);
         };

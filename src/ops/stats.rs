@@ -287,8 +287,8 @@ fn with_key<R>(rec: &Record<'_>, names: &[String], f: impl FnOnce(&[&Value<'_>])
 }
 
 impl Spec {
-    /// Folds `rec`'s aggregated fields into its group's slots.
-    fn update(&self, slots: &mut [Slot], rec: &Record<'_>) {
+    /// Folds `rec` (at input position `pos`) into its group's slots.
+    fn update(&self, slots: &mut [Slot], rec: &Record<'_>, pos: Pos) {
         for f in &self.fields {
             let Some(v) = field_value(rec, &f.name) else {
                 continue;
@@ -303,7 +303,7 @@ impl Spec {
             };
             if let Some(group) = slots.get_mut(f.slots.clone()) {
                 for slot in group {
-                    slot.add(&v, num);
+                    slot.add(&v, num, pos);
                 }
             }
         }
@@ -338,8 +338,8 @@ impl Group {
         }
     }
 
-    fn update(&mut self, spec: &Spec, rec: &Record<'_>) {
-        spec.update(&mut self.slots, rec);
+    fn update(&mut self, spec: &Spec, rec: &Record<'_>, pos: Pos) {
+        spec.update(&mut self.slots, rec, pos);
         self.records += 1;
     }
 
@@ -367,14 +367,32 @@ impl StatsState {
         Record::row(fields)
     }
 
-    /// Groups dropped past `--max-keys` go into `other`.
-    fn drop_into_other(&mut self, dropped: Vec<Group>) {
-        for g in dropped {
-            match &mut self.other {
-                Some(o) => o.fold(&g),
-                None => self.other = Some(g),
-            }
+    /// An empty batch state of the same aggregation.
+    fn fresh(&self) -> StatsState {
+        StatsState {
+            spec: Arc::clone(&self.spec),
+            groups: KeyTable::new(self.limit.max),
+            limit: Arc::clone(&self.limit),
+            other: None,
+            pos: 0,
+            part: false,
         }
+    }
+
+    /// Groups past `--max-keys` (in input order of their first records)
+    /// go into the `(other)` row.
+    fn drop_into_other(&mut self, dropped: &[&Group]) {
+        if dropped.is_empty() {
+            return;
+        }
+        let other = self
+            .other
+            .get_or_insert_with(|| Group::new(&self.spec, false));
+        for (j, slot) in other.slots.iter_mut().enumerate() {
+            let theirs: Vec<&Slot> = dropped.iter().filter_map(|g| g.slots.get(j)).collect();
+            slot.absorb_groups(&theirs);
+        }
+        other.records += dropped.iter().map(|g| g.records).sum::<u64>();
     }
 
     fn rows(&self) -> Vec<Record<'static>> {
@@ -410,10 +428,10 @@ impl AggState for StatsState {
         } = self;
         with_key(rec, &spec.groups, |key| {
             match groups.entry(key, *pos, || Group::new(spec, *part)) {
-                Some(g) => g.update(spec, rec),
+                Some(g) => g.update(spec, rec, *pos),
                 None => other
                     .get_or_insert_with(|| Group::new(spec, *part))
-                    .update(spec, rec),
+                    .update(spec, rec, *pos),
             }
         });
         *pos += 1;
@@ -426,26 +444,37 @@ impl AggState for StatsState {
     fn merge(&mut self, other: &dyn AggState) {
         let o: &StatsState = same(other, "stats");
         if self.part {
-            // a part's state merged into: it is a batch's from now on
-            self.part = false;
-            for g in self.groups.values_mut() {
-                g.slots.iter_mut().for_each(Slot::unpart);
-            }
-            if let Some(g) = &mut self.other {
-                g.slots.iter_mut().for_each(Slot::unpart);
-            }
+            // a part's state merged into becomes a batch's: as if its
+            // records had been added to a fresh one in order
+            let fresh = self.fresh();
+            let part = std::mem::replace(self, fresh);
+            self.merge(&part);
         }
+        // `o`'s records come after this state's: its new groups after
+        // these, in their own order, while there is room
         let spec = Arc::clone(&self.spec);
-        let dropped = self.groups.merge(&o.groups, Group::fold, |theirs| {
+        let dropped = self.groups.merge_in(&o.groups, Group::fold, |theirs| {
             let mut g = Group::new(&spec, false);
             g.fold(theirs);
             g
         });
-        self.drop_into_other(dropped);
+        let dropped: Vec<&Group> = dropped.iter().map(|e| &e.val).collect();
+        self.drop_into_other(&dropped);
         if let Some(theirs) = &o.other {
-            self.other
-                .get_or_insert_with(|| Group::new(&spec, false))
-                .fold(theirs);
+            self.drop_into_other(&[theirs]);
+        }
+    }
+
+    fn combine(&mut self, other: &dyn AggState) {
+        let o: &StatsState = same(other, "stats");
+        let spec = Arc::clone(&self.spec);
+        self.groups.merge(&o.groups, Group::fold, |theirs| {
+            let mut g = Group::new(&spec, false);
+            g.fold(theirs);
+            g
+        });
+        if let Some(theirs) = &o.other {
+            self.drop_into_other(&[theirs]);
         }
     }
 
@@ -455,7 +484,7 @@ impl AggState for StatsState {
 
     fn seal(&mut self, copies: usize) -> Vec<Box<dyn AggState>> {
         let dropped = self.groups.seal();
-        self.drop_into_other(dropped);
+        self.drop_into_other(&dropped.iter().collect::<Vec<_>>());
         let spec = Arc::clone(&self.spec);
         (0..copies)
             .map(|_| {
@@ -476,14 +505,7 @@ impl AggState for StatsState {
         if self.groups.over() || self.part {
             // a state only added to (the engine merges its parts, and
             // merging bounds), or a part's: merged into a batch's first
-            let mut me = StatsState {
-                spec: Arc::clone(&self.spec),
-                groups: KeyTable::new(self.limit.max),
-                limit: Arc::clone(&self.limit),
-                other: None,
-                pos: 0,
-                part: false,
-            };
+            let mut me = self.fresh();
             me.merge(self);
             return me.rows();
         }
