@@ -65,22 +65,23 @@ impl ExactSum {
         let p = exp.max(1) - 1;
         let c = p / BITS as usize;
         let v = u128::from(m) << (p % BITS as usize);
-        self.cover(c, c + 2);
+        // the window holds chunks `c..=c + 2` and one above for carries
+        if c < self.lo || c + 3 >= self.lo + self.chunks.len() {
+            self.cover(c, c + 2);
+        }
         let at = c - self.lo;
-        let parts = [
-            (v as u64 & MASK as u64) as i64,
-            ((v >> 32) as u64 & MASK as u64) as i64,
-            (v >> 64) as i64,
-        ];
-        let chunks = &mut self.chunks[at..at + 3];
-        if neg {
-            for (ch, p) in chunks.iter_mut().zip(parts) {
-                *ch -= p;
-            }
+        let low = (v as u64 & MASK as u64) as i64;
+        let mid = ((v >> 32) as u64 & MASK as u64) as i64;
+        let high = (v >> 64) as i64;
+        let (low, mid, high) = if neg {
+            (-low, -mid, -high)
         } else {
-            for (ch, p) in chunks.iter_mut().zip(parts) {
-                *ch += p;
-            }
+            (low, mid, high)
+        };
+        if let [a, b, d, ..] = &mut self.chunks[at..] {
+            *a += low;
+            *b += mid;
+            *d += high;
         }
         self.adds += 1;
         if self.adds >= CARRY_EVERY {
@@ -138,6 +139,7 @@ impl ExactSum {
 
     /// Grows the window to hold chunks `from..=to`, with one more on top
     /// for carries.
+    #[cold]
     fn cover(&mut self, from: usize, to: usize) {
         if self.chunks.is_empty() {
             self.lo = from;

@@ -61,23 +61,37 @@ pub fn with_text<R>(v: &Value<'_>, f: impl FnOnce(&str) -> R) -> R {
 
 /// Hashes `v` as a key: by its text, so that values that print alike hash
 /// alike.
-#[inline]
+#[inline(always)]
 pub fn hash_value<H: Hasher>(v: &Value<'_>, state: &mut H) {
-    let mut text = |t: &str| {
-        state.write(t.as_bytes());
-        state.write_u8(0xff);
-    };
     match v {
-        Value::Str(s) => text(s),
-        _ => with_text(v, text),
+        Value::Str(s) => hash_text(s, state),
+        _ => hash_other(v, state),
     }
 }
 
+#[inline(always)]
+fn hash_text<H: Hasher>(t: &str, state: &mut H) {
+    state.write(t.as_bytes());
+    state.write_u8(0xff);
+}
+
+#[inline(never)]
+fn hash_other<H: Hasher>(v: &Value<'_>, state: &mut H) {
+    with_text(v, |t| hash_text(t, state));
+}
+
 /// Whether `a` and `b` are one key: they print the same in `tsv`.
-#[inline]
+#[inline(always)]
 pub fn same(a: &Value<'_>, b: &Value<'_>) -> bool {
     match (a, b) {
         (Value::Str(x), Value::Str(y)) => x == y,
+        _ => same_other(a, b),
+    }
+}
+
+#[inline(never)]
+fn same_other(a: &Value<'_>, b: &Value<'_>) -> bool {
+    match (a, b) {
         (Value::Int(x), Value::Int(y)) => x == y,
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -293,6 +307,16 @@ impl<V> KeyTable<V> {
         }
     }
 
+    /// The hash of a borrowed key, as [`Key`]'s `Hash` makes it.
+    #[inline(always)]
+    fn hash_key(&self, key: &[&Value<'_>]) -> u64 {
+        let mut state = self.hasher.build_hasher();
+        for v in key {
+            hash_value(v, &mut state);
+        }
+        state.finish()
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }
@@ -333,33 +357,34 @@ impl<V> KeyTable<V> {
         first: Pos,
         new: impl FnOnce() -> V,
     ) -> Option<&mut V> {
+        let h = self.hash_key(key);
         let r = KeyRef(key);
-        let h = self.hasher.hash_one(&r);
-        let room = !self.sealed || self.table.len() < self.max;
-        let hasher = &self.hasher;
-        match self
-            .table
-            .entry(h, |e| r.equivalent(&e.key), |e| hasher.hash_one(&e.key))
-        {
-            hashbrown::hash_table::Entry::Occupied(o) => {
-                let e = o.into_mut();
+        if let Some(i) = self.table.find_bucket_index(h, |e| r.equivalent(&e.key)) {
+            let e = self
+                .table
+                .get_bucket_mut(i)
+                .expect("invariant: the bucket was just found");
+            if key.iter().any(|v| !matches!(v, Value::Str(_))) {
                 for (stored, v) in e.key.0.iter_mut().zip(key) {
-                    if !matches!(v, Value::Str(_)) {
-                        upgrade(stored, v);
-                    }
+                    upgrade(stored, v);
                 }
-                Some(&mut e.val)
             }
-            hashbrown::hash_table::Entry::Vacant(v) if room => {
-                let e = v.insert(Entry {
-                    key: r.to_key(),
-                    first,
-                    val: new(),
-                });
-                Some(&mut e.into_mut().val)
-            }
-            hashbrown::hash_table::Entry::Vacant(_) => None,
+            return Some(&mut e.val);
         }
+        if self.sealed && self.table.len() >= self.max {
+            return None;
+        }
+        let hasher = &self.hasher;
+        let e = self.table.insert_unique(
+            h,
+            Entry {
+                key: r.to_key(),
+                first,
+                val: new(),
+            },
+            |e| hasher.hash_one(&e.key),
+        );
+        Some(&mut e.into_mut().val)
     }
 
     /// Folds in `other`: a key both hold keeps the earlier position and the

@@ -184,6 +184,8 @@ pub struct TextCounts {
     /// The bytes of keys longer than [`INLINE`].
     arena: Vec<u8>,
     hasher: &'static Hasher,
+    /// Some key ranks above text (see [`TextCounts::add_ranked`]).
+    ranked: bool,
 }
 
 impl Default for TextCounts {
@@ -244,6 +246,7 @@ impl TextCounts {
             table: HashTable::new(),
             arena: Vec::new(),
             hasher: Hasher::get(),
+            ranked: false,
         };
         match reused {
             Some((table, arena)) => {
@@ -275,14 +278,30 @@ impl TextCounts {
     /// known key keeps the position it has.
     #[inline(always)]
     pub fn add_at(&mut self, t: &[u8], n: u64, first: Pos, room: bool) -> bool {
+        self.add_rank(t, n, first, room, Rank::Text)
+    }
+
+    /// [`TextCounts::add_at`] for a value other than text that prints as
+    /// `t` (a number, a boolean, JSON): the key also remembers the highest
+    /// [`Rank`] it was counted from.
+    pub fn add_ranked(&mut self, t: &str, n: u64, first: Pos, room: bool, rank: Rank) -> bool {
+        self.ranked |= rank != Rank::Text;
+        self.add_rank(t.as_bytes(), n, first, room, rank)
+    }
+
+    #[inline(always)]
+    fn add_rank(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
         if t.len() > INLINE {
-            return self.add_long(t, n, first, room);
+            return self.add_long(t, n, first, room, rank);
         }
         let k = pack(t);
         let len = t.len() as u64;
         let h = self.hasher.inline(&k, len);
         if let Some(s) = self.table.find_mut(h, |s| s.key == k && s.tag() == len) {
             s.bump(n);
+            if rank != Rank::Text {
+                s.raise(rank);
+            }
             return true;
         }
         if !room {
@@ -293,26 +312,10 @@ impl TextCounts {
         }
         let slot = Slot {
             key: k,
-            meta: (len << 56) | n.min(COUNT_MASK),
+            meta: (len << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
             first,
         };
         self.insert(h, slot);
-        true
-    }
-
-    /// [`TextCounts::add_at`] for a value other than text that prints as
-    /// `t` (a number, a boolean, JSON): the key also remembers the highest
-    /// [`Rank`] it was counted from.
-    pub fn add_ranked(&mut self, t: &str, n: u64, first: Pos, room: bool, rank: Rank) -> bool {
-        if !self.add_at(t.as_bytes(), n, first, room) {
-            return false;
-        }
-        if rank != Rank::Text {
-            let h = self.hash_bytes(t.as_bytes());
-            if let Some(s) = self.find_text_mut(h, t.as_bytes()) {
-                s.raise(rank);
-            }
-        }
         true
     }
 
@@ -325,6 +328,18 @@ impl TextCounts {
     }
 
     /// The slot of the key `t` (hashing to `h`).
+    fn find_text(&self, h: u64, t: &[u8]) -> Option<&Slot> {
+        if t.len() > INLINE {
+            let arena = &self.arena;
+            return self
+                .table
+                .find(h, |s| s.tag() == LONG && s.bytes(arena) == t);
+        }
+        let (k, len) = (pack(t), t.len() as u64);
+        self.table.find(h, |s| s.key == k && s.tag() == len)
+    }
+
+    /// The slot of the key `t` (hashing to `h`), to change.
     fn find_text_mut(&mut self, h: u64, t: &[u8]) -> Option<&mut Slot> {
         if t.len() > INLINE {
             let arena = &self.arena;
@@ -337,7 +352,7 @@ impl TextCounts {
     }
 
     #[inline(never)]
-    fn add_long(&mut self, t: &[u8], n: u64, first: Pos, room: bool) -> bool {
+    fn add_long(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
         let h = self.hasher.long.hash_one(t);
         let arena = &self.arena;
         let found = self
@@ -345,6 +360,7 @@ impl TextCounts {
             .find_mut(h, |s| s.tag() == LONG && s.bytes(arena) == t);
         if let Some(s) = found {
             s.bump(n);
+            s.raise(rank);
             return true;
         }
         if !room {
@@ -356,7 +372,7 @@ impl TextCounts {
         let key = self.store_long(t);
         let slot = Slot {
             key,
-            meta: (LONG << 56) | n.min(COUNT_MASK),
+            meta: (LONG << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
             first,
         };
         self.insert(h, slot);
@@ -395,6 +411,7 @@ impl TextCounts {
     /// and higher rank, and every key of `other` comes in (see
     /// [`TextCounts::bound`] for the limit).
     pub fn merge(&mut self, other: &TextCounts) {
+        self.ranked |= other.ranked;
         self.reserve(other.len());
         for s in other.table.iter() {
             let t = s.bytes(&other.arena);
@@ -451,6 +468,7 @@ impl TextCounts {
     /// The same keys, positions and ranks, counting nothing.
     pub fn frozen(&self) -> TextCounts {
         let mut t = TextCounts::with_capacity(self.len());
+        t.ranked = self.ranked;
         t.arena.extend_from_slice(&self.arena);
         for s in self.table.iter() {
             let h = self.hasher.slot(s, &self.arena);
@@ -493,7 +511,6 @@ impl TextCounts {
         // table holds its key
         let entry = |i: usize, s: &'a Slot| -> Option<Entry<'a>> {
             let mut count = s.count();
-            let mut rank = s.rank();
             if tables.len() > 1 {
                 let arena = &tables[i].arena[..];
                 let h = Hasher::get().slot(s, arena);
@@ -506,11 +523,10 @@ impl TextCounts {
                             return None;
                         }
                         count = count.saturating_add(o.count()).min(COUNT_MASK);
-                        rank = rank.max(o.rank());
                     }
                 }
             }
-            (count > 0).then(|| Entry::new(s, &tables[i].arena, count, rank))
+            (count > 0).then(|| Entry::new(s, &tables[i].arena, count))
         };
         let mut v: Vec<Entry<'a>> = Vec::with_capacity(total);
         if par {
@@ -520,14 +536,14 @@ impl TextCounts {
             }
             v.par_sort_unstable_by(Entry::cmp);
             let keys = v.par_iter().map(|e| (e.text, e.count())).collect();
-            return Sorted::new(keys, &v);
+            return Sorted::new(keys, tables);
         }
         for (i, t) in tables.iter().enumerate() {
             v.extend(t.table.iter().filter_map(|s| entry(i, s)));
         }
         v.sort_unstable_by(Entry::cmp);
         let keys = v.iter().map(|e| (e.text, e.count())).collect();
-        Sorted::new(keys, &v)
+        Sorted::new(keys, tables)
     }
 
     /// The slot holding the key of `s` (a slot of another table, whose
@@ -573,15 +589,24 @@ pub struct Sorted<'a> {
 }
 
 impl<'a> Sorted<'a> {
-    fn new(keys: Vec<(&'a str, u64)>, entries: &[Entry<'a>]) -> Self {
+    fn new(keys: Vec<(&'a str, u64)>, tables: &[&TextCounts]) -> Self {
+        let empty = keys.iter().position(|k| k.0.is_empty());
         let mut ranks = Vec::new();
-        let mut empty = None;
-        for (i, e) in entries.iter().enumerate() {
-            if e.rank != Rank::Text {
-                ranks.push((i, e.rank));
-            }
-            if e.text.is_empty() {
-                empty = Some(i);
+        if tables.iter().any(|t| t.ranked) {
+            for (i, (t, _)) in keys.iter().enumerate() {
+                let b = t.as_bytes();
+                let rank = tables
+                    .iter()
+                    .filter(|t| t.ranked)
+                    .filter_map(|tab| {
+                        let h = tab.hash_bytes(b);
+                        tab.find_text(h, b).map(Slot::rank)
+                    })
+                    .max()
+                    .unwrap_or(Rank::Text);
+                if rank != Rank::Text {
+                    ranks.push((i, rank));
+                }
             }
         }
         Sorted { keys, ranks, empty }
@@ -627,11 +652,10 @@ const EMPTY_CLASS: u64 = 2 << CLASS_SHIFT;
 struct Entry<'a> {
     key: u128,
     text: &'a str,
-    rank: Rank,
 }
 
 impl<'a> Entry<'a> {
-    fn new(s: &'a Slot, arena: &'a [u8], count: u64, rank: Rank) -> Self {
+    fn new(s: &'a Slot, arena: &'a [u8], count: u64) -> Self {
         let text = slot_text(s, arena);
         let number = parse_num(text).is_some();
         let head = match s.tag() {
@@ -651,7 +675,6 @@ impl<'a> Entry<'a> {
         Entry {
             key: (u128::from(COUNT_MASK - count.min(COUNT_MASK)) << 64) | u128::from(class | head),
             text,
-            rank,
         }
     }
 
@@ -773,6 +796,55 @@ mod tests {
         let total: u64 = serial.iter().map(|(_, c)| c).sum();
         let want: u64 = parts.iter().flat_map(|p| p.iter().map(|(_, c)| c)).sum();
         assert_eq!(total, want);
+    }
+
+    #[test]
+    fn textmap_bound_keeps_the_keys_first_seen() {
+        let mut a = TextCounts::default();
+        let mut b = TextCounts::default();
+        a.add_at(b"late", 3, 50, true);
+        a.add_at(b"x", 1, 10, true);
+        b.add_at(b"early", 2, 5, true);
+        b.add_at(b"x", 4, 7, true);
+        b.add_at(b"a-key-longer-than-sixteen-bytes", 1, 8, true);
+        a.merge(&b);
+        assert_eq!(a.bound(3), 3, "late (3) goes to (other)");
+        let mut kept: Vec<(&str, u64, Pos)> = a.entries().map(|(t, c, p, _)| (t, c, p)).collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("a-key-longer-than-sixteen-bytes", 1, 8),
+                ("early", 2, 5),
+                ("x", 5, 7)
+            ]
+        );
+        let f = a.frozen();
+        assert_eq!(f.len(), 3);
+        assert!(f.entries().all(|(_, c, _, _)| c == 0));
+        assert!(
+            f.sorted().is_empty(),
+            "keys that counted nothing make no row"
+        );
+    }
+
+    #[test]
+    fn textmap_rank_is_the_highest_whatever_the_order() {
+        for ranks in [[Rank::Text, Rank::Int], [Rank::Int, Rank::Text]] {
+            let mut a = TextCounts::default();
+            for (i, r) in ranks.iter().enumerate() {
+                a.add_ranked("200", 1, i as Pos, true, *r);
+            }
+            a.add("7", 5);
+            let s = a.sorted();
+            assert_eq!(s.keys, [("7", 5), ("200", 2)]);
+            assert_eq!((s.rank(0), s.rank(1)), (Rank::Text, Rank::Int));
+            assert!(s.plain(0..1) && !s.plain(0..2));
+        }
+        let mut e = TextCounts::default();
+        e.add("", 1);
+        e.add("b", 1);
+        assert_eq!(e.sorted().keys, [("b", 1), ("", 1)], "the empty key last");
     }
 
     #[test]

@@ -488,16 +488,25 @@ impl AggState for Counts {
         if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
             return None;
         }
-        let (limit, sealed, base) = (self.limit.max, self.sealed, self.pos);
-        let (text, other) = (&mut self.text, &mut self.other);
+        let base = self.pos;
         let mut n = 0u64;
-        let (with, without) = crate::ops::split::ascii_words_lines(block, |t| {
-            let room = !sealed || text.len() < limit;
-            if !text.add_at(t, 1, base + n, room) {
-                *other += 1;
-            }
-            n += 1;
-        });
+        let (with, without) = if self.sealed {
+            let (text, other, limit) = (&mut self.text, &mut self.other, self.limit.max);
+            crate::ops::split::ascii_words_lines(block, |t| {
+                let room = text.len() < limit;
+                if !text.add_at(t, 1, base + n, room) {
+                    *other += 1;
+                }
+                n += 1;
+            })
+        } else {
+            // the common case: every key is taken, nothing to decide
+            let text = &mut self.text;
+            crate::ops::split::ascii_words_lines(block, |t| {
+                text.add_at(t, 1, base + n, true);
+                n += 1;
+            })
+        };
         self.pos = base + n;
         Some((with, without, n))
     }
@@ -837,5 +846,71 @@ mod tests {
         assert_eq!(show(&s.emit(false)), ["a,1"]);
         assert_eq!(keys.overflow().summary(), None);
         assert!(!s.is_empty());
+    }
+
+    /// The parallel algorithm equals the naive one: records cut into
+    /// parts (numbered in input order), the parts dealt to workers in any
+    /// way, each worker's share taking every key, the shares combined:
+    /// the rows are the first `max` keys in input order with their full
+    /// counts, and every other record under `(other)`.
+    mod parts {
+        use super::*;
+        use crate::agg::key::pos;
+        use proptest::prelude::*;
+
+        fn naive(keys: &[String], max: usize) -> Vec<String> {
+            let mut order: Vec<(&str, u64)> = Vec::new();
+            let mut other = 0;
+            for k in keys {
+                let room = order.len() < max;
+                match order.iter_mut().find(|(o, _)| o == k) {
+                    Some((_, c)) => *c += 1,
+                    None if room => order.push((k, 1)),
+                    None => other += 1,
+                }
+            }
+            order.sort_by(|a, b| {
+                b.1.cmp(&a.1)
+                    .then_with(|| SortKey::of_text(a.0).cmp(&SortKey::of_text(b.0)))
+            });
+            let mut rows: Vec<String> = order.iter().map(|(k, c)| format!("{k},{c}")).collect();
+            if other > 0 {
+                rows.push(format!("(other),{other}"));
+            }
+            rows
+        }
+
+        proptest! {
+            #[test]
+            fn count_by_key_shares_combine_into_the_first_keys(
+                keys in prop::collection::vec((0u8..40).prop_map(|k| format!("k{k}")), 0..200),
+                cuts in prop::collection::vec(0usize..200, 0..8),
+                workers in prop::collection::vec(0usize..3, 8),
+                max in 1usize..12,
+                fused in any::<bool>(),
+            ) {
+                let (a, _) = aggregation_capped(&["count-by-key"], max).expect("valid count-by-key");
+                let mut bounds: Vec<usize> = cuts.iter().map(|c| (*c).min(keys.len())).collect();
+                bounds.extend([0, keys.len()]);
+                bounds.sort_unstable();
+                let mut shares = vec![a.new_state(), a.new_state(), a.new_state()];
+                for (seq, w) in bounds.windows(2).enumerate() {
+                    let share = &mut shares[workers[seq % workers.len()]];
+                    share.at(pos(seq as u64, 0));
+                    let part = &keys[w[0]..w[1]];
+                    if fused {
+                        let block: String = part.iter().map(|k| format!("{k}\n")).collect();
+                        share.add_ascii_words(block.as_bytes()).expect("the fused path");
+                    } else {
+                        for k in part {
+                            share.add_current(k);
+                        }
+                    }
+                }
+                let first = shares.remove(0);
+                let got = show(&first.merge_into_rows(shares, false));
+                prop_assert_eq!(got, naive(&keys, max));
+            }
+        }
     }
 }

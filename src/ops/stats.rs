@@ -1090,6 +1090,55 @@ mod tests {
     }
 
     proptest! {
+        /// Parts merged in input order into a batch's state (percentiles
+        /// past 4096 values, `--max-keys` with an `(other)` row) give the
+        /// same rows as the whole input taken as one part: however the
+        /// input is cut, the result is that of adding every record in
+        /// order.
+        #[test]
+        fn stats_parts_merged_in_order_equal_one_part(
+            n in 0usize..9000,
+            groups in 1i64..12,
+            cuts in prop::collection::vec(0usize..9000, 0..6),
+            max_keys in 1usize..8,
+            seed in any::<u64>(),
+        ) {
+            let (a, _) = aggregation_capped(
+                &["stats", "-f", "v", "-a", "count,sum,p50,p99,distinct", "-g", "g"],
+                max_keys,
+            )
+            .expect("valid stats");
+            let mut x = seed | 1;
+            let recs: Vec<Record<'static>> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let g = (x % groups as u64) as i64;
+                    let v = Value::Float((x >> 20) as f64 / 1e6);
+                    rec(&[("g", Value::Int(g)), ("v", v)])
+                })
+                .collect();
+            let part = |seq: u64, recs: &[Record<'static>]| {
+                let mut p = a.new_part();
+                p.at(crate::agg::key::pos(seq, 0));
+                for r in recs {
+                    p.add(r);
+                }
+                p
+            };
+            let mut whole = a.new_state();
+            whole.merge(part(0, &recs).as_ref());
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| (*c).min(recs.len())).collect();
+            bounds.extend([0, recs.len()]);
+            bounds.sort_unstable();
+            let mut merged = a.new_state();
+            for (seq, w) in bounds.windows(2).enumerate() {
+                merged.merge(part(seq as u64, &recs[w[0]..w[1]]).as_ref());
+            }
+            prop_assert_eq!(show(&merged.emit(false)), show(&whole.emit(false)));
+        }
+
         #[test]
         fn stats_merge_of_parts_equals_whole(
             recs in prop::collection::vec(record(), 0..80),
