@@ -48,13 +48,33 @@ pub fn pos(seq: u64, idx: u64) -> Pos {
 pub fn with_text<R>(v: &Value<'_>, f: impl FnOnce(&str) -> R) -> R {
     match v {
         Value::Str(s) => f(s),
-        Value::Null => f(""),
-        Value::Bool(b) => f(if *b { "true" } else { "false" }),
-        Value::Int(i) => f(itoa::Buffer::new().format(*i)),
-        Value::Float(_) | Value::Json(_) => {
+        _ => with_bytes(v, |b| f(std::str::from_utf8(b).unwrap_or_default())),
+    }
+}
+
+/// [`with_text`] as bytes: a float's text is written without the
+/// formatting machinery and never checked as UTF-8 (it is ASCII).
+pub fn with_bytes<R>(v: &Value<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+    match v {
+        Value::Str(s) => f(s.as_bytes()),
+        Value::Null => f(b""),
+        Value::Bool(b) => f(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => f(itoa::Buffer::new().format(*i).as_bytes()),
+        Value::Float(x) => {
+            let mut buf = [0u8; 40];
+            match crate::numfmt::float_text_fast(*x, &mut buf) {
+                Some(t) => f(t),
+                None => {
+                    let mut s = String::new();
+                    v.write_text(&mut s);
+                    f(s.as_bytes())
+                }
+            }
+        }
+        Value::Json(_) => {
             let mut s = String::new();
             v.write_text(&mut s);
-            f(&s)
+            f(s.as_bytes())
         }
     }
 }
@@ -71,13 +91,18 @@ pub fn hash_value<H: Hasher>(v: &Value<'_>, state: &mut H) {
 
 #[inline(always)]
 fn hash_text<H: Hasher>(t: &str, state: &mut H) {
-    state.write(t.as_bytes());
+    hash_bytes(t.as_bytes(), state);
+}
+
+#[inline(always)]
+fn hash_bytes<H: Hasher>(t: &[u8], state: &mut H) {
+    state.write(t);
     state.write_u8(0xff);
 }
 
 #[inline(never)]
 fn hash_other<H: Hasher>(v: &Value<'_>, state: &mut H) {
-    with_text(v, |t| hash_text(t, state));
+    with_bytes(v, |t| hash_bytes(t, state));
 }
 
 /// Whether `a` and `b` are one key: they print the same in `tsv`.
@@ -96,7 +121,7 @@ fn same_other(a: &Value<'_>, b: &Value<'_>) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Float(x), Value::Float(y)) if x.to_bits() == y.to_bits() => true,
-        _ => with_text(a, |x| with_text(b, |y| x == y)),
+        _ => with_bytes(a, |x| with_bytes(b, |y| x == y)),
     }
 }
 

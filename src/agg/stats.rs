@@ -9,7 +9,9 @@ use std::cmp::Ordering;
 
 use super::fsum::ExactSum;
 use super::hll::Hll;
-use super::key::{BuildHasher, KeyValue, KeyValueRef, Pos};
+use hashbrown::HashTable;
+
+use super::key::{KeyValueRef, Pos, same};
 use super::quantile::Quantiles;
 use crate::value::{Num, Value};
 
@@ -194,9 +196,6 @@ impl QuantAcc {
     }
 }
 
-/// Values as keys: one member per text they print as.
-pub type ValueSet = hashbrown::HashSet<KeyValue, BuildHasher>;
-
 /// `distinct` keeps every value up to this many per group (in a batch, a
 /// thread's share of it, a pane or a window), then a sketch. 10,000 short
 /// texts take about 0.5 MB of set, a bound per group; past it a group costs
@@ -206,74 +205,110 @@ pub type ValueSet = hashbrown::HashSet<KeyValue, BuildHasher>;
 pub const DISTINCT_EXACT: usize = 10_000;
 
 /// The distinct values of one field in one group: the values themselves up
-/// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes (which
-/// follow [`super::key::hash_value`], so values that print alike count
-/// once). Both are functions of the set of values, so parts merge into
-/// the same result in any grouping.
+/// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes. A
+/// value's hash is taken once, by its text ([`super::key::hash_value`], so
+/// values that print alike count once) with the sketch's fixed hasher, and
+/// kept beside it: growing the set, merging sets and turning one into a
+/// sketch never hash again. Both forms are functions of the set of values,
+/// so parts merge into the same result in any grouping.
 pub enum Distinct {
     Exact(ValueSet),
     Estimate(Hll),
 }
 
+/// Values with their hashes ([`Hll::hash`]).
+#[derive(Default)]
+pub struct ValueSet(HashTable<(u64, Value<'static>)>);
+
+impl ValueSet {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn contains(&self, h: u64, v: &Value<'_>) -> bool {
+        self.0.find(h, |(eh, e)| *eh == h && same(e, v)).is_some()
+    }
+
+    /// Adds `v` (hashing to `h`) unless it is there.
+    fn insert(&mut self, h: u64, v: &Value<'_>) {
+        if !self.contains(h, v) {
+            self.0
+                .insert_unique(h, (h, v.to_owned_value()), |(eh, _)| *eh);
+        }
+    }
+
+    fn sketch(&self) -> Hll {
+        let mut sketch = Hll::new();
+        for (h, _) in self.0.iter() {
+            sketch.add_hash(*h);
+        }
+        sketch
+    }
+}
+
 impl Distinct {
     pub fn add(&mut self, v: &Value<'_>) {
+        let h = Hll::hash(&KeyValueRef(v));
         let set = match self {
             Distinct::Exact(set) => set,
-            Distinct::Estimate(h) => {
-                h.add(&KeyValueRef(v));
+            Distinct::Estimate(sketch) => {
+                sketch.add_hash(h);
                 return;
             }
         };
-        if set.contains(&KeyValueRef(v)) {
-            return;
-        }
         if set.len() < DISTINCT_EXACT {
-            set.insert(KeyValue(v.to_owned_value()));
+            set.insert(h, v);
             return;
         }
-        let mut h = sketch_of(set);
-        h.add(&KeyValueRef(v));
-        *self = Distinct::Estimate(h);
+        if set.contains(h, v) {
+            return;
+        }
+        let mut sketch = set.sketch();
+        sketch.add_hash(h);
+        *self = Distinct::Estimate(sketch);
     }
 
     pub fn merge(&mut self, other: &Distinct) {
         let sketch = match (&mut *self, other) {
             (Distinct::Exact(a), Distinct::Exact(b)) => {
-                a.reserve(b.len().min(DISTINCT_EXACT.saturating_sub(a.len())));
+                a.0.reserve(
+                    b.len().min(DISTINCT_EXACT.saturating_sub(a.len())),
+                    |(eh, _)| *eh,
+                );
                 let mut over = false;
-                for v in b.iter() {
-                    if !a.contains(v) {
+                for (h, v) in b.0.iter() {
+                    if !a.contains(*h, v) {
                         if a.len() >= DISTINCT_EXACT {
                             over = true;
                             break;
                         }
-                        a.insert(v.clone());
+                        a.insert(*h, v);
                     }
                 }
                 if !over {
                     return;
                 }
-                let mut h = sketch_of(a);
-                for v in b.iter() {
-                    h.add(v);
-                }
-                h
+                let mut sketch = a.sketch();
+                sketch.merge(&b.sketch());
+                sketch
             }
             (Distinct::Exact(a), Distinct::Estimate(theirs)) => {
-                let mut h = theirs.clone();
-                for v in a.iter() {
-                    h.add(v);
-                }
-                h
+                let mut sketch = theirs.clone();
+                sketch.merge(&a.sketch());
+                sketch
             }
-            (Distinct::Estimate(h), Distinct::Exact(b)) => {
-                for v in b.iter() {
-                    h.add(v);
+            (Distinct::Estimate(sketch), Distinct::Exact(b)) => {
+                for (h, _) in b.0.iter() {
+                    sketch.add_hash(*h);
                 }
                 return;
             }
-            (Distinct::Estimate(h), Distinct::Estimate(theirs)) => {
-                h.merge(theirs);
+            (Distinct::Estimate(sketch), Distinct::Estimate(theirs)) => {
+                sketch.merge(theirs);
                 return;
             }
         };
@@ -291,14 +326,6 @@ impl Distinct {
             }
         }
     }
-}
-
-pub fn sketch_of(set: &ValueSet) -> Hll {
-    let mut h = Hll::new();
-    for v in set.iter() {
-        h.add(v);
-    }
-    h
 }
 
 /// One accumulator of one field in one group.

@@ -284,9 +284,9 @@ impl TextCounts {
     /// [`TextCounts::add_at`] for a value other than text that prints as
     /// `t` (a number, a boolean, JSON): the key also remembers the highest
     /// [`Rank`] it was counted from.
-    pub fn add_ranked(&mut self, t: &str, n: u64, first: Pos, room: bool, rank: Rank) -> bool {
+    pub fn add_ranked(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
         self.ranked |= rank != Rank::Text;
-        self.add_rank(t.as_bytes(), n, first, room, rank)
+        self.add_rank(t, n, first, room, rank)
     }
 
     #[inline(always)]
@@ -833,7 +833,7 @@ mod tests {
         for ranks in [[Rank::Text, Rank::Int], [Rank::Int, Rank::Text]] {
             let mut a = TextCounts::default();
             for (i, r) in ranks.iter().enumerate() {
-                a.add_ranked("200", 1, i as Pos, true, *r);
+                a.add_ranked(b"200", 1, i as Pos, true, *r);
             }
             a.add("7", 5);
             let s = a.sorted();

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Arg, ArgAction, ArgMatches};
 
-use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_text};
+use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_bytes};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
 use crate::agg::{AggState, Aggregation, same};
@@ -260,7 +260,7 @@ impl Counts {
     /// A key value of the one key field that is not text.
     fn bump_value(&mut self, v: &Value<'_>, n: u64) {
         let (room, pos, rank) = (self.room(), self.pos, Rank::of(v));
-        let counted = with_text(v, |t| self.text.add_ranked(t, n, pos, room, rank));
+        let counted = with_bytes(v, |t| self.text.add_ranked(t, n, pos, room, rank));
         if !counted {
             self.other += n;
         }
