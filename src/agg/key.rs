@@ -259,36 +259,12 @@ impl Key {
     }
 }
 
-/// A single value as a key (the members of `distinct`'s set).
-#[derive(Debug, Clone)]
-pub struct KeyValue(pub Value<'static>);
-
-impl Hash for KeyValue {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_value(&self.0, state);
-    }
-}
-
-impl PartialEq for KeyValue {
-    fn eq(&self, o: &KeyValue) -> bool {
-        same(&self.0, &o.0)
-    }
-}
-
-impl Eq for KeyValue {}
-
-/// A borrowed value that finds its [`KeyValue`] without allocating.
+/// A single value hashed as a key (`distinct`'s values).
 pub struct KeyValueRef<'r, 'a>(pub &'r Value<'a>);
 
 impl Hash for KeyValueRef<'_, '_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         hash_value(self.0, state);
-    }
-}
-
-impl Equivalent<KeyValue> for KeyValueRef<'_, '_> {
-    fn equivalent(&self, key: &KeyValue) -> bool {
-        same(self.0, &key.0)
     }
 }
 

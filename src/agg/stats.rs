@@ -1,7 +1,8 @@
 //! The accumulators of `stats`: the aggregate names it reads (with the
 //! names users reach for instead), and per aggregate the accumulator that
-//! adds a value, merges another of its kind exactly (float sums up to
-//! rounding) and emits its result. Two turn into sketches to bound memory:
+//! adds a value, merges another of its kind (exactly, float sums included,
+//! but for percentiles) and emits its result. Two turn into sketches to
+//! bound memory:
 //! percentiles past 4096 values ([`super::quantile`]) and `distinct` past
 //! [`DISTINCT_EXACT`] values (a HyperLogLog, [`super::hll`]).
 

@@ -5,6 +5,14 @@
 //! per-batch partials. Event time decides lateness per record exactly as if
 //! the stream were read sequentially: a part that assumed too low a
 //! watermark is redone.
+//!
+//! Results never depend on how the input was cut: parts are numbered in
+//! input order and each aggregation state is told the position of a part's
+//! first record (`AggState::at`), so `--max-keys` keeps the first keys in
+//! input order ([`Work::settle`] once a worker's share passes the bound);
+//! an aggregation whose result depends on the order of its records
+//! (percentiles) gets one state per part, merged in input order
+//! ([`Work::ordered_step`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

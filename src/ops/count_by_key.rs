@@ -538,10 +538,10 @@ impl AggState for Counts {
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        if let Some(b) = self.bounded() {
-            return b.emit(_emit_empty);
-        }
-        self.with_other(self.rows(), self.other)
+        // past the bound (a state only added to): a copy within it
+        let bounded = self.bounded();
+        let me = bounded.as_ref().unwrap_or(self);
+        me.with_other(me.rows(), me.other)
     }
 
     fn into_rows(self: Box<Self>, _emit_empty: bool) -> Vec<Record<'static>> {

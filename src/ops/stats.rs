@@ -1,12 +1,17 @@
 //! `stats -f FIELD[,FIELD...] -a AGG[,AGG...] [-g FIELD[,FIELD...]]`:
 //! aggregates of fields per group. The aggregates asked for decide, at
 //! build time, which accumulators each group keeps (a distinct set or a
-//! percentile sketch only when asked), and every accumulator merges exactly
-//! (float sums up to rounding), so per-thread and per-batch partials combine
-//! into the same result as one pass over all the records. Two accumulators
-//! turn into sketches to bound their memory: percentiles past 4096 values
-//! (`agg::quantile`) and `distinct` past [`DISTINCT_EXACT`] values (a
-//! HyperLogLog, `agg::hll`); merging sketches gives the sketch of the union.
+//! percentile sketch only when asked), and every accumulator but the
+//! percentiles merges exactly (float sums too), so per-thread and per-batch
+//! partials combine into the same result as one pass over all the records.
+//! Two accumulators turn into sketches to bound their memory: percentiles
+//! past 4096 values (`agg::quantile`) and `distinct` past
+//! [`DISTINCT_EXACT`] values (a HyperLogLog, `agg::hll`). A distinct sketch
+//! is a function of the set of values; a percentile sketch depends on the
+//! order values came in, so with percentiles the engine gives each part of
+//! the input a state that keeps every value ([`Aggregation::new_part`]) and
+//! merges them in input order: the result is that of one pass in order,
+//! `(other)`'s values included, however the input was cut.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
