@@ -254,8 +254,10 @@ impl Aggregation for StatsAgg {
         self.0.kinds.contains(&SlotKind::Quantiles)
     }
 
+    /// Only percentiles need a part's state of their own (it keeps every
+    /// value); any other state merges exactly as it is.
     fn new_part(&self) -> Box<dyn AggState> {
-        self.state(true)
+        self.state(self.ordered())
     }
 }
 
