@@ -6,6 +6,7 @@ mod util;
 mod cases;
 mod cli;
 mod compressed;
+mod determinism;
 mod distinct;
 mod faults;
 mod follow;

@@ -75,12 +75,26 @@ impl Engine<'_> {
             } else {
                 parts.remove(0)
             };
+            // the workers' shares of the batch
             for p in parts {
-                partial.absorb(p);
+                match (&mut partial, p) {
+                    (Partial::Agg(a), Partial::Agg(b)) => a.combine(b.as_ref()),
+                    (a, b) => a.absorb(b),
+                }
             }
             match partial {
                 Partial::Agg(state) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
+                        // a pane is a batch's state: not a part's that keeps
+                        // every value (an event-time batch of one part), nor
+                        // one past --max-keys
+                        let state = if agg.ordered() || state.over_keys() {
+                            let mut pane = agg.new_state();
+                            pane.merge(state.as_ref());
+                            pane
+                        } else {
+                            state
+                        };
                         let outs = w.close_batch(agg, time, state, emit_empty);
                         let n = self.print_windows(outs)?;
                         self.report(time, n, meter);

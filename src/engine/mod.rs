@@ -3,7 +3,9 @@
 //! the batcher (`batch/`) what is due and closes it ([`close`]).
 //!
 //! Processing time, line count and eof: each worker keeps its own partial
-//! result of the open batch, merged when it closes. Event time: each part
+//! result of the open batch, combined when it closes (an aggregation that
+//! depends on record order merges each part's state in input order into
+//! the first worker's instead). Event time: each part
 //! of a chunk builds fresh per-batch partials, which the batcher keeps
 //! until the watermark passes them.
 
