@@ -20,6 +20,7 @@ mod props;
 mod pyspark;
 mod readme;
 mod replay;
+mod session;
 mod signals;
 mod stats;
 mod time;

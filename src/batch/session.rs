@@ -86,6 +86,25 @@ impl<K: Ord + Clone, P: Partial> Sessions<K, P> {
         self.open.is_empty()
     }
 
+    /// How many keys have a session open.
+    pub fn keys(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Whether `key` has a session open.
+    pub fn has(&self, key: &K) -> bool {
+        self.open.contains_key(key)
+    }
+
+    /// The earliest start of an open session.
+    pub fn earliest_start(&self) -> Option<Nanos> {
+        self.open
+            .values()
+            .filter_map(|l| l.first())
+            .map(|s| s.start)
+            .min()
+    }
+
     /// Takes in a piece of `key`'s records.
     pub fn add(&mut self, key: K, piece: Piece<P>) {
         let gap = self.gap;

@@ -14,9 +14,10 @@ use rayon::prelude::*;
 
 use crate::accounting::{Counts, Ctx, Offence, Reason};
 use crate::agg::AggState;
-use crate::batch::EventTime;
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
+use crate::batch::pieces::Pieces;
+use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
 use crate::timestamp::Nanos;
@@ -29,16 +30,26 @@ pub(super) const PAR_MIN_BYTES: usize = 128 * 1024;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
-/// What accumulates for one batch: a partial aggregate, or the records
-/// kept in input order (sequence number of the part, records).
+/// What accumulates for one batch: a partial aggregate, the records
+/// kept in input order (sequence number of the part, records), or under
+/// `window session` the aggregate's pieces by key and time.
 pub(super) enum Partial {
     Agg(Box<dyn AggState>),
     Rows(Vec<(u64, Vec<Record<'static>>)>),
+    Sessions(Pieces),
 }
 
 impl Partial {
     pub(super) fn new(chain: &Chain) -> Partial {
         match &chain.barrier {
+            Barrier::Aggregate {
+                agg,
+                window: Some(WindowSpec::Session { gap }),
+            } => Partial::Sessions(Pieces::new(
+                crate::batch::nanos(*gap),
+                chain.keys.max,
+                agg.key_fields().into(),
+            )),
             Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_state()),
             Barrier::Collect => Partial::Rows(Vec::new()),
         }
@@ -58,6 +69,7 @@ impl crate::batch::Partial for Partial {
         match (self, other) {
             (Partial::Agg(a), Partial::Agg(b)) => a.merge(b.as_ref()),
             (Partial::Rows(a), Partial::Rows(b)) => a.extend(b),
+            (Partial::Sessions(a), Partial::Sessions(b)) => a.absorb(b),
             _ => unreachable!("invariant: one chain makes one kind of partial"),
         }
     }
@@ -71,13 +83,16 @@ pub(super) struct Worker {
     pub(super) seen: Seen,
 }
 
-/// What the options say about the per-record work.
+/// What the options say about the per-record work, and when the step runs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     pub max_line_bytes: usize,
     pub strict: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
+    /// The step's wall-clock time (within the open batch): each record's
+    /// time for `window session` in processing time.
+    pub clock: Nanos,
 }
 
 /// What a step made.
@@ -233,6 +248,8 @@ impl Work {
                     let mut to = ToOpen {
                         partial,
                         kept: Vec::new(),
+                        chain,
+                        clock: limits.clock,
                     };
                     job.run(part, i, starts[i], cx, seen, &mut to);
                     if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty()) {
@@ -410,13 +427,17 @@ trait Deliver {
 struct ToOpen<'s> {
     partial: &'s mut Partial,
     kept: Vec<Record<'static>>,
+    chain: &'s Chain,
+    /// The step's wall-clock time: each record's time for `window
+    /// session` in processing time.
+    clock: Nanos,
 }
 
 impl Deliver for ToOpen<'_> {
     fn fused(&mut self) -> Option<&mut dyn AggState> {
         match self.partial {
             Partial::Agg(s) => Some(s.as_mut()),
-            Partial::Rows(_) => None,
+            Partial::Rows(_) | Partial::Sessions(_) => None,
         }
     }
 
@@ -430,6 +451,13 @@ impl Deliver for ToOpen<'_> {
                 }
             }
             Partial::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+            Partial::Sessions(p) => {
+                if let Some(agg) = self.chain.aggregation() {
+                    for rec in recs.iter() {
+                        p.add(rec, self.clock, agg);
+                    }
+                }
+            }
         }
         n
     }
@@ -562,6 +590,11 @@ impl Deliver for ToEvent<'_> {
                 Partial::Rows(r) => {
                     if let Some((_, kept)) = r.last_mut() {
                         kept.push(rec.into_owned());
+                    }
+                }
+                Partial::Sessions(p) => {
+                    if let Some(agg) = chain.aggregation() {
+                        p.add(&rec, ts, agg);
                     }
                 }
             }

@@ -106,6 +106,25 @@ impl Aggregation for CountByKeyAgg {
             limit: Arc::clone(&self.limit),
             other: 0,
             spare: Arc::clone(&self.spare),
+            all_other: false,
+        })
+    }
+
+    fn key_fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Count descending, then the key ascending in `sort`'s order, as
+    /// [`Counts::rows`] orders them.
+    fn row_cmp(&self, a: &Record<'_>, b: &Record<'_>) -> std::cmp::Ordering {
+        let n = self.fields.len();
+        let count = |r: &Record<'_>| match r.fields.get(n) {
+            Some((_, Value::Int(c))) => *c,
+            _ => 0,
+        };
+        count(b).cmp(&count(a)).then_with(|| {
+            let ka = a.fields.iter().take(n).map(|(_, v)| SortKey::of(v));
+            ka.cmp(b.fields.iter().take(n).map(|(_, v)| SortKey::of(v)))
         })
     }
 
@@ -128,6 +147,8 @@ struct Counts {
     /// `other`, the `(other)` row.
     limit: Arc<KeyLimit>,
     other: u64,
+    /// Every key counts under `(other)` ([`AggState::other`]).
+    all_other: bool,
     map: Map<Key, u64>,
     /// One text key field, the common case (words, statuses, services):
     /// keyed by the text itself, one indirection less per lookup.
@@ -238,7 +259,7 @@ impl Counts {
     /// Whether a new key may still get a row of its own.
     #[inline]
     fn room(&self) -> bool {
-        self.map.len() + self.text.len() < self.limit.max
+        !self.all_other && self.map.len() + self.text.len() < self.limit.max
     }
 
     fn bump_text(&mut self, t: &str, n: u64) {
@@ -423,7 +444,7 @@ impl AggState for Counts {
         if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
             return None;
         }
-        let limit = self.limit.max;
+        let limit = if self.all_other { 0 } else { self.limit.max };
         let map_len = self.map.len();
         let (text, other) = (&mut self.text, &mut self.other);
         let mut n = 0u64;
@@ -506,6 +527,20 @@ impl AggState for Counts {
 
     fn rows_hint(&self) -> usize {
         self.map.len() + self.text.len()
+    }
+
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        Some(Box::new(Counts {
+            fields: self.fields.clone(),
+            columns: self.columns.clone(),
+            hint: Arc::clone(&self.hint),
+            limit: Arc::clone(&self.limit),
+            other: 0,
+            all_other: true,
+            map: Map::default(),
+            text: TextCounts::default(),
+            spare: Arc::clone(&self.spare),
+        }))
     }
 }
 

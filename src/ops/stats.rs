@@ -231,7 +231,20 @@ impl Aggregation for StatsAgg {
             groups: Map::default(),
             limit: Arc::clone(&self.1),
             other: None,
+            all_other: false,
         })
+    }
+
+    fn key_fields(&self) -> &[String] {
+        &self.0.groups
+    }
+
+    /// Groups ascending, as [`AggState::emit`] orders them.
+    fn row_cmp(&self, a: &Record<'_>, b: &Record<'_>) -> Ordering {
+        let n = self.0.groups.len();
+        let a: Vec<&Value<'_>> = a.fields.iter().take(n).map(|(_, v)| v).collect();
+        let b: Vec<&Value<'_>> = b.fields.iter().take(n).map(|(_, v)| v).collect();
+        values_cmp(&a, &b)
     }
 }
 
@@ -298,6 +311,8 @@ struct StatsState {
     /// `other`, the `(other)` row.
     limit: Arc<KeyLimit>,
     other: Option<Group>,
+    /// Every group is aggregated under `(other)` ([`AggState::other`]).
+    all_other: bool,
 }
 
 /// One group's accumulators, and how many records went in (for the
@@ -352,10 +367,11 @@ impl AggState for StatsState {
             groups,
             limit,
             other,
+            all_other,
         } = self;
         with_key(rec, &spec.groups, |key| {
             let r = KeyRef(key);
-            let room = groups.len() < limit.max;
+            let room = !*all_other && groups.len() < limit.max;
             match groups.get_mut(&r) {
                 Some(g) => g.update(spec, rec),
                 None if room => {
@@ -376,7 +392,7 @@ impl AggState for StatsState {
         self.groups.reserve(o.groups.len().min(free));
         let spec = &self.spec;
         for (k, theirs) in &o.groups {
-            let room = self.groups.len() < self.limit.max;
+            let room = !self.all_other && self.groups.len() < self.limit.max;
             match self.groups.get_mut(k) {
                 Some(mine) => mine.fold(theirs),
                 None if room => {
@@ -419,22 +435,22 @@ impl AggState for StatsState {
     fn is_empty(&self) -> bool {
         self.groups.is_empty() && self.other.is_none()
     }
+
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        Some(Box::new(StatsState {
+            spec: Arc::clone(&self.spec),
+            groups: Map::default(),
+            limit: Arc::clone(&self.limit),
+            other: None,
+            all_other: true,
+        }))
+    }
 }
 
 /// Groups in `sort`'s order; keys that order calls equal but that are
 /// different values (the number 1 and the text `1`) by kind, so that the
 /// output does not depend on hashing.
 fn group_cmp(a: &Key, b: &Key) -> Ordering {
-    fn kind(v: &Value<'_>) -> u8 {
-        match v {
-            Value::Null => 0,
-            Value::Bool(_) => 1,
-            Value::Int(_) => 2,
-            Value::Float(_) => 3,
-            Value::Str(_) => 4,
-            Value::Json(_) => 5,
-        }
-    }
     a.sort_cmp(b).then_with(|| {
         a.0.iter()
             .zip(b.0.iter())
@@ -442,6 +458,34 @@ fn group_cmp(a: &Key, b: &Key) -> Ordering {
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
     })
+}
+
+/// A value's kind, for [`group_cmp`]'s ties.
+fn kind(v: &Value<'_>) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) => 2,
+        Value::Float(_) => 3,
+        Value::Str(_) => 4,
+        Value::Json(_) => 5,
+    }
+}
+
+/// [`group_cmp`] on the key values of two rows.
+fn values_cmp(a: &[&Value<'_>], b: &[&Value<'_>]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.sort_cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.len().cmp(&b.len()))
+        .then_with(|| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| kind(x).cmp(&kind(y)))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        })
 }
 
 #[cfg(test)]

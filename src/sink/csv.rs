@@ -46,6 +46,10 @@ pub fn field_into(out: &mut String, s: &str) {
 }
 
 impl Formatter for Csv {
+    fn rows_carry_time(&self) -> bool {
+        true
+    }
+
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         // An empty batch has no line to print and no columns for a header.
         let Some(first) = b.rows.first() else {

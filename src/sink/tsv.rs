@@ -106,6 +106,10 @@ impl Tsv {
 }
 
 impl Formatter for Tsv {
+    fn rows_carry_time(&self) -> bool {
+        true
+    }
+
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.write(b.time, b.rows, out)
     }
