@@ -11,12 +11,14 @@
 //! partial, the records of further keys go to the one `(other)` key, whose
 //! accumulators count everything as `(other)` ([`AggState::other`]).
 
-use std::borrow::Borrow;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use super::Partial;
 use super::session::{Piece, bucket};
-use crate::agg::key::Map;
+use crate::agg::key::BuildHasher;
 use crate::agg::{AggState, Aggregation};
 use crate::record::Record;
 use crate::timestamp::Nanos;
@@ -41,12 +43,6 @@ impl SessionKey {
 
     pub fn is_other(&self) -> bool {
         self.0[..] == [OTHER]
-    }
-}
-
-impl Borrow<[u8]> for SessionKey {
-    fn borrow(&self) -> &[u8] {
-        &self.0
     }
 }
 
@@ -93,17 +89,51 @@ impl Partial for Box<dyn AggState> {
     }
 }
 
-/// One key's pieces, by bucket (a batch's records of a key fall in one or
-/// a few buckets).
-type Buckets = Vec<(i64, Piece<Box<dyn AggState>>)>;
+/// One key's pieces: the first in its bucket, the others (rare: a batch's
+/// records of a key mostly fall in one or two buckets) after it.
+struct Entry {
+    key: SessionKey,
+    bucket: i64,
+    piece: Piece<Box<dyn AggState>>,
+    more: Vec<(i64, Piece<Box<dyn AggState>>)>,
+}
+
+impl Entry {
+    /// The piece of `bucket`, if there is one.
+    fn piece(&mut self, bucket: i64) -> Option<&mut Piece<Box<dyn AggState>>> {
+        if self.bucket == bucket {
+            return Some(&mut self.piece);
+        }
+        self.more
+            .iter_mut()
+            .find(|(b, _)| *b == bucket)
+            .map(|(_, p)| p)
+    }
+
+    /// Takes in a piece of the same key.
+    fn put(&mut self, bucket: i64, p: Piece<Box<dyn AggState>>) {
+        match self.piece(bucket) {
+            Some(mine) => mine.absorb(p),
+            None => self.more.push((bucket, p)),
+        }
+    }
+
+    fn into_pieces(self) -> impl Iterator<Item = (i64, Piece<Box<dyn AggState>>)> {
+        std::iter::once((self.bucket, self.piece)).chain(self.more)
+    }
+}
 
 /// A batch's pieces, by key (in the order keys first came) and bucket.
 pub struct Pieces {
     gap: Nanos,
     max_keys: usize,
     fields: Arc<[String]>,
-    index: Map<SessionKey, usize>,
-    keys: Vec<(SessionKey, Buckets)>,
+    /// Where each key's entry is in `entries`, hashed by its bytes.
+    index: HashTable<usize>,
+    hasher: BuildHasher,
+    entries: Vec<Entry>,
+    /// The entry of `(other)`, once a key went over `--max-keys`.
+    other: Option<usize>,
     /// Where the key of the record being added is made.
     scratch: Vec<u8>,
 }
@@ -116,65 +146,102 @@ impl Pieces {
             gap: gap.max(1),
             max_keys: max_keys.max(1),
             fields,
-            index: Map::default(),
-            keys: Vec::new(),
+            index: HashTable::new(),
+            hasher: BuildHasher::default(),
+            entries: Vec::new(),
+            other: None,
             scratch: Vec::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.entries.is_empty()
     }
 
-    /// How many keys have pieces, `(other)` aside.
-    fn real_keys(&self) -> usize {
-        self.keys.len() - usize::from(self.index.contains_key(&[OTHER][..]))
+    /// Whether another key may have pieces of its own.
+    fn room(&self) -> bool {
+        self.entries.len() - usize::from(self.other.is_some()) < self.max_keys
     }
 
-    /// The index of `key`'s entry, made when it is new.
-    fn entry(&mut self, key: SessionKey) -> usize {
-        match self.index.get(&key) {
-            Some(&i) => i,
-            None => {
-                self.index.insert(key.clone(), self.keys.len());
-                self.keys.push((key, Vec::new()));
-                self.keys.len() - 1
-            }
+    /// The entry of the key whose bytes are `key`.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        let entries = &self.entries;
+        self.index
+            .find(self.hasher.hash_one(key), |&i| *entries[i].key.0 == *key)
+            .copied()
+    }
+
+    /// A new entry for `key` (not there yet) with its first piece.
+    fn push(&mut self, key: SessionKey, bucket: i64, piece: Piece<Box<dyn AggState>>) -> usize {
+        let at = self.entries.len();
+        if key.is_other() {
+            self.other = Some(at);
         }
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.index
+            .insert_unique(hasher.hash_one(&*key.0), at, |&i| {
+                hasher.hash_one(&*entries[i].key.0)
+            });
+        self.entries.push(Entry {
+            key,
+            bucket,
+            piece,
+            more: Vec::new(),
+        });
+        at
     }
 
     /// Adds a record whose time is `ts`, to `agg`'s accumulator of its
     /// key's piece in its bucket.
     pub fn add(&mut self, rec: &Record<'_>, ts: Nanos, agg: &dyn Aggregation) {
         key_of(rec, &self.fields, &mut self.scratch);
-        let (at, other) = match self.index.get(&self.scratch[..]) {
-            Some(&i) => (i, false),
-            None if self.real_keys() < self.max_keys => (
-                self.entry(SessionKey(self.scratch.as_slice().into())),
-                false,
-            ),
-            None => (self.entry(SessionKey::other()), true),
-        };
         let b = bucket(ts, self.gap);
-        let list = &mut self.keys[at].1;
-        let piece = match list.iter().position(|(x, _)| *x == b) {
-            Some(i) => &mut list[i].1,
-            None => {
-                let state = agg.new_state();
-                let state = match other {
-                    true => state.other().unwrap_or(state),
-                    false => state,
-                };
-                list.push((
+        let found = match self.find(&self.scratch) {
+            Some(i) => Some(i),
+            None if self.room() => None,
+            None => Some(self.other.unwrap_or_else(|| {
+                let o = agg.new_state();
+                let o = o.other().unwrap_or(o);
+                self.push(
+                    SessionKey::other(),
                     b,
                     Piece {
                         first: ts,
                         last: ts,
-                        partial: state,
+                        partial: o,
                     },
-                ));
-                let last = list.len() - 1;
-                &mut list[last].1
+                )
+            })),
+        };
+        let entry = match found {
+            Some(i) => &mut self.entries[i],
+            None => {
+                let key = SessionKey(self.scratch.as_slice().into());
+                let piece = Piece {
+                    first: ts,
+                    last: ts,
+                    partial: agg.new_state(),
+                };
+                let i = self.push(key, b, piece);
+                &mut self.entries[i]
+            }
+        };
+        let piece = match entry.piece(b) {
+            Some(p) => p,
+            None => {
+                let state = agg.new_state();
+                let state = match entry.key.is_other() {
+                    true => state.other().unwrap_or(state),
+                    false => state,
+                };
+                let fresh = Piece {
+                    first: ts,
+                    last: ts,
+                    partial: state,
+                };
+                entry.more.push((b, fresh));
+                let last = entry.more.len() - 1;
+                &mut entry.more[last].1
             }
         };
         piece.first = piece.first.min(ts);
@@ -182,32 +249,46 @@ impl Pieces {
         piece.partial.add(rec);
     }
 
-    /// Takes in `key`'s pieces.
-    fn put(&mut self, key: SessionKey, buckets: Buckets) {
-        let (at, buckets) = match self.index.get(&key) {
-            Some(&i) => (i, buckets),
-            None if key.is_other() || self.real_keys() < self.max_keys => {
-                (self.entry(key), buckets)
+    /// Takes in another partial's entry.
+    fn put(&mut self, e: Entry) {
+        if let Some(i) = self.find(&e.key.0) {
+            let mine = &mut self.entries[i];
+            for (b, p) in e.into_pieces() {
+                mine.put(b, p);
             }
-            None => {
-                let moved = buckets.into_iter().map(|(b, p)| (b, to_other(p))).collect();
-                (self.entry(SessionKey::other()), moved)
+            return;
+        }
+        if e.key.is_other() || self.room() {
+            let Entry {
+                key,
+                bucket,
+                piece,
+                more,
+            } = e;
+            let i = self.push(key, bucket, piece);
+            for (b, p) in more {
+                self.entries[i].put(b, p);
             }
-        };
-        let list = &mut self.keys[at].1;
-        for (b, p) in buckets {
-            match list.iter_mut().find(|(x, _)| *x == b) {
-                Some((_, mine)) => mine.absorb(p),
-                None => list.push((b, p)),
+            return;
+        }
+        // over --max-keys: the key's records count under (other)
+        for (b, p) in e.into_pieces() {
+            let p = to_other(p);
+            match self.other {
+                Some(o) => self.entries[o].put(b, p),
+                None => {
+                    self.push(SessionKey::other(), b, p);
+                }
             }
         }
     }
 
     /// The pieces by key, in the order keys first came.
     pub fn into_pieces(self) -> impl Iterator<Item = (SessionKey, Piece<Box<dyn AggState>>)> {
-        self.keys
-            .into_iter()
-            .flat_map(|(k, list)| list.into_iter().map(move |(_, p)| (k.clone(), p)))
+        self.entries.into_iter().flat_map(|e| {
+            let key = e.key.clone();
+            e.into_pieces().map(move |(_, p)| (key.clone(), p))
+        })
     }
 }
 
@@ -215,8 +296,8 @@ impl Partial for Pieces {
     /// Takes in another partial of the same batch, key by key in the order
     /// its keys came.
     fn absorb(&mut self, other: Pieces) {
-        for (k, buckets) in other.keys {
-            self.put(k, buckets);
+        for e in other.entries {
+            self.put(e);
         }
     }
 }

@@ -145,10 +145,13 @@ impl<K: Ord + Clone, P: Partial> Sessions<K, P> {
     pub fn close(&mut self, upto: Option<Nanos>) -> Vec<(K, Session<P>)> {
         let gap = self.gap;
         let mut out = Vec::new();
+        let is_done = |s: &Session<P>| upto.is_none_or(|u| s.end(gap) <= u);
         self.open.retain(|k, list| {
-            let (done, keep): (Vec<_>, Vec<_>) = std::mem::take(list)
-                .into_iter()
-                .partition(|s| upto.is_none_or(|u| s.end(gap) <= u));
+            if !list.iter().any(is_done) {
+                return true;
+            }
+            let (done, keep): (Vec<_>, Vec<_>) =
+                std::mem::take(list).into_iter().partition(is_done);
             out.extend(done.into_iter().map(|s| (k.clone(), s)));
             *list = keep;
             !list.is_empty()

@@ -43,6 +43,9 @@ pub(super) struct Track {
     /// The latest batch written for its sessions alone: an empty batch
     /// that `--emit-empty` shows later at that time is not written twice.
     alone_upto: Option<Nanos>,
+    /// The last boundary the watermark reached: sessions are looked over
+    /// again only when it moves on (once a batch), not after every step.
+    advanced: Option<Nanos>,
 }
 
 impl Track {
@@ -56,6 +59,7 @@ impl Track {
             grid: Grid::new(batching.interval().map_or(1, nanos), batching.zone),
             max_keys: chain.keys.max,
             alone_upto: None,
+            advanced: None,
         })
     }
 
@@ -63,11 +67,14 @@ impl Track {
     /// open when `--max-keys` keys are go to `(other)`.
     fn add(&mut self, pieces: Pieces) {
         let other = SessionKey::other();
+        let mut has_other = self.sessions.has(&other);
         for (key, piece) in pieces.into_pieces() {
-            let open = self.sessions.keys() - usize::from(self.sessions.has(&other));
-            if self.sessions.has(&key) || key.is_other() || open < self.max_keys {
+            let open = self.sessions.keys() - usize::from(has_other);
+            if key.is_other() || open < self.max_keys || self.sessions.has(&key) {
+                has_other |= key.is_other();
                 self.sessions.add(key, piece);
             } else {
+                has_other = true;
                 self.sessions.add(other.clone(), to_other(piece));
             }
         }
@@ -131,6 +138,10 @@ impl Engine<'_> {
         // the last boundary at or before the watermark: a record may still
         // come for the batch that holds the watermark
         let last = track.grid.prev(track.grid.end_of(upto));
+        if track.advanced.is_some_and(|a| last <= a) {
+            return Ok(());
+        }
+        track.advanced = Some(last);
         let due = track.close(Some(last));
         self.write_due(due, None)
     }
@@ -148,7 +159,7 @@ impl Engine<'_> {
     /// batch `closing` (a batch that closed, with what `--stats` measured)
     /// is written even without a session, the others only with one.
     fn write_due(&mut self, due: Due, closing: Option<(Nanos, Meter)>) -> Result<(), Stop> {
-        let Some(track) = &self.sessions else {
+        let Some(track) = self.sessions.as_ref().filter(|_| !due.is_empty()) else {
             return Ok(());
         };
         // the earliest start of a session not written after each batch

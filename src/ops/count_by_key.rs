@@ -69,7 +69,7 @@ impl Operator for CountByKey {
             })
             .collect();
         Ok(Built::Aggregation(Box::new(CountByKeyAgg {
-            fields,
+            fields: fields.into(),
             columns,
             hint: Arc::default(),
             limit: Arc::clone(&cx.keys),
@@ -79,9 +79,9 @@ impl Operator for CountByKey {
 }
 
 pub struct CountByKeyAgg {
-    fields: Vec<String>,
+    fields: Arc<[String]>,
     /// The rows' column names: `key` for `_`, else the field's name.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
     /// How many text keys the last emitted state had: the next batch's
     /// table starts that large instead of growing (and rehashing) again.
     hint: Arc<AtomicUsize>,
@@ -98,8 +98,8 @@ type Spare = Arc<Mutex<Vec<Record<'static>>>>;
 impl Aggregation for CountByKeyAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counts {
-            fields: self.fields.clone(),
-            columns: self.columns.clone(),
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
             map: Map::default(),
             text: TextCounts::with_capacity(self.hint.load(Ordering::Relaxed)),
             hint: Arc::clone(&self.hint),
@@ -138,10 +138,12 @@ impl Aggregation for CountByKeyAgg {
 }
 
 struct Counts {
-    fields: Vec<String>,
+    /// Shared by every accumulator of the aggregation (`window session`
+    /// makes one per key and slice of time).
+    fields: Arc<[String]>,
     /// Column names; `key` (the default) is borrowed, so its rows copy no
     /// name, and a named field's is copied into each row, as `stats` does.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
     hint: Arc<AtomicUsize>,
     /// `--max-keys`: past it, records with a new key are only counted in
     /// `other`, the `(other)` row.
@@ -391,7 +393,7 @@ impl RowSource for CountRows<'_> {
 
 impl AggState for Counts {
     fn add(&mut self, rec: &Record<'_>) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             // the hot path: one key field, usually present as is
             if let Some(v) = rec.get(f) {
                 match v {
@@ -441,7 +443,7 @@ impl AggState for Counts {
     }
 
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
-        if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
+        if !matches!(&self.fields[..], [f] if f == CURRENT) {
             return None;
         }
         let limit = if self.all_other { 0 } else { self.limit.max };
@@ -459,7 +461,7 @@ impl AggState for Counts {
     }
 
     fn add_current_ascii(&mut self, text: &[u8]) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 let room = self.room();
                 if !self.text.add_bytes_if_room(text, 1, room) {
@@ -474,7 +476,7 @@ impl AggState for Counts {
     }
 
     fn add_current(&mut self, text: &str) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 self.bump_text(text, 1);
                 return;
@@ -531,8 +533,8 @@ impl AggState for Counts {
 
     fn other(&self) -> Option<Box<dyn AggState>> {
         Some(Box::new(Counts {
-            fields: self.fields.clone(),
-            columns: self.columns.clone(),
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
             hint: Arc::clone(&self.hint),
             limit: Arc::clone(&self.limit),
             other: 0,
