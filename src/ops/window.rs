@@ -21,7 +21,7 @@ impl Operator for Window {
         "window"
     }
     fn summary(&self) -> &'static str {
-        "Make the next aggregation cover the last LENGTH of batches (sliding), or all of them"
+        "Make the next aggregation cover the last LENGTH of batches (sliding), all of them, or each key's sessions"
     }
     fn args(&self, cmd: clap::Command) -> clap::Command {
         cmd.arg(
@@ -56,7 +56,8 @@ impl Operator for Window {
              or the clock reaches its last record's time + GAP, or at end of input, and is \
              written with the first batch whose end is at or after that session_end. Its row: \
              the key fields, session_start (its first record's time), session_end, then the \
-             aggregates; in tsv, csv and jsonl the row's time is its session_end. Sessions \
+             aggregates, times printed as batch times are; in tsv, csv and jsonl the row's time \
+             is its session_end. Sessions \
              written together are in the aggregation's order of rows, then by session_start. \
              A late record (--lateness) that falls between two sessions of its key joins them \
              into one. Needs time batches (-b DURATION): not -b eof or --batch-lines. Memory: \
