@@ -305,9 +305,77 @@ impl Partial for Pieces {
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
+    use std::collections::BTreeMap;
 
     use super::*;
-    use crate::ops::aggregation_capped;
+
+    /// A count per `user`, as count-by-key counts (batch sits below the
+    /// operators), `(other)` included.
+    struct ByUser(Vec<String>);
+
+    #[derive(Default)]
+    struct Counts {
+        by: BTreeMap<String, u64>,
+        all_other: bool,
+        other: u64,
+    }
+
+    impl Aggregation for ByUser {
+        fn new_state(&self) -> Box<dyn AggState> {
+            Box::new(Counts::default())
+        }
+        fn key_fields(&self) -> &[String] {
+            &self.0
+        }
+    }
+
+    impl AggState for Counts {
+        fn add(&mut self, rec: &Record<'_>) {
+            match (self.all_other, rec.get("user")) {
+                (false, Some(v)) => *self.by.entry(v.text().into_owned()).or_default() += 1,
+                _ => self.other += 1,
+            }
+        }
+        fn merge(&mut self, other: &dyn AggState) {
+            let o = crate::agg::same::<Counts>(other, "test");
+            for (k, c) in &o.by {
+                match self.all_other {
+                    false => *self.by.entry(k.clone()).or_default() += c,
+                    true => self.other += c,
+                }
+            }
+            self.other += o.other;
+        }
+        fn emit(&self, _: bool) -> Vec<Record<'static>> {
+            let row = |k: &str, c: u64| {
+                Record::row(vec![
+                    (Cow::Borrowed("user"), Value::owned_str(k.into())),
+                    (Cow::Borrowed("count"), Value::Int(c as i64)),
+                ])
+            };
+            let mut rows: Vec<Record<'static>> = self.by.iter().map(|(k, c)| row(k, *c)).collect();
+            if self.other > 0 {
+                rows.push(row("(other)", self.other));
+            }
+            rows
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn is_empty(&self) -> bool {
+            self.by.is_empty() && self.other == 0
+        }
+        fn other(&self) -> Option<Box<dyn AggState>> {
+            Some(Box::new(Counts {
+                all_other: true,
+                ..Counts::default()
+            }))
+        }
+    }
+
+    fn agg() -> ByUser {
+        ByUser(vec!["user".into()])
+    }
 
     fn rec(user: &str) -> Record<'static> {
         Record::row(vec![(Cow::Borrowed("user"), Value::owned_str(user.into()))])
@@ -354,36 +422,51 @@ mod tests {
 
     #[test]
     fn pieces_cut_by_key_and_bucket_and_merge_piece_by_piece() {
-        let (agg, _) = aggregation_capped(&["count-by-key", "user"], 10).expect("count-by-key");
+        let agg = agg();
         let fields: Arc<[String]> = agg.key_fields().into();
         let mut a = Pieces::new(10, 10, Arc::clone(&fields));
-        a.add(&rec("u"), 1, agg.as_ref());
-        a.add(&rec("v"), 2, agg.as_ref());
-        a.add(&rec("u"), 9, agg.as_ref());
-        a.add(&rec("u"), 12, agg.as_ref());
+        a.add(&rec("u"), 1, &agg);
+        a.add(&rec("v"), 2, &agg);
+        a.add(&rec("u"), 9, &agg);
+        a.add(&rec("u"), 12, &agg);
         let mut b = Pieces::new(10, 10, fields);
-        b.add(&rec("u"), 5, agg.as_ref());
-        b.add(&rec("w"), 30, agg.as_ref());
+        b.add(&rec("u"), 5, &agg);
+        b.add(&rec("w"), 30, &agg);
+        b.add(&rec("u"), 25, &agg);
         a.absorb(b);
         assert_eq!(
             texts(a),
-            ["1..9 u,3", "12..12 u,1", "2..2 v,1", "30..30 w,1"]
+            [
+                "1..9 u,3",
+                "12..12 u,1",
+                "25..25 u,1",
+                "2..2 v,1",
+                "30..30 w,1"
+            ]
         );
     }
 
     #[test]
     fn pieces_past_max_keys_count_under_other() {
-        let (agg, _) = aggregation_capped(&["count-by-key", "user"], 2).expect("count-by-key");
+        let agg = agg();
         let fields: Arc<[String]> = agg.key_fields().into();
         let mut a = Pieces::new(10, 2, Arc::clone(&fields));
-        for (u, t) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("a", 5)] {
-            a.add(&rec(u), t, agg.as_ref());
+        for (u, t) in [("a", 1), ("b", 2), ("c", 3), ("d", 4), ("a", 5), ("c", 15)] {
+            a.add(&rec(u), t, &agg);
         }
         let mut b = Pieces::new(10, 2, fields);
         for (u, t) in [("e", 6), ("b", 7)] {
-            b.add(&rec(u), t, agg.as_ref());
+            b.add(&rec(u), t, &agg);
         }
         a.absorb(b);
-        assert_eq!(texts(a), ["1..5 a,2", "2..7 b,2", "other 3..6 (other),3"]);
+        assert_eq!(
+            texts(a),
+            [
+                "1..5 a,2",
+                "2..7 b,2",
+                "other 3..6 (other),3",
+                "other 15..15 (other),1"
+            ]
+        );
     }
 }
