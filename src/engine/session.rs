@@ -181,9 +181,21 @@ impl Engine<'_> {
                 Some((t, m)) if t == time => self.report(time, n, m),
                 other => {
                     meter = other;
-                    if let Some(track) = &mut self.sessions {
-                        track.alone_upto = Some(time);
-                    }
+                    let Some(track) = &mut self.sessions else {
+                        continue;
+                    };
+                    track.alone_upto = Some(time);
+                    // --stats: a batch of no records of its own
+                    let span = track.grid.step();
+                    let alone = Meter {
+                        records: 0,
+                        busy: std::time::Duration::ZERO,
+                        began: std::time::Instant::now(),
+                        scheduling_delay: None,
+                        end: None,
+                        span: std::time::Duration::from_nanos(u64::try_from(span).unwrap_or(0)),
+                    };
+                    self.report(time, n, alone);
                 }
             }
             // the lines of batches that end by then are all written
