@@ -137,7 +137,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,12 +211,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -231,7 +239,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,12 +313,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -325,7 +341,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,12 +415,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -419,7 +443,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -493,12 +517,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -513,7 +545,7 @@ _spate() {
             return 0
             ;;
         eval)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,12 +619,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -607,7 +647,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,12 +721,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -701,7 +749,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -775,12 +823,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -795,7 +851,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -869,12 +925,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -889,7 +953,7 @@ _spate() {
             return 0
             ;;
         join)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,12 +1027,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -983,7 +1055,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1057,12 +1129,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1077,7 +1157,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1151,12 +1231,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1171,7 +1259,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1245,12 +1333,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1265,7 +1361,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1339,12 +1435,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1359,7 +1463,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1433,12 +1537,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1733,7 +1845,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1807,12 +1919,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1827,7 +1947,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1901,12 +2021,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -1921,7 +2049,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1995,12 +2123,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -2015,7 +2151,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2089,12 +2225,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)
@@ -2109,7 +2253,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --time-format --live --emit --explain --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2183,12 +2327,20 @@ _spate() {
                     COMPREPLY=($(compgen -W "pretty tsv csv jsonl json spark" -- "${cur}"))
                     return 0
                     ;;
+                --output-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 epoch epoch-ms" -- "${cur}"))
                     return 0
                     ;;
                 --emit)
                     COMPREPLY=($(compgen -W "pyspark" -- "${cur}"))
+                    return 0
+                    ;;
+                --dead-letter)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --threads)

@@ -301,11 +301,47 @@ pub struct Offence {
     pub detail: String,
 }
 
+/// A dropped line kept for `--dead-letter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLine {
+    pub reason: Reason,
+    /// 1-based within its input.
+    pub line: u64,
+    /// The line as read, after repair.
+    pub text: String,
+}
+
+impl DeadLine {
+    /// Its JSON line: `{"reason":..,"input":..,"line":..,"text":..}`
+    /// (compact, keys in this order).
+    pub fn json(&self, input: &str) -> String {
+        let mut s = String::with_capacity(self.text.len() + input.len() + 48);
+        s.push_str("{\"reason\":");
+        push_json_str(&mut s, self.reason.key());
+        s.push_str(",\"input\":");
+        push_json_str(&mut s, input);
+        s.push_str(",\"line\":");
+        s.push_str(&self.line.to_string());
+        s.push_str(",\"text\":");
+        push_json_str(&mut s, &self.text);
+        s.push('}');
+        s
+    }
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::Value::from(s).to_string());
+}
+
 /// Per-line context handed to the per-record operators: the line's
 /// number (for `--strict`) and the counters.
 #[derive(Debug, Default)]
 pub struct Ctx {
     pub counts: Counts,
+    /// `--dead-letter`: the lines dropped so far, when they are kept.
+    pub dead: Option<Vec<DeadLine>>,
+    /// The source id of the line being processed (its input).
+    pub input: u32,
     pub line: u64,
     /// Drops recorded for the current line.
     pub line_drops: u32,
@@ -320,7 +356,10 @@ impl Ctx {
     /// that gave any record is processed (even if some of its records were
     /// dropped); one that gave none is dropped if anything dropped it, else
     /// filtered.
-    pub fn end_line(&mut self, delivered: u64) {
+    ///
+    /// Returns the reason the line was dropped for, when it was.
+    pub fn end_line(&mut self, delivered: u64) -> Option<Reason> {
+        let mut dropped = None;
         if delivered > 0 {
             self.counts.processed += 1;
             if let Some(r) = self.line_reason {
@@ -328,9 +367,12 @@ impl Ctx {
             }
         } else if self.line_drops == 0 {
             self.counts.filtered += 1;
+        } else {
+            dropped = self.line_reason;
         }
         self.line_drops = 0;
         self.line_reason = None;
+        dropped
     }
 
     pub fn new(strict: bool) -> Self {

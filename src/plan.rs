@@ -32,10 +32,14 @@ impl StagePlan {
 }
 
 /// The output's part.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Output {
     pub format: OutputFormat,
     pub options: Options,
+    /// `--output-file`: results appended to this file, not standard output.
+    pub file: Option<std::path::PathBuf>,
+    /// `--dead-letter`: every dropped line appended to this file.
+    pub dead_letter: Option<std::path::PathBuf>,
 }
 
 /// What watches the run besides its output.

@@ -407,3 +407,54 @@ fn follow_bom_removed_from_each_file_the_path_rotates_to() {
         "{stderr}"
     );
 }
+
+/// `csv --header` with `-F`: the file a followed path is rotated to has its
+/// own header (here with its columns in another order), read as one.
+#[test]
+fn follow_csv_header_per_rotated_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("app.csv");
+    std::fs::write(&path, "k,v\na,1\n").expect("write");
+    let mut child = spate([
+        "-F",
+        "-i",
+        path.to_str().expect("utf-8 temp path"),
+        "--batch-lines",
+        "1",
+        "-o",
+        "tsv",
+        "csv",
+        "--header",
+        "then",
+        "fields",
+        "k,v",
+    ])
+    .spawn();
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut rows = Vec::new();
+    let take = |rows: &mut Vec<String>| {
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(10)) {
+            rows.push(
+                line.split_once('\t')
+                    .map_or(line.clone(), |(_, r)| r.to_string()),
+            );
+        }
+    };
+    take(&mut rows);
+    // rotate: rename away, a new file with its own header
+    std::fs::rename(&path, dir.path().join("app.csv.1")).expect("rotate");
+    std::fs::write(&path, "v,k\n2,b\n").expect("write the new file");
+    take(&mut rows);
+    crate::util::kill(child.id(), "INT");
+    let code = crate::util::wait_code(&mut child, Duration::from_secs(10));
+    assert_eq!(rows, ["a\t1", "b\t2"]);
+    assert_eq!(code, 130);
+}

@@ -229,10 +229,12 @@ fn inputs_emit_empty_shows_zero_count() {
     .stdin("a\n")
     .run();
     assert_eq!(tsv_body(&out.stdout), ["0"]);
+    // -b eof writes its one batch whatever (changed from 0.1, which
+    // printed nothing here)
     let out = spate(["-b", "eof", "-o", "tsv", "grep", "nomatch", "then", "count"])
         .stdin("a\n")
         .run();
-    assert_eq!(out.stdout, "");
+    assert_eq!(tsv_body(&out.stdout), ["0"]);
 }
 
 #[test]
@@ -556,4 +558,96 @@ fn inputs_a_short_first_line_on_a_pipe_is_not_held_back() {
     let _ = child.wait();
     let line = line.expect("the first line's batch came while stdin stayed open");
     assert!(line.ends_with("\t1\n"), "{line:?}");
+}
+
+/// `csv --header` takes a header per input: the second file's header is
+/// not a data row, and its columns in another order land under their
+/// names (0.1 took the first file's header only and swapped the values).
+#[test]
+fn inputs_csv_header_per_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    std::fs::write(&a, "city,temp\nParis,12\nLyon,14\n").expect("write a");
+    std::fs::write(&b, "temp,city\n20,Nice\n").expect("write b");
+    for threads in ["1", "2"] {
+        let out = spate([
+            "-i",
+            a.to_str().expect("utf-8"),
+            "-i",
+            b.to_str().expect("utf-8"),
+            "--threads",
+            threads,
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "csv",
+            "--header",
+            "then",
+            "fields",
+            "city,temp",
+        ])
+        .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(
+            tsv_body(&out.stdout),
+            ["Paris\t12", "Lyon\t14", "Nice\t20"],
+            "--threads {threads}"
+        );
+    }
+}
+
+/// A header per connection: two clients of one `listen://` input send
+/// their columns in different orders; each row lands under its names.
+#[test]
+fn inputs_csv_header_per_connection() {
+    use std::io::BufRead;
+
+    use crate::util::{connect_within, free_port, kill, wait_code};
+    let port = free_port();
+    let mut child = spate([
+        "-i",
+        &format!("listen://127.0.0.1:{port}"),
+        "--batch-lines",
+        "1",
+        "-o",
+        "tsv",
+        "csv",
+        "--header",
+        "then",
+        "fields",
+        "k,v",
+    ])
+    .spawn();
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut rows = Vec::new();
+    for text in ["k,v\na,1\n", "v,k\n2,b\n"] {
+        let mut c = connect_within(port, Duration::from_secs(10));
+        c.write_all(text.as_bytes()).expect("send");
+        drop(c);
+        // this client's row is written before the next one connects
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => rows.push(
+                line.split_once('\t')
+                    .map_or(line.clone(), |(_, r)| r.to_string()),
+            ),
+            Err(_) => break,
+        }
+    }
+    kill(child.id(), "INT");
+    let code = wait_code(&mut child, Duration::from_secs(10));
+    assert_eq!(rows, ["a\t1", "b\t2"]);
+    assert_eq!(code, 130);
 }

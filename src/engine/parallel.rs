@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use rayon::prelude::*;
 
-use crate::accounting::{Counts, Ctx, Offence, Reason};
+use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
 use crate::agg::AggState;
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
@@ -20,6 +20,7 @@ use crate::batch::pieces::Pieces;
 use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
+use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
 
@@ -88,6 +89,8 @@ pub(super) struct Worker {
 pub(super) struct Limits {
     pub max_line_bytes: usize,
     pub strict: bool,
+    /// `--dead-letter`: dropped lines are kept, with their numbers.
+    pub dead: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
     /// The step's wall-clock time (within the open batch): each record's
@@ -106,6 +109,8 @@ pub(super) struct StepOut {
     pub lines_by_end: BTreeMap<Nanos, u64>,
     /// `--strict`: the first line refused.
     pub offence: Option<Offence>,
+    /// `--dead-letter`: the lines it dropped, in input order.
+    pub dead: Vec<DeadLine>,
 }
 
 /// The workers and the pool they run on.
@@ -163,6 +168,15 @@ impl Work {
         parts
     }
 
+    /// Source `source` begins a new input: its lines count from 1 again.
+    pub(super) fn restart_lines(&mut self, source: u32) {
+        let src = source as usize;
+        if src >= self.next_line.len() {
+            self.next_line.resize(src + 1, 1);
+        }
+        self.next_line[src] = 1;
+    }
+
     /// Every worker's counters so far.
     pub(super) fn counts(&self, into: &mut Counts) {
         for w in &self.workers {
@@ -181,8 +195,14 @@ impl Work {
     /// go to whichever worker is free, so more, smaller parts keep both busy
     /// when one is descheduled; event time redoes a part on the worker that
     /// ran it, one each.
-    pub(super) fn parts<'d>(&self, chain: &Chain, data: &'d [u8], event: bool) -> Vec<&'d [u8]> {
-        let ordered = chain.pre.iter().all(|op| op.ready());
+    pub(super) fn parts<'d>(
+        &self,
+        chain: &Chain,
+        source: u32,
+        data: &'d [u8],
+        event: bool,
+    ) -> Vec<&'d [u8]> {
+        let ordered = chain.pre.iter().all(|op| op.ready(source));
         if ordered && self.pool.is_some() && data.len() >= PAR_MIN_BYTES {
             let n = self.workers.len();
             let fine = if event {
@@ -198,7 +218,8 @@ impl Work {
 
     /// Runs the per-record operators over parts of one source, in order
     /// (`cuts`: whether each part's last line was cut by its reader), into
-    /// the open batch or, with `rules`, into per-batch partials.
+    /// the open batch or, with `event` (its rules and the lines' own
+    /// times), into per-batch partials.
     pub(super) fn step(
         &mut self,
         chain: &Chain,
@@ -206,7 +227,7 @@ impl Work {
         source: u32,
         parts: Vec<&[u8]>,
         cuts: Vec<bool>,
-        rules: Option<Rules<'_>>,
+        event: Option<(Rules<'_>, Option<&LineTimes>)>,
     ) -> StepOut {
         let src = source as usize;
         if src >= self.next_line.len() {
@@ -217,7 +238,12 @@ impl Work {
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
-        let numbered = limits.strict || rules.is_some();
+        let numbered = limits.strict || limits.dead || event.is_some();
+        if limits.dead {
+            for w in &mut self.workers {
+                w.cx.dead.get_or_insert_with(Vec::new);
+            }
+        }
         let mut starts = Vec::with_capacity(parts.len());
         let mut line = first_line;
         for p in &parts {
@@ -231,14 +257,21 @@ impl Work {
         self.seq += parts.len() as u64;
         let job = Job {
             chain,
+            input: source,
             max_line_bytes: limits.max_line_bytes,
             cuts: &cuts,
         };
         let mut lines_by_end = BTreeMap::new();
-        let event = match rules {
-            Some(rules) => {
-                let (step, lines) =
-                    self.event_step(&job, rules, limits.stats, &parts, &starts, seq0);
+        let event = match event {
+            Some((rules, times)) => {
+                let (step, lines) = self.event_step(
+                    &job,
+                    (rules, times.map(|t| (t, first_line))),
+                    limits.stats,
+                    &parts,
+                    &starts,
+                    seq0,
+                );
                 lines_by_end = lines;
                 Some(step)
             }
@@ -270,11 +303,20 @@ impl Work {
             .iter_mut()
             .filter_map(|w| w.cx.offence.take())
             .min_by_key(|o| o.line);
+        // one source per step: its line numbers put the parts back in order
+        let mut dead: Vec<DeadLine> = Vec::new();
+        for w in &mut self.workers {
+            if let Some(d) = &mut w.cx.dead {
+                dead.append(d);
+            }
+        }
+        dead.sort_unstable_by_key(|d| d.line);
         StepOut {
             lines: line - first_line,
             event,
             lines_by_end,
             offence,
+            dead,
         }
     }
 
@@ -284,7 +326,7 @@ impl Work {
     fn event_step(
         &mut self,
         job: &Job<'_>,
-        rules: Rules<'_>,
+        (rules, times): (Rules<'_>, Option<(&LineTimes, u64)>),
         stats: bool,
         parts: &[&[u8]],
         starts: &[u64],
@@ -297,7 +339,8 @@ impl Work {
                 results.iter_mut().map(std::sync::Mutex::new).collect();
             let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
                 let before = w.cx.counts.clone();
-                let mut to = ToEvent::new(rules, job.chain, stats, start_max, seq0 + i as u64);
+                let mut to =
+                    ToEvent::new(rules, times, job.chain, stats, start_max, seq0 + i as u64);
                 job.run(part, i, starts[i], &mut w.cx, &mut w.seen, &mut to);
                 if let Ok(mut slot) = slots[i].lock() {
                     **slot = Some((to, before));
@@ -320,7 +363,12 @@ impl Work {
                 let w = &mut self.workers[i % n];
                 w.cx.counts = before.clone();
                 w.cx.offence = None;
-                let mut redo = ToEvent::new(rules, job.chain, stats, prefix, to.seq);
+                // and the lines it dropped, to be dropped again or not
+                let (from, to_line) = (starts[i], starts.get(i + 1).copied());
+                if let Some(d) = &mut w.cx.dead {
+                    d.retain(|e| e.line < from || to_line.is_some_and(|t| e.line >= t));
+                }
+                let mut redo = ToEvent::new(rules, times, job.chain, stats, prefix, to.seq);
                 job.run(parts[i], i, starts[i], &mut w.cx, &mut w.seen, &mut redo);
                 *to = redo;
             }
@@ -406,6 +454,8 @@ fn on_free_workers<F>(
 /// What every part of one chunk shares.
 struct Job<'p> {
     chain: &'p Chain,
+    /// The source id of every part.
+    input: u32,
     max_line_bytes: usize,
     /// Per part: its last line was cut by the reader.
     cuts: &'p [bool],
@@ -466,6 +516,9 @@ impl Deliver for ToOpen<'_> {
 /// Into fresh per-batch partials, by each record's own time.
 struct ToEvent<'c> {
     rules: Rules<'c>,
+    /// `--event-time kafka`: the chunk's line times and its first line's
+    /// number.
+    times: Option<(&'c LineTimes, u64)>,
     chain: &'c Chain,
     /// Count records per batch for `--stats`.
     stats: bool,
@@ -506,6 +559,7 @@ impl<'c> ToEvent<'c> {
 
     fn new(
         rules: Rules<'c>,
+        times: Option<(&'c LineTimes, u64)>,
         chain: &'c Chain,
         stats: bool,
         start_max: Option<Nanos>,
@@ -513,6 +567,7 @@ impl<'c> ToEvent<'c> {
     ) -> Self {
         ToEvent {
             rules,
+            times,
             chain,
             stats,
             seq,
@@ -562,6 +617,10 @@ impl Deliver for ToEvent<'_> {
                 EventTime::Field(f) => rec
                     .lookup(f)
                     .and_then(|v| value_time(&v, self.rules.reader)),
+                EventTime::Kafka => *line_ts.get_or_insert_with(|| {
+                    self.times
+                        .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
+                }),
             };
             let Some(ts) = ts else {
                 untimed = true;
@@ -611,6 +670,7 @@ impl Deliver for ToEvent<'_> {
                     ),
                     None => format!("no readable timestamp in field '{f}'"),
                 },
+                EventTime::Kafka => "the Kafka message has no timestamp".to_string(),
             };
             cx.drop_line(Reason::Untimed, what);
         }
@@ -635,6 +695,7 @@ impl Job<'_> {
         seen: &mut Seen,
         d: &mut D,
     ) {
+        cx.input = self.input;
         let max = self.max_line_bytes;
         let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
@@ -772,7 +833,16 @@ impl Job<'_> {
                 }
                 d.deliver(&mut cur, raw, cx)
             };
-            cx.end_line(delivered);
+            if let Some(reason) = cx.end_line(delivered) {
+                if let Some(d) = &mut cx.dead {
+                    // the line as read, after repair
+                    d.push(DeadLine {
+                        reason,
+                        line: line_no,
+                        text: String::from_utf8_lossy(line).into_owned(),
+                    });
+                }
+            }
             if cx.offence.is_some() {
                 break;
             }

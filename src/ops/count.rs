@@ -38,6 +38,9 @@ impl Aggregation for CountAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counter(0))
     }
+    fn columns(&self) -> Option<Vec<String>> {
+        Some(vec!["count".into()])
+    }
 }
 
 struct Counter(u64);

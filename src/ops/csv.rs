@@ -4,14 +4,17 @@
 //! parser: values borrow from the line unless they hold `""` escapes.
 
 use std::borrow::Cow;
-use std::sync::{LazyLock, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use arc_swap::ArcSwap;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::{Ctx, Reason};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
 use crate::record::{CURRENT, Name, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Csv;
 
@@ -60,9 +63,10 @@ impl Operator for Csv {
              other columns unset. An empty header cell is named by its position; when names \
              repeat, the last value wins; a column named _ replaces _. A quote inside an \
              unquoted value is kept as is.\n\n\
-             With --header, the first record that reaches csv names the columns and is not \
-             output (with several inputs, only the first one's header is; the others' header \
-             lines are data). Empty lines are skipped, silently.\n\n\
+             With --header, each input's first record that reaches csv names its columns and \
+             is not output: a header per file (each file of a pattern, each file a followed \
+             path rotates to) and per connection, so files with their columns in another order \
+             are read right. Empty lines are skipped, silently.\n\n\
              A record with an unterminated quote, or text after a closing quote, is dropped \
              and counted as invalid CSV.\n\n\
              Examples:\n  \
@@ -80,7 +84,7 @@ impl Operator for Csv {
             .get_one::<String>("delimiter")
             .map_or(Ok(b','), |d| delimiter(d))?;
         let names = if m.get_flag("header") {
-            Names::Header(OnceLock::new())
+            Names::Header(ArcSwap::default())
         } else if let Some(cols) = m.get_one::<String>("columns") {
             Names::Fixed(Columns::new(
                 name_list(cols)?.into_iter().map(leak).collect(),
@@ -127,6 +131,19 @@ fn leak(name: String) -> &'static str {
     Box::leak(name.into_boxed_str())
 }
 
+/// A header's name, leaked once for the whole run however many inputs
+/// repeat it (a header per file, per connection).
+fn interned(name: String) -> &'static str {
+    static NAMES: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Mutex::default);
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.get(name.as_str()) {
+        return n;
+    }
+    let n = leak(name);
+    names.insert(n);
+    n
+}
+
 /// Positions named without an allocation per record.
 const STATIC_POSITIONS: usize = 256;
 
@@ -147,10 +164,12 @@ fn position(i: usize) -> Name<'static> {
 enum Names {
     /// By `--columns`, or by position alone (no names).
     Fixed(Columns),
-    /// Set by the first record the operator sees. The operator is shared by
-    /// the worker threads: this relies on the engine giving that record to
-    /// the operator before any other one.
-    Header(OnceLock<Columns>),
+    /// Per input (source id), set by the first record the operator sees
+    /// from it. The operator is shared by the worker threads: this relies on
+    /// the engine giving that record to the operator before any other one
+    /// of the same input (see `ready`), and forgotten when the input begins
+    /// anew (a file a followed path now names, a new connection).
+    Header(ArcSwap<HashMap<u32, Arc<Columns>>>),
 }
 
 struct Columns {
@@ -188,7 +207,10 @@ enum Source<'a> {
 fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
     match rec.lookup(field).as_deref() {
         None => Source::Missing,
-        Some(Value::Str(Cow::Borrowed(s))) => Source::Borrowed(s),
+        Some(Value::Str(Text {
+            s: Cow::Borrowed(s),
+            ..
+        })) => Source::Borrowed(s),
         Some(other) => Source::Owned(other.text().into_owned()),
     }
 }
@@ -212,7 +234,7 @@ impl CsvOp {
                 Some(n) => Cow::Borrowed(*n),
                 None => position(i),
             };
-            let value = Value::Str(conv(v));
+            let value = Value::text_of(conv(v));
             if append {
                 rec.fields.push((name, value));
             } else {
@@ -222,8 +244,13 @@ impl CsvOp {
         })
     }
 
-    /// Takes a record as the header, unless it is malformed.
-    fn take_header(&self, text: &str, cell: &OnceLock<Columns>) -> Result<(), String> {
+    /// Takes a record as input `input`'s header, unless it is malformed.
+    fn take_header(
+        &self,
+        text: &str,
+        headers: &ArcSwap<HashMap<u32, Arc<Columns>>>,
+        input: u32,
+    ) -> Result<(), String> {
         let mut names = Vec::new();
         parse_record(text, self.delim, |v| {
             names.push(if v.is_empty() {
@@ -232,17 +259,33 @@ impl CsvOp {
                 v.into_owned()
             })
         })?;
-        // a lost race leaks a few names; the winner's header stands
-        let _ = cell.set(Columns::new(names.into_iter().map(leak).collect()));
+        let cols = Arc::new(Columns::new(names.into_iter().map(interned).collect()));
+        headers.rcu(|m| {
+            let mut m = HashMap::clone(m);
+            m.entry(input).or_insert_with(|| Arc::clone(&cols));
+            m
+        });
         Ok(())
     }
 }
 
 impl RecordOp for CsvOp {
-    fn ready(&self) -> bool {
+    fn ready(&self, input: u32) -> bool {
         match &self.names {
-            Names::Header(cell) => cell.get().is_some(),
+            Names::Header(h) => h.load().contains_key(&input),
             _ => true,
+        }
+    }
+
+    fn input_began(&self, input: u32) {
+        if let Names::Header(h) = &self.names {
+            if h.load().contains_key(&input) {
+                h.rcu(|m| {
+                    let mut m = HashMap::clone(m);
+                    m.remove(&input);
+                    m
+                });
+            }
         }
     }
 
@@ -259,17 +302,24 @@ impl RecordOp for CsvOp {
         if text.is_empty() {
             return;
         }
-        let cols = match &self.names {
-            Names::Fixed(c) => c,
-            Names::Header(cell) => match cell.get() {
+        // the headers' map held for this record, not an Arc cloned
+        // (a shared count the workers would fight over)
+        let headers = match &self.names {
+            Names::Header(h) => Some(h.load()),
+            Names::Fixed(_) => None,
+        };
+        let cols = match (&self.names, &headers) {
+            (Names::Fixed(c), _) => c,
+            (Names::Header(h), Some(map)) => match map.get(&cx.input) {
                 Some(n) => n,
                 None => {
-                    if let Err(e) = self.take_header(text, cell) {
+                    if let Err(e) = self.take_header(text, h, cx.input) {
                         cx.drop_line(Reason::InvalidCsv, e);
                     }
                     return;
                 }
             },
+            (Names::Header(_), None) => return,
         };
         let filled = match src {
             Source::Borrowed(s) => self.fill(s, cols, &mut rec, |v| v),
@@ -452,13 +502,21 @@ mod tests {
         let r = &out[0];
         assert!(matches!(
             r.get("1"),
-            Some(Value::Str(Cow::Borrowed("plain")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("plain"),
+                ..
+            }))
         ));
         assert!(matches!(
             r.get("2"),
-            Some(Value::Str(Cow::Borrowed("quoted")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("quoted"),
+                ..
+            }))
         ));
-        assert!(matches!(r.get("3"), Some(Value::Str(Cow::Owned(s))) if s == "es\"caped"));
+        assert!(
+            matches!(r.get("3"), Some(Value::Str(Text { s: Cow::Owned(s), .. })) if s == "es\"caped")
+        );
         assert!(r.fields.iter().all(|(n, _)| matches!(n, Cow::Borrowed(_))));
     }
 

@@ -217,11 +217,18 @@ pub trait RecordOp: Send + Sync {
     }
 
     /// False while the operator still depends on the order of the first
-    /// records it sees (`csv --header` before its header line): the engine
-    /// then processes lines in order, on one worker.
-    fn ready(&self) -> bool {
+    /// records it sees from source `input` (`csv --header` before that
+    /// input's header line): the engine then processes its lines in order,
+    /// on one worker.
+    fn ready(&self, _input: u32) -> bool {
         true
     }
+
+    /// Source `input` begins a new input (a file a followed path now
+    /// names, a new connection): what the operator learnt from the
+    /// previous one's first records (`csv --header`'s header) is forgotten.
+    /// Called by the engine between steps.
+    fn input_began(&self, _input: u32) {}
 
     /// Called once before the run reads any input (never for `--emit`):
     /// what the operator must read before the first record (`join`'s
@@ -237,11 +244,26 @@ pub trait RecordOp: Send + Sync {
     fn batch_closed(&self) -> Option<String> {
         None
     }
+
+    /// The columns of the records it gives, as the output formats name
+    /// them (`_` as `value`), given those of the records it takes (`None`:
+    /// known only from the data). The default, unknown, is always safe:
+    /// `csv` and `tsv` then take the columns from the rows.
+    fn columns(&self, _input: Option<&[String]>) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Works on a whole batch's rows (sort, head, top).
 pub trait RowsOp: Send + Sync {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
+
+    /// The columns of its rows given those of the rows it takes (see
+    /// [`RecordOp::columns`]): by default the same, as it only picks and
+    /// orders rows.
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        input.map(<[String]>::to_vec)
+    }
 }
 
 /// Compiles a user's regex, with a one-line error that says where it is

@@ -142,9 +142,7 @@ impl<'a> Follower<'a> {
             Some(at) => {
                 self.file.seek(SeekFrom::Start(at))?;
                 self.pos = at;
-                if at > 0 {
-                    self.lines.bom = BomCheck::done();
-                }
+                self.lines.restart(at);
             }
             None => {
                 // the line being written is already too long: its rest is
@@ -152,7 +150,7 @@ impl<'a> Follower<'a> {
                 self.file.seek(SeekFrom::Start(len))?;
                 self.pos = len;
                 self.lines.skipping = true;
-                self.lines.bom = BomCheck::done();
+                self.lines.restart(len);
             }
         }
         Ok(())
@@ -178,7 +176,10 @@ impl<'a> Follower<'a> {
                     }
                     self.file.seek(SeekFrom::Start(0))?;
                     self.pos = 0;
-                    self.lines.bom = BomCheck::new();
+                    self.lines.restart(0);
+                    if tx.send(Msg::Begin(self.lines.source)).is_err() {
+                        return Ok(());
+                    }
                 }
                 Change::Replaced { file, id, regular } => {
                     // what the old file got since it last read nothing
@@ -197,7 +198,10 @@ impl<'a> Follower<'a> {
                     self.id = id;
                     self.regular = regular;
                     self.pos = 0;
-                    self.lines.bom = BomCheck::new();
+                    self.lines.restart(0);
+                    if tx.send(Msg::Begin(self.lines.source)).is_err() {
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -316,6 +320,9 @@ struct Lines {
     offer: usize,
     /// A byte order mark at the start of the file being read.
     bom: BomCheck,
+    /// Bytes of the file read so far (where a chunk ends is this less
+    /// what is still buffered).
+    consumed: u64,
 }
 
 impl Lines {
@@ -329,6 +336,7 @@ impl Lines {
             skipping: false,
             offer: 64 * 1024,
             bom: BomCheck::new(),
+            consumed: 0,
         }
     }
 
@@ -352,6 +360,7 @@ impl Lines {
             }
         };
         self.buf.truncate(start + n);
+        self.consumed += n as u64;
         // while undecided nothing was taken: the buffer holds the file
         // from its start
         let drop = self.bom.strip(&self.buf, false);
@@ -374,13 +383,27 @@ impl Lines {
         Ok(n)
     }
 
-    fn chunk(&self, data: Vec<u8>, last_cut: bool, last_unterminated: bool) -> Chunk {
+    fn chunk(&self, data: Vec<u8>, last_cut: bool, last_unterminated: bool, end: u64) -> Chunk {
         Chunk {
             source: self.source,
             data: data.into(),
             last_cut,
             last_unterminated,
+            end,
+            times: None,
+            mark: None,
         }
+    }
+
+    /// Reading starts over at offset `at` of a file (a new one, or the same
+    /// after truncation, or where a resumed run left it).
+    fn restart(&mut self, at: u64) {
+        self.consumed = at;
+        self.bom = if at == 0 {
+            BomCheck::new()
+        } else {
+            BomCheck::done()
+        };
     }
 
     /// The next chunk ready to send: the whole lines buffered, else the
@@ -391,7 +414,8 @@ impl Lines {
             rest.extend_from_slice(&self.buf[last + 1..]);
             self.buf.truncate(last + 1);
             let data = std::mem::replace(&mut self.buf, rest);
-            return Some(self.chunk(data, false, false));
+            let end = self.consumed - self.buf.len() as u64;
+            return Some(self.chunk(data, false, false, end));
         }
         if self.buf.len() > self.max {
             let keep = cut_point(&self.buf, self.max);
@@ -399,7 +423,7 @@ impl Lines {
             self.buf.push(b'\n');
             let data = std::mem::replace(&mut self.buf, Vec::with_capacity(self.cap));
             self.skipping = true;
-            return Some(self.chunk(data, true, false));
+            return Some(self.chunk(data, true, false, self.consumed));
         }
         None
     }
@@ -413,7 +437,7 @@ impl Lines {
         }
         self.buf.push(b'\n');
         let data = std::mem::replace(&mut self.buf, Vec::with_capacity(self.cap));
-        Some(self.chunk(data, false, true))
+        Some(self.chunk(data, false, true, self.consumed))
     }
 }
 

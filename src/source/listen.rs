@@ -15,8 +15,8 @@
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -79,7 +79,13 @@ pub fn run(
     id: u32,
     opts: &SourceOptions,
     tx: &Sender<Msg>,
+    roster: &super::Roster,
 ) -> anyhow::Result<()> {
+    let ids = Arc::new(ConnIds {
+        first: id,
+        roster: roster.clone(),
+        free: Mutex::new(vec![id]),
+    });
     let name: Arc<str> = match listener.local_addr() {
         Ok(a) => format!("listen://{a}").into(),
         Err(_) => "listen://".into(),
@@ -128,11 +134,17 @@ pub fn run(
         connected.fetch_add(1, Ordering::SeqCst);
         let slot = Slot(Arc::clone(&connected));
         let (tx, name2, max) = (tx.clone(), Arc::clone(&name), opts.max_line_bytes);
+        let conn_id = ConnId::take(&ids, &name);
         let spawned = std::thread::Builder::new()
             .name("spate-client".to_string())
             .spawn(move || {
                 let _slot = slot;
-                client(stream, peer, &name2, id, max, &tx);
+                // each connection is an input of its own: its lines from
+                // 1, its header; the id goes back when it ends
+                if tx.send(Msg::Begin(conn_id.id)).is_ok() {
+                    client(stream, peer, &name2, conn_id.id, max, &tx);
+                }
+                drop(conn_id);
             });
         if let Err(e) = spawned {
             // the closure, its stream and its slot are dropped: the client
@@ -157,6 +169,44 @@ fn client(stream: TcpStream, peer: SocketAddr, name: &str, id: u32, max: usize, 
             eprintln!("spate: {name}: connection from {peer} reset by peer");
         }
         Some(e) => eprintln!("spate: {name}: reading from {peer}: {e}"),
+    }
+}
+
+/// The source ids of connections: the listener's own first, then new
+/// ones from the roster only while every known one is in use, so that
+/// they stay as many as the most clients ever connected at once.
+struct ConnIds {
+    first: u32,
+    roster: super::Roster,
+    free: Mutex<Vec<u32>>,
+}
+
+/// A connection's source id, given back when it is dropped (after the
+/// connection's last chunk was sent, so the engine sees that chunk before
+/// the next connection's `Begin` for the same id).
+struct ConnId {
+    id: u32,
+    ids: Arc<ConnIds>,
+}
+
+impl ConnId {
+    fn take(ids: &Arc<ConnIds>, name: &str) -> ConnId {
+        let reused = ids.free.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let id = reused.unwrap_or_else(|| ids.roster.add(name.to_string()));
+        ConnId {
+            id,
+            ids: Arc::clone(ids),
+        }
+    }
+}
+
+impl Drop for ConnId {
+    fn drop(&mut self) {
+        let mut free = self.ids.free.lock().unwrap_or_else(|p| p.into_inner());
+        // the listener's own id first, then the lowest
+        free.push(self.id);
+        let first = self.ids.first;
+        free.sort_unstable_by_key(|&i| std::cmp::Reverse((i != first, i)));
     }
 }
 

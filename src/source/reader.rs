@@ -36,6 +36,17 @@ pub struct Chunk {
     pub last_cut: bool,
     /// The last line of `data` had no `\n` in the input (end of input).
     pub last_unterminated: bool,
+    /// Where the chunk ends in its input's byte stream (decompressed, from
+    /// the stream's first byte): a run resumed with `--state` reads on from
+    /// here (past the rest of the line first when `last_cut`).
+    pub end: u64,
+    /// Each line's own timestamp, when the source has them and they are
+    /// wanted (`--event-time kafka`).
+    pub times: Option<super::LineTimes>,
+    /// Where the source stands after this chunk: to be reported with
+    /// [`super::Mark::written`] once every line of it is in a written
+    /// batch (Kafka commits its offsets then).
+    pub mark: Option<super::Mark>,
 }
 
 /// The bytes of a chunk (`mem[..len]`). Dropping it sends the memory back
@@ -134,26 +145,55 @@ impl Pool {
 /// Reads `r` to its end, sending chunks of whole lines on `tx`. Returns when
 /// the input ends or the engine stops listening.
 pub fn read_chunks<R: Read>(
-    mut r: R,
+    r: R,
     source: u32,
     max_line_bytes: usize,
     tx: &Sender<Msg>,
 ) -> std::io::Result<()> {
+    read_chunks_from(r, source, max_line_bytes, tx, Resume::default())
+}
+
+/// Where reading an input starts: at `offset` of its byte stream (the
+/// reader is there already), past the rest of a cut line first when
+/// `skip_line`. A byte order mark is only looked for at offset 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resume {
+    pub offset: u64,
+    pub skip_line: bool,
+}
+
+/// [`read_chunks`] from a [`Resume`] point.
+pub fn read_chunks_from<R: Read>(
+    mut r: R,
+    source: u32,
+    max_line_bytes: usize,
+    tx: &Sender<Msg>,
+    from: Resume,
+) -> std::io::Result<()> {
     let cap = CHUNK_BYTES.max(max_line_bytes.saturating_add(1).min(64 << 20));
     let pool = Pool::new(cap);
     let mut buf = pool.take();
-    let send = |data: ChunkData, last_cut: bool, last_unterminated: bool| {
+    // bytes of the stream read so far, the byte order mark included
+    let mut consumed = from.offset;
+    let send = |data: ChunkData, last_cut: bool, last_unterminated: bool, end: u64| {
         let chunk = Chunk {
             source,
             data,
             last_cut,
             last_unterminated,
+            end,
+            times: None,
+            mark: None,
         };
         tx.send(Msg::Chunk(chunk)).is_ok()
     };
     // while skipping the rest of a cut line
-    let mut skipping = false;
-    let mut bom = BomCheck::new();
+    let mut skipping = from.skip_line;
+    let mut bom = if from.offset == 0 {
+        BomCheck::new()
+    } else {
+        BomCheck::done()
+    };
     // How much of the buffer to offer a read. Pool buffers are initialised
     // to `cap` (new ones zeroed by the allocator), and what is initialised
     // is offered at no cost; only a buffer grown past that for a long line
@@ -179,6 +219,7 @@ pub fn read_chunks<R: Read>(
             }
         };
         buf.len = start + n;
+        consumed += n as u64;
         // nothing was sent while the mark is undecided: the buffer holds
         // the input from its start
         let drop = bom.strip(&buf.mem[..buf.len], n == 0);
@@ -197,7 +238,7 @@ pub fn read_chunks<R: Read>(
                     buf.mem.push(b'\n');
                 }
                 buf.len += 1;
-                let _ = send(pool.wrap(buf), false, true);
+                let _ = send(pool.wrap(buf), false, true, consumed);
             }
             return Ok(());
         }
@@ -226,7 +267,8 @@ pub fn read_chunks<R: Read>(
                 next.len = rest.len();
                 buf.len = last + 1;
                 let full = std::mem::replace(&mut buf, next);
-                if !send(pool.wrap(full), false, false) {
+                let end = consumed - buf.len as u64;
+                if !send(pool.wrap(full), false, false, end) {
                     return Ok(());
                 }
             }
@@ -239,7 +281,7 @@ pub fn read_chunks<R: Read>(
                 buf.len = keep + 1;
                 skipping = true;
                 let full = std::mem::replace(&mut buf, pool.take());
-                if !send(pool.wrap(full), true, false) {
+                if !send(pool.wrap(full), true, false, consumed) {
                     return Ok(());
                 }
             }
@@ -280,6 +322,50 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Every chunk's `end` is where its data ends in the input (less the
+    /// byte order mark and plus a cut line's rest, which resuming skips),
+    /// and reading on from any chunk's end gives the rest of the input.
+    #[test]
+    fn reader_chunk_ends_resume_where_they_stop() {
+        let mut input = b"\xEF\xBB\xBFfirst\n".to_vec();
+        for i in 0..40_000 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+            if i == 20_000 {
+                input.extend(std::iter::repeat_n(b'y', 3000));
+                input.push(b'\n');
+            }
+        }
+        input.extend_from_slice(b"tail");
+        let read = |from: Resume| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let start = usize::try_from(from.offset).unwrap_or(0);
+            read_chunks_from(&input[start..], 0, 2048, &tx, from).unwrap();
+            drop(tx);
+            rx.iter()
+                .filter_map(|m| match m {
+                    Msg::Chunk(c) => Some((c.end, c.last_cut, c.data.into_vec())),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let whole = read(Resume::default());
+        assert_eq!(whole.last().map(|c| c.0), Some(input.len() as u64));
+        let all: Vec<u8> = whole.iter().flat_map(|c| c.2.clone()).collect();
+        for (i, (end, cut, _)) in whole.iter().enumerate() {
+            // what a resumed run reads is what the rest of this run read
+            let rest: Vec<u8> = read(Resume {
+                offset: *end,
+                skip_line: *cut,
+            })
+            .into_iter()
+            .flat_map(|c| c.2)
+            .collect();
+            let after: Vec<u8> = whole[i + 1..].iter().flat_map(|c| c.2.clone()).collect();
+            assert_eq!(rest, after, "resumed after chunk {i} (end {end})");
+        }
+        assert!(all.starts_with(b"first\n"));
     }
 
     #[test]

@@ -95,6 +95,7 @@ mod tests {
             from_end: false,
             reconnect: false,
             max_connections: 1,
+            kafka_times: false,
         }
     }
 
@@ -128,6 +129,7 @@ mod tests {
                     Some((id, data)) if *id == c.source => data.extend(c.data.into_vec()),
                     _ => got.push((c.source, c.data.into_vec())),
                 },
+                Msg::Begin(_) => {}
                 Msg::End(_) => break,
                 Msg::Failed(_, e) => panic!("{e:#}"),
             }

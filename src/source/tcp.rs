@@ -69,6 +69,10 @@ pub fn run(
                 Err(e) => return Err(anyhow!("connecting to {addr}: {e}")),
             },
         };
+        // each connection is an input of its own: lines from 1, a header
+        if tx.send(Msg::Begin(id)).is_err() {
+            return Ok(());
+        }
         let mut conn = Conn::new(s);
         super::read_chunks(&mut conn, id, opts.max_line_bytes, tx)?;
         if !conn.ended {
@@ -198,7 +202,7 @@ fn retry_note(name: &str, why: &str, wait: Duration) -> String {
 }
 
 /// Capped exponential backoff.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -211,7 +215,7 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    fn next_wait(&mut self) -> Duration {
+    pub(super) fn next_wait(&mut self) -> Duration {
         let wait = self.next;
         self.next = (self.next * 2).min(MAX_BACKOFF);
         wait
