@@ -24,6 +24,7 @@ mod pyspark;
 mod readme;
 mod replay;
 mod results;
+mod session;
 mod signals;
 mod stats;
 mod time;

@@ -313,6 +313,17 @@ impl<V> KeyTable<V> {
         }
     }
 
+    /// A table that takes no key at all: every record goes to `(other)`
+    /// (`window session`'s sessions of keys past `--max-keys`).
+    pub fn closed() -> Self {
+        KeyTable {
+            table: HashTable::new(),
+            hasher: BuildHasher::default(),
+            max: 0,
+            sealed: true,
+        }
+    }
+
     /// The hash of a borrowed key, as [`Key`]'s `Hash` makes it.
     #[inline(always)]
     fn hash_key(&self, key: &[&Value<'_>]) -> u64 {

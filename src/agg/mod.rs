@@ -47,6 +47,20 @@ pub trait Aggregation: Send + Sync {
     fn new_part(&self) -> Box<dyn AggState> {
         self.new_state()
     }
+    /// The fields whose values make a record's key (`count-by-key`'s
+    /// fields, `stats -g`; none for `count`, one stream). Its rows lead with
+    /// one column per key field, in this order: `window session` keeps
+    /// sessions per key and puts `session_start` and `session_end` after
+    /// those columns.
+    fn key_fields(&self) -> &[String] {
+        &[]
+    }
+    /// The order of its rows, as [`AggState::emit`] gives them (rows of
+    /// different accumulators: sessions written together are ordered by
+    /// it). Equal by default (no order among its rows).
+    fn row_cmp(&self, _a: &Record<'_>, _b: &Record<'_>) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
 }
 
 /// The accumulator of one aggregation over one batch, pane or window.
@@ -154,6 +168,14 @@ pub trait AggState: Send + Sync + Any {
     }
     fn as_any(&self) -> &dyn Any;
     fn is_empty(&self) -> bool;
+    /// A new, empty accumulator of the same aggregation in which every
+    /// record added and every accumulator merged counts under the one
+    /// `(other)` key, as keys past `--max-keys` do (`window session` folds
+    /// a key's sessions there when too many keys are open). `None` for an
+    /// aggregation without keys (`count`), which never has too many.
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        None
+    }
 }
 
 /// Downcasts another accumulator to this one's type, for `merge`.

@@ -221,18 +221,21 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 /// Emptied tables kept for the next batch: a live stream builds a table per
 /// worker per batch, and allocating them afresh costs page faults on every
 /// batch (a 50,000-key table is 1.5 MB). At most [`POOL_TABLES`] are kept,
-/// none over [`POOL_MAX_SLOTS`].
+/// none over [`POOL_MAX_SLOTS`] and none under [`POOL_MIN_SLOTS`] (a small
+/// table costs less to allocate than the pool's lock: `window session`
+/// makes one per key and slice of time).
 type Pooled = (HashTable<Slot>, Vec<u8>, Vec<First>);
 static POOL: Mutex<Vec<Pooled>> = Mutex::new(Vec::new());
 const POOL_TABLES: usize = 8;
 const POOL_MAX_SLOTS: usize = 1 << 20;
+const POOL_MIN_SLOTS: usize = 256;
 /// From how many keys closing a batch is worth the pool's workers.
 pub const PAR_ROWS: usize = 8192;
 
 impl Drop for TextCounts {
     fn drop(&mut self) {
         let cap = self.table.capacity();
-        if cap == 0 || cap > POOL_MAX_SLOTS {
+        if !(POOL_MIN_SLOTS..=POOL_MAX_SLOTS).contains(&cap) {
             return;
         }
         let mut table = std::mem::take(&mut self.table);
@@ -253,6 +256,15 @@ impl TextCounts {
     /// An empty map with room for `n` keys (an emptied table of an earlier
     /// batch if one is free).
     pub fn with_capacity(n: usize) -> Self {
+        if n < POOL_MIN_SLOTS {
+            return TextCounts {
+                table: HashTable::with_capacity(n),
+                arena: Vec::new(),
+                hasher: Hasher::get(),
+                ranked: false,
+                firsts: Vec::new(),
+            };
+        }
         let reused = POOL.lock().ok().and_then(|mut pool| {
             let best = (0..pool.len()).max_by_key(|&i| pool[i].0.capacity())?;
             Some(pool.swap_remove(best))

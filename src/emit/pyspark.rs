@@ -900,6 +900,12 @@ impl Emitter<'_> {
             ));
         }
         match (self.window, c.event_time.is_some()) {
+            (Some(WindowSpec::Session { .. }), _) => {
+                return refuse(
+                    "window session: the Spark job for session windows (session_window) is not \
+                     written yet; run this chain with spate itself",
+                );
+            }
             (Some(WindowSpec::All), true) => {
                 return refuse(
                     "window all with --event-time: Spark's running aggregation is emitted per \

@@ -23,9 +23,10 @@ use rayon::prelude::*;
 use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
 use crate::agg::key::pos;
 use crate::agg::{AggState, Aggregation};
-use crate::batch::EventTime;
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
+use crate::batch::pieces::Pieces;
+use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
 use crate::source::LineTimes;
@@ -39,16 +40,26 @@ pub(super) const PAR_MIN_BYTES: usize = 128 * 1024;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
-/// What accumulates for one batch: a partial aggregate, or the records
-/// kept in input order (sequence number of the part, records).
+/// What accumulates for one batch: a partial aggregate, the records
+/// kept in input order (sequence number of the part, records), or under
+/// `window session` the aggregate's pieces by key and time.
 pub(super) enum Partial {
     Agg(Box<dyn AggState>),
     Rows(Vec<(u64, Vec<Record<'static>>)>),
+    Sessions(Pieces),
 }
 
 impl Partial {
     pub(super) fn new(chain: &Chain) -> Partial {
         match &chain.barrier {
+            Barrier::Aggregate {
+                agg,
+                window: Some(WindowSpec::Session { gap }),
+            } => Partial::Sessions(Pieces::new(
+                crate::batch::nanos(*gap),
+                chain.keys.max,
+                agg.key_fields().into(),
+            )),
             Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_state()),
             Barrier::Collect => Partial::Rows(Vec::new()),
         }
@@ -58,6 +69,10 @@ impl Partial {
     /// the aggregation's state of a part (see [`Aggregation::new_part`]).
     fn part(chain: &Chain, seq: u64) -> Partial {
         match &chain.barrier {
+            Barrier::Aggregate {
+                window: Some(WindowSpec::Session { .. }),
+                ..
+            } => Partial::new(chain),
             Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_part()),
             Barrier::Collect => Partial::Rows(vec![(seq, Vec::new())]),
         }
@@ -69,6 +84,7 @@ impl crate::batch::Partial for Partial {
         match (self, other) {
             (Partial::Agg(a), Partial::Agg(b)) => a.merge(b.as_ref()),
             (Partial::Rows(a), Partial::Rows(b)) => a.extend(b),
+            (Partial::Sessions(a), Partial::Sessions(b)) => a.absorb(b),
             _ => unreachable!("invariant: one chain makes one kind of partial"),
         }
     }
@@ -82,7 +98,7 @@ pub(super) struct Worker {
     pub(super) seen: Seen,
 }
 
-/// What the options say about the per-record work.
+/// What the options say about the per-record work, and when the step runs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     pub max_line_bytes: usize,
@@ -91,6 +107,9 @@ pub(super) struct Limits {
     pub dead: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
+    /// The step's wall-clock time (within the open batch): each record's
+    /// time for `window session` in processing time.
+    pub clock: Nanos,
 }
 
 /// What a step made.
@@ -271,17 +290,25 @@ impl Work {
                 Some(step)
             }
             None => {
-                match chain.aggregation().filter(|a| a.ordered()) {
-                    Some(agg) => self.ordered_step(&job, agg, &parts, &starts, seq0),
+                let sessions = matches!(
+                    self.workers.first().map(|w| &w.partial),
+                    Some(Partial::Sessions(_))
+                );
+                match chain.aggregation().filter(|a| a.ordered() && !sessions) {
+                    Some(agg) => self.ordered_step(&job, agg, &parts, &starts, seq0, limits.clock),
                     None => {
                         let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
                             let Worker { partial, cx, seen } = w;
-                            if let Partial::Agg(s) = partial {
-                                s.at(pos(seq0 + i as u64, 0));
+                            match partial {
+                                Partial::Agg(s) => s.at(pos(seq0 + i as u64, 0)),
+                                Partial::Sessions(p) => p.at(pos(seq0 + i as u64, 0)),
+                                Partial::Rows(_) => {}
                             }
                             let mut to = ToOpen {
                                 partial,
                                 kept: Vec::new(),
+                                chain,
+                                clock: limits.clock,
                             };
                             job.run(part, i, starts[i], cx, seen, &mut to);
                             if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty())
@@ -335,6 +362,7 @@ impl Work {
         parts: &[&[u8]],
         starts: &[u64],
         seq0: u64,
+        clock: Nanos,
     ) {
         let mut results: Vec<Option<Box<dyn AggState>>> = (0..parts.len()).map(|_| None).collect();
         {
@@ -347,6 +375,8 @@ impl Work {
                 let mut to = ToOpen {
                     partial: &mut p,
                     kept: Vec::new(),
+                    chain: job.chain,
+                    clock,
                 };
                 job.run(part, i, starts[i], &mut w.cx, &mut w.seen, &mut to);
                 if let (Ok(mut slot), Partial::Agg(s)) = (slots[i].lock(), p) {
@@ -375,6 +405,7 @@ impl Work {
     /// however it was cut, and no share holds more than the bound past a
     /// step.
     fn settle(&mut self) {
+        self.settle_sessions();
         let over = self
             .workers
             .iter()
@@ -402,6 +433,35 @@ impl Work {
                 w.partial = Partial::Agg(s);
             }
         }
+    }
+
+    /// `window session` past `--max-keys`: once a worker's share holds
+    /// more keys than the bound, the shares are merged into the first
+    /// worker's (which keeps the first keys by input position) and the
+    /// others start afresh, so no share grows past the bound and a step.
+    fn settle_sessions(&mut self) {
+        let over = self
+            .workers
+            .iter()
+            .any(|w| matches!(&w.partial, Partial::Sessions(p) if p.over()));
+        if !over {
+            return;
+        }
+        let mut rest = self.workers.iter_mut();
+        let Some(Worker {
+            partial: Partial::Sessions(first),
+            ..
+        }) = rest.next()
+        else {
+            return;
+        };
+        for w in rest {
+            if let Partial::Sessions(p) = &mut w.partial {
+                let fresh = p.fresh();
+                crate::batch::Partial::absorb(first, std::mem::replace(p, fresh));
+            }
+        }
+        first.bound();
     }
 
     /// Event time: each part into fresh per-batch partials, checked against
@@ -561,13 +621,17 @@ trait Deliver {
 struct ToOpen<'s> {
     partial: &'s mut Partial,
     kept: Vec<Record<'static>>,
+    chain: &'s Chain,
+    /// The step's wall-clock time: each record's time for `window
+    /// session` in processing time.
+    clock: Nanos,
 }
 
 impl Deliver for ToOpen<'_> {
     fn fused(&mut self) -> Option<&mut dyn AggState> {
         match self.partial {
             Partial::Agg(s) => Some(s.as_mut()),
-            Partial::Rows(_) => None,
+            Partial::Rows(_) | Partial::Sessions(_) => None,
         }
     }
 
@@ -581,6 +645,13 @@ impl Deliver for ToOpen<'_> {
                 }
             }
             Partial::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+            Partial::Sessions(p) => {
+                if let Some(agg) = self.chain.aggregation() {
+                    for rec in recs.iter() {
+                        p.add(rec, self.clock, agg);
+                    }
+                }
+            }
         }
         n
     }
@@ -729,6 +800,12 @@ impl Deliver for ToEvent<'_> {
                 Partial::Rows(r) => {
                     if let Some((_, kept)) = r.last_mut() {
                         kept.push(rec.into_owned());
+                    }
+                }
+                Partial::Sessions(p) => {
+                    if let Some(agg) = chain.aggregation() {
+                        p.at(pos(seq, idx));
+                        p.add(&rec, ts, agg);
                     }
                 }
             }

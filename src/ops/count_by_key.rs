@@ -74,7 +74,7 @@ impl Operator for CountByKey {
             })
             .collect();
         Ok(Built::Aggregation(Box::new(CountByKeyAgg {
-            fields,
+            fields: fields.into(),
             columns,
             hint: Arc::default(),
             limit: Arc::clone(&cx.keys),
@@ -84,9 +84,9 @@ impl Operator for CountByKey {
 }
 
 pub struct CountByKeyAgg {
-    fields: Vec<String>,
+    fields: Arc<[String]>,
     /// The rows' column names: `key` for `_`, else the field's name.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
     /// How many text keys the last emitted state had: the next batch's
     /// table starts that large instead of growing (and rehashing) again.
     hint: Arc<AtomicUsize>,
@@ -103,16 +103,35 @@ type Spare = Arc<Mutex<Vec<Record<'static>>>>;
 impl Aggregation for CountByKeyAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counts {
-            fields: self.fields.clone(),
-            columns: self.columns.clone(),
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
             map: KeyTable::new(self.limit.max),
             text: TextCounts::with_capacity(self.hint.load(Ordering::Relaxed)),
             sealed: false,
+            all_other: false,
             pos: 0,
             hint: Arc::clone(&self.hint),
             limit: Arc::clone(&self.limit),
             other: 0,
             spare: Arc::clone(&self.spare),
+        })
+    }
+
+    fn key_fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Count descending, then the key ascending in `sort`'s order, as
+    /// [`Counts::rows`] orders them.
+    fn row_cmp(&self, a: &Record<'_>, b: &Record<'_>) -> std::cmp::Ordering {
+        let n = self.fields.len();
+        let count = |r: &Record<'_>| match r.fields.get(n) {
+            Some((_, Value::Int(c))) => *c,
+            _ => 0,
+        };
+        count(b).cmp(&count(a)).then_with(|| {
+            let ka = a.fields.iter().take(n).map(|(_, v)| SortKey::of(v));
+            ka.cmp(b.fields.iter().take(n).map(|(_, v)| SortKey::of(v)))
         })
     }
 
@@ -131,10 +150,14 @@ impl Aggregation for CountByKeyAgg {
 }
 
 struct Counts {
-    fields: Vec<String>,
+    /// Shared by every accumulator of the aggregation (`window session`
+    /// makes one per key and slice of time).
+    fields: Arc<[String]>,
     /// Column names; `key` (the default) is borrowed, so its rows copy no
     /// name, and a named field's is copied into each row, as `stats` does.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
+    /// Every key counts under `(other)` ([`AggState::other`]).
+    all_other: bool,
     hint: Arc<AtomicUsize>,
     /// `--max-keys`: past it, once settled, records with a new key are
     /// only counted in `other`, the `(other)` row.
@@ -264,7 +287,7 @@ impl Counts {
     /// settled, then while it is within the bound.
     #[inline]
     fn room(&self) -> bool {
-        !self.sealed || self.text.len() < self.limit.max
+        !self.all_other && (!self.sealed || self.text.len() < self.limit.max)
     }
 
     #[inline]
@@ -323,8 +346,9 @@ impl Counts {
 
     fn copy(&self, text: TextCounts, map: KeyTable<u64>, other: u64) -> Counts {
         Counts {
-            fields: self.fields.clone(),
-            columns: self.columns.clone(),
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
+            all_other: self.all_other,
             hint: Arc::clone(&self.hint),
             limit: Arc::clone(&self.limit),
             other,
@@ -446,7 +470,7 @@ impl RowSource for CountRows<'_> {
 
 impl AggState for Counts {
     fn add(&mut self, rec: &Record<'_>) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             // the hot path: one key field, usually present as is
             // (a JSON string ranks above made text: `jsonl` keeps it one)
             match rec.get(f) {
@@ -480,6 +504,13 @@ impl AggState for Counts {
 
     fn combine(&mut self, other: &dyn AggState) {
         let o: &Counts = same(other, "count-by-key");
+        if self.all_other {
+            // every key is `(other)` here (a session past --max-keys)
+            let keyed = o.text.iter().map(|(_, n)| n);
+            let keyed = keyed.chain(o.map.iter().map(|e| e.val));
+            self.other = keyed.fold(self.other.saturating_add(o.other), u64::saturating_add);
+            return;
+        }
         self.text.merge(&o.text);
         self.map.merge(&o.map, |a, b| *a += b, |b| *b);
         self.other = self.other.saturating_add(o.other);
@@ -505,13 +536,14 @@ impl AggState for Counts {
     }
 
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
-        if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
+        if !matches!(&self.fields[..], [f] if f == CURRENT) {
             return None;
         }
         let base = self.pos;
         let mut n = 0u64;
-        let (with, without) = if self.sealed {
-            let (text, other, limit) = (&mut self.text, &mut self.other, self.limit.max);
+        let (with, without) = if self.sealed || self.all_other {
+            let limit = if self.all_other { 0 } else { self.limit.max };
+            let (text, other) = (&mut self.text, &mut self.other);
             crate::ops::split::ascii_words_lines(block, |t| {
                 let room = text.len() < limit;
                 if !text.add_at(t, 1, base + n, room) {
@@ -532,7 +564,7 @@ impl AggState for Counts {
     }
 
     fn add_current_ascii(&mut self, text: &[u8]) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 let room = self.room();
                 if !self.text.add_at(text, 1, self.pos, room) {
@@ -548,7 +580,7 @@ impl AggState for Counts {
     }
 
     fn add_current(&mut self, text: &str) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 self.bump_text(text, 1);
                 return;
@@ -602,6 +634,12 @@ impl AggState for Counts {
 
     fn is_empty(&self) -> bool {
         self.map.is_empty() && self.text.is_empty() && self.other == 0
+    }
+
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        let mut c = self.copy(TextCounts::default(), KeyTable::closed(), 0);
+        c.all_other = true;
+        Some(Box::new(c))
     }
 
     fn rows_hint(&self) -> usize {

@@ -274,6 +274,22 @@ impl Aggregation for StatsAgg {
     fn new_part(&self) -> Box<dyn AggState> {
         self.state(self.ordered())
     }
+
+    fn key_fields(&self) -> &[String] {
+        &self.0.groups
+    }
+
+    /// Groups ascending, as [`AggState::emit`] orders them.
+    fn row_cmp(&self, a: &Record<'_>, b: &Record<'_>) -> Ordering {
+        let n = self.0.groups.len();
+        a.fields
+            .iter()
+            .take(n)
+            .zip(b.fields.iter().take(n))
+            .map(|((_, x), (_, y))| x.sort_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    }
 }
 
 /// Group keys of up to this many fields are looked up without allocating.
@@ -502,6 +518,17 @@ impl AggState for StatsState {
 
     fn over_keys(&self) -> bool {
         self.groups.over()
+    }
+
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        Some(Box::new(StatsState {
+            spec: Arc::clone(&self.spec),
+            groups: KeyTable::closed(),
+            limit: Arc::clone(&self.limit),
+            other: None,
+            pos: self.pos,
+            part: false,
+        }))
     }
 
     fn seal(&mut self, copies: usize) -> Vec<Box<dyn AggState>> {
