@@ -434,6 +434,7 @@ fn options() -> Options {
         header: false,
         color: false,
         zone: None,
+        with_start: false,
     }
 }
 
@@ -441,11 +442,7 @@ fn options() -> Options {
 fn format(fmt: OutputFormat, rows: &[Record<'static>], out: &mut Vec<u8>) {
     out.clear();
     let mut f = sink::formatter(fmt, options(), None);
-    let b = BatchOut {
-        time: 1_710_072_000_000_000_000,
-        start: None,
-        rows,
-    };
+    let b = BatchOut::new(1_710_072_000_000_000_000, None, rows);
     f.batch(&b, out).expect("writes to memory");
     f.finish(out).expect("writes to memory");
 }

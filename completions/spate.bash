@@ -137,7 +137,7 @@ _spate() {
 
     case "${cmd}" in
         spate)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,7 +239,7 @@ _spate() {
             return 0
             ;;
         count)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,7 +341,7 @@ _spate() {
             return 0
             ;;
         count__subcmd__by__subcmd__key)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,7 +443,7 @@ _spate() {
             return 0
             ;;
         csv)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -545,7 +545,7 @@ _spate() {
             return 0
             ;;
         eval)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -647,7 +647,7 @@ _spate() {
             return 0
             ;;
         fields)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,7 +749,7 @@ _spate() {
             return 0
             ;;
         grep)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -851,7 +851,7 @@ _spate() {
             return 0
             ;;
         head)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,7 +953,7 @@ _spate() {
             return 0
             ;;
         join)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1055,7 +1055,7 @@ _spate() {
             return 0
             ;;
         json)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1157,7 +1157,7 @@ _spate() {
             return 0
             ;;
         logfmt)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1259,7 +1259,7 @@ _spate() {
             return 0
             ;;
         map)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1361,7 +1361,7 @@ _spate() {
             return 0
             ;;
         parse)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1463,7 +1463,7 @@ _spate() {
             return 0
             ;;
         sort)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1845,7 +1845,7 @@ _spate() {
             return 0
             ;;
         split)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1947,7 +1947,7 @@ _spate() {
             return 0
             ;;
         stats)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2049,7 +2049,7 @@ _spate() {
             return 0
             ;;
         top)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2151,7 +2151,7 @@ _spate() {
             return 0
             ;;
         where)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2253,7 +2253,7 @@ _spate() {
             return 0
             ;;
         window)
-            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
+            opts="-i -F -b -o -h -V --input --follow --from-end --reconnect --max-connections --max-keys --max-line-bytes --batch --batch-lines --event-time --event-time-format --tz --lateness --duration --max-batches --speed --exit-on-row --with-start --emit-empty --output --header --output-file --time-format --live --emit --explain --dead-letter --strict --stats --stats-json --progress --no-progress --threads --help --version split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row with-start emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -54,6 +54,7 @@ complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep readin
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
 complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)'
 complete -c spate -n "__fish_spate_needs_command" -l exit-on-row -d 'Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does'
+complete -c spate -n "__fish_spate_needs_command" -l with-start -d 'Every row also carries `start` right after `time` (json: each row\'s first key): end - interval for a batch, end - LENGTH for a window, session_start for a session, the previous close (or the run\'s start) for --batch-lines and -b eof, the first batch\'s start for window all'
 complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows (-b eof always prints its one batch)'
 complete -c spate -n "__fish_spate_needs_command" -l header -d 'With -o tsv: print a header line (its first column \'time\'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'

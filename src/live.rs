@@ -256,11 +256,8 @@ fn render(b: &BatchOut<'_>, opts: Options, cols: usize, height: usize) -> String
     push_line(&mut out, &banner, cols, opts.color);
     if shown > 0 || n == 0 {
         let mut text = Vec::new();
-        let part = BatchOut {
-            time: b.time,
-            start: b.start,
-            rows: &b.rows[..shown],
-        };
+        let mut part = BatchOut::new(b.time, b.start, &b.rows[..shown]);
+        part.starts = b.starts.map(|s| &s[..shown.min(s.len())]);
         // writing into memory cannot fail
         let _ = Pretty::new(opts).batch(&part, &mut text);
         let text = String::from_utf8_lossy(&text);
@@ -389,11 +386,7 @@ mod tests {
     }
 
     fn batch<'a>(rows: &'a [Record<'static>]) -> BatchOut<'a> {
-        BatchOut {
-            time: T,
-            start: None,
-            rows,
-        }
+        BatchOut::new(T, None, rows)
     }
 
     fn plain(frame: &str) -> Vec<String> {

@@ -485,3 +485,58 @@ fn output_eof_batch_is_written_even_empty_in_every_format() {
         }
     }
 }
+
+/// `--with-start` on the clock: `-b eof`'s one batch starts when the run
+/// began (before its end), and each `--batch-lines` batch where the one
+/// before closed.
+#[test]
+fn output_with_start_on_the_clock_starts_at_the_previous_close() {
+    let before = chrono_free_now();
+    let out = spate(["-b", "eof", "--with-start", "-o", "jsonl", "count"])
+        .stdin("a\nb\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).expect("one JSON row");
+    let keys: Vec<&str> = v
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["time", "start", "count"], "start right after time");
+    let (time, start) = (
+        v["time"].as_str().unwrap_or(""),
+        v["start"].as_str().unwrap_or(""),
+    );
+    assert!(!start.is_empty() && start <= time, "{start} .. {time}");
+    assert!(
+        start >= before.as_str(),
+        "the run's start {start} is after {before}"
+    );
+
+    let out = spate(["--batch-lines", "2", "--with-start", "-o", "tsv", "count"])
+        .stdin("a\nb\nc\nd\ne\n")
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rows: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", out.stdout);
+    for w in rows.windows(2) {
+        assert_eq!(
+            w[1][1], w[0][0],
+            "a batch starts where the one before closed"
+        );
+    }
+    for r in &rows {
+        assert!(r[1] <= r[0], "{r:?}");
+    }
+}
+
+/// The time now in RFC 3339 with milliseconds, as spate writes it, from
+/// spate itself (`-b eof` on empty input writes its batch time).
+fn chrono_free_now() -> String {
+    let out = spate(["-b", "eof", "-o", "jsonl", "count"]).stdin("").run();
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
+    v["time"].as_str().unwrap_or("").to_string()
+}

@@ -191,6 +191,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does"),
         )
         .arg(
+            Arg::new("with-start")
+                .long("with-start")
+                .action(ArgAction::SetTrue)
+                .help("Every row also carries `start` right after `time` (json: each row's first key): end - interval for a batch, end - LENGTH for a window, session_start for a session, the previous close (or the run's start) for --batch-lines and -b eof, the first batch's start for window all"),
+        )
+        .arg(
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
@@ -545,6 +551,13 @@ fn plan_from(
     // sessions of a fraction of a second are told apart to the millisecond
     let millis = batching.millis()
         || matches!(chain.window(), Some(crate::batch::WindowSpec::Session { gap }) if gap.subsec_nanos() != 0);
+    let with_start = m.get_flag("with-start");
+    if with_start && output == OutputFormat::Spark {
+        return Err(usage(
+            "--with-start does not go with -o spark (its batches are Spark's, with no start \
+             column); use -o tsv, csv, jsonl, json or pretty",
+        ));
+    }
     let engine = EngineOptions {
         threads,
         strict: m.get_flag("strict"),
@@ -556,6 +569,7 @@ fn plan_from(
         max_line_bytes,
         time_format,
         millis,
+        with_start,
     };
     let source = SourceOptions {
         max_line_bytes,
@@ -575,6 +589,7 @@ fn plan_from(
             header: m.get_flag("header"),
             color,
             zone: tz,
+            with_start,
         },
         file: output_file,
         dead_letter: m

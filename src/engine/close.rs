@@ -28,6 +28,7 @@ impl Engine<'_> {
         mut parts: Vec<Partial>,
         meter: Meter,
     ) -> Result<(), Stop> {
+        let start = self.batch_start(time);
         if self.sessions.is_some() {
             return self.sessions_closed(time, parts, meter);
         }
@@ -56,7 +57,7 @@ impl Engine<'_> {
                 let printed = pool.install(|| {
                     first.lazy_rows(&states).map(|rows| {
                         let n = rows.len();
-                        fmt.batch_lazy(time, rows.as_ref(), text).map(|()| n)
+                        fmt.batch_lazy(time, start, rows.as_ref(), text).map(|()| n)
                     })
                 });
                 if let Some(n) = printed {
@@ -117,9 +118,24 @@ impl Engine<'_> {
                 Partial::Sessions(_) => Vec::new(),
             }
         };
-        let n = self.print(time, None, rows)?;
+        let n = self.print(time, start, rows)?;
         self.report(time, n, meter);
         Ok(())
+    }
+
+    /// The start of the batch that ends at `time`, which closes now:
+    /// written with `--with-start` (none without). A batch of `-b
+    /// DURATION` starts that long before its end; one of `--batch-lines`
+    /// or `-b eof` where the batch before closed (the first where the run
+    /// began).
+    fn batch_start(&mut self, time: Nanos) -> Option<Nanos> {
+        let start = match self.span {
+            Some(d) => time.saturating_sub(d),
+            None => self.last_close,
+        };
+        self.last_close = time;
+        self.first_start.get_or_insert(start);
+        self.opts.with_start.then_some(start)
     }
 
     /// After a batch closed (written or empty), between two steps: the
@@ -141,7 +157,12 @@ impl Engine<'_> {
             // a window written covers every batch that ends by its end
             // (earlier ones were in earlier windows)
             self.pending.written_upto(w.end);
-            rows += self.print(w.end, w.start, w.rows)?;
+            // `window all` starts where the first batch did
+            let start = match w.start {
+                Some(s) => Some(s),
+                None => self.first_start.filter(|_| self.opts.with_start),
+            };
+            rows += self.print(w.end, start, w.rows)?;
         }
         Ok(rows)
     }
@@ -199,11 +220,19 @@ impl Engine<'_> {
         if rows.is_empty() && !self.emit_empty {
             return Ok(0);
         }
-        let b = BatchOut {
-            time,
-            start,
-            rows: &rows,
+        // --with-start: rows with starts of their own (sessions') written
+        // in one block carry them one by one
+        let starts: Vec<Nanos> = match own {
+            Some(own) if self.opts.with_start && !self.fmt.rows_carry_time() => rows
+                .iter()
+                .map(|r| own(r).and_then(|(s, _)| s).unwrap_or(time))
+                .collect(),
+            _ => Vec::new(),
         };
+        let mut b = BatchOut::new(time, start, &rows);
+        if !starts.is_empty() {
+            b.starts = Some(&starts);
+        }
         let own = own.filter(|_| !rows.is_empty() && self.fmt.rows_carry_time());
         match (&self.work.pool, own) {
             // rows with times of their own: a run of rows at a time
@@ -213,11 +242,7 @@ impl Engine<'_> {
                     let t = own(&rows[at]);
                     let n = rows[at..].iter().take_while(|r| own(r) == t).count();
                     let (time, start) = t.map_or((time, start), |(s, e)| (e, s));
-                    let run = BatchOut {
-                        time,
-                        start,
-                        rows: &rows[at..at + n],
-                    };
+                    let run = BatchOut::new(time, start, &rows[at..at + n]);
                     self.fmt.batch(&run, self.out).map_err(Stop::Output)?;
                     at += n;
                 }

@@ -60,6 +60,9 @@ pub struct EngineOptions {
     /// milliseconds).
     pub time_format: crate::timestamp::TimeFormat,
     pub millis: bool,
+    /// `--with-start`: every batch is written with its start (see
+    /// [`Engine::batch_start`]).
+    pub with_start: bool,
 }
 
 /// Why a run stopped early with an error.
@@ -142,6 +145,13 @@ pub struct Engine<'r> {
     first_chunk: std::collections::BTreeMap<Nanos, u64>,
     /// `--dead-letter`: where dropped lines go.
     dead: Option<&'r mut dyn Write>,
+    /// A batch's length (`-b DURATION`); none for `--batch-lines` and
+    /// `-b eof`, whose batches start where the one before closed.
+    span: Option<Nanos>,
+    /// When the last batch closed (the run's start before the first).
+    last_close: Nanos,
+    /// The first batch's start (`window all`'s, with `--with-start`).
+    first_start: Option<Nanos>,
 }
 
 impl<'r> Engine<'r> {
@@ -177,6 +187,9 @@ impl<'r> Engine<'r> {
             names,
             work,
             batcher: batch::batcher(batching, now()),
+            span: batching.interval().map(nanos),
+            last_close: now(),
+            first_start: None,
             counts: Counts::default(),
             pending: Pending::default(),
             unemitted: 0,

@@ -304,6 +304,7 @@ impl<D: Dialect> Table<D> {
     pub fn write<R: RowSource + ?Sized>(
         &mut self,
         time: Nanos,
+        start: Option<Nanos>,
         rows: &R,
         out: &mut dyn Write,
     ) -> io::Result<()> {
@@ -314,6 +315,10 @@ impl<D: Dialect> Table<D> {
         let (sep, escape) = (D::SEP, D::escape);
         let mut time_cell = String::new();
         escape(&mut time_cell, &self.opts.time_text(time));
+        if self.opts.with_start {
+            time_cell.push(sep);
+            escape(&mut time_cell, &self.opts.time_text(start.unwrap_or(time)));
+        }
         let mut first: Option<Vec<String>> = None;
         for s in stretches {
             let cols = &self.cols.names()[..s.cols];
@@ -323,6 +328,10 @@ impl<D: Dialect> Table<D> {
                     line.push('\n');
                 }
                 escape(&mut line, "time");
+                if self.opts.with_start {
+                    line.push(sep);
+                    escape(&mut line, "start");
+                }
                 for name in cols {
                     line.push(sep);
                     escape(&mut line, name);
@@ -626,13 +635,13 @@ mod tests {
                 let o = Options { header, ..opts() };
                 let mut lazy = Vec::new();
                 Tsv::new(o, known.clone())
-                    .batch_lazy(T, &src, &mut lazy)
+                    .batch_lazy(T, None, &src, &mut lazy)
                     .expect("writing to memory");
                 let made = render(&mut Tsv::new(o, known.clone()), &rows);
                 assert_eq!(String::from_utf8_lossy(&lazy), made);
                 let mut lazy = Vec::new();
                 Csv::new(opts(), known.clone())
-                    .batch_lazy(T, &src, &mut lazy)
+                    .batch_lazy(T, None, &src, &mut lazy)
                     .expect("writing to memory");
                 let made = render(&mut Csv::new(opts(), known.clone()), &rows);
                 assert_eq!(String::from_utf8_lossy(&lazy), made);
@@ -640,7 +649,7 @@ mod tests {
         }
         let mut out = Vec::new();
         Csv::new(opts(), Some(vec!["count".into(), "x".into(), "key".into()]))
-            .batch_lazy(T, &src, &mut out)
+            .batch_lazy(T, None, &src, &mut out)
             .expect("writing to memory");
         assert_eq!(
             strip(String::from_utf8_lossy(&out).into_owned()),
@@ -667,11 +676,7 @@ mod tests {
             .expect("a pool");
         for header in [false, true] {
             let o = Options { header, ..opts() };
-            let b = |rows| BatchOut {
-                time: T,
-                start: None,
-                rows,
-            };
+            let b = |rows| BatchOut::new(T, None, rows);
             let mut one = Vec::new();
             let mut f = Tsv::new(o, None);
             f.batch(&b(&rows[..1]), &mut one).expect("memory");

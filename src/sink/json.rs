@@ -36,7 +36,11 @@ impl Formatter for Json {
                 self.buf.push(b',');
             }
             self.buf.push(b'{');
-            write_fields(&mut self.buf, row, false, &mut self.scratch)?;
+            if self.opts.with_start {
+                self.buf.extend_from_slice(b"\"start\":");
+                write_time(&mut self.buf, &self.opts, b.start_of(i))?;
+            }
+            write_fields(&mut self.buf, row, self.opts.with_start, &mut self.scratch)?;
             self.buf.push(b'}');
             // A big batch is still one line, written in pieces.
             if self.buf.len() > 1 << 16 {

@@ -107,6 +107,7 @@ impl Jsonl {
     fn write<R: RowSource + ?Sized>(
         &mut self,
         time: Nanos,
+        start: Option<Nanos>,
         rows: &R,
         out: &mut dyn Write,
     ) -> io::Result<()> {
@@ -117,6 +118,10 @@ impl Jsonl {
         let mut head = Vec::with_capacity(32);
         head.extend_from_slice(b"{\"time\":");
         write_time(&mut head, &self.opts, time)?;
+        if self.opts.with_start {
+            head.extend_from_slice(b",\"start\":");
+            write_time(&mut head, &self.opts, start.unwrap_or(time))?;
+        }
         // key-count rows: `,"name":` before the key and before the count
         let mut names: Vec<Vec<u8>> = Vec::new();
         for name in super::first_columns(rows)? {
@@ -162,16 +167,17 @@ impl Formatter for Jsonl {
     }
 
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.write(b.time, b.rows, out)
+        self.write(b.time, b.start, b.rows, out)
     }
 
     fn batch_lazy(
         &mut self,
         time: Nanos,
+        start: Option<Nanos>,
         rows: &dyn RowSource,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        self.write(time, rows, out)
+        self.write(time, start, rows, out)
     }
 }
 

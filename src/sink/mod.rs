@@ -50,9 +50,35 @@ impl OutputFormat {
 pub struct BatchOut<'r> {
     /// The batch's (or window's) end: its time.
     pub time: Nanos,
-    /// A window's start, when the batch is a window of several batches.
+    /// The batch's start: a window's, or with `--with-start` every
+    /// batch's (see [`Options::with_start`]).
     pub start: Option<Nanos>,
+    /// With `--with-start`, rows whose starts are their own (sessions'),
+    /// one per row, for the formats that write a batch as one block.
+    pub starts: Option<&'r [Nanos]>,
     pub rows: &'r [Record<'static>],
+}
+
+impl<'r> BatchOut<'r> {
+    /// A batch (or window) ending at `time`, starting at `start` when
+    /// known.
+    pub fn new(time: Nanos, start: Option<Nanos>, rows: &'r [Record<'static>]) -> BatchOut<'r> {
+        BatchOut {
+            time,
+            start,
+            starts: None,
+            rows,
+        }
+    }
+
+    /// The start row `i` carries with `--with-start`: its own, else the
+    /// batch's (the batch's end when nothing else is known).
+    pub fn start_of(&self, i: usize) -> Nanos {
+        self.starts
+            .and_then(|s| s.get(i).copied())
+            .or(self.start)
+            .unwrap_or(self.time)
+    }
 }
 
 /// What every format needs to know.
@@ -69,6 +95,9 @@ pub struct Options {
     /// `--tz`: the zone `pretty` and `spark` print times in (the other
     /// formats keep UTC).
     pub zone: Option<Zone>,
+    /// `--with-start`: every row also carries `start` right after `time`
+    /// (json: each row's first key; pretty: the banner reads start .. end).
+    pub with_start: bool,
 }
 
 impl Options {
@@ -232,6 +261,7 @@ pub trait Formatter: Send {
     fn batch_lazy(
         &mut self,
         time: Nanos,
+        start: Option<Nanos>,
         rows: &dyn RowSource,
         out: &mut dyn Write,
     ) -> io::Result<()> {
@@ -240,12 +270,7 @@ pub trait Formatter: Send {
             all.extend_from_slice(r);
             Ok(())
         })?;
-        let b = BatchOut {
-            time,
-            start: None,
-            rows: &all,
-        };
-        self.batch(&b, out)
+        self.batch(&BatchOut::new(time, start, &all), out)
     }
     /// Called once after the last batch.
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
@@ -314,11 +339,7 @@ mod tests {
                 header: true,
                 ..opts()
             };
-            let b = BatchOut {
-                time: T,
-                start: None,
-                rows: &rows,
-            };
+            let b = BatchOut::new(T, None, &rows);
             let mut one = Vec::new();
             formatter(format, opts, None)
                 .batch(&b, &mut one)
@@ -339,11 +360,7 @@ mod tests {
             // the next, smaller batches through the same formatter (its
             // block buffers kept from the first): as from a fresh one
             for n in [PAR_FORMAT_ROWS + 5, BLOCK_ROWS * 3] {
-                let b = BatchOut {
-                    time: T + 1_000_000_000,
-                    start: None,
-                    rows: &rows[..n],
-                };
+                let b = BatchOut::new(T + 1_000_000_000, None, &rows[..n]);
                 let mut fresh = Vec::new();
                 let mut first = formatter(format, opts, None);
                 first.batch(&b, &mut Vec::new()).expect("writing to memory");

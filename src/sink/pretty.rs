@@ -95,7 +95,9 @@ impl Pretty {
         }
         line.push_str("── ");
         if let Some(start) = b.start {
-            line.push_str("window ");
+            if !self.opts.with_start {
+                line.push_str("window ");
+            }
             line.push_str(&self.opts.local_time_text(start));
             line.push_str(" .. ");
         }

@@ -21,6 +21,7 @@ pub fn opts() -> Options {
         header: false,
         color: false,
         zone: None,
+        with_start: false,
     }
 }
 
@@ -46,7 +47,7 @@ pub fn render_at(
     rows: &[Record<'static>],
 ) -> String {
     let mut out = Vec::new();
-    let b = BatchOut { time, start, rows };
+    let b = BatchOut::new(time, start, rows);
     f.batch(&b, &mut out).expect("writing to a Vec");
     String::from_utf8(out).expect("every format writes UTF-8")
 }

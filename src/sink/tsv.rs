@@ -57,16 +57,17 @@ impl Formatter for Tsv {
     }
 
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.0.write(b.time, b.rows, out)
+        self.0.write(b.time, b.start, b.rows, out)
     }
 
     fn batch_lazy(
         &mut self,
         time: Nanos,
+        start: Option<Nanos>,
         rows: &dyn RowSource,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        self.0.write(time, rows, out)
+        self.0.write(time, start, rows, out)
     }
 }
 
