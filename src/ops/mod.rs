@@ -19,6 +19,7 @@ pub mod count_by_key;
 pub mod csv;
 pub mod eval;
 pub mod fields;
+pub mod fixed;
 pub mod grep;
 pub mod head;
 pub mod join;

@@ -12,6 +12,7 @@ use clap::{Arg, ArgMatches};
 use regex::{CaptureLocations, Regex};
 
 use crate::accounting::{Ctx, Reason};
+use crate::ops::fixed::{Fixed, Found};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -82,8 +83,20 @@ impl Operator for Parse {
             .cloned()
             .unwrap_or_else(|| CURRENT.into());
         let sets_current = groups.iter().any(|(_, n)| *n == CURRENT);
+        let fast = Fixed::new(pattern).and_then(|f| {
+            let named: Option<Named> = groups
+                .iter()
+                .map(|&(i, name)| {
+                    f.captures(0)
+                        .find(|&(j, _, _)| j == i)
+                        .map(|(_, a, b)| (a, b, name))
+                })
+                .collect();
+            named.map(|n| (f, n))
+        });
         Ok(Built::Record(Box::new(ParseOp {
             re: LocalRegex::new(re),
+            fast,
             sets_current,
             groups,
             field,
@@ -91,8 +104,15 @@ impl Operator for Parse {
     }
 }
 
+/// Each named group's start and end in a match of a [`Fixed`] pattern,
+/// and its name.
+type Named = Box<[(usize, usize, &'static str)]>;
+
 struct ParseOp {
     re: LocalRegex,
+    /// The hand-checked path for a regex of fixed width led by a literal
+    /// ([`Fixed`]), with each named group's offsets in a match.
+    fast: Option<(Fixed, Named)>,
     /// Each named group: its index among the captures, and its name.
     groups: Box<[(usize, &'static str)]>,
     /// Whether a group is named `_`, which replaces the current value.
@@ -109,6 +129,27 @@ impl RecordOp for ParseOp {
         {
             // the hot path: the line as read, borrowed from the input buffer
             let s: &'a str = s;
+            if let Some((f, named)) = &self.fast {
+                match f.find(s.as_bytes()) {
+                    Found::At(at) => {
+                        let fresh = rec.fields.is_empty() && !self.sets_current;
+                        rec.fields.reserve(named.len());
+                        for &(a, b, name) in named.iter() {
+                            // a match is whole characters: its groups too
+                            if let Some(t) = s.get(at + a..at + b) {
+                                if fresh {
+                                    rec.fields.push((Cow::Borrowed(name), Value::str(t)));
+                                } else {
+                                    rec.set(Cow::Borrowed(name), Value::str(t));
+                                }
+                            }
+                        }
+                        return self.finish(true, rec, out, cx);
+                    }
+                    Found::None => return self.finish(false, rec, out, cx),
+                    Found::Ask => {}
+                }
+            }
             let hit = self.re.captures(s, |locs| {
                 // A record with no fields yet (the usual first parse) cannot
                 // hold a field of these names: the regex crate refuses
