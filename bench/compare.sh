@@ -67,6 +67,23 @@ else
 fi
 
 echo
+echo "## Compressed input: words.txt as .gz and .zst (made here when missing)"
+[[ -f $W.gz ]] || gzip -6 -k -c "$W" >"$W.gz"
+[[ -f $W.zst ]] || zstd -q -3 -c "$W" >"$W.zst"
+for z in gz zst; do
+  case $z in gz) dc="gzip -dc" ;; zst) dc="zstd -dc" ;; esac
+  if hyperfine --warmup 1 --runs "${RUNS:-3}" --export-markdown "$md" \
+    -n "$dc | wc -l" "$dc $W.$z | wc -l" \
+    -n "spate -b eof count ($z)" "$spate -b eof -i $W.$z count" \
+    -n "$dc >/dev/null" "$dc $W.$z >/dev/null" \
+    -n "spate T1 ($z)" "$spate -b eof -o tsv -i $W.$z split then count-by-key >/dev/null" >/dev/null 2>&1; then
+    cat "$md"
+  else
+    echo "(hyperfine not installed)"
+  fi
+done
+
+echo
 echo "## T4: live word count over one TCP connection, -b 100ms (bench/t4.sh, ${T4_SECONDS:-60} s each: p99 of ~600 batches)"
 echo "- as fast as the feeder sends: $(bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-60}" "$spate")"
 echo "- paced at 2,000,000 lines/s: $(T4_RATE=2000000 bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-60}" "$spate")"
