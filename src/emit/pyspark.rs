@@ -21,6 +21,10 @@ use clap::ArgMatches;
 use regex_syntax::ast::{self, Ast, Visitor};
 
 use crate::batch::{BatchMode, EventTime, WindowSpec};
+use crate::ops::spark::{
+    JAVA_TRIM as TRIM, JAVA_WHITESPACE as WHITESPACE, JavaRegex, Spark, SparkAggregate, SparkCx,
+    SparkValue, ValueKind, py, py_bool, py_list,
+};
 use crate::ops::{BuildCx, Built, Stage, find, name_list};
 use crate::plan::Plan;
 use crate::record::CURRENT;
@@ -41,15 +45,6 @@ fn refuse<T>(why: impl std::fmt::Display) -> Result<T> {
     Err(format!("spate: --emit pyspark: {why}"))
 }
 
-/// A Python string literal (JSON's escapes are Python's too).
-fn py(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "''".into())
-}
-
-fn py_list(items: &[String]) -> String {
-    format!("[{}]", items.join(", "))
-}
-
 fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
@@ -62,16 +57,13 @@ enum SourceKind {
     Kafka,
 }
 
-/// Where the batch ends (the barrier) and what the aggregation is.
+/// The chain's aggregation: the operator that declared it, and what it is.
 #[derive(Debug, Clone, PartialEq)]
-enum Aggregation {
-    Count,
-    CountByKey(Vec<String>),
-    Stats {
-        fields: Vec<String>,
-        aggs: Vec<String>,
-        groups: Vec<String>,
-    },
+struct Declared {
+    /// The runtime orders the rows by it: `count-by-key` by count
+    /// descending, `stats` by group.
+    op: &'static str,
+    agg: SparkAggregate,
 }
 
 /// The fields of the records as the chain goes: each name and the Spark
@@ -125,7 +117,9 @@ struct Emitter<'c> {
     /// Parsers that make fields only known from the data, since the last
     /// `fields`.
     open_parsers: Vec<&'static str>,
-    aggregation: Option<Aggregation>,
+    aggregation: Option<Declared>,
+    /// The operator being mapped.
+    current: &'static str,
     window: Option<WindowSpec>,
     /// The body of `post_ops(rows)`.
     post: Vec<String>,
@@ -213,6 +207,7 @@ pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
         referenced: BTreeSet::new(),
         open_parsers: Vec::new(),
         aggregation: None,
+        current: "",
         window: None,
         post: Vec::new(),
         notes: Vec::new(),
@@ -224,7 +219,11 @@ pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
         .map(|s| (s.pos, s.name(), &s.args))
         .collect();
     for (_, name, m) in &parsed {
-        e.referenced.extend(references(name, m));
+        let reads = match find(name).map(|op| op.spark()) {
+            Some(Spark::Map(map)) => (map.reads)(m),
+            _ => references(name, m),
+        };
+        e.referenced.extend(reads);
     }
     if let Some(EventTime::Field(f)) = &config.event_time {
         e.referenced.insert(f.clone());
@@ -434,6 +433,91 @@ fn where_words(m: &ArgMatches) -> Option<(String, String, String)> {
     }
 }
 
+impl SparkCx for Emitter<'_> {
+    fn expr(&self, name: &str) -> String {
+        self.model.expr(name)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.model.col(name).is_some()
+    }
+
+    fn wanted(&self) -> Vec<String> {
+        self.referenced.iter().cloned().collect()
+    }
+
+    fn line(&mut self, line: String) {
+        self.body.push(line);
+    }
+
+    fn set(&mut self, name: &str, expr: String) {
+        let col = self.model.fresh();
+        self.body
+            .push(format!("df = df.withColumn({}, {expr})", py(&col)));
+        self.model.assign(name, col);
+    }
+
+    fn set_maybe(&mut self, name: &str, expr: String) {
+        let expr = match self.model.col(name) {
+            Some(old) => format!("F.coalesce({expr}, F.col({}))", py(old)),
+            None => expr,
+        };
+        SparkCx::set(self, name, expr);
+    }
+
+    fn keep(&mut self, names: &[String]) {
+        let kept = names
+            .iter()
+            .filter_map(|n| self.model.col(n).map(|c| (n.clone(), c.to_string())))
+            .collect();
+        self.model.fields = kept;
+        self.open_parsers.clear();
+    }
+
+    fn open_fields(&mut self, parser: &'static str) {
+        self.open_parsers.push(parser);
+    }
+
+    fn java_regex(&self, pattern: &str) -> std::result::Result<JavaRegex, String> {
+        java_regex(pattern)
+    }
+
+    fn java_replacement(&self, repl: &str, re: &JavaRegex) -> std::result::Result<String, String> {
+        java_replacement(repl, re)
+    }
+
+    fn java_quote(&self, text: &str) -> String {
+        java_quote(text)
+    }
+
+    fn interval(&self) -> Option<Duration> {
+        self.config.interval()
+    }
+
+    fn window(&mut self, spec: WindowSpec) {
+        self.window = Some(spec);
+    }
+
+    fn aggregate(&mut self, agg: SparkAggregate) {
+        self.aggregation = Some(Declared {
+            op: self.current,
+            agg,
+        });
+    }
+
+    fn aggregated(&self) -> bool {
+        self.aggregation.is_some()
+    }
+
+    fn post(&mut self, line: String) {
+        self.post.push(line);
+    }
+
+    fn note(&mut self, text: String) {
+        self.notes.push(text);
+    }
+}
+
 impl Emitter<'_> {
     fn line(&mut self, s: impl Into<String>) {
         self.body.push(s.into());
@@ -461,6 +545,7 @@ impl Emitter<'_> {
         };
         let at = |msg: String| format!("spate: --emit pyspark: operator {pos} ({name}): {msg}");
         let after = self.aggregation.is_some();
+        self.current = op.name();
         match op.stage() {
             Stage::PerRecord if after => {
                 return Err(at(
@@ -473,7 +558,11 @@ impl Emitter<'_> {
                 if self.rows_before.is_some() {
                     return Err(at("a per-record operator after sort or head is not supported by --emit pyspark".into()));
                 }
-                self.per_record(name, m).map_err(at)?;
+                match op.spark() {
+                    Spark::Map(map) => (map.map)(m, self).map_err(at)?,
+                    Spark::Refused(why) => return Err(at(why.into())),
+                    Spark::Unstated => self.per_record(name, m).map_err(at)?,
+                }
             }
             Stage::Window => {
                 let cx = BuildCx {
@@ -498,7 +587,7 @@ impl Emitter<'_> {
                          is not supported by --emit pyspark (a distributed batch has no order to cut)"
                     ));
                 }
-                self.aggregation = Some(aggregation(name, m).map_err(at)?);
+                self.old_aggregation(name, m).map_err(at)?;
             }
             Stage::Rows | Stage::AfterAggregation => {
                 if !after {
@@ -514,7 +603,6 @@ impl Emitter<'_> {
         match name {
             "split" => self.split(m),
             "map" => self.map(m),
-            "grep" => self.grep(m),
             "where" => self.where_(m),
             "parse" => self.parse(m),
             "json" => self.json(m),
@@ -621,32 +709,6 @@ impl Emitter<'_> {
             &field,
             format!("F.when({c}.isNotNull(), text_value({expr}))"),
         );
-        Ok(())
-    }
-
-    /// `grep`: a filter on rlike (Java's regex, translated).
-    fn grep(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let pattern = m.get_one::<String>("regex").map_or("", String::as_str);
-        let mut pattern = if m.get_flag("fixed") {
-            regex_syntax::escape(pattern)
-        } else {
-            pattern.to_string()
-        };
-        if m.get_flag("ignore-case") {
-            pattern.insert_str(0, "(?i)");
-        }
-        let re = java_regex(&pattern)?;
-        let c = self.model.expr(&Self::field_arg(m));
-        let hit = format!(
-            "F.coalesce(txt({c}).rlike({}), F.lit(False))",
-            py(&re.pattern)
-        );
-        let keep = if m.get_flag("invert") {
-            format!("~{hit}")
-        } else {
-            hit
-        };
-        self.line(format!("df = df.filter({keep})"));
         Ok(())
     }
 
@@ -1025,9 +1087,7 @@ impl Emitter<'_> {
         );
         let agg_name = match &self.aggregation {
             None => "None".to_string(),
-            Some(Aggregation::Count) => py("count"),
-            Some(Aggregation::CountByKey(_)) => py("count-by-key"),
-            Some(Aggregation::Stats { .. }) => py("stats"),
+            Some(d) => py(d.op),
         };
         let _ = writeln!(p, "AGGREGATION = {agg_name}");
         let output = match c.output {
@@ -1144,73 +1204,20 @@ impl Emitter<'_> {
         let mut columns = Vec::new();
         let mut keys = Vec::new();
         let mut aggs = vec!["F.count(F.lit(1)).alias(\"__n\")".to_string()];
-        let key = |i: usize,
-                   shown: &str,
-                   name: &str,
-                   keys: &mut Vec<String>,
-                   columns: &mut Vec<String>| {
+        for (i, (shown, expr)) in agg.agg.keys.iter().enumerate() {
             let k = format!("k{i}");
-            keys.push(format!("{}.alias({})", self.model.expr(name), py(&k)));
+            keys.push(format!("{expr}.alias({})", py(&k)));
             columns.push(format!("({}, {}, \"key\")", py(shown), py(&k)));
-        };
-        match agg {
-            Aggregation::Count => {
-                aggs.push("F.count(F.lit(1)).alias(\"a0\")".into());
-                columns.push("(\"count\", \"a0\", \"i\")".into());
-            }
-            Aggregation::CountByKey(fields) => {
-                for (i, f) in fields.iter().enumerate() {
-                    let shown = if f == CURRENT { "key" } else { f.as_str() };
-                    key(i, shown, f, &mut keys, &mut columns);
-                }
-                aggs.push("F.count(F.lit(1)).alias(\"a0\")".into());
-                columns.push("(\"count\", \"a0\", \"i\")".into());
-            }
-            Aggregation::Stats {
-                fields,
-                aggs: names,
-                groups,
-            } => {
-                for (i, g) in groups.iter().enumerate() {
-                    key(i, g, g, &mut keys, &mut columns);
-                }
-                let mut n = 0;
-                for f in fields {
-                    let c = self.model.expr(f);
-                    for a in names {
-                        let (expr, kind) = match a.as_str() {
-                            "count" => (format!("F.count({c})"), "i"),
-                            "distinct" => (format!("F.size(F.collect_set({c}))"), "i"),
-                            "sum" => (format!("F.sum(num({c}))"), "f"),
-                            "mean" => (format!("F.avg(num({c}))"), "f"),
-                            "min" => (format!("F.min(num({c}))"), "f"),
-                            "max" => (format!("F.max(num({c}))"), "f"),
-                            p => {
-                                let pct: f64 = p
-                                    .strip_prefix('p')
-                                    .and_then(|x| x.parse().ok())
-                                    .unwrap_or(50.0);
-                                (
-                                    format!(
-                                        "F.percentile_approx(num({c}), {:?}, {PERCENTILE_ACCURACY})",
-                                        pct / 100.0
-                                    ),
-                                    "f",
-                                )
-                            }
-                        };
-                        let shown = if fields.len() > 1 {
-                            format!("{a}_{f}")
-                        } else {
-                            a.clone()
-                        };
-                        let col = format!("a{n}");
-                        n += 1;
-                        aggs.push(format!("{expr}.alias({})", py(&col)));
-                        columns.push(format!("({}, {}, {})", py(&shown), py(&col), py(kind)));
-                    }
-                }
-            }
+        }
+        for (n, v) in agg.agg.values.iter().enumerate() {
+            let col = format!("a{n}");
+            aggs.push(format!("{}.alias({})", v.expr, py(&col)));
+            columns.push(format!(
+                "({}, {}, {})",
+                py(&v.name),
+                py(&col),
+                py(v.kind.tag())
+            ));
         }
         let body = vec![
             format!(
@@ -1229,25 +1236,6 @@ impl Emitter<'_> {
     fn standard_notes(&self, source: SourceKind) -> Vec<String> {
         let c = self.config;
         let mut n = Vec::new();
-        if let Some(Aggregation::Stats { aggs, .. }) = &self.aggregation {
-            if aggs.iter().any(|a| a.starts_with('p')) {
-                n.push(format!(
-                    "Percentiles: Spark streaming has no exact percentile, so they are \
-                     percentile_approx(x, p, {PERCENTILE_ACCURACY}): nearest rank, exact up to \
-                     {PERCENTILE_ACCURACY} values per group and window, within 1/{PERCENTILE_ACCURACY} \
-                     of the rank beyond (spate: exact up to 4096 values, within 1%)."
-                ));
-            }
-            if aggs.iter().any(|a| a == "distinct") {
-                n.push(
-                    "distinct: Spark streaming allows no COUNT(DISTINCT); this is \
-                     size(collect_set(x)), exact, which keeps each distinct value in the state \
-                     store (spate: exact up to 10000 values per group, then a HyperLogLog within \
-                     about 2.5%; approx_count_distinct would bound Spark's memory likewise)."
-                        .into(),
-                );
-            }
-        }
         if c.event_time.is_some() {
             n.push(
                 "Event time: Spark moves the watermark between micro-batches, spate after every \
@@ -1306,49 +1294,127 @@ impl Emitter<'_> {
     }
 }
 
-fn aggregation(name: &str, m: &ArgMatches) -> std::result::Result<Aggregation, String> {
-    let many = |id: &str| -> std::result::Result<Vec<String>, String> {
-        let mut out: Vec<String> = Vec::new();
-        for s in m.get_many::<String>(id).into_iter().flatten() {
-            for n in name_list(s)? {
-                if !out.contains(&n) {
-                    out.push(n);
+impl Emitter<'_> {
+    /// count, count-by-key and stats, declared as an aggregation.
+    fn old_aggregation(&mut self, name: &str, m: &ArgMatches) -> std::result::Result<(), String> {
+        let many = |id: &str| -> std::result::Result<Vec<String>, String> {
+            let mut out: Vec<String> = Vec::new();
+            for s in m.get_many::<String>(id).into_iter().flatten() {
+                for n in name_list(s)? {
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
                 }
             }
-        }
-        Ok(out)
-    };
-    Ok(match name {
-        "count" => Aggregation::Count,
-        "count-by-key" => {
-            let mut f = Vec::new();
-            for s in m.get_many::<String>("fields").into_iter().flatten() {
-                f.extend(name_list(s)?);
-            }
-            if f.is_empty() {
-                f.push(CURRENT.to_string());
-            }
-            Aggregation::CountByKey(f)
-        }
-        "stats" => {
-            let aggs = many("agg")?
-                .into_iter()
-                .map(|a| canonical_agg(&a))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let mut uniq: Vec<String> = Vec::new();
-            for a in aggs {
-                if !uniq.contains(&a) {
-                    uniq.push(a);
+            Ok(out)
+        };
+        let count = SparkValue {
+            name: "count".into(),
+            expr: "F.count(F.lit(1))".into(),
+            kind: ValueKind::Int,
+        };
+        let agg = match name {
+            "count" => SparkAggregate {
+                keys: Vec::new(),
+                values: vec![count],
+            },
+            "count-by-key" => {
+                let mut f = Vec::new();
+                for s in m.get_many::<String>("fields").into_iter().flatten() {
+                    f.extend(name_list(s)?);
+                }
+                if f.is_empty() {
+                    f.push(CURRENT.to_string());
+                }
+                let keys = f
+                    .iter()
+                    .map(|f| {
+                        let shown = if f == CURRENT { "key" } else { f.as_str() };
+                        (shown.to_string(), self.model.expr(f))
+                    })
+                    .collect();
+                SparkAggregate {
+                    keys,
+                    values: vec![count],
                 }
             }
-            Aggregation::Stats {
-                fields: many("field")?,
-                aggs: uniq,
-                groups: many("group")?,
+            "stats" => {
+                let aggs = many("agg")?
+                    .into_iter()
+                    .map(|a| canonical_agg(&a))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let mut names: Vec<String> = Vec::new();
+                for a in aggs {
+                    if !names.contains(&a) {
+                        names.push(a);
+                    }
+                }
+                let fields = many("field")?;
+                let keys = many("group")?
+                    .iter()
+                    .map(|g| (g.clone(), self.model.expr(g)))
+                    .collect();
+                let mut values = Vec::new();
+                for f in &fields {
+                    let c = self.model.expr(f);
+                    for a in &names {
+                        let (expr, kind) = match a.as_str() {
+                            "count" => (format!("F.count({c})"), ValueKind::Int),
+                            "distinct" => (format!("F.size(F.collect_set({c}))"), ValueKind::Int),
+                            "sum" => (format!("F.sum(num({c}))"), ValueKind::Float),
+                            "mean" => (format!("F.avg(num({c}))"), ValueKind::Float),
+                            "min" => (format!("F.min(num({c}))"), ValueKind::Float),
+                            "max" => (format!("F.max(num({c}))"), ValueKind::Float),
+                            p => {
+                                let pct: f64 = p
+                                    .strip_prefix('p')
+                                    .and_then(|x| x.parse().ok())
+                                    .unwrap_or(50.0);
+                                (
+                                    format!(
+                                        "F.percentile_approx(num({c}), {:?}, {PERCENTILE_ACCURACY})",
+                                        pct / 100.0
+                                    ),
+                                    ValueKind::Float,
+                                )
+                            }
+                        };
+                        let shown = if fields.len() > 1 {
+                            format!("{a}_{f}")
+                        } else {
+                            a.clone()
+                        };
+                        values.push(SparkValue {
+                            name: shown,
+                            expr,
+                            kind,
+                        });
+                    }
+                }
+                if names.iter().any(|a| a.starts_with('p')) {
+                    self.notes.push(format!(
+                        "Percentiles: Spark streaming has no exact percentile, so they are \
+                         percentile_approx(x, p, {PERCENTILE_ACCURACY}): nearest rank, exact up to \
+                         {PERCENTILE_ACCURACY} values per group and window, within 1/{PERCENTILE_ACCURACY} \
+                         of the rank beyond (spate: exact up to 4096 values, within 1%)."
+                    ));
+                }
+                if names.iter().any(|a| a == "distinct") {
+                    self.notes.push(
+                        "distinct: Spark streaming allows no COUNT(DISTINCT); this is \
+                         size(collect_set(x)), exact, which keeps each distinct value in the state \
+                         store (spate: exact up to 10000 values per group, then a HyperLogLog within \
+                         about 2.5%; approx_count_distinct would bound Spark's memory likewise)."
+                            .into(),
+                    );
+                }
+                SparkAggregate { keys, values }
             }
-        }
-        other => return Err(format!("'{other}' has no PySpark mapping")),
-    })
+            other => return Err(format!("'{other}' has no PySpark mapping")),
+        };
+        SparkCx::aggregate(self, agg);
+        Ok(())
+    }
 }
 
 /// A stats aggregate's name as spate prints it (aliases resolved).
@@ -1388,10 +1454,6 @@ fn count_arg(m: &ArgMatches, id: &str) -> Option<usize> {
     }
 }
 
-fn py_bool(b: bool) -> String {
-    if b { "True" } else { "False" }.into()
-}
-
 fn truncate(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}...", &s[..i]),
@@ -1420,21 +1482,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 // ---------------------------------------------------------------------------
 // Regexes: spate's (Rust) syntax into Java's, which Spark runs.
-
-/// Runs of white space, as Rust's `char::is_whitespace` (Unicode).
-const WHITESPACE: &str = "(?U)\\s+";
-/// Leading and trailing white space, as `str::trim`.
-const TRIM: &str = "(?U)^\\s+|\\s+$";
-
-/// A regex in Java's syntax, with what the mapping needs to know of it.
-#[derive(Debug)]
-struct JavaRegex {
-    pattern: String,
-    /// Capture groups, named or not.
-    groups: usize,
-    /// Named groups and their indexes, in order.
-    names: Vec<(String, usize)>,
-}
 
 /// Text that Java's regex reads literally.
 fn java_quote(s: &str) -> String {
