@@ -474,6 +474,47 @@ fn pyspark_refusals_exit_2_with_one_line() {
             &["-i", "x", "-i", "tcp://h:1", "-o", "tsv", "count"],
             "different kinds",
         ),
+        // operators whose files state a refusal, or refuse some arguments
+        (
+            &[
+                "-i",
+                "x",
+                "-b",
+                "eof",
+                "-o",
+                "tsv",
+                "eval",
+                "y = a + 1",
+                "then",
+                "count",
+            ],
+            "operator 1 (eval): --emit pyspark does not translate eval's expressions",
+        ),
+        (
+            &[
+                "-i", "x", "-b", "eof", "-o", "tsv", "join", "t.csv", "--on", "a", "then", "count",
+            ],
+            "operator 1 (join): --emit pyspark does not map join",
+        ),
+        (
+            &[
+                "-i",
+                "x",
+                "-b",
+                "eof",
+                "-o",
+                "tsv",
+                "split",
+                "then",
+                "count-by-key",
+                "then",
+                "top",
+                "2",
+                "-g",
+                "key",
+            ],
+            "operator 3 (top): -g:",
+        ),
     ];
     for (args, why) in cases {
         let mut all = vec!["--emit", "pyspark"];

@@ -5,13 +5,14 @@
 //! Every field of a record is one Spark column, a struct of its text, its
 //! kind (text, integer, float, boolean, JSON) and its number, so that the
 //! program keeps spate's rules: text that reads as a number is one, a JSON
-//! number prints as a number, a missing field is null. Each operator has
-//! one mapping function below that reads the operator's own parsed
-//! arguments (the same clap command spate runs) and appends DataFrame code;
-//! the operators after the aggregation (`top`, `sort`, `head`) and the
-//! output format run on the driver in the runtime (`pyspark_runtime.py`),
-//! which is the same in every program. What Spark cannot do as spate does
-//! is refused with the reason.
+//! number prints as a number, a missing field is null. The emitter walks
+//! the plan: each stage's operator maps itself (`Operator::spark`, in its
+//! own file) through the [`SparkCx`] implemented here, reading its own
+//! parsed arguments, and appends DataFrame code or declares the
+//! aggregation; the operators after the aggregation (`top`, `sort`,
+//! `head`) and the output format run on the driver in the runtime
+//! (`pyspark_runtime.py`), which is the same in every program. What Spark
+//! cannot do as spate does is refused with the reason.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -21,23 +22,15 @@ use clap::ArgMatches;
 use regex_syntax::ast::{self, Ast, Visitor};
 
 use crate::batch::{BatchMode, EventTime, WindowSpec};
-use crate::ops::spark::{
-    JAVA_TRIM as TRIM, JAVA_WHITESPACE as WHITESPACE, JavaRegex, Spark, SparkAggregate, SparkCx,
-    SparkValue, ValueKind, py, py_bool, py_list,
-};
-use crate::ops::{BuildCx, Built, Stage, find, name_list};
+use crate::ops::spark::{JavaRegex, Spark, SparkAggregate, SparkCx, py, py_bool, py_list};
+use crate::ops::{Operator, Stage};
 use crate::plan::Plan;
 use crate::record::CURRENT;
 use crate::sink::OutputFormat;
 use crate::timestamp::TimeFormat;
-use crate::value::{Num, parse_num};
 
 /// The part of every program that does not depend on the chain.
 const RUNTIME: &str = include_str!("pyspark_runtime.py");
-
-/// Percentiles: the accuracy handed to `percentile_approx` (its relative
-/// rank error is 1/accuracy).
-const PERCENTILE_ACCURACY: u32 = 10_000;
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -106,8 +99,8 @@ impl Model {
 }
 
 /// The program being written.
-struct Emitter<'c> {
-    config: &'c Config,
+struct Emitter<'p> {
+    plan: &'p Plan,
     model: Model,
     /// The body of `prepare(df)`: the per-record operators.
     body: Vec<String>,
@@ -129,79 +122,17 @@ struct Emitter<'c> {
     rows_before: Option<(usize, String)>,
 }
 
-/// The options of the plan the emitter reads.
-struct Config {
-    inputs: Vec<String>,
-    batch: BatchMode,
-    event_time: Option<EventTime>,
-    lateness: Duration,
-    duration: Option<Duration>,
-    max_batches: Option<u64>,
-    emit_empty: bool,
-    output: OutputFormat,
-    header: bool,
-    time_format: TimeFormat,
-    follow: bool,
-    from_end: bool,
-    reconnect: bool,
-    strict: bool,
-    tz: Option<crate::zone::Zone>,
-    event_time_format: Option<String>,
-    /// The chain's own columns, when it knows them (csv and tsv lay their
-    /// cells out under them).
-    columns: Option<Vec<String>>,
-}
-
-impl Config {
-    fn of(plan: &Plan) -> Self {
-        Config {
-            inputs: plan.inputs.clone(),
-            batch: plan.batching.mode,
-            event_time: plan.batching.event_time.clone(),
-            lateness: plan.batching.lateness,
-            duration: plan.engine.duration,
-            max_batches: plan.engine.max_batches,
-            emit_empty: plan.batching.emit_empty,
-            columns: plan.chain.columns(),
-            output: plan.output.format,
-            header: plan.output.options.header,
-            time_format: plan.output.options.time_format,
-            follow: plan.source.follow,
-            from_end: plan.source.from_end,
-            reconnect: plan.source.reconnect,
-            strict: plan.engine.strict,
-            tz: plan.batching.zone,
-            event_time_format: plan.batching.reader.format().map(str::to_string),
-        }
-    }
-
-    fn interval(&self) -> Option<Duration> {
-        match self.batch {
-            BatchMode::Interval(d) => Some(d),
-            _ => None,
-        }
-    }
-
-    fn millis(&self) -> bool {
-        match self.batch {
-            BatchMode::Interval(d) => d.as_nanos() % 1_000_000_000 != 0,
-            BatchMode::Lines(_) | BatchMode::Eof => true,
-        }
-    }
-}
-
 /// The program for a plan, or why it cannot be written.
 pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
-    let config = &Config::of(plan);
-    let source = check_config(config)?;
-    if config.event_time == Some(EventTime::Kafka) {
+    let source = check_config(plan)?;
+    if plan.batching.event_time == Some(EventTime::Kafka) {
         return refuse(
             "--event-time kafka: the program does not carry Kafka's timestamp column to each line yet; \
              use --event-time FIELD or auto with --emit pyspark",
         );
     }
     let mut e = Emitter {
-        config,
+        plan,
         model: Model::default(),
         body: Vec::new(),
         referenced: BTreeSet::new(),
@@ -213,19 +144,12 @@ pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
         notes: Vec::new(),
         rows_before: None,
     };
-    let parsed: Vec<(usize, &str, &ArgMatches)> = plan
-        .stages
-        .iter()
-        .map(|s| (s.pos, s.name(), &s.args))
-        .collect();
-    for (_, name, m) in &parsed {
-        let reads = match find(name).map(|op| op.spark()) {
-            Some(Spark::Map(map)) => (map.reads)(m),
-            _ => references(name, m),
-        };
-        e.referenced.extend(reads);
+    for stage in &plan.stages {
+        if let Spark::Map(map) = stage.op.spark() {
+            e.referenced.extend((map.reads)(&stage.args));
+        }
     }
-    if let Some(EventTime::Field(f)) = &config.event_time {
+    if let Some(EventTime::Field(f)) = &plan.batching.event_time {
         e.referenced.insert(f.clone());
     }
     e.referenced.insert(CURRENT.to_string());
@@ -235,17 +159,17 @@ pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
         py(&first)
     ));
     e.model.assign(CURRENT, first);
-    for (pos, name, m) in parsed {
-        e.operator(pos, name, m)?;
+    for stage in &plan.stages {
+        e.stage(stage.pos, stage.op, &stage.args)?;
     }
     e.finish_checks()?;
     Ok(e.render(source, command_line))
 }
 
 /// The global options Spark can honour, and the kind of source.
-fn check_config(c: &Config) -> Result<SourceKind> {
+fn check_config(plan: &Plan) -> Result<SourceKind> {
     let mut kinds = BTreeSet::new();
-    for src in &c.inputs {
+    for src in &plan.inputs {
         let kind = if src == "-" {
             return refuse(
                 "standard input cannot feed a Spark job: save it to a file (-i FILE), or serve it \
@@ -277,14 +201,14 @@ fn check_config(c: &Config) -> Result<SourceKind> {
             );
         }
     }
-    let kind = if c.inputs.iter().any(|s| s.starts_with("tcp://")) {
+    let kind = if plan.inputs.iter().any(|s| s.starts_with("tcp://")) {
         SourceKind::Socket
-    } else if c.inputs.iter().any(|s| s.starts_with("kafka://")) {
+    } else if plan.inputs.iter().any(|s| s.starts_with("kafka://")) {
         SourceKind::Kafka
     } else {
         SourceKind::Files
     };
-    match c.batch {
+    match plan.batching.mode {
         BatchMode::Lines(_) => {
             return refuse(
                 "--batch-lines: Spark has no line-count trigger (a micro-batch takes whatever \
@@ -299,37 +223,37 @@ fn check_config(c: &Config) -> Result<SourceKind> {
         }
         _ => {}
     }
-    if c.emit_empty {
+    if plan.batching.emit_empty {
         return refuse(
             "--emit-empty: Spark runs no micro-batch when nothing arrived, so it has no empty batch to print",
         );
     }
-    if let Some(z) = c.tz {
+    if let Some(z) = plan.batching.zone {
         return refuse(format!(
             "--tz {z}: the emitted job keeps Spark's own session time zone and epoch-aligned windows; drop --tz (times stay UTC)"
         ));
     }
-    if let Some(f) = &c.event_time_format {
+    if let Some(f) = plan.batching.reader.format() {
         return refuse(format!(
             "--event-time-format '{f}': strftime formats are not mapped to Spark's datetime patterns; drop it, or convert the field to RFC 3339 first"
         ));
     }
-    if c.strict {
+    if plan.engine.strict {
         return refuse(
             "--strict: a Spark job has no line to stop at; drop the option (Spark skips what it cannot parse)",
         );
     }
-    if c.from_end {
+    if plan.source.from_end {
         return refuse(
             "--from-end: Spark's file source reads every file it finds; start it on an empty directory instead",
         );
     }
-    if c.reconnect {
+    if plan.source.reconnect {
         return refuse(
             "--reconnect: Spark's socket source does not reconnect (and is for tests); use kafka:// for a stream that must survive restarts",
         );
     }
-    match c.output {
+    match plan.output.format {
         OutputFormat::Tsv | OutputFormat::Csv | OutputFormat::Jsonl | OutputFormat::Json => {}
         OutputFormat::Pretty | OutputFormat::Spark => {
             return refuse(
@@ -338,99 +262,6 @@ fn check_config(c: &Config) -> Result<SourceKind> {
         }
     }
     Ok(kind)
-}
-
-/// The field names an operator reads (a superset is fine: the parsers
-/// extract each of them when the data has it).
-fn references(name: &str, m: &ArgMatches) -> Vec<String> {
-    let one = |id: &str| -> Vec<String> { m.get_one::<String>(id).cloned().into_iter().collect() };
-    let many = |id: &str| -> Vec<String> {
-        m.get_many::<String>(id)
-            .into_iter()
-            .flatten()
-            .flat_map(|s| name_list(s).unwrap_or_default())
-            .collect()
-    };
-    match name {
-        "split" | "grep" | "parse" | "json" | "csv" | "logfmt" => one("field"),
-        "map" => {
-            let mut v = one("field");
-            if m.get_one::<String>("func").map(String::as_str) == Some("template") {
-                if let Some(t) = m.get_one::<String>("arg1") {
-                    v.extend(template_pieces(t).into_iter().filter_map(|p| match p {
-                        Piece::Field(f) => Some(f),
-                        Piece::Text(_) => None,
-                    }));
-                }
-            }
-            v
-        }
-        "where" => where_words(m).map(|(f, _, _)| vec![f]).unwrap_or_default(),
-        "fields" | "count-by-key" => many("fields"),
-        "stats" => {
-            let mut v = many("field");
-            v.extend(many("group"));
-            v
-        }
-        _ => Vec::new(),
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum Piece {
-    Text(String),
-    Field(String),
-}
-
-/// `template`'s text as pieces: `{name}` a field, `{{` and `}}` braces
-/// (map has already checked the template).
-fn template_pieces(t: &str) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut rest = t;
-    while let Some(c) = rest.chars().next() {
-        if rest.starts_with("{{") || rest.starts_with("}}") {
-            text.push(c);
-            rest = &rest[2..];
-        } else if c == '{' {
-            let end = rest.find('}').unwrap_or(rest.len());
-            if !text.is_empty() {
-                out.push(Piece::Text(std::mem::take(&mut text)));
-            }
-            out.push(Piece::Field(rest[1..end].trim().to_string()));
-            rest = rest.get(end + 1..).unwrap_or("");
-        } else {
-            text.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    if !text.is_empty() {
-        out.push(Piece::Text(text));
-    }
-    out
-}
-
-/// `where`'s field, comparison and value, from three words or one.
-fn where_words(m: &ArgMatches) -> Option<(String, String, String)> {
-    const OPS: [&str; 10] = ["==", "!=", "<=", ">=", "!~", "=~", "=", "<", ">", "~"];
-    let words: Vec<&str> = ["field", "op", "value"]
-        .iter()
-        .filter_map(|id| m.get_one::<String>(id).map(String::as_str))
-        .collect();
-    match words.as_slice() {
-        [f, o, v] => Some((f.to_string(), o.to_string(), v.to_string())),
-        [one] => {
-            let at = one.find(['=', '!', '<', '>', '~'])?;
-            let rest = &one[at..];
-            let op = OPS.iter().find(|o| rest.starts_with(**o))?;
-            Some((
-                one[..at].to_string(),
-                op.to_string(),
-                rest[op.len()..].to_string(),
-            ))
-        }
-        _ => None,
-    }
 }
 
 impl SparkCx for Emitter<'_> {
@@ -491,7 +322,7 @@ impl SparkCx for Emitter<'_> {
     }
 
     fn interval(&self) -> Option<Duration> {
-        self.config.interval()
+        self.plan.batching.interval()
     }
 
     fn window(&mut self, spec: WindowSpec) {
@@ -519,33 +350,11 @@ impl SparkCx for Emitter<'_> {
 }
 
 impl Emitter<'_> {
-    fn line(&mut self, s: impl Into<String>) {
-        self.body.push(s.into());
-    }
-
-    /// `name` now holds the value of the Python expression `expr`.
-    fn set(&mut self, name: &str, expr: String) {
-        let col = self.model.fresh();
-        self.line(format!("df = df.withColumn({}, {expr})", py(&col)));
-        self.model.assign(name, col);
-    }
-
-    /// `name` holds `expr` where that is not null, else what it held.
-    fn set_maybe(&mut self, name: &str, expr: String) {
-        let expr = match self.model.col(name) {
-            Some(old) => format!("F.coalesce({expr}, F.col({}))", py(old)),
-            None => expr,
-        };
-        self.set(name, expr);
-    }
-
-    fn operator(&mut self, pos: usize, name: &str, m: &ArgMatches) -> Result<()> {
-        let Some(op) = find(name) else {
-            return refuse(format!("operator {pos}: unknown operator '{name}'"));
-        };
+    /// Maps one operator, where the chain lets Spark run it.
+    fn stage(&mut self, pos: usize, op: &'static dyn Operator, m: &ArgMatches) -> Result<()> {
+        let name = op.name();
         let at = |msg: String| format!("spate: --emit pyspark: operator {pos} ({name}): {msg}");
         let after = self.aggregation.is_some();
-        self.current = op.name();
         match op.stage() {
             Stage::PerRecord if after => {
                 return Err(at(
@@ -554,406 +363,49 @@ impl Emitter<'_> {
                         .into(),
                 ));
             }
-            Stage::PerRecord => {
-                if self.rows_before.is_some() {
-                    return Err(at("a per-record operator after sort or head is not supported by --emit pyspark".into()));
-                }
-                match op.spark() {
-                    Spark::Map(map) => (map.map)(m, self).map_err(at)?,
-                    Spark::Refused(why) => return Err(at(why.into())),
-                    Spark::Unstated => self.per_record(name, m).map_err(at)?,
-                }
+            Stage::PerRecord if self.rows_before.is_some() => {
+                return Err(at(
+                    "a per-record operator after sort or head is not supported by --emit pyspark"
+                        .into(),
+                ));
             }
-            Stage::Window => {
-                let cx = BuildCx {
-                    interval: self.config.interval(),
-                    ..BuildCx::default()
-                };
-                match op.build(m, &cx) {
-                    Ok(Built::Window(w)) => self.window = Some(w),
-                    Ok(_) => return Err(at("internal error: window built the wrong kind".into())),
-                    Err(msg) => return Err(at(msg)),
-                }
+            Stage::Aggregation if after => {
+                return Err(at(
+                    "a second aggregation is not supported by --emit pyspark".into(),
+                ));
             }
             Stage::Aggregation => {
-                if after {
-                    return Err(at(
-                        "a second aggregation is not supported by --emit pyspark".into(),
-                    ));
-                }
                 if let Some((p, n)) = &self.rows_before {
                     return Err(format!(
                         "spate: --emit pyspark: operator {p} ({n}): sort or head before an aggregation \
                          is not supported by --emit pyspark (a distributed batch has no order to cut)"
                     ));
                 }
-                self.old_aggregation(name, m).map_err(at)?;
             }
-            Stage::Rows | Stage::AfterAggregation => {
-                if !after {
-                    self.rows_before = Some((pos, name.to_string()));
-                }
-                self.rows_op(name, m).map_err(at)?;
+            Stage::Rows | Stage::AfterAggregation if !after => {
+                self.rows_before = Some((pos, name.to_string()));
+            }
+            _ => {}
+        }
+        self.current = name;
+        match op.spark() {
+            Spark::Map(map) => (map.map)(m, self).map_err(at)?,
+            Spark::Refused(why) => return Err(at(why.into())),
+            Spark::Unstated => {
+                return Err(at(format!("--emit pyspark has no mapping for {name} yet")));
             }
         }
-        Ok(())
-    }
-
-    fn per_record(&mut self, name: &str, m: &ArgMatches) -> std::result::Result<(), String> {
-        match name {
-            "split" => self.split(m),
-            "map" => self.map(m),
-            "where" => self.where_(m),
-            "parse" => self.parse(m),
-            "json" => self.json(m),
-            "csv" => self.csv(m),
-            "logfmt" => self.logfmt(m),
-            "fields" => self.fields(m),
-            other => Err(format!("'{other}' has no PySpark mapping")),
+        if op.stage() == Stage::Aggregation && self.aggregation.is_none() {
+            return Err(at(
+                "internal error: its Spark mapping declared no aggregation".into(),
+            ));
         }
-    }
-
-    fn field_arg(m: &ArgMatches) -> String {
-        m.get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into())
-    }
-
-    /// `split`: explode of split, empty tokens dropped; each token is `_`.
-    fn split(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let src = self.model.expr(&Self::field_arg(m));
-        let pattern = if let Some(re) = m.get_one::<String>("regex") {
-            java_regex(re)?.pattern
-        } else if let Some(sep) = m.get_one::<String>("sep") {
-            java_quote(sep)
-        } else {
-            WHITESPACE.to_string()
-        };
-        self.line(format!(
-            "df = df.withColumn(\"__tok\", F.explode(F.split(txt({src}), {}, -1))).filter(F.col(\"__tok\") != \"\")",
-            py(&pattern)
-        ));
-        self.set(CURRENT, "text_value(F.col(\"__tok\"))".into());
-        self.line("df = df.drop(\"__tok\")");
-        Ok(())
-    }
-
-    /// `map`: lower, upper, trim (Unicode white space), regexp_replace,
-    /// regexp_extract (a filter drops what does not match), element_at of
-    /// split, and concat for template.
-    fn map(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let field = Self::field_arg(m);
-        let func = m.get_one::<String>("func").map_or("", String::as_str);
-        let arg1 = m.get_one::<String>("arg1").map_or("", String::as_str);
-        let arg2 = m.get_one::<String>("arg2").map_or("", String::as_str);
-        if func == "template" {
-            let parts: Vec<String> = template_pieces(arg1)
-                .into_iter()
-                .map(|p| match p {
-                    Piece::Text(t) => format!("F.lit({})", py(&t)),
-                    Piece::Field(f) => {
-                        format!("F.coalesce(txt({}), F.lit(\"\"))", self.model.expr(&f))
-                    }
-                })
-                .collect();
-            let concat = if parts.is_empty() {
-                "F.lit(\"\")".to_string()
-            } else {
-                format!("F.concat({})", parts.join(", "))
-            };
-            self.set(&field, format!("text_value({concat})"));
-            return Ok(());
-        }
-        let Some(col) = self.model.col(&field).map(str::to_string) else {
-            // a record without FIELD passes unchanged
-            return Ok(());
-        };
-        let c = format!("F.col({})", py(&col));
-        let t = format!("txt({c})");
-        let expr = match func {
-            "lower" => format!("F.lower({t})"),
-            "upper" => format!("F.upper({t})"),
-            "trim" => format!("F.regexp_replace({t}, {}, \"\")", py(TRIM)),
-            "replace" => {
-                let re = java_regex(arg1)?;
-                let repl = java_replacement(arg2, &re)?;
-                format!("F.regexp_replace({t}, {}, {})", py(&re.pattern), py(&repl))
-            }
-            "extract" => {
-                let re = java_regex(arg1)?;
-                let group = usize::from(re.groups > 0);
-                self.line(format!(
-                    "df = df.filter({c}.isNull() | {t}.rlike({}))",
-                    py(&re.pattern)
-                ));
-                format!("F.regexp_extract({t}, {}, {group})", py(&re.pattern))
-            }
-            "field" => {
-                let n: i64 = arg1
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("bad field number '{arg1}'"))?;
-                let arr = match m.get_one::<String>("delim") {
-                    Some(d) => format!("F.split({t}, {}, -1)", py(&java_quote(d))),
-                    None => format!(
-                        "F.split(F.regexp_replace({t}, {}, \"\"), {}, -1)",
-                        py(TRIM),
-                        py(WHITESPACE)
-                    ),
-                };
-                format!("F.coalesce(F.element_at({arr}, {n}), F.lit(\"\"))")
-            }
-            other => return Err(format!("map {other} has no PySpark mapping")),
-        };
-        self.set(
-            &field,
-            format!("F.when({c}.isNotNull(), text_value({expr}))"),
-        );
-        Ok(())
-    }
-
-    /// `where`: a numeric comparison when both sides read as numbers, else
-    /// text by bytes; `~` and `!~` as rlike.
-    fn where_(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let Some((field, op, value)) = where_words(m) else {
-            return Err("needs FIELD OP VALUE".into());
-        };
-        let c = self.model.expr(&field);
-        let cond = match op.as_str() {
-            "~" | "=~" | "!~" => {
-                let re = java_regex(&value)?;
-                format!(
-                    "where_match({c}, {}, {})",
-                    py(&re.pattern),
-                    py_bool(op == "!~")
-                )
-            }
-            "==" | "=" | "!=" | "<" | "<=" | ">" | ">=" => {
-                let op = if op == "=" { "==" } else { op.as_str() };
-                let num = match parse_num(&value) {
-                    Some(Num::Int(i)) => i.to_string(),
-                    Some(Num::Float(f)) => format!("{f:?}"),
-                    None => "None".into(),
-                };
-                format!("where_cmp({c}, {}, {num}, {})", py(op), py(&value))
-            }
-            other => return Err(format!("unknown comparison '{other}'")),
-        };
-        self.line(format!("df = df.filter({cond})"));
-        Ok(())
-    }
-
-    /// `parse`: one regexp_extract per named group, and a filter that drops
-    /// the lines that do not match.
-    fn parse(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let pattern = m.get_one::<String>("regex").map_or("", String::as_str);
-        let re = java_regex(pattern)?;
-        let rust = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
-        if rust.static_captures_len().is_none() {
-            return Err(
-                "a group of this regex may not take part in a match, and Spark's regexp_extract \
-                 reads such a group as empty text where spate leaves the field unset; make every \
-                 group take part (e.g. (?P<x>a|) instead of (?P<x>a)?)"
-                    .into(),
-            );
-        }
-        let c = self.model.expr(&Self::field_arg(m));
-        let p = py(&re.pattern);
-        self.line(format!(
-            "df = df.filter(F.coalesce(txt({c}).rlike({p}), F.lit(False)))"
-        ));
-        for (name, idx) in &re.names {
-            self.set(
-                name,
-                format!("text_value(F.regexp_extract(txt({c}), {p}, {idx}))"),
-            );
-        }
-        Ok(())
-    }
-
-    /// The names the chain reads that a parser with keys from the data
-    /// may make.
-    fn wanted(&self) -> Vec<String> {
-        self.referenced.iter().cloned().collect()
-    }
-
-    /// `json`: from_json on the keys the chain reads (typed, so that a
-    /// number stays a number); lines that are not a JSON object are dropped.
-    fn json(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let c = self.model.expr(&Self::field_arg(m));
-        let mut paths = Vec::new();
-        for name in self.wanted() {
-            let parts: Vec<String> = name.split('.').map(str::to_string).collect();
-            if parts.len() > 1
-                && parts
-                    .iter()
-                    .any(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            {
-                return Err(format!(
-                    "'{name}' indexes a JSON array, which --emit pyspark does not support"
-                ));
-            }
-            paths.push((name, parts));
-        }
-        let spec: Vec<String> = paths
-            .iter()
-            .map(|(_, parts)| py_list(&parts.iter().map(|p| py(p)).collect::<Vec<_>>()))
-            .collect();
-        self.line(format!(
-            "df = df.withColumn(\"__j\", json_fields(txt({c}), {}))",
-            py_list(&spec)
-        ));
-        self.line("df = df.filter(F.col(\"__j\").isNotNull())");
-        for (i, (name, _)) in paths.iter().enumerate() {
-            self.set_maybe(name, format!("F.col(\"__j\")[{}]", py(&format!("v{i}"))));
-        }
-        self.line("df = df.drop(\"__j\")");
-        self.open_parsers.push("json");
-        Ok(())
-    }
-
-    /// `csv`: the line cut into values (RFC 4180 quotes) by
-    /// regexp_extract_all; each name the chain reads picks its position.
-    fn csv(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        if m.get_flag("header") {
-            return Err(
-                "--header: a distributed stream has no first line to take the names from; name \
-                 the columns with --columns a,b,c"
-                    .into(),
-            );
-        }
-        let delim = m.get_one::<String>("delimiter").map_or(",", String::as_str);
-        let delim = match delim {
-            "\\t" | "tab" | "\t" => "\t".to_string(),
-            d => d.to_string(),
-        };
-        let columns: Vec<String> = match m.get_one::<String>("columns") {
-            Some(c) => name_list(c)?,
-            None => Vec::new(),
-        };
-        let c = self.model.expr(&Self::field_arg(m));
-        self.line(format!(
-            "df = df.filter(txt({c}) != \"\").withColumn(\"__c\", csv_values(txt({c}), {}))",
-            py(&delim)
-        ));
-        for name in self.wanted() {
-            let mut positions: Vec<usize> = columns
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n == name)
-                .map(|(i, _)| i + 1)
-                .collect();
-            if let Ok(p) = name.parse::<usize>() {
-                if p > columns.len() && !name.starts_with('0') {
-                    positions.push(p);
-                }
-            }
-            if positions.is_empty() {
-                continue;
-            }
-            let picks: Vec<String> = positions
-                .iter()
-                .rev()
-                .map(|p| format!("F.element_at(F.col(\"__c\"), {p})"))
-                .collect();
-            let pick = if picks.len() == 1 {
-                picks[0].clone()
-            } else {
-                format!("F.coalesce({})", picks.join(", "))
-            };
-            self.set_maybe(&name, format!("text_value({pick})"));
-        }
-        self.line("df = df.drop(\"__c\")");
-        self.open_parsers.push("csv");
-        Ok(())
-    }
-
-    /// `logfmt`: the pairs as a map (regexp_extract_all of keys and
-    /// values; the last value of a key wins); quoted values unescaped.
-    fn logfmt(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let c = self.model.expr(&Self::field_arg(m));
-        self.line(format!(
-            "df = df.withColumn(\"__l\", logfmt_pairs(txt({c}))).filter(F.col(\"__l\").isNotNull())"
-        ));
-        for name in self.wanted() {
-            self.set_maybe(
-                &name,
-                format!("logfmt_value(F.col(\"__l\"), {})", py(&name)),
-            );
-        }
-        self.line("df = df.drop(\"__l\")");
-        self.open_parsers.push("logfmt");
-        Ok(())
-    }
-
-    /// `fields`: the model keeps only these names, in this order.
-    fn fields(&mut self, m: &ArgMatches) -> std::result::Result<(), String> {
-        let mut keep_value = false;
-        let mut names: Vec<String> = Vec::new();
-        for word in m.get_many::<String>("fields").into_iter().flatten() {
-            for n in name_list(word)? {
-                if n == CURRENT {
-                    keep_value = true;
-                } else if !names.contains(&n) {
-                    names.push(n);
-                }
-            }
-        }
-        let mut kept = Vec::new();
-        if keep_value {
-            if let Some(c) = self.model.col(CURRENT) {
-                kept.push((CURRENT.to_string(), c.to_string()));
-            }
-        }
-        for n in &names {
-            if let Some(c) = self.model.col(n) {
-                kept.push((n.clone(), c.to_string()));
-            }
-        }
-        self.model.fields = kept;
-        self.open_parsers.clear();
-        Ok(())
-    }
-
-    /// `top`, `sort` and `head` run on the driver, on each batch's rows.
-    fn rows_op(&mut self, name: &str, m: &ArgMatches) -> std::result::Result<(), String> {
-        let line = match name {
-            "top" => {
-                let n = count_arg(m, "n").unwrap_or(10);
-                let f = m.get_one::<String>("field").map_or("count", String::as_str);
-                format!("rows = op_top(rows, {n}, {})", py(f))
-            }
-            "sort" => {
-                let mut fields = Vec::new();
-                for f in m.get_many::<String>("fields").into_iter().flatten() {
-                    fields.extend(name_list(f)?);
-                }
-                let fields: Vec<String> = fields
-                    .iter()
-                    .map(|f| {
-                        py(if f == CURRENT && self.aggregation.is_none() {
-                            "value"
-                        } else {
-                            f
-                        })
-                    })
-                    .collect();
-                format!(
-                    "rows = op_sort(rows, {}, {})",
-                    py_list(&fields),
-                    py_bool(m.get_flag("reverse"))
-                )
-            }
-            "head" => format!("rows = op_head(rows, {})", count_arg(m, "n").unwrap_or(10)),
-            other => return Err(format!("'{other}' has no PySpark mapping")),
-        };
-        self.post.push(line);
         Ok(())
     }
 
     /// What only shows once the whole chain is known.
     fn finish_checks(&self) -> Result<()> {
-        let c = self.config;
+        let plan = self.plan;
         if self.aggregation.is_none() && !self.open_parsers.is_empty() {
             return refuse(format!(
                 "without an aggregation every field is printed, and {}'s fields are only known from \
@@ -961,7 +413,7 @@ impl Emitter<'_> {
                 self.open_parsers[0]
             ));
         }
-        match (self.window, c.event_time.is_some()) {
+        match (self.window, plan.batching.event_time.is_some()) {
             (Some(WindowSpec::All), true) => {
                 return refuse(
                     "window all with --event-time: Spark's running aggregation is emitted per \
@@ -981,7 +433,7 @@ impl Emitter<'_> {
     }
 
     fn render(&self, source: SourceKind, command_line: &str) -> String {
-        let c = self.config;
+        let plan = self.plan;
         let mut p = String::new();
         let chain_text = command_line;
         let _ = writeln!(p, "#!/usr/bin/env python3");
@@ -1029,18 +481,18 @@ impl Emitter<'_> {
             "APP_NAME = {}",
             py(&format!("spate: {}", truncate(chain_text, 200)))
         );
-        let inputs: Vec<String> = c.inputs.iter().map(|s| py(s)).collect();
+        let inputs: Vec<String> = plan.inputs.iter().map(|s| py(s)).collect();
         let _ = writeln!(p, "DEFAULT_INPUT = {}", py_list(&inputs));
-        let bounded =
-            matches!(c.batch, BatchMode::Eof) || (source == SourceKind::Files && !c.follow);
+        let bounded = matches!(plan.batching.mode, BatchMode::Eof)
+            || (source == SourceKind::Files && !plan.source.follow);
         let _ = writeln!(
             p,
             "# read once to the end (a batch job), or as a stream (--stream)"
         );
         let _ = writeln!(p, "BOUNDED = {}", py_bool(bounded));
-        let stream_refusal = if matches!(c.batch, BatchMode::Eof) {
+        let stream_refusal = if matches!(plan.batching.mode, BatchMode::Eof) {
             Some("-b eof reads the input to its end: run with --once")
-        } else if c.event_time.is_some() && self.aggregation.is_none() {
+        } else if plan.batching.event_time.is_some() && self.aggregation.is_none() {
             Some(
                 "event-time batches of records need the whole input here: run with --once (a stream needs an aggregation)",
             )
@@ -1053,13 +505,17 @@ impl Emitter<'_> {
             stream_refusal.map_or("None".into(), py)
         );
         let _ = writeln!(p, "SPLIT_LINES = {}", py_bool(source == SourceKind::Kafka));
-        let batch_ms = match c.batch {
+        let batch_ms = match plan.batching.mode {
             BatchMode::Interval(d) => millis(d).to_string(),
             _ => "None".into(),
         };
         let _ = writeln!(p, "BATCH_MS = {batch_ms}");
-        let _ = writeln!(p, "EVENT_TIME = {}", py_bool(c.event_time.is_some()));
-        let interval = c.interval().unwrap_or(Duration::from_secs(1));
+        let _ = writeln!(
+            p,
+            "EVENT_TIME = {}",
+            py_bool(plan.batching.event_time.is_some())
+        );
+        let interval = plan.batching.interval().unwrap_or(Duration::from_secs(1));
         let (length, slide) = match self.window {
             Some(WindowSpec::Sliding { length, slide }) => (length, slide),
             _ => (interval, interval),
@@ -1078,7 +534,7 @@ impl Emitter<'_> {
         let _ = writeln!(
             p,
             "LATENESS = {}",
-            py(&format!("{} milliseconds", millis(c.lateness)))
+            py(&format!("{} milliseconds", millis(plan.batching.lateness)))
         );
         let _ = writeln!(
             p,
@@ -1090,36 +546,39 @@ impl Emitter<'_> {
             Some(d) => py(d.op),
         };
         let _ = writeln!(p, "AGGREGATION = {agg_name}");
-        let output = match c.output {
+        let output = match plan.output.format {
             OutputFormat::Csv => "csv",
             OutputFormat::Jsonl => "jsonl",
             OutputFormat::Json => "json",
             _ => "tsv",
         };
         let _ = writeln!(p, "OUTPUT = {}", py(output));
-        let _ = writeln!(p, "HEADER = {}", py_bool(c.header));
-        let tf = match c.time_format {
+        let _ = writeln!(p, "HEADER = {}", py_bool(plan.output.options.header));
+        let tf = match plan.output.options.time_format {
             TimeFormat::Rfc3339 => "rfc3339",
             TimeFormat::Epoch => "epoch",
             TimeFormat::EpochMs => "epoch-ms",
         };
         let _ = writeln!(p, "TIME_FORMAT = {}", py(tf));
-        let _ = writeln!(p, "MILLIS = {}", py_bool(c.millis()));
+        let _ = writeln!(p, "MILLIS = {}", py_bool(plan.output.options.millis));
         let _ = writeln!(
             p,
             "MAX_BATCHES = {}",
-            c.max_batches.map_or("None".into(), |n| n.to_string())
+            plan.engine
+                .max_batches
+                .map_or("None".into(), |n| n.to_string())
         );
         let _ = writeln!(
             p,
             "DURATION_S = {}",
-            c.duration
+            plan.engine
+                .duration
                 .map_or("None".into(), |d| format!("{:?}", d.as_secs_f64()))
         );
         let (columns, aggregate) = self.aggregation_code();
         let _ = writeln!(p, "# the printed columns: (name, Spark column[, kind])");
         let _ = writeln!(p, "COLUMNS = {columns}");
-        let known = c.columns.as_ref().map_or("None".into(), |cols| {
+        let known = plan.chain.columns().as_ref().map_or("None".into(), |cols| {
             py_list(&cols.iter().map(|n| py(n)).collect::<Vec<_>>())
         });
         let _ = writeln!(
@@ -1137,7 +596,7 @@ impl Emitter<'_> {
         for l in &self.body {
             let _ = writeln!(p, "    {l}");
         }
-        if let Some(et) = &c.event_time {
+        if let Some(et) = &plan.batching.event_time {
             let ts = match et {
                 EventTime::Auto => "find_ts(F.col(\"__raw\"))".to_string(),
                 EventTime::Field(f) => format!("parse_ts(txt({}))", self.model.expr(f)),
@@ -1147,7 +606,7 @@ impl Emitter<'_> {
             let _ = writeln!(p, "    df = df.withColumn(\"__ts\", {ts})");
         }
         let mut keep: Vec<String> = self.model.fields.iter().map(|(_, col)| py(col)).collect();
-        if c.event_time.is_some() {
+        if plan.batching.event_time.is_some() {
             keep.push(py("__ts"));
         }
         let _ = writeln!(p, "    return df.select({})", keep.join(", "));
@@ -1234,9 +693,9 @@ impl Emitter<'_> {
     }
 
     fn standard_notes(&self, source: SourceKind) -> Vec<String> {
-        let c = self.config;
+        let plan = self.plan;
         let mut n = Vec::new();
-        if c.event_time.is_some() {
+        if plan.batching.event_time.is_some() {
             n.push(
                 "Event time: Spark moves the watermark between micro-batches, spate after every \
                  line, so with records later than --lateness the two may drop different late \
@@ -1257,7 +716,9 @@ impl Emitter<'_> {
                     .into(),
             );
         }
-        if matches!(c.batch, BatchMode::Interval(_)) && c.event_time.is_none() {
+        if matches!(plan.batching.mode, BatchMode::Interval(_))
+            && plan.batching.event_time.is_none()
+        {
             n.push(
                 "Processing time: a micro-batch's time is its trigger time, on a multiple of the \
                  interval as spate's batch ends are; what falls into which batch depends on \
@@ -1291,166 +752,6 @@ impl Emitter<'_> {
                 .into(),
         );
         n
-    }
-}
-
-impl Emitter<'_> {
-    /// count, count-by-key and stats, declared as an aggregation.
-    fn old_aggregation(&mut self, name: &str, m: &ArgMatches) -> std::result::Result<(), String> {
-        let many = |id: &str| -> std::result::Result<Vec<String>, String> {
-            let mut out: Vec<String> = Vec::new();
-            for s in m.get_many::<String>(id).into_iter().flatten() {
-                for n in name_list(s)? {
-                    if !out.contains(&n) {
-                        out.push(n);
-                    }
-                }
-            }
-            Ok(out)
-        };
-        let count = SparkValue {
-            name: "count".into(),
-            expr: "F.count(F.lit(1))".into(),
-            kind: ValueKind::Int,
-        };
-        let agg = match name {
-            "count" => SparkAggregate {
-                keys: Vec::new(),
-                values: vec![count],
-            },
-            "count-by-key" => {
-                let mut f = Vec::new();
-                for s in m.get_many::<String>("fields").into_iter().flatten() {
-                    f.extend(name_list(s)?);
-                }
-                if f.is_empty() {
-                    f.push(CURRENT.to_string());
-                }
-                let keys = f
-                    .iter()
-                    .map(|f| {
-                        let shown = if f == CURRENT { "key" } else { f.as_str() };
-                        (shown.to_string(), self.model.expr(f))
-                    })
-                    .collect();
-                SparkAggregate {
-                    keys,
-                    values: vec![count],
-                }
-            }
-            "stats" => {
-                let aggs = many("agg")?
-                    .into_iter()
-                    .map(|a| canonical_agg(&a))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                let mut names: Vec<String> = Vec::new();
-                for a in aggs {
-                    if !names.contains(&a) {
-                        names.push(a);
-                    }
-                }
-                let fields = many("field")?;
-                let keys = many("group")?
-                    .iter()
-                    .map(|g| (g.clone(), self.model.expr(g)))
-                    .collect();
-                let mut values = Vec::new();
-                for f in &fields {
-                    let c = self.model.expr(f);
-                    for a in &names {
-                        let (expr, kind) = match a.as_str() {
-                            "count" => (format!("F.count({c})"), ValueKind::Int),
-                            "distinct" => (format!("F.size(F.collect_set({c}))"), ValueKind::Int),
-                            "sum" => (format!("F.sum(num({c}))"), ValueKind::Float),
-                            "mean" => (format!("F.avg(num({c}))"), ValueKind::Float),
-                            "min" => (format!("F.min(num({c}))"), ValueKind::Float),
-                            "max" => (format!("F.max(num({c}))"), ValueKind::Float),
-                            p => {
-                                let pct: f64 = p
-                                    .strip_prefix('p')
-                                    .and_then(|x| x.parse().ok())
-                                    .unwrap_or(50.0);
-                                (
-                                    format!(
-                                        "F.percentile_approx(num({c}), {:?}, {PERCENTILE_ACCURACY})",
-                                        pct / 100.0
-                                    ),
-                                    ValueKind::Float,
-                                )
-                            }
-                        };
-                        let shown = if fields.len() > 1 {
-                            format!("{a}_{f}")
-                        } else {
-                            a.clone()
-                        };
-                        values.push(SparkValue {
-                            name: shown,
-                            expr,
-                            kind,
-                        });
-                    }
-                }
-                if names.iter().any(|a| a.starts_with('p')) {
-                    self.notes.push(format!(
-                        "Percentiles: Spark streaming has no exact percentile, so they are \
-                         percentile_approx(x, p, {PERCENTILE_ACCURACY}): nearest rank, exact up to \
-                         {PERCENTILE_ACCURACY} values per group and window, within 1/{PERCENTILE_ACCURACY} \
-                         of the rank beyond (spate: exact up to 4096 values, within 1%)."
-                    ));
-                }
-                if names.iter().any(|a| a == "distinct") {
-                    self.notes.push(
-                        "distinct: Spark streaming allows no COUNT(DISTINCT); this is \
-                         size(collect_set(x)), exact, which keeps each distinct value in the state \
-                         store (spate: exact up to 10000 values per group, then a HyperLogLog within \
-                         about 2.5%; approx_count_distinct would bound Spark's memory likewise)."
-                            .into(),
-                    );
-                }
-                SparkAggregate { keys, values }
-            }
-            other => return Err(format!("'{other}' has no PySpark mapping")),
-        };
-        SparkCx::aggregate(self, agg);
-        Ok(())
-    }
-}
-
-/// A stats aggregate's name as spate prints it (aliases resolved).
-fn canonical_agg(a: &str) -> std::result::Result<String, String> {
-    let known = ["count", "sum", "mean", "min", "max", "distinct"];
-    if known.contains(&a) {
-        return Ok(a.to_string());
-    }
-    let alias = match a {
-        "avg" | "average" => "mean",
-        "median" => "p50",
-        "total" => "sum",
-        "minimum" => "min",
-        "maximum" => "max",
-        "n" | "cnt" => "count",
-        "uniq" | "unique" | "nunique" | "dc" | "count_distinct" | "distinct_count"
-        | "cardinality" => "distinct",
-        p if p.starts_with('p') && p[1..].parse::<f64>().is_ok_and(|x| x > 0.0 && x <= 100.0) => {
-            return Ok(p.to_string());
-        }
-        other => return Err(format!("unknown aggregate '{other}'")),
-    };
-    Ok(alias.to_string())
-}
-
-/// A row count argument, whichever type its value parser gives.
-fn count_arg(m: &ArgMatches, id: &str) -> Option<usize> {
-    if let Ok(Some(n)) = m.try_get_one::<usize>(id) {
-        return Some(*n);
-    }
-    if let Ok(Some(n)) = m.try_get_one::<u64>(id) {
-        return usize::try_from(*n).ok();
-    }
-    match m.try_get_one::<String>(id) {
-        Ok(Some(s)) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
@@ -1710,19 +1011,6 @@ mod tests {
         assert_eq!(java_replacement("${1}x$$\\", &re).unwrap(), "$1x\\$\\\\");
         assert_eq!(java_replacement("${1}0", &re).unwrap(), "$10");
         assert!(java_replacement("$3", &re).is_err());
-    }
-
-    #[test]
-    fn emit_template_pieces() {
-        assert_eq!(
-            template_pieces("a{x}{{b}}{ y }"),
-            vec![
-                Piece::Text("a".into()),
-                Piece::Field("x".into()),
-                Piece::Text("{b}".into()),
-                Piece::Field("y".into())
-            ]
-        );
     }
 
     #[test]

@@ -99,13 +99,13 @@ impl Operator for Grep {
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
             reads: reads_field,
-            map: spark,
+            map: to_spark,
         })
     }
 }
 
 /// A filter on `rlike`; a record without the field does not match.
-fn spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
     let pattern = arg(m, "regex").unwrap_or_default();
     let mut pattern = if m.get_flag("fixed") {
         regex::escape(&pattern)

@@ -201,6 +201,26 @@ pub fn reads_field(m: &ArgMatches) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::REGISTRY;
+
+    #[test]
+    fn spark_every_operator_states_a_mapping_or_a_named_refusal() {
+        let unstated: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|op| matches!(op.spark(), Spark::Unstated))
+            .map(|op| op.name())
+            .collect();
+        assert!(
+            unstated.is_empty(),
+            "these operators state no Spark mapping and no refusal: {unstated:?}; add \
+             `fn spark(&self) -> Spark` to each one's file (Spark::Map or Spark::Refused(why))"
+        );
+        for op in REGISTRY {
+            if let Spark::Refused(why) = op.spark() {
+                assert!(!why.trim().is_empty(), "{}: an empty refusal", op.name());
+            }
+        }
+    }
 
     #[test]
     fn spark_py_literals() {

@@ -9,6 +9,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::batch::WindowSpec;
 use crate::duration::{format_duration, parse_duration};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, reads_nothing};
 use crate::ops::{BuildCx, Built, Operator, Stage};
 
 pub struct Window;
@@ -47,32 +48,50 @@ impl Operator for Window {
         Stage::Window
     }
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
-        let length = m
-            .get_one::<String>("length")
-            .map(String::as_str)
-            .unwrap_or("");
-        if length == "all" {
-            if m.get_one::<String>("slide").is_some() {
-                return Err("--slide does not apply to window all".into());
-            }
-            return Ok(Built::Window(WindowSpec::All));
-        }
-        let length = parse_duration(length)?;
-        let Some(interval) = cx.interval else {
-            return Err(
-                "a window LENGTH needs time batches (-b DURATION), not -b eof or --batch-lines; \
-                 use window all for running totals"
-                    .into(),
-            );
-        };
-        let slide = match m.get_one::<String>("slide") {
-            Some(s) => parse_duration(s).map_err(|e| format!("--slide: {e}"))?,
-            None => interval,
-        };
-        check_multiple("LENGTH", length, interval)?;
-        check_multiple("--slide", slide, interval)?;
-        Ok(Built::Window(WindowSpec::Sliding { length, slide }))
+        Ok(Built::Window(spec(m, cx.interval)?))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
+    }
+}
+
+/// The span `m` asks for, on batches of `interval` (when cut by time).
+fn spec(m: &ArgMatches, interval: Option<Duration>) -> Result<WindowSpec, String> {
+    let length = m
+        .get_one::<String>("length")
+        .map(String::as_str)
+        .unwrap_or("");
+    if length == "all" {
+        if m.get_one::<String>("slide").is_some() {
+            return Err("--slide does not apply to window all".into());
+        }
+        return Ok(WindowSpec::All);
+    }
+    let length = parse_duration(length)?;
+    let Some(interval) = interval else {
+        return Err(
+            "a window LENGTH needs time batches (-b DURATION), not -b eof or --batch-lines; \
+             use window all for running totals"
+                .into(),
+        );
+    };
+    let slide = match m.get_one::<String>("slide") {
+        Some(s) => parse_duration(s).map_err(|e| format!("--slide: {e}"))?,
+        None => interval,
+    };
+    check_multiple("LENGTH", length, interval)?;
+    check_multiple("--slide", slide, interval)?;
+    Ok(WindowSpec::Sliding { length, slide })
+}
+
+/// The span, on the batch interval the run has.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let spec = spec(m, cx.interval())?;
+    cx.window(spec);
+    Ok(())
 }
 
 /// `what` must be a positive multiple of the batch interval; the error
