@@ -349,7 +349,10 @@ mod tests {
     }
 
     /// Maps `words` of `op` as operator 2 of a chain.
-    fn map_one(op: &'static Fake, words: &[&str]) -> (Result<()>, Vec<String>, Vec<String>) {
+    fn map_one(
+        op: &'static dyn Operator,
+        words: &[&str],
+    ) -> (Result<()>, Vec<String>, Vec<String>) {
         let args = command_for(op).get_matches_from(words);
         let stages = [StagePlan {
             pos: 2,
@@ -403,5 +406,29 @@ mod tests {
     fn emit_aggregation_mapping_must_declare_one() {
         let (r, _, _) = map_one(&SILENT_AGGREGATION, &["fake"]);
         assert!(r.is_err_and(|e| e.contains("declared no aggregation")));
+    }
+
+    #[test]
+    fn emit_stats_reads_aggregate_names_as_stats_does() {
+        // one table of aggregate names (agg::stats): what stats refuses,
+        // its Spark mapping refuses with the same words, and no more
+        use crate::ops::stats::Stats;
+        for agg in [
+            "count", "p99.9", "p050", "avg", "median", "p101", "p1e1", "p", "mean,max",
+        ] {
+            let words = ["stats", "-f", "x", "-a", agg];
+            let built = Stats
+                .build(
+                    &command_for(&Stats).get_matches_from(words),
+                    &BuildCx::default(),
+                )
+                .err();
+            let mapped = map_one(&Stats, &words).0.err().map(|e| {
+                e.strip_prefix("spate: --emit pyspark: operator 2 (stats): ")
+                    .map(str::to_string)
+                    .unwrap_or(e)
+            });
+            assert_eq!(mapped, built, "stats -a {agg}");
+        }
     }
 }
