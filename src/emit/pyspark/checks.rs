@@ -190,6 +190,9 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
              arrives, so a window on arrival time would be printed late or never; use \
              --event-time FIELD|auto",
         ),
-        _ => Ok(()),
+        // a new kind of window must be placed here, not pass unseen
+        (Some(WindowSpec::All), false) | (Some(WindowSpec::Sliding { .. }), true) | (None, _) => {
+            Ok(())
+        }
     }
 }

@@ -127,7 +127,7 @@ fn settings(p: &mut String, plan: &Plan, e: &Emitter<'_>, source: SourceKind, ch
     let interval = plan.batching.interval().unwrap_or(Duration::from_secs(1));
     let (length, slide) = match e.window {
         Some(WindowSpec::Sliding { length, slide }) => (length, slide),
-        _ => (interval, interval),
+        Some(WindowSpec::All) | None => (interval, interval),
     };
     let _ = writeln!(
         p,
