@@ -181,6 +181,10 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
         ));
     }
     match (e.window, batching.event_time.is_some()) {
+        (Some(WindowSpec::Session { .. }), _) => refuse(
+            "window session: the Spark job for session windows (session_window) is not \
+             written yet; run this chain with spate itself",
+        ),
         (Some(WindowSpec::All), true) => refuse(
             "window all with --event-time: Spark's running aggregation is emitted per \
              trigger, not per event-time batch; use window LENGTH, or drop --event-time",

@@ -127,7 +127,7 @@ fn settings(p: &mut String, plan: &Plan, e: &Emitter<'_>, source: SourceKind, ch
     let interval = plan.batching.interval().unwrap_or(Duration::from_secs(1));
     let (length, slide) = match e.window {
         Some(WindowSpec::Sliding { length, slide }) => (length, slide),
-        Some(WindowSpec::All) | None => (interval, interval),
+        Some(WindowSpec::All | WindowSpec::Session { .. }) | None => (interval, interval),
     };
     let _ = writeln!(
         p,
@@ -275,10 +275,14 @@ fn aggregation_code(e: &Emitter<'_>) -> (String, Vec<String>) {
     };
     let mut columns = Vec::new();
     let mut keys = Vec::new();
+    let mut reps = Vec::new();
     let mut aggs = vec!["F.count(F.lit(1)).alias(\"__n\")".to_string()];
     for (i, (shown, expr)) in agg.agg.keys.iter().enumerate() {
-        let k = format!("k{i}");
-        keys.push(format!("{expr}.alias({})", py(&k)));
+        // grouped by the text a key prints as (spate's key identity),
+        // shown as the highest-ranked value of the group
+        let (g, k) = (format!("g{i}"), format!("k{i}"));
+        keys.push(format!("key_text({expr}).alias({})", py(&g)));
+        reps.push(format!("key_rep({expr}).alias({})", py(&k)));
         columns.push(format!("({}, {}, \"key\")", py(shown), py(&k)));
     }
     for (n, v) in agg.agg.values.iter().enumerate() {
@@ -291,12 +295,13 @@ fn aggregation_code(e: &Emitter<'_>) -> (String, Vec<String>) {
             py(v.kind.tag())
         ));
     }
+    reps.extend(aggs);
     let body = vec![
         format!(
             "out = df.groupBy(*by{}{}).agg({})",
             if keys.is_empty() { "" } else { ", " },
             keys.join(", "),
-            aggs.join(", ")
+            reps.join(", ")
         ),
         "if by:".into(),
         "    out = out.withColumn(\"__end\", F.unix_millis(F.col(\"window.end\")))".into(),
