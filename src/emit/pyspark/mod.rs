@@ -18,7 +18,8 @@
 //! (the fields' columns, the lines so far), which mappings reach through
 //! [`SparkCx`]; beside it: the checks of what Spark can honour
 //! (`checks.rs`), the Python text (`render.rs`), the translation of regexes
-//! to Java's syntax (`java.rs`) and the runtime (`runtime.py`).
+//! to Java's syntax (`java.rs`) and the runtime (`columns.py`, the Spark
+//! expressions the operators use; `runtime.py`, reading, running, printing).
 
 mod checks;
 mod java;

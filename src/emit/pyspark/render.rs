@@ -2,7 +2,9 @@
 //! notes where Spark differs in degree), its settings (the plan's inputs,
 //! batching, windows and output as constants the runtime reads), the three
 //! functions the chain fills in (`prepare`, `aggregate`, `post_ops`), and
-//! the runtime (`runtime.py`), the same in every program.
+//! the runtime, the same in every program: the Spark expressions the
+//! operators use (`columns.py`), then what reads, runs and prints
+//! (`runtime.py`).
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -16,7 +18,10 @@ use crate::record::CURRENT;
 use crate::sink::OutputFormat;
 use crate::timestamp::TimeFormat;
 
-/// The part of every program that does not depend on the chain.
+/// The parts of every program that do not depend on the chain: the Spark
+/// expressions the operators use, then what reads, runs and prints (which
+/// ends with the program's `main` guard).
+const COLUMNS: &str = include_str!("columns.py");
 const RUNTIME: &str = include_str!("runtime.py");
 
 fn millis(d: Duration) -> u128 {
@@ -34,6 +39,7 @@ pub(super) fn program(
     header(&mut p, plan, e, source, command_line);
     settings(&mut p, plan, e, source, command_line);
     functions(&mut p, plan, e);
+    p.push_str(COLUMNS);
     p.push_str(RUNTIME);
     p
 }
