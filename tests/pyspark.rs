@@ -2,15 +2,15 @@
 //! expected Spark calls), the chains it refuses (exit 2, one line), and
 //! equivalence with real Spark: spate and the emitted programs run on the
 //! same generated input and must print the same rows. The Spark part runs
-//! every program in one Spark session, and is skipped, with a note, where
-//! pyspark is not installed.
+//! every program in one Spark session; where pyspark or Java is missing it
+//! says "skipped: ..." on stderr (past the harness's capture) and returns.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{BIN, assert_text, normalize_times, spate};
+use crate::util::{BIN, assert_text, normalize_times, skipped, spate};
 
 fn python_ok() -> bool {
     Command::new("python3")
@@ -19,11 +19,29 @@ fn python_ok() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn pyspark_ok() -> bool {
-    Command::new("python3")
+/// Why Spark cannot run here (pyspark not importable, no Java), if so.
+fn spark_missing() -> Option<String> {
+    let pyspark = Command::new("python3")
         .args(["-c", "import pyspark"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !pyspark {
+        return Some("python3 cannot import pyspark (pip install pyspark)".into());
+    }
+    // pyspark starts $JAVA_HOME/bin/java, else java on PATH
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| Path::new(&h).join("bin").join("java"))
+        .unwrap_or_else(|| "java".into());
+    let ok = Command::new(&java)
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    (!ok).then(|| {
+        format!(
+            "{} -version does not run (Spark needs Java 17)",
+            java.display()
+        )
+    })
 }
 
 /// The program for `args` (spate's options and chain), checked to be
@@ -1085,11 +1103,12 @@ spark.stop()
 
 #[test]
 fn pyspark_programs_match_spate_on_real_spark() {
-    if !pyspark_ok() {
-        eprintln!(
-            "note: pyspark is not importable (pip install pyspark); skipping the comparison of \
-             --emit pyspark programs with spate on real Spark"
-        );
+    if let Some(why) = spark_missing() {
+        skipped(&format!(
+            "pyspark_programs_match_spate_on_real_spark: {why}; the {} chains were not compared \
+             with Spark",
+            CHAINS.len()
+        ));
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
