@@ -697,6 +697,34 @@ fn write_inputs(dir: &Path) {
     std::fs::write(dir.join("mixed.log"), mixed).expect("write mixed.log");
     std::fs::write(dir.join("codes.jsonl"), codes).expect("write codes.jsonl");
     std::fs::write(dir.join("empty.txt"), "").expect("write empty.txt");
+    // floats whose text rounds on a tie of their binary value (0.0078125
+    // prints 0.007812, as 5e-7 prints 0), integral floats past 2^53, and
+    // text that reads as a number but for a last line break
+    let mut floats = String::new();
+    for (i, x) in [
+        "0.0078125",
+        "0.007812",
+        "5e-7",
+        "0",
+        "1152921504606846976.0",
+        "2.5e-6",
+        "\"5\\n\"",
+        "\"5\"",
+        "1e21",
+        "-1e-7",
+        "123.4565",
+    ]
+    .iter()
+    .cycle()
+    .take(60)
+    .enumerate()
+    {
+        let _ = writeln!(floats, "{{\"g\":\"g{}\",\"x\":{x}}}", i % 3);
+    }
+    // an integer past 2^53 is its own key; (stats' min and max on Spark
+    // are doubles, so the stats chain leaves it out)
+    floats.push_str("{\"g\":\"big\",\"x\":1152921504606846977}\n");
+    std::fs::write(dir.join("floats.jsonl"), floats).expect("write floats.jsonl");
     let words =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/words.txt"))
             .expect("read tests/data/words.txt");
@@ -744,6 +772,62 @@ const CHAINS: &[(&str, &[&str])] = &[
             "count-by-key",
             "code",
             "n",
+        ],
+    ),
+    // float keys grouped by their text, as spate prints them
+    (
+        "floats.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "json",
+            "then",
+            "count-by-key",
+            "x",
+        ],
+    ),
+    (
+        "floats.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "jsonl",
+            "json",
+            "then",
+            "where",
+            "g",
+            "!=",
+            "big",
+            "then",
+            "stats",
+            "-f",
+            "x",
+            "-a",
+            "count,max,min,distinct",
+            "-g",
+            "g",
+        ],
+    ),
+    // "5\n" is text, not the number 5
+    (
+        "floats.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "json",
+            "then",
+            "where",
+            "x",
+            "==",
+            "5",
+            "then",
+            "count-by-key",
+            "g",
         ],
     ),
     ("empty.txt", &["-b", "eof", "-o", "csv", "count"]),

@@ -5,7 +5,11 @@
 # ---------------------------------------------------------------------------
 
 FIELD = "struct<t:string,k:string,n:double>"
-NUM_SQL = r"^[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*$"
+# text that reads as a number (value.rs parse_num); \z, not $, which
+# Java lets match before a last line break
+NUM_SQL = r"^[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*\z"
+# 2^63: below it an integral float converts to a long exactly
+I64_LIMIT = 9223372036854775808.0
 
 
 def missing():
@@ -40,17 +44,47 @@ def key_rep(c):
     return best.getField("v")
 
 
+def finite(x):
+    return x.isNotNull() & ~F.isnan(x) & (F.abs(x) != float("inf"))
+
+
 def num(c):
-    """A field as a number: a JSON number, or text that reads as one."""
+    """A field as a number: a JSON number, or text that reads as one (a
+    finite one: 1e999 is no number)."""
     t = c.getField("t")
-    return F.coalesce(c.getField("n"), F.when(t.rlike(NUM_SQL), F.regexp_replace(t, "^[ \t]+|[ \t]+$", "").cast("double")))
+    n = F.when(t.rlike(NUM_SQL), F.regexp_replace(t, "^[ \t]+|[ \t]+$", "").cast("double"))
+    return F.coalesce(c.getField("n"), F.when(finite(n), n))
 
 
 def float_text(d):
-    """spate's text of a float (used where a JSON float is read as text)."""
-    frac = F.regexp_replace(F.regexp_replace(F.format_string("%.6f", d), "0+$", ""), "\\.$", "")
-    s = F.when((d == F.floor(d)) & (F.abs(d) < 1e18), d.cast("decimal(38,0)").cast("string")).otherwise(frac)
-    return F.when(s == "-0", F.lit("0")).otherwise(s)
+    """spate's text of a float (numfmt::write_float), exactly: an integral
+    value as its integer below 1e21 (as Python's repr above it), any other
+    rounded to 6 decimals half to even on its exact binary value, trailing
+    zeros dropped, never -0. Spark's format_string and format_number round
+    the shortest decimal digits instead (0.0078125 would print 0.007813), so
+    the fraction is rounded here: f * 10^6 is y + e exactly (Dekker's
+    product, 10^6 needing no split), and the sign of y - floor(y) - 0.5 + e
+    says which way."""
+    a = F.abs(d)
+    i = F.floor(a)
+    f = a - i
+    y = f * 1e6
+    c = f * 134217729.0
+    fh = c - (c - f)
+    e = (fh * 1e6 - y) + (f - fh) * 1e6
+    n = F.floor(y)
+    s = ((y - n) - 0.5) + e
+    q = n + F.when((s > 0) | ((s == 0) & (n % 2 == 1)), 1).otherwise(0)
+    whole = i + F.when(q >= 1000000, 1).otherwise(0)
+    frac = q % 1000000
+    digits = F.regexp_replace(F.lpad(frac.cast("string"), 6, "0"), "0+$", "")
+    body = F.when(frac == 0, whole.cast("string")).otherwise(F.concat(whole.cast("string"), F.lit("."), digits))
+    sign = F.when((d < 0) & ((whole != 0) | (frac != 0)), "-").otherwise("")
+    # an integral float from 2^63 up is a multiple of 2^11: d / 2048 is exact
+    big = ((d / 2048).cast("bigint").cast("decimal(38,0)") * F.lit(2048).cast("decimal(38,0)")).cast("string")
+    huge = F.regexp_replace(d.cast("string"), "^(-?[0-9]+)(?:\\.0|(\\.[0-9]+))E([0-9]+)$", "$1$2e+$3")
+    whole_text = F.when(a < I64_LIMIT, d.cast("bigint").cast("string")).when(a < 1e21, big).otherwise(huge)
+    return F.when(d % 1.0 == 0, whole_text).otherwise(F.concat(sign, body))
 
 
 CMP = {
