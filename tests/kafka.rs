@@ -6,13 +6,13 @@
 //! returns; the tests that need no broker (bad usage, an unreachable
 //! broker) always run.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::util::{free_port, kill, spate, wait_output};
+use crate::util::{free_port, kill, skipped, spate, wait_output};
 
 /// How long a broker may take to listen after it starts.
 const BROKER_START: Duration = Duration::from_secs(30);
@@ -39,12 +39,6 @@ fn have_producer() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-/// Says a test was skipped on the real stderr (`eprintln!` is captured
-/// by the test harness and shown only for failures).
-fn skipped(why: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "skipped: {why}");
 }
 
 /// A running broker; killed (and waited for) when dropped, whatever the

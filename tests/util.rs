@@ -9,6 +9,13 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_spate");
 
+/// Says a test was skipped, and why, on the real stderr (`eprintln!` is
+/// captured by the test harness and shown only for failures): a test whose
+/// component is missing never passes silently.
+pub fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "skipped: {why}");
+}
+
 /// What a run printed and how it ended.
 #[derive(Debug)]
 pub struct Output {

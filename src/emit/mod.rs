@@ -1,8 +1,8 @@
 //! `--emit TARGET`: instead of running the chain, print a program that runs
 //! the same chain on another engine, with the same semantics and the same
 //! output format, for when one machine is not enough. Each target is one
-//! file; a chain a target cannot express is refused with one line saying
-//! why (exit 2), never emitted wrong.
+//! module, walking the plan; a chain a target cannot express is refused
+//! with one line saying why (exit 2), never emitted wrong.
 
 pub mod pyspark;
 

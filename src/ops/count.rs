@@ -5,6 +5,9 @@ use std::borrow::Cow;
 use clap::ArgMatches;
 
 use crate::agg::{AggState, Aggregation, same};
+use crate::ops::spark::{
+    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, reads_nothing,
+};
 use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::Record;
 use crate::value::Value;
@@ -30,6 +33,25 @@ impl Operator for Count {
     fn build(&self, _m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
         Ok(Built::Aggregation(Box::new(CountAgg)))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
+    }
+}
+
+/// One row: the number of records.
+fn to_spark(_: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    cx.aggregate(SparkAggregate {
+        keys: Vec::new(),
+        values: vec![SparkValue {
+            name: "count".into(),
+            expr: "F.count(F.lit(1))".into(),
+            kind: ValueKind::Int,
+        }],
+    });
+    Ok(())
 }
 
 struct CountAgg;

@@ -17,7 +17,10 @@ use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_bytes};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
 use crate::agg::{AggState, Aggregation, same};
-use crate::ops::{BuildCx, Built, Operator, Stage};
+use crate::ops::spark::{
+    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, arg_names,
+};
+use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::{CURRENT, Name, Record, column_name};
 use crate::sink::RowSource;
 use crate::value::{SortKey, Text, Value};
@@ -81,6 +84,44 @@ impl Operator for CountByKey {
             spare: Arc::default(),
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: spark_reads,
+            map: to_spark,
+        })
+    }
+}
+
+fn spark_reads(m: &ArgMatches) -> Vec<String> {
+    arg_names(m, "fields")
+}
+
+/// A group per key (`_` printed as `key`) and its count; the runtime
+/// orders the rows as spate does (by `AGGREGATION = "count-by-key"`).
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let mut fields = Vec::new();
+    for s in m.get_many::<String>("fields").into_iter().flatten() {
+        fields.extend(name_list(s)?);
+    }
+    if fields.is_empty() {
+        fields.push(CURRENT.to_string());
+    }
+    let keys = fields
+        .iter()
+        .map(|f| {
+            let shown = if f == CURRENT { "key" } else { f.as_str() };
+            (shown.to_string(), cx.expr(f))
+        })
+        .collect();
+    cx.aggregate(SparkAggregate {
+        keys,
+        values: vec![SparkValue {
+            name: "count".into(),
+            expr: "F.count(F.lit(1))".into(),
+            kind: ValueKind::Int,
+        }],
+    });
+    Ok(())
 }
 
 pub struct CountByKeyAgg {

@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::{Ctx, Reason};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
 use crate::record::{CURRENT, Name, Record};
 use crate::value::{Text, Value};
@@ -105,6 +106,67 @@ impl Operator for Csv {
             field,
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// The line cut into values (RFC 4180 quotes) by the runtime's
+/// `csv_values`; each name the chain reads picks its position.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    if m.get_flag("header") {
+        return Err(
+            "--header: a distributed stream has no first line to take the names from; name \
+             the columns with --columns a,b,c"
+                .into(),
+        );
+    }
+    let delim = match arg(m, "delimiter").as_deref().unwrap_or(",") {
+        "\\t" | "tab" | "\t" => "\t".to_string(),
+        d => d.to_string(),
+    };
+    let columns: Vec<String> = match arg(m, "columns") {
+        Some(c) => name_list(&c)?,
+        None => Vec::new(),
+    };
+    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    cx.line(format!(
+        "df = df.filter(txt({c}) != \"\").withColumn(\"__c\", csv_values(txt({c}), {}))",
+        py(&delim)
+    ));
+    for name in cx.wanted() {
+        let mut positions: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n == name)
+            .map(|(i, _)| i + 1)
+            .collect();
+        if let Ok(p) = name.parse::<usize>() {
+            if p > columns.len() && !name.starts_with('0') {
+                positions.push(p);
+            }
+        }
+        if positions.is_empty() {
+            continue;
+        }
+        let picks: Vec<String> = positions
+            .iter()
+            .rev()
+            .map(|p| format!("F.element_at(F.col(\"__c\"), {p})"))
+            .collect();
+        let pick = if picks.len() == 1 {
+            picks[0].clone()
+        } else {
+            format!("F.coalesce({})", picks.join(", "))
+        };
+        cx.set_maybe(&name, format!("text_value({pick})"));
+    }
+    cx.line("df = df.drop(\"__c\")".into());
+    cx.open_fields("csv");
+    Ok(())
 }
 
 /// Reads `-d`: one ASCII character other than a quote or a line break;

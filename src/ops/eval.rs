@@ -10,6 +10,7 @@ pub mod parse;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::Ctx;
+use crate::ops::spark::Spark;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::Record;
 
@@ -62,6 +63,12 @@ impl Operator for Eval {
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
+    }
+    fn spark(&self) -> Spark {
+        Spark::Refused(
+            "--emit pyspark does not translate eval's expressions into Spark's; compute the \
+             field before spate reads the lines, or emit the chain without eval",
+        )
     }
     fn fields(&self, m: &ArgMatches) -> Vec<String> {
         let mut names = Vec::new();

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::Ctx;
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg_names};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
 use crate::record::{CURRENT, Name, Record, column_name};
 use crate::value::Value;
@@ -70,6 +71,37 @@ impl Operator for Fields {
             dotted,
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: spark_reads,
+            map: to_spark,
+        })
+    }
+}
+
+fn spark_reads(m: &ArgMatches) -> Vec<String> {
+    arg_names(m, "fields")
+}
+
+/// The program's records keep only these fields: `_` first when listed,
+/// then the others in the listed order, each once.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let mut keep_value = false;
+    let mut names: Vec<String> = Vec::new();
+    for word in m.get_many::<String>("fields").into_iter().flatten() {
+        for n in name_list(word)? {
+            if n == CURRENT {
+                keep_value = true;
+            } else if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    if keep_value {
+        names.insert(0, CURRENT.to_string());
+    }
+    cx.keep(&names);
+    Ok(())
 }
 
 struct FieldsOp {

@@ -1,10 +1,12 @@
 //! `grep REGEX` / `grep -v REGEX`: keeps the records whose `_` (or
-//! `-f FIELD`) matches, or with `-v` does not match; a silent filter.
+//! `-f FIELD`) matches, or with `-v` does not match; a silent filter. On
+//! Spark: a filter on `rlike`, the regex translated to Java's syntax.
 
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::Ctx;
 use crate::ops::parse::LocalRegex;
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 
@@ -94,6 +96,39 @@ impl Operator for Grep {
             field,
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// A filter on `rlike`; a record without the field does not match.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let pattern = arg(m, "regex").unwrap_or_default();
+    let mut pattern = if m.get_flag("fixed") {
+        regex::escape(&pattern)
+    } else {
+        pattern
+    };
+    if m.get_flag("ignore-case") {
+        pattern.insert_str(0, "(?i)");
+    }
+    let re = cx.java_regex(&pattern)?;
+    let field = arg(m, "field").unwrap_or_else(|| CURRENT.into());
+    let hit = format!(
+        "F.coalesce(txt({}).rlike({}), F.lit(False))",
+        cx.expr(&field),
+        py(&re.pattern)
+    );
+    let keep = if m.get_flag("invert") {
+        format!("~{hit}")
+    } else {
+        hit
+    };
+    cx.line(format!("df = df.filter({keep})"));
+    Ok(())
 }
 
 struct GrepOp {

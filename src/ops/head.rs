@@ -4,6 +4,7 @@
 
 use clap::{Arg, ArgMatches};
 
+use crate::ops::spark::{Spark, SparkCx, SparkMap, reads_nothing};
 use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage};
 use crate::record::Record;
 
@@ -40,6 +41,19 @@ impl Operator for Head {
         let n = m.get_one::<usize>("n").copied().unwrap_or(10);
         Ok(Built::Rows(Box::new(HeadOp { n })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
+    }
+}
+
+/// The runtime's `op_head`, on each batch's rows on the driver.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let n = m.get_one::<usize>("n").copied().unwrap_or(10);
+    cx.post(format!("rows = op_head(rows, {n})"));
+    Ok(())
 }
 
 /// A row count: a whole number, 0 included.

@@ -19,6 +19,7 @@ use arc_swap::ArcSwap;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::Ctx;
+use crate::ops::spark::Spark;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::Record;
 use crate::value::Value;
@@ -80,6 +81,13 @@ impl Operator for Join {
     }
     fn stage(&self) -> Stage {
         Stage::PerRecord
+    }
+    fn spark(&self) -> Spark {
+        Spark::Refused(
+            "--emit pyspark does not map join (a table read from a local FILE and read again \
+             when it changes) to a Spark stream-static join; emit the chain without join, and \
+             join the printed rows",
+        )
     }
     fn memory(&self, m: &ArgMatches) -> Option<String> {
         let file = m.get_one::<String>("file")?;

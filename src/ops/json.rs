@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 
 use crate::accounting::{Ctx, Reason};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, py_list, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -65,6 +66,48 @@ impl Operator for Json {
         }
         Ok(Built::Record(Box::new(JsonOp { field })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// `from_json` on the keys the chain reads (typed, so that a number stays
+/// a number: the runtime's `json_fields`); lines that are not a JSON
+/// object are dropped.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let mut paths = Vec::new();
+    for name in cx.wanted() {
+        let parts: Vec<String> = name.split('.').map(str::to_string).collect();
+        if parts.len() > 1
+            && parts
+                .iter()
+                .any(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!(
+                "'{name}' indexes a JSON array, which --emit pyspark does not support"
+            ));
+        }
+        paths.push((name, parts));
+    }
+    let spec: Vec<String> = paths
+        .iter()
+        .map(|(_, parts)| py_list(&parts.iter().map(|p| py(p)).collect::<Vec<_>>()))
+        .collect();
+    cx.line(format!(
+        "df = df.withColumn(\"__j\", json_fields(txt({c}), {}))",
+        py_list(&spec)
+    ));
+    cx.line("df = df.filter(F.col(\"__j\").isNotNull())".into());
+    for (i, (name, _)) in paths.iter().enumerate() {
+        cx.set_maybe(name, format!("F.col(\"__j\")[{}]", py(&format!("v{i}"))));
+    }
+    cx.line("df = df.drop(\"__j\")".into());
+    cx.open_fields("json");
+    Ok(())
 }
 
 struct JsonOp {

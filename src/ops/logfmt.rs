@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::{Ctx, Reason};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -55,6 +56,31 @@ impl Operator for Logfmt {
             .unwrap_or_else(|| CURRENT.into());
         Ok(Built::Record(Box::new(LogfmtOp { field })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// The pairs as a map (the runtime's `logfmt_pairs`: keys and values by
+/// `regexp_extract_all`, the last value of a key wins, quoted values
+/// unescaped); each name the chain reads is looked up in it.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    cx.line(format!(
+        "df = df.withColumn(\"__l\", logfmt_pairs(txt({c}))).filter(F.col(\"__l\").isNotNull())"
+    ));
+    for name in cx.wanted() {
+        cx.set_maybe(
+            &name,
+            format!("logfmt_value(F.col(\"__l\"), {})", py(&name)),
+        );
+    }
+    cx.line("df = df.drop(\"__l\")".into());
+    cx.open_fields("logfmt");
+    Ok(())
 }
 
 struct LogfmtOp {

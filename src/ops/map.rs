@@ -10,6 +10,9 @@ use regex::Regex;
 
 use crate::accounting::Ctx;
 use crate::ops::parse::LocalRegex;
+use crate::ops::spark::{
+    JAVA_TRIM, JAVA_WHITESPACE, Spark, SparkCx, SparkMap, arg, py, reads_field,
+};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record, column_name};
 use crate::value::{Text, Value};
@@ -178,6 +181,100 @@ impl Operator for Map {
         let field: &'static str = Box::leak(field.to_owned().into_boxed_str());
         Ok(Built::Record(Box::new(MapOp { func, field })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: spark_reads,
+            map: to_spark,
+        })
+    }
+}
+
+/// The field `-f` names, and those a template reads.
+fn spark_reads(m: &ArgMatches) -> Vec<String> {
+    let mut v = reads_field(m);
+    if arg(m, "func").as_deref() == Some("template") {
+        if let Some(t) = arg(m, "arg1") {
+            v.extend(
+                parse_template(&t)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        Piece::Field(f) => Some(f),
+                        Piece::Text(_) => None,
+                    }),
+            );
+        }
+    }
+    v
+}
+
+/// `lower`, `upper`, trim (Unicode white space), `regexp_replace`,
+/// `regexp_extract` (a filter drops what does not match), `element_at` of
+/// `split`, and `concat` for template.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let field = arg(m, "field").unwrap_or_else(|| CURRENT.into());
+    let func = arg(m, "func").unwrap_or_default();
+    let arg1 = arg(m, "arg1").unwrap_or_default();
+    let arg2 = arg(m, "arg2").unwrap_or_default();
+    if func == "template" {
+        let parts: Vec<String> = parse_template(&arg1)?
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) => format!("F.lit({})", py(&t)),
+                Piece::Field(f) => format!("F.coalesce(txt({}), F.lit(\"\"))", cx.expr(&f)),
+            })
+            .collect();
+        let concat = if parts.is_empty() {
+            "F.lit(\"\")".to_string()
+        } else {
+            format!("F.concat({})", parts.join(", "))
+        };
+        cx.set(&field, format!("text_value({concat})"));
+        return Ok(());
+    }
+    if !cx.has(&field) {
+        // a record without FIELD passes unchanged
+        return Ok(());
+    }
+    let c = cx.expr(&field);
+    let t = format!("txt({c})");
+    let expr = match func.as_str() {
+        "lower" => format!("F.lower({t})"),
+        "upper" => format!("F.upper({t})"),
+        "trim" => format!("F.regexp_replace({t}, {}, \"\")", py(JAVA_TRIM)),
+        "replace" => {
+            let re = cx.java_regex(&arg1)?;
+            let repl = cx.java_replacement(&arg2, &re)?;
+            format!("F.regexp_replace({t}, {}, {})", py(&re.pattern), py(&repl))
+        }
+        "extract" => {
+            let re = cx.java_regex(&arg1)?;
+            let group = usize::from(re.groups > 0);
+            cx.line(format!(
+                "df = df.filter({c}.isNull() | {t}.rlike({}))",
+                py(&re.pattern)
+            ));
+            format!("F.regexp_extract({t}, {}, {group})", py(&re.pattern))
+        }
+        "field" => {
+            let n = field_number(&arg1)?;
+            let arr = match arg(m, "delim") {
+                Some(d) => format!("F.split({t}, {}, -1)", py(&cx.java_quote(&d))),
+                None => format!(
+                    "F.split(F.regexp_replace({t}, {}, \"\"), {}, -1)",
+                    py(JAVA_TRIM),
+                    py(JAVA_WHITESPACE)
+                ),
+            };
+            format!("F.coalesce(F.element_at({arr}, {n}), F.lit(\"\"))")
+        }
+        other => return Err(format!("map {other} has no PySpark mapping")),
+    };
+    cx.set(
+        &field,
+        format!("F.when({c}.isNotNull(), text_value({expr}))"),
+    );
+    Ok(())
 }
 
 fn usage_list() -> String {
@@ -626,6 +723,20 @@ mod tests {
         assert_eq!(
             out[0].get("_").map(|v| v.text().into_owned()),
             Some("v".into())
+        );
+    }
+
+    #[test]
+    fn map_template_pieces() {
+        // the pieces the Spark mapping concatenates (once emit's own copy)
+        assert_eq!(
+            parse_template("a{x}{{b}}{ y }").unwrap(),
+            vec![
+                Piece::Text("a".into()),
+                Piece::Field("x".into()),
+                Piece::Text("{b}".into()),
+                Piece::Field("y".into())
+            ]
         );
     }
 

@@ -1,8 +1,9 @@
 //! The operator traits and the one registry. An operator is a unit struct
 //! implementing [`Operator`]: its name, summary, clap command (which serves
 //! `spate OP --help`, the man page and the completions), its stage, and a
-//! `build` that turns parsed arguments into a running part of the chain.
-//! Adding an operator touches its own file and one line of [`REGISTRY`].
+//! `build` that turns parsed arguments into a running part of the chain,
+//! and what it becomes on Spark ([`spark`]). Adding an operator touches its
+//! own file and one line of [`REGISTRY`].
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub mod logfmt;
 pub mod map;
 pub mod parse;
 pub mod sort;
+pub mod spark;
 pub mod split;
 pub mod stats;
 pub mod top;
@@ -101,6 +103,12 @@ pub trait Operator: Sync {
     /// record had is a warning at exit.
     fn fields(&self, _m: &ArgMatches) -> Vec<String> {
         Vec::new()
+    }
+    /// What the operator becomes on Spark (`--emit pyspark`): its mapping,
+    /// or why Spark cannot do what it does. The default states neither,
+    /// which `--emit pyspark` refuses and the registry's test rejects.
+    fn spark(&self) -> spark::Spark {
+        spark::Spark::Unstated
     }
 }
 

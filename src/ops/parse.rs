@@ -13,6 +13,7 @@ use regex::{CaptureLocations, Regex};
 
 use crate::accounting::{Ctx, Reason};
 use crate::ops::fixed::{Fixed, Found};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -102,6 +103,40 @@ impl Operator for Parse {
             field,
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// One `regexp_extract` per named group, and a filter that drops the lines
+/// that do not match.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let pattern = arg(m, "regex").unwrap_or_default();
+    let re = cx.java_regex(&pattern)?;
+    let rust = Regex::new(&pattern).map_err(|e| e.to_string())?;
+    if rust.static_captures_len().is_none() {
+        return Err(
+            "a group of this regex may not take part in a match, and Spark's regexp_extract \
+             reads such a group as empty text where spate leaves the field unset; make every \
+             group take part (e.g. (?P<x>a|) instead of (?P<x>a)?)"
+                .into(),
+        );
+    }
+    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let p = py(&re.pattern);
+    cx.line(format!(
+        "df = df.filter(F.coalesce(txt({c}).rlike({p}), F.lit(False)))"
+    ));
+    for (name, idx) in &re.names {
+        cx.set(
+            name,
+            format!("text_value(F.regexp_extract(txt({c}), {p}, {idx}))"),
+        );
+    }
+    Ok(())
 }
 
 /// Each named group's start and end in a match of a [`Fixed`] pattern,

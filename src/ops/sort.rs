@@ -10,8 +10,9 @@ use std::cmp::Ordering;
 
 use clap::{Arg, ArgAction, ArgMatches};
 
-use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage};
-use crate::record::Record;
+use crate::ops::spark::{Spark, SparkCx, SparkMap, py, py_bool, py_list, reads_nothing};
+use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage, name_list};
+use crate::record::{CURRENT, Record};
 use crate::value::{Num, Value};
 
 pub struct Sort;
@@ -66,6 +67,37 @@ impl Operator for Sort {
         let reverse = m.get_flag("reverse");
         Ok(Built::Rows(Box::new(SortOp { fields, reverse })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
+    }
+}
+
+/// The runtime's `op_sort`, on each batch's rows on the driver (where a
+/// chain without an aggregation prints `_` as `value`).
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let mut fields = Vec::new();
+    for f in m.get_many::<String>("fields").into_iter().flatten() {
+        fields.extend(name_list(f)?);
+    }
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            py(if f == CURRENT && !cx.aggregated() {
+                "value"
+            } else {
+                f
+            })
+        })
+        .collect();
+    cx.post(format!(
+        "rows = op_sort(rows, {}, {})",
+        py_list(&fields),
+        py_bool(m.get_flag("reverse"))
+    ));
+    Ok(())
 }
 
 /// A value made ready for comparing in `sort`'s order.

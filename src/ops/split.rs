@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::Ctx;
+use crate::ops::spark::{JAVA_WHITESPACE, Spark, SparkCx, SparkMap, arg, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -79,6 +80,31 @@ impl Operator for Split {
             .unwrap_or_else(|| CURRENT.into());
         Ok(Built::Record(Box::new(SplitOp { how, field })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_field,
+            map: to_spark,
+        })
+    }
+}
+
+/// `explode` of `split`, empty tokens dropped; each token is `_`.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let src = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let pattern = if let Some(re) = arg(m, "regex") {
+        cx.java_regex(&re)?.pattern
+    } else if let Some(sep) = arg(m, "sep") {
+        cx.java_quote(&sep)
+    } else {
+        JAVA_WHITESPACE.to_string()
+    };
+    cx.line(format!(
+        "df = df.withColumn(\"__tok\", F.explode(F.split(txt({src}), {}, -1))).filter(F.col(\"__tok\") != \"\")",
+        py(&pattern)
+    ));
+    cx.set(CURRENT, "text_value(F.col(\"__tok\"))".into());
+    cx.line("df = df.drop(\"__tok\")".into());
+    Ok(())
 }
 
 enum How {

@@ -23,6 +23,9 @@ use crate::agg::key::{Key, KeyTable, MISSING, Pos};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
 use crate::agg::{AggState, Aggregation, same};
+use crate::ops::spark::{
+    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, arg_names,
+};
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::{Record, column_name};
 use crate::value::{Num, Value};
@@ -131,6 +134,93 @@ impl Operator for Stats {
             Arc::clone(&cx.keys),
         ))))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: spark_reads,
+            map: to_spark,
+        })
+    }
+}
+
+/// Percentiles on Spark: the accuracy handed to `percentile_approx` (its
+/// relative rank error is 1/accuracy).
+const PERCENTILE_ACCURACY: u32 = 10_000;
+
+fn spark_reads(m: &ArgMatches) -> Vec<String> {
+    let mut v = arg_names(m, "field");
+    v.extend(arg_names(m, "group"));
+    v
+}
+
+/// A group per value of the `-g` fields, and one Spark aggregate per field
+/// and aggregate: exact ones where Spark streaming has them, else the
+/// nearest (percentiles approximate, distinct as a set's size), each said
+/// in a note.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let fields = list(m, "field", "-f")?;
+    let mut aggs: Vec<(String, Agg)> = Vec::new();
+    for name in list(m, "agg", "-a")? {
+        let agg = parse_agg(&name)?;
+        if !aggs.iter().any(|(n, _)| *n == name) {
+            aggs.push((name, agg));
+        }
+    }
+    let keys = list(m, "group", "-g")?
+        .into_iter()
+        .map(|g| {
+            let e = cx.expr(&g);
+            (g, e)
+        })
+        .collect();
+    let mut values = Vec::new();
+    for f in &fields {
+        let c = cx.expr(f);
+        for (name, agg) in &aggs {
+            let (expr, kind) = match agg {
+                Agg::Count => (format!("F.count({c})"), ValueKind::Int),
+                Agg::Distinct => (format!("F.size(F.collect_set(txt({c})))"), ValueKind::Int),
+                Agg::Sum => (format!("F.sum(num({c}))"), ValueKind::Float),
+                Agg::Mean => (format!("F.avg(num({c}))"), ValueKind::Float),
+                Agg::Min => (format!("F.min(num({c}))"), ValueKind::Float),
+                Agg::Max => (format!("F.max(num({c}))"), ValueKind::Float),
+                Agg::Pct(p) => (
+                    format!(
+                        "F.percentile_approx(num({c}), {:?}, {PERCENTILE_ACCURACY})",
+                        p / 100.0
+                    ),
+                    ValueKind::Float,
+                ),
+            };
+            values.push(SparkValue {
+                name: if fields.len() > 1 {
+                    format!("{name}_{f}")
+                } else {
+                    name.clone()
+                },
+                expr,
+                kind,
+            });
+        }
+    }
+    if aggs.iter().any(|(_, a)| matches!(a, Agg::Pct(_))) {
+        cx.note(format!(
+            "Percentiles: Spark streaming has no exact percentile, so they are \
+             percentile_approx(x, p, {PERCENTILE_ACCURACY}): nearest rank, exact up to \
+             {PERCENTILE_ACCURACY} values per group and window, within 1/{PERCENTILE_ACCURACY} \
+             of the rank beyond (spate: exact up to 4096 values, within 1%)."
+        ));
+    }
+    if aggs.iter().any(|(_, a)| *a == Agg::Distinct) {
+        cx.note(
+            "distinct: Spark streaming allows no COUNT(DISTINCT); this is \
+             size(collect_set(x)), exact, which keeps each distinct value in the state \
+             store (spate: exact up to 10000 values per group, then a HyperLogLog within \
+             about 2.5%; approx_count_distinct would bound Spark's memory likewise)."
+                .into(),
+        );
+    }
+    cx.aggregate(SparkAggregate { keys, values });
+    Ok(())
 }
 
 /// The names given to an option, split at commas, each once, in order.

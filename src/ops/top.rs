@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use clap::{Arg, ArgMatches};
 
 use crate::ops::sort::{SortKey, permute};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_nothing};
 use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage, name_list};
 use crate::record::Record;
 use crate::value::Value;
@@ -88,6 +89,29 @@ impl Operator for Top {
         };
         Ok(Built::Rows(Box::new(TopOp { n, field, groups })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
+    }
+}
+
+/// The runtime's `op_top`, on each batch's rows on the driver; its rows
+/// are one group.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    if m.get_one::<String>("group").is_some() {
+        return Err(
+            "-g: --emit pyspark does not map top's groups (the program's op_top ranks a \
+             batch's rows as one group); drop -g, or pick each group's first rows from the \
+             printed rows"
+                .into(),
+        );
+    }
+    let n = m.get_one::<usize>("n").copied().unwrap_or(10);
+    let field = arg(m, "field").unwrap_or_else(|| "count".into());
+    cx.post(format!("rows = op_top(rows, {n}, {})", py(&field)));
+    Ok(())
 }
 
 fn parse_n(s: &str) -> Result<usize, String> {

@@ -8,6 +8,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::accounting::Ctx;
 use crate::ops::parse::LocalRegex;
+use crate::ops::spark::{Spark, SparkCx, SparkMap, py, py_bool};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::Record;
 use crate::value::{Num, parse_num};
@@ -118,6 +119,61 @@ impl Operator for Where {
             test,
         })))
     }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: spark_reads,
+            map: to_spark,
+        })
+    }
+}
+
+/// The field, comparison and value, from three words or one.
+fn condition(m: &ArgMatches) -> Option<(String, String, String)> {
+    let words: Vec<&str> = ["field", "op", "value"]
+        .iter()
+        .filter_map(|id| m.get_one::<String>(id).map(String::as_str))
+        .collect();
+    let (f, o, v) = match words.as_slice() {
+        [f, o, v] => (*f, *o, *v),
+        [one] => split_condition(one).ok()?,
+        _ => return None,
+    };
+    Some((f.to_string(), o.to_string(), v.to_string()))
+}
+
+fn spark_reads(m: &ArgMatches) -> Vec<String> {
+    condition(m).map(|(f, _, _)| vec![f]).unwrap_or_default()
+}
+
+/// A numeric comparison when both sides read as numbers, else text by
+/// bytes (the runtime's `where_cmp`); `~` and `!~` as `rlike`.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let Some((field, op, value)) = condition(m) else {
+        return Err("needs FIELD OP VALUE".into());
+    };
+    let c = cx.expr(&field);
+    let cond = match op.as_str() {
+        "~" | "=~" | "!~" => {
+            let re = cx.java_regex(&value)?;
+            format!(
+                "where_match({c}, {}, {})",
+                py(&re.pattern),
+                py_bool(op == "!~")
+            )
+        }
+        "==" | "=" | "!=" | "<" | "<=" | ">" | ">=" => {
+            let op = if op == "=" { "==" } else { op.as_str() };
+            let num = match parse_num(&value) {
+                Some(Num::Int(i)) => i.to_string(),
+                Some(Num::Float(f)) => format!("{f:?}"),
+                None => "None".into(),
+            };
+            format!("where_cmp({c}, {}, {num}, {})", py(op), py(&value))
+        }
+        other => return Err(format!("unknown comparison '{other}'")),
+    };
+    cx.line(format!("df = df.filter({cond})"));
+    Ok(())
 }
 
 /// Splits a one-word condition (`status>=500`) at its first operator.

@@ -12,6 +12,7 @@ use clap::{Arg, ArgMatches};
 
 use crate::batch::WindowSpec;
 use crate::duration::{format_duration, parse_duration};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, reads_nothing};
 use crate::ops::{BuildCx, Built, Operator, Stage};
 
 pub struct Window;
@@ -76,45 +77,67 @@ impl Operator for Window {
         session_memory(m)
     }
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
-        let length = m
-            .get_one::<String>("length")
-            .map(String::as_str)
-            .unwrap_or("");
-        let gap = m.get_one::<String>("gap");
-        if length == "session" {
-            return session(gap.map(String::as_str), m, cx);
-        }
-        if let Some(g) = gap {
-            return Err(format!(
-                "unexpected argument '{g}': only window session takes a second argument (window session GAP)"
-            ));
-        }
-        if length == "all" {
-            if m.get_one::<String>("slide").is_some() {
-                return Err("--slide does not apply to window all".into());
-            }
-            return Ok(Built::Window(WindowSpec::All));
-        }
-        let length = parse_duration(length)?;
-        let Some(interval) = cx.interval else {
-            return Err(
-                "a window LENGTH needs time batches (-b DURATION), not -b eof or --batch-lines; \
-                 use window all for running totals"
-                    .into(),
-            );
-        };
-        let slide = match m.get_one::<String>("slide") {
-            Some(s) => parse_duration(s).map_err(|e| format!("--slide: {e}"))?,
-            None => interval,
-        };
-        check_multiple("LENGTH", length, interval)?;
-        check_multiple("--slide", slide, interval)?;
-        Ok(Built::Window(WindowSpec::Sliding { length, slide }))
+        Ok(Built::Window(spec(m, cx.interval)?))
+    }
+    fn spark(&self) -> Spark {
+        Spark::Map(SparkMap {
+            reads: reads_nothing,
+            map: to_spark,
+        })
     }
 }
 
+/// The span `m` asks for, on batches of `interval` (when cut by time).
+fn spec(m: &ArgMatches, interval: Option<Duration>) -> Result<WindowSpec, String> {
+    let length = m
+        .get_one::<String>("length")
+        .map(String::as_str)
+        .unwrap_or("");
+    let gap = m.get_one::<String>("gap");
+    if length == "session" {
+        return session(gap.map(String::as_str), m, interval);
+    }
+    if let Some(g) = gap {
+        return Err(format!(
+            "unexpected argument '{g}': only window session takes a second argument (window session GAP)"
+        ));
+    }
+    if length == "all" {
+        if m.get_one::<String>("slide").is_some() {
+            return Err("--slide does not apply to window all".into());
+        }
+        return Ok(WindowSpec::All);
+    }
+    let length = parse_duration(length)?;
+    let Some(interval) = interval else {
+        return Err(
+            "a window LENGTH needs time batches (-b DURATION), not -b eof or --batch-lines; \
+             use window all for running totals"
+                .into(),
+        );
+    };
+    let slide = match m.get_one::<String>("slide") {
+        Some(s) => parse_duration(s).map_err(|e| format!("--slide: {e}"))?,
+        None => interval,
+    };
+    check_multiple("LENGTH", length, interval)?;
+    check_multiple("--slide", slide, interval)?;
+    Ok(WindowSpec::Sliding { length, slide })
+}
+
+/// The span, on the batch interval the run has.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let spec = spec(m, cx.interval())?;
+    cx.window(spec);
+    Ok(())
+}
+
 /// `window session GAP`: a GAP longer than 0, and time batches.
-fn session(gap: Option<&str>, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
+fn session(
+    gap: Option<&str>,
+    m: &ArgMatches,
+    interval: Option<Duration>,
+) -> Result<WindowSpec, String> {
     let Some(gap) = gap else {
         return Err(
             "window session needs a GAP: records less than GAP apart are one session (window session 5m)"
@@ -131,7 +154,7 @@ fn session(gap: Option<&str>, m: &ArgMatches, cx: &BuildCx) -> Result<Built, Str
                 .into(),
         );
     }
-    if cx.interval.is_none() {
+    if interval.is_none() {
         return Err(
             "window session needs time batches (-b DURATION, by the clock or with --event-time), \
              not -b eof or --batch-lines: a session is a run of records close in time, written \
@@ -139,7 +162,7 @@ fn session(gap: Option<&str>, m: &ArgMatches, cx: &BuildCx) -> Result<Built, Str
                 .into(),
         );
     }
-    Ok(Built::Window(WindowSpec::Session { gap }))
+    Ok(WindowSpec::Session { gap })
 }
 
 /// What `window` keeps in memory, for `--explain`, when it is a session.
