@@ -15,10 +15,15 @@ use std::any::Any;
 
 use crate::record::Record;
 use crate::sink::RowSource;
+use crate::state::codec::{self, Decoder, Encoder};
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
 /// a batch, merged at its end).
 pub trait Aggregation: Send + Sync {
+    /// Reads back an accumulator that [`AggState::save`] wrote (`--state`).
+    fn load(&self, _d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>> {
+        Err(codec::DecodeError("WIP: not resumable yet".into()))
+    }
     fn new_state(&self) -> Box<dyn AggState>;
     /// A batch's rows once written: an aggregation may keep them to
     /// overwrite for its next rows instead of allocating afresh; returns
@@ -30,6 +35,9 @@ pub trait Aggregation: Send + Sync {
 
 /// The accumulator of one aggregation over one batch, pane or window.
 pub trait AggState: Send + Sync + Any {
+    /// Writes the accumulator for `--state` (read back by
+    /// [`Aggregation::load`]).
+    fn save(&self, _e: &mut Encoder) {}
     fn add(&mut self, rec: &Record<'_>);
     /// Adds a record whose only field is `_`, with this text (the fused
     /// path of [`RecordOp::tokens`]). Aggregations override it to skip

@@ -7,6 +7,7 @@ use clap::ArgMatches;
 use crate::agg::{AggState, Aggregation, same};
 use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::Record;
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::value::Value;
 
 pub struct Count;
@@ -38,11 +39,17 @@ impl Aggregation for CountAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counter(0))
     }
+    fn load(&self, d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>> {
+        Ok(Box::new(Counter(d.u64()?)))
+    }
 }
 
 struct Counter(u64);
 
 impl AggState for Counter {
+    fn save(&self, e: &mut Encoder) {
+        e.u64(self.0);
+    }
     fn add(&mut self, _rec: &Record<'_>) {
         self.0 += 1;
     }
