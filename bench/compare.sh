@@ -70,3 +70,11 @@ echo
 echo "## T4: live word count over one TCP connection, -b 100ms (bench/t4.sh, ${T4_SECONDS:-60} s each: p99 of ~600 batches)"
 echo "- as fast as the feeder sends: $(bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-60}" "$spate")"
 echo "- paced at 2,000,000 lines/s: $(T4_RATE=2000000 bash "$here/bench/t4.sh" "$W" "${T4_SECONDS:-60}" "$spate")"
+
+echo
+echo "## Kafka: a 5,000,000-message topic from a local tansu broker (bench/kafka.sh)"
+if command -v tansu >/dev/null 2>&1 || [[ -x $HOME/.cargo/bin/tansu ]]; then
+  RUNS=${RUNS:-3} bash "$here/bench/kafka.sh" "${KAFKA_MESSAGES:-5000000}"
+else
+  echo "(tansu not installed: cargo install tansu --locked --features dynostore)"
+fi

@@ -440,7 +440,7 @@ fn options() -> Options {
 /// Formats rows as one batch; returns the output.
 fn format(fmt: OutputFormat, rows: &[Record<'static>], out: &mut Vec<u8>) {
     out.clear();
-    let mut f = sink::formatter(fmt, options());
+    let mut f = sink::formatter(fmt, options(), None);
     let b = BatchOut {
         time: 1_710_072_000_000_000_000,
         start: None,
@@ -935,7 +935,7 @@ fn formatters(c: &mut Criterion) {
         .into_iter()
         .map(|k| {
             Record::row(vec![
-                (Cow::Borrowed("key"), Value::Str(Cow::Owned(k))),
+                (Cow::Borrowed("key"), Value::owned_str(k)),
                 (
                     Cow::Borrowed("count"),
                     Value::Int(1 + rng.zipf(100_000) as i64),

@@ -24,13 +24,13 @@ function __fish_spate_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, a quoted \'PATTERN\' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT or listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface); repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage' -r
+complete -c spate -n "__fish_spate_needs_command" -s i -l input -d 'Read from SRC: - (standard input, the default), a file, a quoted \'PATTERN\' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-connections -d 'listen:// inputs: refuse clients beyond N at once' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-keys -d 'count-by-key and stats: hold at most N distinct keys per batch or window; records with further keys are counted in one row keyed (other), and the summary says how many' -r
 complete -c spate -n "__fish_spate_needs_command" -l max-line-bytes -d 'Cut longer lines to their first N bytes (and count them); accepts K, KiB, M, MiB' -r
-complete -c spate -n "__fish_spate_needs_command" -s b -l batch -d 'Batch interval (250ms, 2s, 1m, 1h, 1d) or \'eof\' for the whole input as one batch [default: 1s]' -r
+complete -c spate -n "__fish_spate_needs_command" -s b -l batch -d 'Batch interval (250ms, 2s, 1m, 1h, 1d) or \'eof\' for the whole input as one batch, written even when empty (count prints 0) [default: 1s]' -r
 complete -c spate -n "__fish_spate_needs_command" -l batch-lines -d 'Close a batch every N input lines instead' -r
-complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, or \'auto\' (the first timestamp in the raw line)' -r
+complete -c spate -n "__fish_spate_needs_command" -l event-time -d 'Cut batches by each record\'s own timestamp: a field, \'auto\' (the first timestamp in the raw line), or \'kafka\' (each Kafka message\'s timestamp)' -r
 complete -c spate -n "__fish_spate_needs_command" -l event-time-format -d 'With --event-time FIELD: read the field with this strftime format (as chrono reads it) instead of the built-in formats: \'%Y/%m/%d %H:%M:%S\', \'%d.%m.%Y %H:%M:%S\', \'%s\'; no year reads the current one, no time of day midnight; a value that does not fit is untimed' -r
 complete -c spate -n "__fish_spate_needs_command" -l tz -d 'An IANA time zone (Europe/Paris) or offset (+02:00): the zone of event times written without one (syslog and --event-time-format included; epoch numbers are absolute), of the times pretty and spark print, and of batch and window boundaries of 1h or more, which then fall on local multiples from local midnight (-b 1d: local days, 23 or 25 hours across a DST change)' -r
 complete -c spate -n "__fish_spate_needs_command" -l lateness -d 'With --event-time: how far behind the newest timestamp seen a record may arrive' -r
@@ -52,10 +52,10 @@ complete -c spate -n "__fish_spate_needs_command" -l dead-letter -d 'Append ever
 complete -c spate -n "__fish_spate_needs_command" -l threads -d 'Worker threads for large batches [default: all cores]' -r
 complete -c spate -n "__fish_spate_needs_command" -s F -l follow -d 'Keep reading files as they grow, across rotation and truncation, like tail -F; a pattern or directory also picks up files that appear later (compressed files cannot be followed)'
 complete -c spate -n "__fish_spate_needs_command" -l from-end -d 'With -F: start at the end of each file instead of its start'
-complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff (bad usage without such an input)'
+complete -c spate -n "__fish_spate_needs_command" -l reconnect -d 'tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)'
 complete -c spate -n "__fish_spate_needs_command" -l exit-on-row -d 'Stop after the first batch or window that writes a row: exit 0; exit 1 when input ends (or --duration, --max-batches stop the run) with none, as grep does'
-complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows'
-complete -c spate -n "__fish_spate_needs_command" -l header -d 'With -o tsv: print a header line once (its first column \'time\'); bad usage with any other format'
+complete -c spate -n "__fish_spate_needs_command" -l emit-empty -d 'Also print batches that have no rows (-b eof always prints its one batch)'
+complete -c spate -n "__fish_spate_needs_command" -l header -d 'With -o tsv: print a header line (its first column \'time\'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format'
 complete -c spate -n "__fish_spate_needs_command" -l live -d 'Redraw the latest batch\'s table in place, sized to the terminal, like top: instead of the output on a terminal, on stderr when stdout is piped (every batch still goes down the pipe); nothing when neither is a terminal'
 complete -c spate -n "__fish_spate_needs_command" -l explain -d 'Print the plan in words (inputs, batches, each operator with its stage and what it keeps in memory, the output) instead of running it'
 complete -c spate -n "__fish_spate_needs_command" -l strict -d 'Exit 1 at the first dropped, cut or repaired line, with its number and the reason'

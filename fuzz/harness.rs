@@ -87,7 +87,7 @@ pub fn feed(words: &[&str], op: &dyn RecordOp, data: &[u8]) {
         };
         let mut rec = Record::from_line(text.clone(), raw);
         if by_field {
-            rec.set(Cow::Borrowed("msg"), Value::Str(text));
+            rec.set(Cow::Borrowed("msg"), Value::text_of(text));
         }
         run_one(op, rec, &mut cx);
     }

@@ -122,7 +122,12 @@ fn input(src: &str, plan: &Plan) -> String {
         );
     }
     if src.starts_with("kafka://") {
-        return format!("{src}: every partition of the topic, a message value per line");
+        let again = if plan.source.reconnect {
+            ", reconnecting when a broker fails (--reconnect)"
+        } else {
+            ""
+        };
+        return format!("{src}: every partition of the topics, a message value per line{again}");
     }
     if plan.source.follow {
         let at = if plan.source.from_end {
@@ -142,6 +147,7 @@ fn batches(plan: &Plan) -> String {
             let from = match et {
                 EventTime::Auto => "the first timestamp in each line".to_string(),
                 EventTime::Field(f) => format!("field '{f}'"),
+                EventTime::Kafka => "each Kafka message's timestamp".to_string(),
             };
             format!(
                 "event time from {from}, every {}, lateness {}: a batch is written once the watermark (the newest timestamp seen minus the lateness) passes its end; a record for a batch already written is late and dropped",
@@ -187,5 +193,11 @@ fn output(plan: &Plan) -> String {
         TimeFormat::Epoch => "epoch seconds",
         TimeFormat::EpochMs => "epoch milliseconds",
     };
-    format!("{format} on standard output; batch times as {times}")
+    // csv, tsv and pretty lay their cells out under these
+    let columns = match (o.format, plan.chain.columns()) {
+        (OutputFormat::Jsonl | OutputFormat::Json | OutputFormat::Spark, _) => String::new(),
+        (_, Some(cols)) => format!("; columns time, {}", cols.join(", ")),
+        (_, None) => "; columns time, then the first batch's fields as first seen".into(),
+    };
+    format!("{format} on standard output{columns}; batch times as {times}")
 }

@@ -9,6 +9,31 @@
 
 use std::fmt::Write as _;
 
+/// Whether `s` is written exactly as spate writes a number: an optional
+/// `-`, then `0` or a digit 1-9 followed by digits, then optionally `.` and
+/// one to six digits, the last not `0` (`200`, `-3`, `0.25`; not `007`,
+/// `1.50`, `1e5`, `+1`, ` 1`, `.5`). `jsonl` and `json` write such text as
+/// a JSON number (it always is a valid one), other text as a string.
+pub fn is_number_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(i) => (&b[..i], Some(&b[i + 1..])),
+        None => (b, None),
+    };
+    let int_ok = match int {
+        [b'0'] => true,
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    int_ok
+        && frac.is_none_or(|f| {
+            (1..=6).contains(&f.len())
+                && f.iter().all(u8::is_ascii_digit)
+                && f.last() != Some(&b'0')
+        })
+}
+
 /// Appends `x` in decimal (`-42`).
 pub fn write_int(out: &mut String, x: i64) {
     out.push_str(itoa::Buffer::new().format(x));
@@ -387,6 +412,80 @@ pub fn write_py_str_repr(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numfmt_number_text_is_exactly_what_spate_writes() {
+        for yes in [
+            "0",
+            "7",
+            "200",
+            "-3",
+            "-0",
+            "0.5",
+            "-0.25",
+            "1.000001",
+            "12.3",
+            "123456789012345678901234",
+        ] {
+            assert!(super::is_number_text(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "-",
+            "007",
+            "00",
+            "-01",
+            "1.50",
+            "1.0",
+            "1.",
+            ".5",
+            "1e5",
+            "1E5",
+            "+1",
+            " 1",
+            "1 ",
+            "1.0000001",
+            "0x10",
+            "inf",
+            "nan",
+            "1,5",
+            "--1",
+            "1.2.3",
+            "١",
+        ] {
+            assert!(!super::is_number_text(no), "{no}");
+        }
+    }
+
+    /// Every number spate writes reads back as number text, and number text
+    /// is valid JSON that parses to the value it reads as.
+    #[test]
+    fn numfmt_what_spate_writes_is_number_text() {
+        for x in [
+            0.0,
+            2.0,
+            -7.0,
+            0.5,
+            1.0 / 3.0,
+            -2.0 / 3.0,
+            1e15,
+            123.456,
+            1e-7,
+            -1e-9,
+            1e20,
+        ] {
+            let mut s = String::new();
+            super::write_float(&mut s, x);
+            assert!(super::is_number_text(&s), "{x} as {s}");
+            let back: serde_json::Value = serde_json::from_str(&s).expect("valid JSON");
+            assert!(back.is_number(), "{s}");
+        }
+        for i in [0i64, 1, -1, i64::MAX, i64::MIN] {
+            let mut s = String::new();
+            super::write_int(&mut s, i);
+            assert!(super::is_number_text(&s), "{s}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

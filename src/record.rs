@@ -12,6 +12,11 @@ pub type Name<'a> = Cow<'a, str>;
 /// The name of the current value.
 pub const CURRENT: &str = "_";
 
+/// A field's name as the output formats print it: `_` as `value`.
+pub fn column_name(field: &str) -> &str {
+    if field == CURRENT { "value" } else { field }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Record<'a> {
     /// The current value `_`; `None` once `fields` dropped it.
@@ -27,7 +32,7 @@ impl<'a> Record<'a> {
     /// A record for a raw input line: `_` is the line.
     pub fn from_line(line: Cow<'a, str>, raw: &'a str) -> Self {
         Record {
-            value: Some(Value::Str(line)),
+            value: Some(Value::text_of(line)),
             fields: Vec::new(),
             raw,
         }
@@ -116,10 +121,7 @@ impl<'a> Record<'a> {
         self.value
             .iter()
             .map(|v| ("value", v))
-            .chain(self.fields.iter().map(|(n, v)| {
-                let name: &str = n;
-                (if name == CURRENT { "value" } else { name }, v)
-            }))
+            .chain(self.fields.iter().map(|(n, v)| (column_name(n), v)))
     }
 
     pub fn into_owned(self) -> Record<'static> {

@@ -100,12 +100,6 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         };
     }
-    if let Some(src) = plan.inputs.iter().find(|s| s.starts_with("kafka://")) {
-        eprintln!(
-            "spate: {src}: spate does not read Kafka itself; --emit pyspark writes a Spark job that does"
-        );
-        return EXIT_USAGE;
-    }
     let source_opts = plan.source;
     let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
@@ -127,9 +121,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
     let (tx, rx) = crossbeam_channel::bounded(source::CHANNEL_CHUNKS);
-    let _readers = source::spawn(inputs, tx, source_opts, &roster);
+    let readers = source::spawn(inputs, tx, source_opts, &roster);
     let opts = plan.output.options;
-    let fmt = sink::formatter(plan.output.format, opts);
+    let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let signals = match watch_signals() {
         Ok(r) => r,
         Err(e) => {
@@ -195,6 +189,8 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     let field_warnings = engine.field_warnings();
     drop(engine);
     drop(rx);
+    // Kafka: the offsets of the last written batches are committed
+    readers.finish();
     screen.finish();
     let dead_flushed = dead.as_mut().map_or(Ok(()), Write::flush);
     let mut status = match result {
@@ -343,7 +339,7 @@ pub fn run_in_memory(
         color: false,
         ..plan.output.options
     };
-    let fmt = sink::formatter(plan.output.format, opts);
+    let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
     let mut out = Vec::new();
     let (_sig_tx, sig_rx) = crossbeam_channel::bounded::<i32>(1);
     let roster = source::Roster::fixed(vec!["memory".into()]);
@@ -378,5 +374,161 @@ pub fn run_in_memory(
         )),
         Err(Stop::Output(e) | Stop::DeadLetter(e)) => Err(e.to_string()),
         Err(Stop::Source(e)) => Err(format!("{e:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The engine's side of what Kafka chunks carry (marks released once
+    //! their lines are written, each line's own time), through a real
+    //! engine over hand-made chunks.
+
+    use super::*;
+    use crate::source::{Chunk, LineTimes, Mark, Msg, PartitionOffset};
+
+    /// Runs `args` (options and chain) over `chunks`, as one source.
+    fn run_chunks(args: &[&str], chunks: Vec<Chunk>) -> String {
+        let Ok(Parsed::Run(plan)) =
+            cli::parse(std::iter::once("spate").chain(args.iter().copied()))
+        else {
+            panic!("bad test arguments {args:?}");
+        };
+        let (tx, rx) = crossbeam_channel::unbounded();
+        for c in chunks {
+            tx.send(Msg::Chunk(c)).expect("send");
+        }
+        tx.send(Msg::End(0)).expect("send");
+        let (_sig, signals) = crossbeam_channel::bounded(1);
+        let mut out = Vec::new();
+        let opts = Options {
+            color: false,
+            ..plan.output.options
+        };
+        let fmt = sink::formatter(plan.output.format, opts, plan.chain.columns());
+        let mut engine = Engine::new(
+            &plan.chain,
+            &plan.batching,
+            &plan.engine,
+            source::Roster::fixed(vec!["k".into()]),
+            fmt,
+            &mut out,
+        );
+        engine.run(&rx, &signals).expect("the run");
+        drop(engine);
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// A chunk of one partition's messages, one line each, from offset
+    /// `first`; its mark reports to `home`.
+    fn kafka_chunk(
+        lines: &[&str],
+        first: i64,
+        times: Option<Vec<i64>>,
+        home: &crossbeam_channel::Sender<Vec<PartitionOffset>>,
+    ) -> Chunk {
+        let data: Vec<u8> = lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect();
+        let n = lines.len() as i64;
+        let steps = (0..n).map(|i| (i as u32 + 1, 0, first + i + 1)).collect();
+        let offsets = vec![PartitionOffset {
+            topic: "t".into(),
+            partition: 0,
+            next: first + n,
+        }];
+        Chunk {
+            source: 0,
+            data: data.into(),
+            last_cut: false,
+            last_unterminated: false,
+            end: 0,
+            times: times.map(|t| {
+                let mut lt = LineTimes::default();
+                for ms in t {
+                    lt.push(ms, 1);
+                }
+                lt
+            }),
+            mark: Some(Mark::new(offsets, home.clone()).with_steps(steps)),
+        }
+    }
+
+    fn reports(rx: &crossbeam_channel::Receiver<Vec<PartitionOffset>>) -> Vec<i64> {
+        rx.try_iter().map(|v| v[0].next).collect()
+    }
+
+    #[test]
+    fn run_kafka_marks_are_released_once_their_lines_are_written() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        // --batch-lines 3 over chunks of 2 and 2 lines: the first batch
+        // ends inside the second chunk, the last one at end of input
+        let chunks = vec![
+            kafka_chunk(&["a", "b"], 10, None, &home),
+            kafka_chunk(&["c", "d"], 12, None, &home),
+        ];
+        let out = run_chunks(&["--batch-lines", "3", "-o", "tsv", "count"], chunks);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        // after batch 1: the first chunk, and the second up to line c;
+        // after batch 2: the rest
+        assert_eq!(reports(&rx), [12, 13, 14]);
+    }
+
+    #[test]
+    fn run_kafka_marks_of_a_stopped_run_are_not_released() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let chunks = vec![kafka_chunk(&["a", "b", "c", "d", "e"], 0, None, &home)];
+        let args = [
+            "--batch-lines",
+            "2",
+            "--max-batches",
+            "1",
+            "-o",
+            "tsv",
+            "count",
+        ];
+        let out = run_chunks(&args, chunks);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        // the two written lines' messages, nothing after them
+        assert_eq!(reports(&rx), [2]);
+    }
+
+    #[test]
+    fn run_kafka_marks_in_processing_time_go_with_their_batch() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let chunks = vec![
+            kafka_chunk(&["a", "b"], 0, None, &home),
+            kafka_chunk(&["c"], 2, None, &home),
+        ];
+        let out = run_chunks(&["-b", "eof", "-o", "tsv", "count"], chunks);
+        assert!(out.ends_with("\t3\n"), "{out}");
+        assert_eq!(reports(&rx), [2, 3]);
+    }
+
+    #[test]
+    fn run_event_time_kafka_reads_each_lines_time_and_releases_by_batch() {
+        let (home, rx) = crossbeam_channel::unbounded();
+        let s = 1_700_000_000_000i64;
+        let chunks = vec![
+            kafka_chunk(&["x", "y"], 0, Some(vec![s, s + 1_000]), &home),
+            // the second chunk opens a batch the watermark has not passed
+            kafka_chunk(&["z"], 2, Some(vec![s + 5_000]), &home),
+        ];
+        let args = [
+            "-i",
+            "kafka://127.0.0.1:9/t",
+            "--event-time",
+            "kafka",
+            "-b",
+            "5s",
+            "-o",
+            "tsv",
+            "count",
+        ];
+        let out = run_chunks(&args, chunks);
+        assert_eq!(out, "2023-11-14T22:13:25Z\t2\n2023-11-14T22:13:30Z\t1\n");
+        // the first chunk's batch is written when the second chunk moves
+        // the watermark; the second's at end of input
+        assert_eq!(reports(&rx), [2, 3]);
     }
 }

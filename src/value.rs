@@ -1,11 +1,14 @@
 //! Field values: text (borrowed from the input buffer where possible),
 //! numbers, booleans, null and nested JSON. Owns the two orders spate uses:
 //! identity (hash/eq, for grouping keys) and `sort`'s order (numbers and
-//! numeric-looking text numerically and first, other text by bytes).
+//! numeric-looking text numerically and first, other text by bytes); and
+//! the one thing text carries besides its characters, whether it was a
+//! JSON string ([`Text::quoted`]), which only `jsonl` and `json` read.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 
 use crate::numfmt;
 
@@ -16,9 +19,106 @@ pub enum Value<'a> {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Cow<'a, str>),
+    Str(Text<'a>),
     /// A JSON object or array kept whole; dotted names reach into it.
     Json(Box<serde_json::Value>),
+}
+
+/// Text: its characters, and whether it was read as a JSON string.
+///
+/// Every operator treats the two kinds alike (they compare, hash, sort and
+/// print the same in `tsv`); only `jsonl` and `json` tell them apart: a
+/// JSON string stays a JSON string, while other text (a raw line, and what
+/// `parse`, `csv`, `logfmt`, `split` and `map` make) that reads exactly as
+/// spate writes a number is written as a JSON number, as Miller does. The
+/// flag rides in the padding after the `Cow`: a `Value` is one word larger
+/// than it was without it, whichever way the kinds are told apart.
+#[derive(Debug, Clone)]
+pub struct Text<'a> {
+    pub s: Cow<'a, str>,
+    /// Read as a JSON string (by `json`, or reached by a dotted name into
+    /// a JSON value).
+    pub quoted: bool,
+}
+
+impl<'a> Text<'a> {
+    /// Text made from the data (not a JSON string).
+    pub fn made(s: Cow<'a, str>) -> Self {
+        Text { s, quoted: false }
+    }
+
+    /// A JSON string's text.
+    pub fn quoted(s: Cow<'a, str>) -> Self {
+        Text { s, quoted: true }
+    }
+
+    /// The text when it borrows from the input (for `'a` rather than the
+    /// borrow of `self`).
+    pub fn borrowed(&self) -> Option<&'a str> {
+        match self.s {
+            Cow::Borrowed(s) => Some(s),
+            Cow::Owned(_) => None,
+        }
+    }
+
+    pub fn into_owned(self) -> Text<'static> {
+        Text {
+            s: Cow::Owned(self.s.into_owned()),
+            quoted: self.quoted,
+        }
+    }
+}
+
+impl Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.s
+    }
+}
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.s
+    }
+}
+
+/// Equal text is equal whatever its kind (they print the same).
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.s == other.s
+    }
+}
+
+impl Eq for Text<'_> {}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.s == other
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.s == *other
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Text<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Text::made(s)
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Self {
+        Text::made(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Text<'static> {
+    fn from(s: String) -> Self {
+        Text::made(Cow::Owned(s))
+    }
 }
 
 /// A number as read from a value: integers stay integers so that sums of
@@ -104,12 +204,24 @@ pub fn parse_num(s: &str) -> Option<Num> {
 }
 
 impl<'a> Value<'a> {
+    /// Text made from the data (see [`Text`]).
     pub fn str(s: &'a str) -> Self {
-        Value::Str(Cow::Borrowed(s))
+        Value::Str(Text::made(Cow::Borrowed(s)))
     }
 
+    /// Owned text made from the data.
     pub fn owned_str(s: String) -> Value<'static> {
-        Value::Str(Cow::Owned(s))
+        Value::Str(Text::made(Cow::Owned(s)))
+    }
+
+    /// Text made from the data, borrowed or owned.
+    pub fn text_of(s: Cow<'a, str>) -> Self {
+        Value::Str(Text::made(s))
+    }
+
+    /// A JSON string's text (see [`Text::quoted`]).
+    pub fn json_str(s: Cow<'a, str>) -> Self {
+        Value::Str(Text::quoted(s))
     }
 
     pub fn is_null(&self) -> bool {
@@ -169,7 +281,7 @@ impl<'a> Value<'a> {
             Value::Bool(b) => Value::Bool(b),
             Value::Int(i) => Value::Int(i),
             Value::Float(f) => Value::Float(f),
-            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Str(s) => Value::Str(s.into_owned()),
             Value::Json(j) => Value::Json(j),
         }
     }
@@ -188,7 +300,7 @@ impl<'a> Value<'a> {
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            serde_json::Value::String(s) => Value::Str(Cow::Owned(s)),
+            serde_json::Value::String(s) => Value::json_str(Cow::Owned(s)),
             other => Value::Json(Box::new(other)),
         }
     }
@@ -379,6 +491,30 @@ mod tests {
         v.sort_by(|a, b| a.sort_cmp(b));
         let t: Vec<String> = v.iter().map(|x| x.text().into_owned()).collect();
         assert_eq!(t, ["9", "9.5", "10", "a", "b"]);
+    }
+
+    /// A JSON string and made text of the same characters are one value
+    /// to every operator (equal, same hash, same order); the kind survives
+    /// copies, and JSON's own strings are JSON strings.
+    #[test]
+    fn text_kinds_compare_alike_and_the_kind_is_kept() {
+        use std::hash::BuildHasher;
+        let s = foldhash::fast::FixedState::with_seed(1);
+        let quoted = Value::json_str(Cow::Borrowed("3"));
+        let made = Value::str("3");
+        assert_eq!(quoted, made);
+        assert_eq!(s.hash_one(&quoted), s.hash_one(&made));
+        assert_eq!(quoted.sort_cmp(&made), Ordering::Equal);
+        assert_eq!(quoted.as_num(), Some(Num::Int(3)));
+        let kind = |v: &Value<'_>| matches!(v, Value::Str(t) if t.quoted);
+        assert!(kind(&quoted.to_owned_value()));
+        assert!(kind(&quoted.clone().into_owned()));
+        assert!(!kind(&made.to_owned_value()));
+        assert!(kind(&Value::from_json(serde_json::json!("x"))));
+        assert!(matches!(
+            Value::from_json(serde_json::json!(3)),
+            Value::Int(3)
+        ));
     }
 
     #[test]

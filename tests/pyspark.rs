@@ -502,13 +502,6 @@ fn pyspark_refusals_exit_2_with_one_line() {
     );
 }
 
-#[test]
-fn pyspark_spate_refuses_to_read_kafka_itself() {
-    let out = spate(["-i", "kafka://localhost:9092/t", "-o", "tsv", "count"]).run();
-    assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("--emit pyspark"), "{}", out.stderr);
-}
-
 // ---------------------------------------------------------------------------
 // Equivalence with Spark.
 
@@ -626,6 +619,25 @@ fn write_inputs(dir: &Path) {
     std::fs::write(dir.join("events.jsonl"), events).expect("write events.jsonl");
     std::fs::write(dir.join("app.log"), logfmt).expect("write app.log");
     std::fs::write(dir.join("hosts.csv"), csv).expect("write hosts.csv");
+    // fields that come and go, text that reads as a number (or nearly),
+    // JSON strings that do
+    let mut mixed = String::new();
+    let mut codes = String::new();
+    for i in 0..200 {
+        let a = ["007", "12", "1.50", "x"][r.next(4) as usize];
+        let b = ["-3", "0.25", "1e5", "200"][r.next(4) as usize];
+        let line = match r.next(4) {
+            0 => format!("a={a} b={b}"),
+            1 => format!("b={b} c=c{i}"),
+            2 => format!("c={i}"),
+            _ => format!("c=c{i} a={a} b={b}"),
+        };
+        let _ = writeln!(mixed, "{line}");
+        let _ = writeln!(codes, "{{\"code\":\"{}\",\"n\":{}}}", r.next(3), r.next(3));
+    }
+    std::fs::write(dir.join("mixed.log"), mixed).expect("write mixed.log");
+    std::fs::write(dir.join("codes.jsonl"), codes).expect("write codes.jsonl");
+    std::fs::write(dir.join("empty.txt"), "").expect("write empty.txt");
     let words =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/words.txt"))
             .expect("read tests/data/words.txt");
@@ -635,6 +647,60 @@ fn write_inputs(dir: &Path) {
 /// The chains compared with Spark: every operator, every window kind, the
 /// parsers, the output formats. Each is (input file, options and chain).
 const CHAINS: &[(&str, &[&str])] = &[
+    // csv and tsv columns that never shift, number text in jsonl, the
+    // empty -b eof batch
+    (
+        "mixed.log",
+        &[
+            "-b", "eof", "-o", "csv", "logfmt", "then", "fields", "a,b,c",
+        ],
+    ),
+    (
+        "mixed.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "--header",
+            "parse",
+            r"^c=(?P<c>\S+)|b=(?P<b>\S+)",
+        ],
+    ),
+    (
+        "mixed.log",
+        &[
+            "-b", "eof", "-o", "jsonl", "logfmt", "then", "fields", "c,b,a",
+        ],
+    ),
+    (
+        "codes.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "json",
+            "json",
+            "then",
+            "count-by-key",
+            "code",
+            "n",
+        ],
+    ),
+    ("empty.txt", &["-b", "eof", "-o", "csv", "count"]),
+    (
+        "empty.txt",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "--header",
+            "split",
+            "then",
+            "count-by-key",
+        ],
+    ),
     (
         "words.txt",
         &[

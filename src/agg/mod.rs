@@ -25,6 +25,12 @@ pub trait Aggregation: Send + Sync {
         Err(codec::DecodeError("WIP: not resumable yet".into()))
     }
     fn new_state(&self) -> Box<dyn AggState>;
+    /// The columns of its rows, as the output formats name them (`_` as
+    /// `value`), when it knows them; `csv` and `tsv` print them as their
+    /// header even before a row. None: known only from the rows.
+    fn columns(&self) -> Option<Vec<String>> {
+        None
+    }
     /// A batch's rows once written: an aggregation may keep them to
     /// overwrite for its next rows instead of allocating afresh; returns
     /// what it did not keep (dropped by the caller).

@@ -39,6 +39,8 @@ pub enum BatchMode {
 pub enum EventTime {
     Auto,
     Field(String),
+    /// Each Kafka message's own timestamp (`--event-time kafka`).
+    Kafka,
 }
 
 /// Batching's part of the plan: how batches are cut and what is shown.

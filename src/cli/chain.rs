@@ -265,6 +265,69 @@ mod tests {
         assert_eq!(ops[1], ["count-by-key", "status"]);
     }
 
+    /// The columns the built chain tells the output formats, as the
+    /// words say them.
+    fn columns(chain: &str) -> Option<Vec<String>> {
+        let parsed = stages(cut(&words(chain)).expect("a chain"), &[]).expect("no --help");
+        let batching = Batching {
+            mode: BatchMode::Eof,
+            event_time: None,
+            lateness: std::time::Duration::ZERO,
+            emit_empty: false,
+            zone: None,
+            reader: crate::batch::event::Reader::default(),
+        };
+        let (_, chain) = build(parsed, &batching, 100).expect("a valid chain");
+        chain.columns()
+    }
+
+    #[test]
+    fn cli_chain_knows_its_columns_where_the_words_say_them() {
+        let cols = |c: &str| columns(c).map(|v| v.join(","));
+        // only the data can say
+        assert_eq!(cols("json"), None);
+        assert_eq!(cols("json then where a > 1 then head 3"), None);
+        assert_eq!(cols("fields a then json"), None);
+        assert_eq!(cols("count-by-key then json -f key"), None);
+        assert_eq!(cols("count-by-key then map upper -f nope"), None);
+        // fields' list, `_` as value, in its place
+        assert_eq!(cols("json then fields a,_,b").as_deref(), Some("a,value,b"));
+        assert_eq!(cols("json then fields _,a").as_deref(), Some("value,a"));
+        assert_eq!(
+            cols("json then fields a,b then where a > 1 then map upper -f a then sort b")
+                .as_deref(),
+            Some("a,b")
+        );
+        // the aggregations', through what keeps them
+        assert_eq!(
+            cols("split then count-by-key").as_deref(),
+            Some("key,count")
+        );
+        assert_eq!(
+            cols("count-by-key a b then top 3").as_deref(),
+            Some("a,b,count")
+        );
+        assert_eq!(
+            cols("json then stats -f x -a mean,p99 -g service then sort -r p99 then head 2")
+                .as_deref(),
+            Some("service,mean,p99")
+        );
+        assert_eq!(
+            cols("stats -f x,y -a sum,max -g _").as_deref(),
+            Some("value,sum_x,max_x,sum_y,max_y")
+        );
+        assert_eq!(
+            cols("fields a then window all then count").as_deref(),
+            Some("count")
+        );
+        assert_eq!(cols("count then where count > 0").as_deref(), Some("count"));
+        assert_eq!(
+            cols("count-by-key then fields count").as_deref(),
+            Some("count")
+        );
+        assert_eq!(cols("head 3 then count").as_deref(), Some("count"));
+    }
+
     #[test]
     fn cli_rejects_empty_operators() {
         assert!(cut(&words("then split")).is_err());

@@ -80,7 +80,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("input")
                 .value_name("SRC")
                 .action(ArgAction::Append)
-                .help("Read from SRC: - (standard input, the default), a file, a quoted 'PATTERN' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT or listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface); repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage"),
+                .help("Read from SRC: - (standard input, the default), a file, a quoted 'PATTERN' with *, ? or [...] (its files in name order), a directory (every file in it), tcp://HOST:PORT, listen://ADDR:PORT (ADDR required: 127.0.0.1, or 0.0.0.0 for every interface) or kafka://HOST:PORT/TOPIC[?group=NAME&from=earliest|latest&until=now]; repeatable. Files and standard input are read one after another in the order given; gzip, zstd, bzip2 and xz are decompressed, whatever the name. A malformed address or an unknown scheme is bad usage"),
         )
         .arg(
             Arg::new("follow")
@@ -99,7 +99,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("reconnect")
                 .long("reconnect")
                 .action(ArgAction::SetTrue)
-                .help("tcp:// inputs: when the peer closes or refuses, retry with capped exponential backoff (bad usage without such an input)"),
+                .help("tcp:// and kafka:// inputs: when the peer or broker closes or refuses, retry with capped exponential backoff (bad usage without such an input)"),
         )
         .arg(
             Arg::new("max-connections")
@@ -130,7 +130,7 @@ fn global_args(cmd: Command) -> Command {
                 .short('b')
                 .long("batch")
                 .value_name("DURATION|eof")
-                .help("Batch interval (250ms, 2s, 1m, 1h, 1d) or 'eof' for the whole input as one batch [default: 1s]"),
+                .help("Batch interval (250ms, 2s, 1m, 1h, 1d) or 'eof' for the whole input as one batch, written even when empty (count prints 0) [default: 1s]"),
         )
         .arg(
             Arg::new("batch-lines")
@@ -143,8 +143,8 @@ fn global_args(cmd: Command) -> Command {
         .arg(
             Arg::new("event-time")
                 .long("event-time")
-                .value_name("FIELD|auto")
-                .help("Cut batches by each record's own timestamp: a field, or 'auto' (the first timestamp in the raw line)"),
+                .value_name("FIELD|auto|kafka")
+                .help("Cut batches by each record's own timestamp: a field, 'auto' (the first timestamp in the raw line), or 'kafka' (each Kafka message's timestamp)"),
         )
         .arg(
             Arg::new("event-time-format")
@@ -194,7 +194,7 @@ fn global_args(cmd: Command) -> Command {
             Arg::new("emit-empty")
                 .long("emit-empty")
                 .action(ArgAction::SetTrue)
-                .help("Also print batches that have no rows"),
+                .help("Also print batches that have no rows (-b eof always prints its one batch)"),
         )
         .next_help_heading("Output")
         .arg(
@@ -203,13 +203,23 @@ fn global_args(cmd: Command) -> Command {
                 .long("output")
                 .value_name("FORMAT")
                 .value_parser(OutputFormat::NAMES)
-                .help("Output format [default: pretty on a terminal, else tsv]"),
+                .help("Output format [default: pretty on a terminal, else tsv]")
+                .long_help(
+                    "Output format [default: pretty on a terminal, else tsv]. csv and tsv keep \
+                     every value under its own column: the chain's columns when it knows them (an \
+                     aggregation's fields, fields' list; a missing field is an empty cell), else \
+                     the first batch's fields, and a field outside them starts a new header block \
+                     (csv, tsv --header: an empty line, then the columns so far and the new ones). \
+                     jsonl and json write text that reads exactly as spate writes a number (200, \
+                     -3, 0.25) as a JSON number, other text (007, 1.50, 1e5) and every string \
+                     that json read as a string.",
+                ),
         )
         .arg(
             Arg::new("header")
                 .long("header")
                 .action(ArgAction::SetTrue)
-                .help("With -o tsv: print a header line once (its first column 'time'); bad usage with any other format"),
+                .help("With -o tsv: print a header line (its first column 'time'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format"),
         )
         .arg(
             Arg::new("output-file")
@@ -428,13 +438,12 @@ fn plan_from(
             }
         }
     };
-    let event_time = m.get_one::<String>("event-time").map(|s| {
-        if s == "auto" {
-            EventTime::Auto
-        } else {
-            EventTime::Field(s.clone())
-        }
+    let event_time = m.get_one::<String>("event-time").map(|s| match s.as_str() {
+        "auto" => EventTime::Auto,
+        "kafka" => EventTime::Kafka,
+        _ => EventTime::Field(s.clone()),
     });
+    let kafka_times = event_time == Some(EventTime::Kafka);
     if event_time.is_some() {
         match batch {
             BatchMode::Eof => {
@@ -545,6 +554,7 @@ fn plan_from(
         max_connections: m
             .get_one::<u64>("max-connections")
             .map_or(64, |n| *n as usize),
+        kafka_times,
     };
     let output = Output {
         format: output,

@@ -153,6 +153,9 @@ struct Config {
     strict: bool,
     tz: Option<crate::zone::Zone>,
     event_time_format: Option<String>,
+    /// The chain's own columns, when it knows them (csv and tsv lay their
+    /// cells out under them).
+    columns: Option<Vec<String>>,
 }
 
 impl Config {
@@ -165,6 +168,7 @@ impl Config {
             duration: plan.engine.duration,
             max_batches: plan.engine.max_batches,
             emit_empty: plan.batching.emit_empty,
+            columns: plan.chain.columns(),
             output: plan.output.format,
             header: plan.output.options.header,
             time_format: plan.output.options.time_format,
@@ -196,6 +200,12 @@ impl Config {
 pub fn program(plan: &Plan, command_line: &str) -> Result<String> {
     let config = &Config::of(plan);
     let source = check_config(config)?;
+    if config.event_time == Some(EventTime::Kafka) {
+        return refuse(
+            "--event-time kafka: the program does not carry Kafka's timestamp column to each line yet; \
+             use --event-time FIELD or auto with --emit pyspark",
+        );
+    }
     let mut e = Emitter {
         config,
         model: Model::default(),
@@ -1049,6 +1059,14 @@ impl Emitter<'_> {
         let (columns, aggregate) = self.aggregation_code();
         let _ = writeln!(p, "# the printed columns: (name, Spark column[, kind])");
         let _ = writeln!(p, "COLUMNS = {columns}");
+        let known = c.columns.as_ref().map_or("None".into(), |cols| {
+            py_list(&cols.iter().map(|n| py(n)).collect::<Vec<_>>())
+        });
+        let _ = writeln!(
+            p,
+            "# csv and tsv's columns when the chain knows them, else the first batch's"
+        );
+        let _ = writeln!(p, "KNOWN = {known}");
         let _ = writeln!(p);
         let _ = writeln!(p);
         let _ = writeln!(p, "def prepare(df):");
@@ -1063,6 +1081,8 @@ impl Emitter<'_> {
             let ts = match et {
                 EventTime::Auto => "find_ts(F.col(\"__raw\"))".to_string(),
                 EventTime::Field(f) => format!("parse_ts(txt({}))", self.model.expr(f)),
+                // refused in `program`
+                EventTime::Kafka => "F.lit(None)".to_string(),
             };
             let _ = writeln!(p, "    df = df.withColumn(\"__ts\", {ts})");
         }

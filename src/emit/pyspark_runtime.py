@@ -37,9 +37,9 @@ def fmt_float(x):
     return "0" if s == "-0" else s
 
 
-# A value is a pair (kind, payload): "s" text, "i" integer, "f" float,
-# "b" boolean, "o" JSON object or array (its JSON text), None null. A
-# missing field is no pair at all.
+# A value is a pair (kind, payload): "s" text, "q" a JSON string's text,
+# "i" integer, "f" float, "b" boolean, "o" JSON object or array (its JSON
+# text), None null. A missing field is no pair at all.
 NULL = (None, None)
 
 
@@ -60,7 +60,7 @@ def num_of(v):
     kind, x = v
     if kind in ("i", "f"):
         return x
-    if kind == "s":
+    if kind in ("s", "q"):
         return parse_num(x)
     return None
 
@@ -92,7 +92,7 @@ def cmp_keys(a, b, reverse=False):
     return -o if reverse else o
 
 
-KIND_ORDER = {None: 0, "b": 1, "i": 2, "f": 3, "s": 4, "o": 5}
+KIND_ORDER = {None: 0, "b": 1, "i": 2, "f": 3, "s": 4, "q": 4, "o": 5}
 
 
 def group_key(values):
@@ -176,8 +176,8 @@ def field_value(x):
     if x is None or x["k"] is None:
         return None
     kind, t = x["k"], x["t"]
-    if kind == "s":
-        return ("s", t)
+    if kind in ("s", "q"):
+        return (kind, t)
     if kind == "i":
         return ("i", int(t))
     if kind == "f":
@@ -271,10 +271,17 @@ def csv_field(s):
     return s
 
 
+# text written exactly as spate writes a number: a JSON number in jsonl
+# and json, unless it was a JSON string
+NUMBER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{0,5}[1-9])?\Z")
+
+
 def json_value(v):
     kind, x = v
     if kind is None:
         return "null"
+    if kind == "s" and NUMBER_TEXT.match(x):
+        return x
     if kind == "i":
         return str(x)
     if kind == "f":
@@ -291,36 +298,83 @@ def json_time(ms):
     return json.dumps(t) if TIME_FORMAT == "rfc3339" else t
 
 
+class Columns:
+    """The columns of csv and tsv, as spate keeps them (its sink/columns.rs):
+    the chain's own (KNOWN) or the first batch's fields in the order first
+    seen; a row with a field outside them starts a new header block, a row
+    that lacks some has empty cells."""
+
+    def __init__(self):
+        self.names = list(KNOWN) if KNOWN is not None else []
+        self.set = KNOWN is not None
+        self.headed = False
+
+    def place(self, row, cols):
+        """The row's values under cols (None: an empty cell), and the names
+        of its fields that have no column."""
+        slots = [None] * len(cols)
+        new = []
+        for j, (name, v) in enumerate(row):
+            at = j if j < len(cols) and cols[j] == name and slots[j] is None else None
+            if at is None:
+                at = next((i for i, c in enumerate(cols) if c == name and slots[i] is None), None)
+            if at is None:
+                new.append(name)
+            else:
+                slots[at] = v
+        return slots, new
+
+    def lay_out(self, rows):
+        """[header, new block, number of columns, rows] for each stretch."""
+        first = not self.set
+        if first and not rows:
+            return []
+        self.set = True
+        out = [[not self.headed, False, len(self.names), []]]
+        self.headed = True
+        for r in rows:
+            new = self.place(r, self.names)[1]
+            if new:
+                self.names.extend(new)
+                if not first:
+                    out.append([True, True, len(self.names), []])
+            out[-1][3].append(r)
+        if first:
+            out[0][2] = len(self.names)
+        return [s for s in out if s[3] or (s[0] and not s[1])]
+
+
 class Printer:
     """Writes batches in spate's -o format; counts them for --max-batches."""
 
     def __init__(self, out):
         self.out = out
-        self.header_done = False
+        self.columns = Columns()
         self.batches = 0
         self.lock = threading.Lock()
 
     def done(self):
         return MAX_BATCHES is not None and self.batches >= MAX_BATCHES
 
-    def batch(self, ms, rows):
+    def batch(self, ms, rows, always=False):
+        """`always`: written even when empty (-b eof's one batch)."""
         with self.lock:
-            if self.done() or not rows:
+            if self.done() or not (rows or always):
                 return
             self.batches += 1
             lines = []
-            if OUTPUT == "tsv":
-                if HEADER and not self.header_done:
-                    lines.append("\t".join(["time"] + [tsv_escape(n) for n, _ in rows[0]]))
-                t = time_text(ms)
-                for r in rows:
-                    lines.append("\t".join([t] + [tsv_escape(text_of(v)) for _, v in r]))
-            elif OUTPUT == "csv":
-                if not self.header_done:
-                    lines.append(",".join(["time"] + [csv_field(n) for n, _ in rows[0]]))
-                t = csv_field(time_text(ms))
-                for r in rows:
-                    lines.append(",".join([t] + [csv_field(text_of(v)) for _, v in r]))
+            if OUTPUT in ("tsv", "csv"):
+                sep, esc = ("\t", tsv_escape) if OUTPUT == "tsv" else (",", csv_field)
+                t = esc(time_text(ms))
+                for header, new_block, n, rs in self.columns.lay_out(rows):
+                    cols = self.columns.names[:n]
+                    if header and (HEADER or OUTPUT == "csv"):
+                        if new_block:
+                            lines.append("")
+                        lines.append(sep.join(["time"] + [esc(c) for c in cols]))
+                    for r in rs:
+                        cells = ["" if v is None else esc(text_of(v)) for v in self.columns.place(r, cols)[0]]
+                        lines.append(sep.join([t] + cells))
             elif OUTPUT == "jsonl":
                 head = '{"time":' + json_time(ms)
                 for r in rows:
@@ -328,7 +382,6 @@ class Printer:
             else:
                 objs = ["{" + ",".join(json.dumps(n, ensure_ascii=False) + ":" + json_value(v) for n, v in r) + "}" for r in rows]
                 lines.append('{"time":' + json_time(ms) + ',"rows":[' + ",".join(objs) + "]}")
-            self.header_done = True
             self.out.write("".join(line + "\n" for line in lines))
             self.out.flush()
 
@@ -454,7 +507,7 @@ def json_fields(t, paths):
             .when(d.isNotNull(), F.lit("f"))
             .when(b.isNotNull(), F.lit("b"))
             .when(at(obj).isNotNull() | at(arr).isNotNull(), F.lit("o"))
-            .when(s.isNotNull(), F.lit("s"))
+            .when(s.isNotNull(), F.lit("q"))
         )
         text = F.when(kind == "i", i64.cast("string")).when(kind == "f", float_text(d)).otherwise(s)
         number = F.when(kind == "i", i64.cast("double")).when(kind == "f", d)
@@ -612,8 +665,12 @@ def run_bounded(spark, args, printer):
         rows = [record_row(r) for r in df.collect()]
     else:
         rows = agg_rows(aggregate(df, []).collect())
-    end = now_ms() if BATCH_MS is None else batch_end(start)
-    printer.batch(end, finish(rows))
+    eof = BATCH_MS is None
+    if eof and not rows and AGGREGATION == "count":
+        # -b eof writes its batch even empty: count's 0, as wc -l
+        rows = [[(COLUMNS[0][0], ("i", 0))]]
+    end = now_ms() if eof else batch_end(start)
+    printer.batch(end, finish(rows), always=eof)
 
 
 def run_stream(spark, args, printer):

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 
 use crate::accounting::{Counts, Offence, Pending};
-use crate::batch::{self, Batcher, Batching, Due, Held, Windows, nanos, now, until};
+use crate::batch::{self, BatchMode, Batcher, Batching, Due, Held, Windows, nanos, now, until};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{Chunk, Msg, Roster};
+use crate::source::{Chunk, LineTimes, Mark, Msg, Roster};
 use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
@@ -120,6 +120,14 @@ pub struct Engine<'r> {
     interrupted: Option<i32>,
     done: bool,
     watch: Option<&'r mut dyn Watch>,
+    /// Chunks taken so far; numbers the marks.
+    chunk_no: u64,
+    /// The marks of chunks not yet wholly in a written batch, oldest
+    /// first, with their chunk's number.
+    marks: std::collections::VecDeque<(u64, Mark)>,
+    /// Event time: per open batch, the number of the first chunk that put
+    /// a record in it (the chunks before the oldest are wholly written).
+    first_chunk: std::collections::BTreeMap<Nanos, u64>,
     /// `--dead-letter`: where dropped lines go.
     dead: Option<&'r mut dyn Write>,
 }
@@ -148,7 +156,9 @@ impl<'r> Engine<'r> {
         Engine {
             chain,
             opts,
-            emit_empty: batching.emit_empty,
+            // `-b eof`: the one batch is always written, even empty (count
+            // prints 0, as `wc -l` does)
+            emit_empty: batching.emit_empty || batching.mode == BatchMode::Eof,
             interval: batching
                 .interval()
                 .filter(|_| batching.event_time.is_none()),
@@ -172,6 +182,9 @@ impl<'r> Engine<'r> {
             interrupted: None,
             done: false,
             watch: None,
+            chunk_no: 0,
+            marks: Default::default(),
+            first_chunk: Default::default(),
             dead: None,
         }
     }
@@ -358,6 +371,7 @@ impl<'r> Engine<'r> {
             }
             match d {
                 Due::Batch { time, held, meter } => {
+                    let open = matches!(held, Held::Open);
                     let parts = match held {
                         Held::Open => {
                             let before = self.counts.processed;
@@ -374,6 +388,15 @@ impl<'r> Engine<'r> {
                     }
                     self.closed(time, parts, meter)?;
                     self.batch_closed();
+                    if open {
+                        // every chunk taken so far is in it or written before
+                        for (_, m) in self.marks.drain(..) {
+                            m.written();
+                        }
+                    } else {
+                        self.first_chunk.remove(&time);
+                        self.release_event_marks();
+                    }
                 }
                 Due::Windows(upto) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
@@ -387,21 +410,25 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
-    fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
+    fn chunk(&mut self, mut c: Chunk) -> Result<(), Stop> {
+        self.chunk_no += 1;
+        let mut mark = c.mark.take();
         let mut data = &c.data[..];
         if self.opts.speed.is_some() && self.signals.is_some() {
             // --speed: a few lines at a time, each when its time comes
+            // (file inputs only: no marks, no line times)
             while !data.is_empty() && !self.done && self.interrupted.is_none() {
                 let cut = nth_line_end(data, PACE_LINES);
                 let (head, tail) = data.split_at(cut);
                 let last_cut = c.last_cut && tail.is_empty();
-                self.process(c.source, head, last_cut)?;
+                self.process(c.source, head, last_cut, None)?;
                 data = tail;
                 self.pace_wait();
             }
             return Ok(());
         }
         // line count: cut the chunk where the open batch fills up
+        let mut taken = 0;
         while let Some(room) = self.batcher.room() {
             if data.is_empty() || self.done {
                 return Ok(());
@@ -409,10 +436,43 @@ impl<'r> Engine<'r> {
             let cut = nth_line_end(data, room);
             let (head, tail) = data.split_at(cut);
             let last_cut = c.last_cut && tail.is_empty();
-            self.process(c.source, head, last_cut)?;
+            if tail.is_empty() {
+                // its last line goes into the open batch
+                self.keep_mark(mark.take());
+            } else if let Some(m) = &mark {
+                // the batch ends inside the chunk: the messages wholly
+                // before its end go with it
+                taken += room;
+                self.keep_mark(m.upto(taken));
+            }
+            self.process(c.source, head, last_cut, None)?;
             data = tail;
         }
-        self.process(c.source, data, c.last_cut)
+        self.process(c.source, data, c.last_cut, c.times.as_ref())?;
+        self.keep_mark(mark);
+        if self.batcher.event().is_some() {
+            // its lines may all have gone to batches already written
+            self.release_event_marks();
+        }
+        Ok(())
+    }
+
+    /// Holds a chunk's mark until its lines are in a written batch.
+    fn keep_mark(&mut self, mark: Option<Mark>) {
+        if let Some(m) = mark {
+            self.marks.push_back((self.chunk_no, m));
+        }
+    }
+
+    /// Event time: the chunks older than the oldest open batch's first
+    /// chunk are wholly written (or dropped as late or untimed).
+    fn release_event_marks(&mut self) {
+        let frontier = self.first_chunk.values().min().copied().unwrap_or(u64::MAX);
+        while self.marks.front().is_some_and(|(no, _)| *no < frontier) {
+            if let Some((_, m)) = self.marks.pop_front() {
+                m.written();
+            }
+        }
     }
 
     /// `--speed X`: waits until the newest event time seen is due, X times
@@ -491,21 +551,33 @@ impl<'r> Engine<'r> {
     }
 
     /// Processes a group made by [`Engine::gather`]: each chunk a part.
-    fn chunks(&mut self, group: Vec<Chunk>) -> Result<(), Stop> {
+    fn chunks(&mut self, mut group: Vec<Chunk>) -> Result<(), Stop> {
         if group.len() == 1 {
             for c in group {
                 self.chunk(c)?;
             }
             return Ok(());
         }
+        // (never in event time nor by line count: see `gathers`)
+        self.chunk_no += 1;
+        let marks: Vec<Mark> = group.iter_mut().filter_map(|c| c.mark.take()).collect();
+        for m in marks {
+            self.keep_mark(Some(m));
+        }
         let source = group[0].source;
         let parts: Vec<&[u8]> = group.iter().map(|c| &c.data[..]).collect();
         let cuts: Vec<bool> = group.iter().map(|c| c.last_cut).collect();
-        self.step(source, parts, cuts)
+        self.step(source, parts, cuts, None)
     }
 
     /// Runs the per-record operators over whole lines of one source.
-    fn process(&mut self, source: u32, data: &[u8], last_cut: bool) -> Result<(), Stop> {
+    fn process(
+        &mut self,
+        source: u32,
+        data: &[u8],
+        last_cut: bool,
+        times: Option<&LineTimes>,
+    ) -> Result<(), Stop> {
         let parts = self
             .work
             .parts(self.chain, source, data, self.batcher.event().is_some());
@@ -513,11 +585,18 @@ impl<'r> Engine<'r> {
         if let Some(c) = cuts.last_mut() {
             *c = last_cut;
         }
-        self.step(source, parts, cuts)
+        self.step(source, parts, cuts, times)
     }
 
-    /// One parallel step over parts of one source, then what it made due.
-    fn step(&mut self, source: u32, parts: Vec<&[u8]>, cuts: Vec<bool>) -> Result<(), Stop> {
+    /// One parallel step over parts of one source, then what it made due
+    /// (`times`: each line's own timestamp, for `--event-time kafka`).
+    fn step(
+        &mut self,
+        source: u32,
+        parts: Vec<&[u8]>,
+        cuts: Vec<bool>,
+        times: Option<&LineTimes>,
+    ) -> Result<(), Stop> {
         let t0 = Instant::now();
         let limits = Limits {
             dead: self.dead.is_some(),
@@ -531,12 +610,15 @@ impl<'r> Engine<'r> {
             source,
             parts,
             cuts,
-            self.batcher.event(),
+            self.batcher.event().map(|r| (r, times)),
         );
         for (end, n) in out.lines_by_end {
             self.pending.add(end, n);
         }
         if let Some(step) = out.event {
+            for (end, _) in &step.batches {
+                self.first_chunk.entry(*end).or_insert(self.chunk_no);
+            }
             self.batcher.absorb(step);
         }
         self.batcher.took(out.lines, t0.elapsed());

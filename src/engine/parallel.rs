@@ -19,6 +19,7 @@ use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
 use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
+use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
 
@@ -202,7 +203,8 @@ impl Work {
 
     /// Runs the per-record operators over parts of one source, in order
     /// (`cuts`: whether each part's last line was cut by its reader), into
-    /// the open batch or, with `rules`, into per-batch partials.
+    /// the open batch or, with `event` (its rules and the lines' own
+    /// times), into per-batch partials.
     pub(super) fn step(
         &mut self,
         chain: &Chain,
@@ -210,7 +212,7 @@ impl Work {
         source: u32,
         parts: Vec<&[u8]>,
         cuts: Vec<bool>,
-        rules: Option<Rules<'_>>,
+        event: Option<(Rules<'_>, Option<&LineTimes>)>,
     ) -> StepOut {
         let src = source as usize;
         if src >= self.next_line.len() {
@@ -221,7 +223,7 @@ impl Work {
         // Line numbers matter to --strict (the offending line) and event
         // time (parts redone); otherwise the workers count the lines as they
         // go, and this thread does not read the chunk once more first.
-        let numbered = limits.strict || limits.dead || rules.is_some();
+        let numbered = limits.strict || limits.dead || event.is_some();
         if limits.dead {
             for w in &mut self.workers {
                 w.cx.dead.get_or_insert_with(Vec::new);
@@ -245,10 +247,16 @@ impl Work {
             cuts: &cuts,
         };
         let mut lines_by_end = BTreeMap::new();
-        let event = match rules {
-            Some(rules) => {
-                let (step, lines) =
-                    self.event_step(&job, rules, limits.stats, &parts, &starts, seq0);
+        let event = match event {
+            Some((rules, times)) => {
+                let (step, lines) = self.event_step(
+                    &job,
+                    (rules, times.map(|t| (t, first_line))),
+                    limits.stats,
+                    &parts,
+                    &starts,
+                    seq0,
+                );
                 lines_by_end = lines;
                 Some(step)
             }
@@ -301,7 +309,7 @@ impl Work {
     fn event_step(
         &mut self,
         job: &Job<'_>,
-        rules: Rules<'_>,
+        (rules, times): (Rules<'_>, Option<(&LineTimes, u64)>),
         stats: bool,
         parts: &[&[u8]],
         starts: &[u64],
@@ -314,7 +322,8 @@ impl Work {
                 results.iter_mut().map(std::sync::Mutex::new).collect();
             let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
                 let before = w.cx.counts.clone();
-                let mut to = ToEvent::new(rules, job.chain, stats, start_max, seq0 + i as u64);
+                let mut to =
+                    ToEvent::new(rules, times, job.chain, stats, start_max, seq0 + i as u64);
                 job.run(part, i, starts[i], &mut w.cx, &mut w.seen, &mut to);
                 if let Ok(mut slot) = slots[i].lock() {
                     **slot = Some((to, before));
@@ -342,7 +351,7 @@ impl Work {
                 if let Some(d) = &mut w.cx.dead {
                     d.retain(|e| e.line < from || to_line.is_some_and(|t| e.line >= t));
                 }
-                let mut redo = ToEvent::new(rules, job.chain, stats, prefix, to.seq);
+                let mut redo = ToEvent::new(rules, times, job.chain, stats, prefix, to.seq);
                 job.run(parts[i], i, starts[i], &mut w.cx, &mut w.seen, &mut redo);
                 *to = redo;
             }
@@ -479,6 +488,9 @@ impl Deliver for ToOpen<'_> {
 /// Into fresh per-batch partials, by each record's own time.
 struct ToEvent<'c> {
     rules: Rules<'c>,
+    /// `--event-time kafka`: the chunk's line times and its first line's
+    /// number.
+    times: Option<(&'c LineTimes, u64)>,
     chain: &'c Chain,
     /// Count records per batch for `--stats`.
     stats: bool,
@@ -519,6 +531,7 @@ impl<'c> ToEvent<'c> {
 
     fn new(
         rules: Rules<'c>,
+        times: Option<(&'c LineTimes, u64)>,
         chain: &'c Chain,
         stats: bool,
         start_max: Option<Nanos>,
@@ -526,6 +539,7 @@ impl<'c> ToEvent<'c> {
     ) -> Self {
         ToEvent {
             rules,
+            times,
             chain,
             stats,
             seq,
@@ -575,6 +589,10 @@ impl Deliver for ToEvent<'_> {
                 EventTime::Field(f) => rec
                     .lookup(f)
                     .and_then(|v| value_time(&v, self.rules.reader)),
+                EventTime::Kafka => *line_ts.get_or_insert_with(|| {
+                    self.times
+                        .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
+                }),
             };
             let Some(ts) = ts else {
                 untimed = true;
@@ -619,6 +637,7 @@ impl Deliver for ToEvent<'_> {
                     ),
                     None => format!("no readable timestamp in field '{f}'"),
                 },
+                EventTime::Kafka => "the Kafka message has no timestamp".to_string(),
             };
             cx.drop_line(Reason::Untimed, what);
         }

@@ -95,6 +95,28 @@ impl Chain {
             .collect()
     }
 
+    /// The columns of the rows the chain writes, as the output formats
+    /// name them, when the chain knows them: an aggregation's fields,
+    /// `fields`' list, and whatever keeps them (`where`, `sort`, `head`,
+    /// ...). None when only the data can say (a parser's fields).
+    pub fn columns(&self) -> Option<Vec<String>> {
+        let mut cols = None;
+        for op in &self.pre {
+            cols = op.columns(cols.as_deref());
+        }
+        if let Barrier::Aggregate { agg, .. } = &self.barrier {
+            cols = agg.columns();
+        }
+        for op in &self.post {
+            cols = match op {
+                PostOp::Record(r) => r.columns(cols.as_deref()),
+                PostOp::Rows(r) => r.columns(cols.as_deref()),
+                PostOp::Aggregate(a) => a.columns(),
+            };
+        }
+        cols
+    }
+
     /// The aggregation at the barrier, if the chain aggregates there.
     pub fn aggregation(&self) -> Option<&dyn Aggregation> {
         match &self.barrier {

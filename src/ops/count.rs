@@ -42,6 +42,9 @@ impl Aggregation for CountAgg {
     fn load(&self, d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>> {
         Ok(Box::new(Counter(d.u64()?)))
     }
+    fn columns(&self) -> Option<Vec<String>> {
+        Some(vec!["count".into()])
+    }
 }
 
 struct Counter(u64);

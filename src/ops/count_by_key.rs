@@ -16,9 +16,9 @@ use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, TextCounts};
 use crate::agg::{AggState, Aggregation, same};
 use crate::ops::{BuildCx, Built, Operator, Stage};
-use crate::record::{CURRENT, Name, Record};
+use crate::record::{CURRENT, Name, Record, column_name};
 use crate::sink::RowSource;
-use crate::value::{SortKey, Value};
+use crate::value::{SortKey, Text, Value};
 
 pub struct CountByKey;
 
@@ -105,8 +105,14 @@ impl Aggregation for CountByKeyAgg {
             hint: Arc::clone(&self.hint),
             limit: Arc::clone(&self.limit),
             other: 0,
+            quoted: false,
             spare: Arc::clone(&self.spare),
         })
+    }
+
+    fn columns(&self) -> Option<Vec<String>> {
+        let keys = self.columns.iter().map(|c| column_name(c).to_string());
+        Some(keys.chain(["count".to_string()]).collect())
     }
 
     fn recycle(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
@@ -132,13 +138,18 @@ struct Counts {
     /// One text key field, the common case (words, statuses, services):
     /// keyed by the text itself, one indirection less per lookup.
     text: TextCounts,
+    /// Some text key was a JSON string: the text keys' rows hold JSON
+    /// strings (`jsonl` keeps `"3"` a string), as the table keeps only
+    /// the characters. Mixed kinds in one key column are rare; the JSON
+    /// string wins, whatever the order, so the output stays the same.
+    quoted: bool,
     spare: Spare,
 }
 
 impl Counts {
     /// The rows of text-keyed entries, in order: an earlier batch's rows
     /// overwritten where there are any.
-    fn text_rows(&self, text: &[(&str, u64)]) -> Vec<Record<'static>> {
+    fn text_rows(&self, text: &[(&str, u64)], quoted: bool) -> Vec<Record<'static>> {
         let mut rows = match self.spare.lock() {
             Ok(mut spare) => std::mem::take(&mut *spare),
             Err(_) => Vec::new(),
@@ -149,31 +160,43 @@ impl Counts {
             use rayon::prelude::*;
             rows.par_iter_mut()
                 .zip(old)
-                .for_each(|(r, &(t, c))| self.refill(r, t, c));
-            rows.par_extend(new.par_iter().map(|&(t, c)| self.text_row(t, c)));
+                .for_each(|(r, &(t, c))| self.refill(r, t, c, quoted));
+            rows.par_extend(new.par_iter().map(|&(t, c)| self.text_row(t, c, quoted)));
             return rows;
         }
         for (r, &(t, c)) in rows.iter_mut().zip(old) {
-            self.refill(r, t, c);
+            self.refill(r, t, c, quoted);
         }
-        rows.extend(new.iter().map(|&(t, c)| self.text_row(t, c)));
+        rows.extend(new.iter().map(|&(t, c)| self.text_row(t, c, quoted)));
         rows
     }
 
     /// Makes `r` the row of a text key, reusing its memory when it is
     /// such a row already.
-    fn refill(&self, r: &mut Record<'static>, key: &str, count: u64) {
-        if let ([(name, Value::Str(Cow::Owned(k))), (cname, Value::Int(c))], Some(col)) =
-            (r.fields.as_mut_slice(), self.columns.first())
+    fn refill(&self, r: &mut Record<'static>, key: &str, count: u64, quoted: bool) {
+        if let (
+            [
+                (
+                    name,
+                    Value::Str(Text {
+                        s: Cow::Owned(k),
+                        quoted: q,
+                    }),
+                ),
+                (cname, Value::Int(c)),
+            ],
+            Some(col),
+        ) = (r.fields.as_mut_slice(), self.columns.first())
         {
             if name == col && cname == "count" && r.value.is_none() {
                 k.clear();
                 k.push_str(key);
+                *q = quoted;
                 *c = count as i64;
                 return;
             }
         }
-        *r = self.text_row(key, count);
+        *r = self.text_row(key, count, quoted);
     }
 
     /// The rows: count descending, then key ascending in `sort`'s order;
@@ -188,7 +211,7 @@ impl Counts {
         general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let text = self.text.sorted();
         if general.is_empty() {
-            return self.text_rows(&text);
+            return self.text_rows(&text, self.quoted);
         }
         // merge the two sorted runs
         let mut out = Vec::with_capacity(text.len() + general.len());
@@ -206,7 +229,7 @@ impl Counts {
             };
             if take_text {
                 let (t, c) = text[i];
-                out.push(self.text_row(t, c));
+                out.push(self.text_row(t, c, self.quoted));
                 i += 1;
             } else {
                 let (c, _, k) = &general[j];
@@ -218,10 +241,14 @@ impl Counts {
     }
 
     /// The row of a text key (one key column).
-    fn text_row(&self, key: &str, count: u64) -> Record<'static> {
+    fn text_row(&self, key: &str, count: u64, quoted: bool) -> Record<'static> {
         let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = Vec::with_capacity(2);
         if let Some(n) = self.columns.first() {
-            fields.push((n.clone(), Value::Str(Cow::Owned(key.to_owned()))));
+            let key = Text {
+                s: Cow::Owned(key.to_owned()),
+                quoted,
+            };
+            fields.push((n.clone(), Value::Str(key)));
         }
         fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
         Record::row(fields)
@@ -284,11 +311,12 @@ impl Counts {
         rows
     }
 
-    /// The text keys of this state and `parts` taken together, sorted, and
-    /// their `(other)` count: the parts' tables read side by side, unless a
-    /// key other than text is counted or the keys together could pass
-    /// --max-keys (merging decides then which keys keep a row).
-    fn union<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<(Vec<(&'s str, u64)>, u64)> {
+    /// The text keys of this state and `parts` taken together, sorted,
+    /// their `(other)` count and whether some key was a JSON string: the
+    /// parts' tables read side by side, unless a key other than text is
+    /// counted or the keys together could pass --max-keys (merging decides
+    /// then which keys keep a row).
+    fn union<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Union<'s>> {
         let all: Vec<&Counts> = std::iter::once(self)
             .chain(
                 parts
@@ -304,9 +332,14 @@ impl Counts {
         let text = TextCounts::sorted_union(&tables);
         self.hint.fetch_max(text.len(), Ordering::Relaxed);
         let other = all.iter().fold(0u64, |a, c| a.saturating_add(c.other));
-        Some((text, other))
+        let quoted = all.iter().any(|c| c.quoted);
+        Some((text, other, quoted))
     }
 }
+
+/// What [`Counts::union`] gives: the sorted keys, the `(other)` count,
+/// whether a key was a JSON string.
+type Union<'s> = (Vec<(&'s str, u64)>, u64, bool);
 
 thread_local! {
     /// A thread's rows for [`CountRows`]: refilled block after block, so
@@ -322,6 +355,7 @@ struct CountRows<'s> {
     counts: &'s Counts,
     keys: Vec<(&'s str, u64)>,
     other: u64,
+    quoted: bool,
 }
 
 impl RowSource for CountRows<'_> {
@@ -343,13 +377,13 @@ impl RowSource for CountRows<'_> {
             .unwrap_or_default();
         let reused = rows.len().min(keys.len());
         for (r, &(t, c)) in rows.iter_mut().zip(&keys[..reused]) {
-            self.counts.refill(r, t, c);
+            self.counts.refill(r, t, c, self.quoted);
         }
         rows.truncate(keys.len());
         rows.extend(
             keys[reused..]
                 .iter()
-                .map(|&(t, c)| self.counts.text_row(t, c)),
+                .map(|&(t, c)| self.counts.text_row(t, c, self.quoted)),
         );
         if range.end > self.keys.len() {
             rows = self.counts.with_other_row(rows, self.other);
@@ -360,8 +394,9 @@ impl RowSource for CountRows<'_> {
     }
 
     fn key_counts(&self, range: Range<usize>) -> Option<&[(&str, u64)]> {
-        // one key column, and not the (other) row
-        if self.counts.columns.len() != 1 {
+        // one key column, of text that was no JSON string, and not the
+        // (other) row
+        if self.counts.columns.len() != 1 || self.quoted {
             return None;
         }
         self.keys.get(range)
@@ -374,13 +409,19 @@ impl AggState for Counts {
             // the hot path: one key field, usually present as is
             if let Some(v) = rec.get(f) {
                 match v {
-                    Value::Str(t) => self.bump_text(t, 1),
+                    Value::Str(t) => {
+                        self.quoted |= t.quoted;
+                        self.bump_text(t, 1)
+                    }
                     _ => self.bump(&[v], 1),
                 }
                 return;
             }
             match rec.lookup(f).as_deref() {
-                Some(Value::Str(t)) => self.bump_text(t, 1),
+                Some(Value::Str(t)) => {
+                    self.quoted |= t.quoted;
+                    self.bump_text(t, 1)
+                }
                 v => self.bump(&[v.unwrap_or(&MISSING)], 1),
             }
             return;
@@ -417,6 +458,7 @@ impl AggState for Counts {
             self.bump_text(t, c);
         }
         self.other += o.other;
+        self.quoted |= o.quoted;
     }
 
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
@@ -476,23 +518,24 @@ impl AggState for Counts {
         parts: Vec<Box<dyn AggState>>,
         emit_empty: bool,
     ) -> Vec<Record<'static>> {
-        let Some((text, other)) = self.union(&parts) else {
+        let Some((text, other, quoted)) = self.union(&parts) else {
             let mut me = self;
             for p in parts {
                 me.merge(p.as_ref());
             }
             return me.into_rows(emit_empty);
         };
-        self.with_other(self.text_rows(&text), other)
+        self.with_other(self.text_rows(&text, quoted), other)
     }
 
     fn lazy_rows<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
-        let (keys, other) = self.union(parts)?;
+        let (keys, other, quoted) = self.union(parts)?;
         self.note_other(other);
         Some(Box::new(CountRows {
             counts: self,
             keys,
             other,
+            quoted,
         }))
     }
 
@@ -751,6 +794,45 @@ mod tests {
                 assert_eq!(show(&want).last().map(String::as_str), Some("(other),7"));
             }
         }
+    }
+
+    /// Text keys that were JSON strings stay JSON strings in the rows,
+    /// whichever part saw them and whichever path makes the rows; other
+    /// text keys are made text.
+    #[test]
+    fn count_by_key_keeps_json_string_keys_quoted() {
+        let agg = crate::ops::aggregation(&["count-by-key", "s"]).expect("valid");
+        let rec = |v: Value<'static>| Record::row(vec![(Cow::Borrowed("s"), v)]);
+        let quoted = |rows: &[Record<'static>]| -> Vec<bool> {
+            rows.iter()
+                .map(|r| matches!(r.get("s"), Some(Value::Str(t)) if t.quoted))
+                .collect()
+        };
+        let mut a = agg.new_state();
+        a.add(&rec(Value::str("200")));
+        assert_eq!(quoted(&a.emit(false)), [false]);
+        let mut b = agg.new_state();
+        b.add(&rec(Value::json_str(Cow::Borrowed("3"))));
+        a.add(&rec(Value::str("200")));
+        // merged first, or made from the parts side by side
+        let mut merged = agg.new_state();
+        merged.merge(a.as_ref());
+        merged.merge(b.as_ref());
+        assert_eq!(quoted(&merged.emit(false)), [true, true]);
+        let rows = a.merge_into_rows(vec![b], false);
+        assert_eq!(quoted(&rows), [true, true]);
+        let mut c = agg.new_state();
+        c.add(&rec(Value::json_str(Cow::Borrowed("3"))));
+        let parts = [agg.new_state()];
+        let lazy = c.lazy_rows(&parts).expect("text keys only");
+        assert!(lazy.key_counts(0..1).is_none(), "pairs would lose the kind");
+        let mut seen = Vec::new();
+        lazy.block(0..1, &mut |r| {
+            seen.extend(quoted(r));
+            Ok(())
+        })
+        .expect("in memory");
+        assert_eq!(seen, [true]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::accounting::{Ctx, Reason};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
 use crate::record::{CURRENT, Name, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Csv;
 
@@ -207,7 +207,10 @@ enum Source<'a> {
 fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
     match rec.lookup(field).as_deref() {
         None => Source::Missing,
-        Some(Value::Str(Cow::Borrowed(s))) => Source::Borrowed(s),
+        Some(Value::Str(Text {
+            s: Cow::Borrowed(s),
+            ..
+        })) => Source::Borrowed(s),
         Some(other) => Source::Owned(other.text().into_owned()),
     }
 }
@@ -231,7 +234,7 @@ impl CsvOp {
                 Some(n) => Cow::Borrowed(*n),
                 None => position(i),
             };
-            let value = Value::Str(conv(v));
+            let value = Value::text_of(conv(v));
             if append {
                 rec.fields.push((name, value));
             } else {
@@ -499,13 +502,21 @@ mod tests {
         let r = &out[0];
         assert!(matches!(
             r.get("1"),
-            Some(Value::Str(Cow::Borrowed("plain")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("plain"),
+                ..
+            }))
         ));
         assert!(matches!(
             r.get("2"),
-            Some(Value::Str(Cow::Borrowed("quoted")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("quoted"),
+                ..
+            }))
         ));
-        assert!(matches!(r.get("3"), Some(Value::Str(Cow::Owned(s))) if s == "es\"caped"));
+        assert!(
+            matches!(r.get("3"), Some(Value::Str(Text { s: Cow::Owned(s), .. })) if s == "es\"caped")
+        );
         assert!(r.fields.iter().all(|(n, _)| matches!(n, Cow::Borrowed(_))));
     }
 

@@ -7,7 +7,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::Ctx;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
-use crate::record::{CURRENT, Name, Record};
+use crate::record::{CURRENT, Name, Record, column_name};
 use crate::value::Value;
 
 pub struct Fields;
@@ -27,8 +27,9 @@ impl Operator for Fields {
                 .help("Fields to keep, comma- or space-separated; _ keeps the current value"),
         )
         .after_help(
-            "A listed field that a record lacks is left out of that record (no empty \
-             column is made). _ is kept only when listed, in its place among the others \
+            "A listed field that a record lacks is left out of that record: absent in \
+             jsonl and json, an empty cell in csv, tsv and pretty, whose columns are the \
+             list. _ is kept only when listed, in its place among the others \
              (printed as 'value'). A dotted name reaches into JSON and keeps the \
              nested value as a field of that dotted name. A name listed twice counts once. \
              After an aggregation it picks and orders the columns of the rows.\n\n\
@@ -80,6 +81,16 @@ struct FieldsOp {
 }
 
 impl RecordOp for FieldsOp {
+    /// Its list, whatever it takes: a record that lacks a listed field
+    /// gets an empty cell in `csv` and `tsv`.
+    fn columns(&self, _input: Option<&[String]>) -> Option<Vec<String>> {
+        let value = self.keep_value.then_some(CURRENT);
+        let names = value
+            .into_iter()
+            .chain(self.names.iter().map(String::as_str));
+        Some(names.map(|n| column_name(n).to_string()).collect())
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         if !self.keep_value {
             if let Some(v) = rec.value.take() {
@@ -217,7 +228,13 @@ mod tests {
         op.process(rec(), &mut out, &mut Ctx::default());
         assert!(matches!(
             out[0].fields[0],
-            (Cow::Borrowed("a"), Value::Str(Cow::Borrowed("1")))
+            (
+                Cow::Borrowed("a"),
+                Value::Str(crate::value::Text {
+                    s: Cow::Borrowed("1"),
+                    ..
+                })
+            )
         ));
     }
 

@@ -110,6 +110,11 @@ impl GrepOp {
 }
 
 impl RecordOp for GrepOp {
+    /// A filter: the columns it takes.
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        input.map(<[String]>::to_vec)
+    }
+
     fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         if self.matches(&rec) != self.invert {
             out.push(rec);

@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, 
 use crate::accounting::{Ctx, Reason};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Json;
 
@@ -35,7 +35,8 @@ impl Operator for Json {
                 .help("Parse this field instead of _"),
         )
         .after_help(
-            "Strings become text; integers in the signed 64-bit range become integers and \
+            "Strings become text (jsonl and json write them back as strings, even \
+             \"3\"); integers in the signed 64-bit range become integers and \
              every other number a float; true and false are booleans, null is empty; nested \
              objects and arrays are kept whole and dotted names reach into them (user.id, \
              items.0). _ is kept. When a key \
@@ -86,7 +87,10 @@ enum Source<'a> {
 fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
     match rec.lookup(field).as_deref() {
         None => Source::Missing,
-        Some(Value::Str(Cow::Borrowed(s))) => Source::Borrowed(s),
+        Some(Value::Str(Text {
+            s: Cow::Borrowed(s),
+            ..
+        })) => Source::Borrowed(s),
         Some(Value::Json(j)) => match &**j {
             serde_json::Value::Object(m) => Source::Object(m.clone()),
             other => Source::Owned(other.to_string()),
@@ -237,7 +241,7 @@ fn scan_scalar(text: &str, i: usize) -> Option<(Value<'_>, usize)> {
             .map(|_| (v, i + w.len()))
     };
     match *b.get(i)? {
-        b'"' => scan_string(text, i).map(|(s, j)| (Value::Str(s), j)),
+        b'"' => scan_string(text, i).map(|(s, j)| (Value::json_str(s), j)),
         b't' => word("true", Value::Bool(true)),
         b'f' => word("false", Value::Bool(false)),
         b'n' => word("null", Value::Null),
@@ -385,13 +389,13 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Value::Str(Cow::Borrowed(v)))
+        Ok(Value::json_str(Cow::Borrowed(v)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Value::Str(Cow::Owned(v.to_owned())))
+        Ok(Value::json_str(Cow::Owned(v.to_owned())))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Value::Str(Cow::Owned(v)))
+        Ok(Value::json_str(Cow::Owned(v)))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -474,9 +478,14 @@ mod tests {
         let r = &out[0];
         assert!(matches!(
             r.get("plain"),
-            Some(Value::Str(Cow::Borrowed("abc")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("abc"),
+                ..
+            }))
         ));
-        assert!(matches!(r.get("esc"), Some(Value::Str(Cow::Owned(s))) if s == "a\"bé"));
+        assert!(
+            matches!(r.get("esc"), Some(Value::Str(Text { s: Cow::Owned(s), .. })) if s == "a\"bé")
+        );
         assert!(
             r.fields
                 .iter()

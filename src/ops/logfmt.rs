@@ -10,7 +10,7 @@ use clap::{Arg, ArgMatches};
 use crate::accounting::{Ctx, Reason};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Logfmt;
 
@@ -203,14 +203,18 @@ fn unescape(s: &str) -> String {
 
 impl RecordOp for LogfmtOp {
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
-        if let Some(Value::Str(Cow::Borrowed(s))) = rec.get(&self.field) {
+        if let Some(Value::Str(Text {
+            s: Cow::Borrowed(s),
+            ..
+        })) = rec.get(&self.field)
+        {
             // the common case: the line as read, borrowed from the input
             let s: &'a str = s;
             match scan(s) {
                 Ok(pairs) => {
                     rec.fields.reserve(pairs.len());
                     for (k, v) in pairs {
-                        rec.set(Cow::Borrowed(k), Value::Str(v));
+                        rec.set(Cow::Borrowed(k), Value::text_of(v));
                     }
                     out.push(rec);
                 }
@@ -312,10 +316,22 @@ mod tests {
         let f = &out[0].fields;
         assert!(matches!(
             &f[0],
-            (Cow::Borrowed("a"), Value::Str(Cow::Borrowed("x")))
+            (
+                Cow::Borrowed("a"),
+                Value::Str(Text {
+                    s: Cow::Borrowed("x"),
+                    ..
+                })
+            )
         ));
-        assert!(matches!(&f[1].1, Value::Str(Cow::Borrowed("y z"))));
-        assert!(matches!(&f[2].1, Value::Str(Cow::Owned(s)) if s == "q\""));
+        assert!(matches!(
+            &f[1].1,
+            Value::Str(Text {
+                s: Cow::Borrowed("y z"),
+                ..
+            })
+        ));
+        assert!(matches!(&f[2].1, Value::Str(Text { s: Cow::Owned(s), .. }) if s == "q\""));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use regex::Regex;
 use crate::accounting::Ctx;
 use crate::ops::parse::LocalRegex;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
-use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::record::{CURRENT, Record, column_name};
+use crate::value::{Text, Value};
 
 pub struct Map;
 
@@ -385,15 +385,19 @@ impl Func {
 
     fn apply<'a>(&self, v: Value<'a>) -> Option<Value<'a>> {
         match v {
-            Value::Str(Cow::Borrowed(s)) => self.on_str(s).map(Value::Str),
-            Value::Str(Cow::Owned(s)) => self.on_str(&s).map(|r| own(r.into_owned())),
+            // what map gives is text it made, whatever it was given
+            Value::Str(Text {
+                s: Cow::Borrowed(s),
+                ..
+            }) => self.on_str(s).map(Value::text_of),
+            Value::Str(s) => self.on_str(&s).map(|r| own(r.into_owned())),
             other => self.on_str(&other.text()).map(|r| own(r.into_owned())),
         }
     }
 }
 
 fn own<'a>(s: String) -> Value<'a> {
-    Value::Str(Cow::Owned(s))
+    Value::owned_str(s)
 }
 
 fn nth_field<'t>(s: &'t str, n: i64, delim: Option<&str>) -> &'t str {
@@ -425,6 +429,17 @@ fn render(pieces: &[Piece], rec: &Record<'_>) -> String {
 }
 
 impl RecordOp for MapOp {
+    /// The columns it takes when it rewrites one of them (a missing field
+    /// stays missing); unknown when it may add one (a template's new
+    /// field, a dotted name).
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        let input = input?;
+        input
+            .iter()
+            .any(|c| c == column_name(self.field))
+            .then(|| input.to_vec())
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         if let Func::Template(pieces) = &self.func {
             let text = render(pieces, &rec);
@@ -495,17 +510,29 @@ mod tests {
         let out = run_rec(&["trim"], Record::from_line(Cow::Borrowed(line), line));
         assert!(matches!(
             out[0].value,
-            Some(Value::Str(Cow::Borrowed("already lower")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("already lower"),
+                ..
+            }))
         ));
         let out = run_rec(&["lower"], Record::from_line(Cow::Borrowed(line), line));
-        assert!(matches!(out[0].value, Some(Value::Str(Cow::Borrowed(_)))));
+        assert!(matches!(
+            out[0].value,
+            Some(Value::Str(Text {
+                s: Cow::Borrowed(_),
+                ..
+            }))
+        ));
         let out = run_rec(
             &["field", "2"],
             Record::from_line(Cow::Borrowed(line), line),
         );
         assert!(matches!(
             out[0].value,
-            Some(Value::Str(Cow::Borrowed("lower")))
+            Some(Value::Str(Text {
+                s: Cow::Borrowed("lower"),
+                ..
+            }))
         ));
     }
 

@@ -244,11 +244,26 @@ pub trait RecordOp: Send + Sync {
     fn batch_closed(&self) -> Option<String> {
         None
     }
+
+    /// The columns of the records it gives, as the output formats name
+    /// them (`_` as `value`), given those of the records it takes (`None`:
+    /// known only from the data). The default, unknown, is always safe:
+    /// `csv` and `tsv` then take the columns from the rows.
+    fn columns(&self, _input: Option<&[String]>) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Works on a whole batch's rows (sort, head, top).
 pub trait RowsOp: Send + Sync {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
+
+    /// The columns of its rows given those of the rows it takes (see
+    /// [`RecordOp::columns`]): by default the same, as it only picks and
+    /// orders rows.
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        input.map(<[String]>::to_vec)
+    }
 }
 
 /// Compiles a user's regex, with a one-line error that says where it is

@@ -14,7 +14,7 @@ use regex::{CaptureLocations, Regex};
 use crate::accounting::{Ctx, Reason};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Parse;
 
@@ -102,7 +102,11 @@ struct ParseOp {
 
 impl RecordOp for ParseOp {
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
-        if let Some(Value::Str(Cow::Borrowed(s))) = rec.get(&self.field) {
+        if let Some(Value::Str(Text {
+            s: Cow::Borrowed(s),
+            ..
+        })) = rec.get(&self.field)
+        {
             // the hot path: the line as read, borrowed from the input buffer
             let s: &'a str = s;
             let hit = self.re.captures(s, |locs| {
@@ -274,7 +278,10 @@ mod tests {
         );
         assert!(matches!(
             &out[0].fields[1].1,
-            Value::Str(Cow::Borrowed("404"))
+            Value::Str(Text {
+                s: Cow::Borrowed("404"),
+                ..
+            })
         ));
         assert!(matches!(&out[0].fields[1].0, Cow::Borrowed("status")));
         assert_eq!(

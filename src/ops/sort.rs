@@ -98,7 +98,7 @@ impl<'r> SortKey<'r> {
         SortKey::Text(match v {
             Cow::Borrowed(Value::Str(s)) => Cow::Borrowed(s.as_ref()),
             Cow::Borrowed(other) => Cow::Owned(other.text().into_owned()),
-            Cow::Owned(Value::Str(s)) => Cow::Owned(s.into_owned()),
+            Cow::Owned(Value::Str(s)) => Cow::Owned(s.s.into_owned()),
             Cow::Owned(other) => Cow::Owned(other.text().into_owned()),
         })
     }

@@ -10,7 +10,7 @@ use clap::{Arg, ArgMatches};
 use crate::accounting::Ctx;
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
 use crate::record::{CURRENT, Record};
-use crate::value::Value;
+use crate::value::{Text, Value};
 
 pub struct Split;
 
@@ -245,7 +245,10 @@ impl RecordOp for SplitOp {
             })
         };
         match src {
-            Value::Str(Cow::Borrowed(s)) => self.how.each(s, |t| emit(Value::str(t))),
+            Value::Str(Text {
+                s: Cow::Borrowed(s),
+                ..
+            }) => self.how.each(s, |t| emit(Value::str(t))),
             other => {
                 let text = other.text();
                 self.how

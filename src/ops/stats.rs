@@ -19,7 +19,7 @@ use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
 use crate::agg::{AggState, Aggregation, same};
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
-use crate::record::Record;
+use crate::record::{Record, column_name};
 use crate::value::{Num, Value};
 
 pub struct Stats;
@@ -225,6 +225,16 @@ impl Spec {
 struct StatsAgg(Arc<Spec>, Arc<KeyLimit>);
 
 impl Aggregation for StatsAgg {
+    /// The group fields, then one column per aggregate.
+    fn columns(&self) -> Option<Vec<String>> {
+        let groups = self.0.groups.iter().map(|g| column_name(g).to_string());
+        Some(
+            groups
+                .chain(self.0.columns.iter().map(|c| c.name.clone()))
+                .collect(),
+        )
+    }
+
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(StatsState {
             spec: Arc::clone(&self.0),

@@ -192,6 +192,11 @@ impl WhereOp {
 }
 
 impl RecordOp for WhereOp {
+    /// A filter: the columns it takes.
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        input.map(<[String]>::to_vec)
+    }
+
     fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         if self.holds(&rec) {
             out.push(rec);

@@ -1,30 +1,34 @@
-//! `-o csv`: RFC 4180. A header line once (before the first row spate
-//! prints), its first column `time` and then the first row's column names;
-//! then one line per row, the batch time and then each field. A field that
-//! holds a comma, a double quote, a carriage return or a newline is quoted,
-//! its double quotes doubled. Lines end with `\n`, as most Unix tools (and
-//! the `csv` crate's writer) expect. Rows are written field by field, like
-//! `tsv`: a row whose fields differ from the header's is not realigned.
+//! `-o csv`: RFC 4180. A header line, its first column `time`, then one
+//! line per row, the batch time and then each field, laid out under the
+//! columns as [`super::columns`] says: a row never has more or fewer cells
+//! than the header above it, and a field outside the columns starts a new
+//! header block after an empty line. A field that holds a comma, a double
+//! quote, a carriage return or a newline is quoted, its double quotes
+//! doubled. Lines end with `\n`, as most Unix tools (and the `csv` crate's
+//! writer) expect.
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options};
+use super::columns::{Dialect, Table};
+use super::{BatchOut, Formatter, Options, RowSource};
+use crate::timestamp::Nanos;
 
-pub struct Csv {
-    opts: Options,
-    header_done: bool,
-    line: String,
-    scratch: String,
+pub struct Csv(Table<CsvCells>);
+
+/// csv's separator and escaping.
+pub struct CsvCells;
+
+impl Dialect for CsvCells {
+    const SEP: char = ',';
+    fn escape(out: &mut String, s: &str) {
+        field_into(out, s)
+    }
 }
 
 impl Csv {
-    pub fn new(opts: Options) -> Self {
-        Csv {
-            opts,
-            header_done: false,
-            line: String::new(),
-            scratch: String::new(),
-        }
+    /// `known`: the chain's own columns, when it knows them.
+    pub fn new(opts: Options, known: Option<Vec<String>>) -> Self {
+        Csv(Table::new(opts, true, known))
     }
 }
 
@@ -47,44 +51,16 @@ pub fn field_into(out: &mut String, s: &str) {
 
 impl Formatter for Csv {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        // An empty batch has no line to print and no columns for a header.
-        let Some(first) = b.rows.first() else {
-            return Ok(());
-        };
-        self.line.clear();
-        if !self.header_done {
-            self.header_done = true;
-            self.line.push_str("time");
-            for (name, _) in first.columns() {
-                self.line.push(',');
-                field_into(&mut self.line, name);
-            }
-            self.line.push('\n');
-        }
-        self.scratch.clear();
-        field_into(&mut self.scratch, &self.opts.time_text(b.time));
-        let time = std::mem::take(&mut self.scratch);
-        for row in b.rows {
-            self.line.push_str(&time);
-            for (_, v) in row.columns() {
-                self.line.push(',');
-                match v.as_str() {
-                    Some(s) => field_into(&mut self.line, s),
-                    None => {
-                        self.scratch.clear();
-                        v.write_text(&mut self.scratch);
-                        field_into(&mut self.line, &self.scratch);
-                    }
-                }
-            }
-            self.line.push('\n');
-            if self.line.len() > 1 << 16 {
-                out.write_all(self.line.as_bytes())?;
-                self.line.clear();
-            }
-        }
-        self.scratch = time;
-        out.write_all(self.line.as_bytes())
+        self.0.write(b.time, b.rows, out)
+    }
+
+    fn batch_lazy(
+        &mut self,
+        time: Nanos,
+        rows: &dyn RowSource,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.0.write(time, rows, out)
     }
 }
 
@@ -100,7 +76,7 @@ mod tests {
 
     #[test]
     fn csv_prints_the_header_once() {
-        let mut f = Csv::new(opts());
+        let mut f = Csv::new(opts(), None);
         assert_eq!(
             render(&mut f, &[kv("a", 2), kv("b", 1)]),
             "time,key,count\n\
@@ -115,7 +91,7 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        let mut f = Csv::new(opts());
+        let mut f = Csv::new(opts(), None);
         let row = Record::row(vec![
             (Cow::Borrowed("a,b"), Value::str("say \"hi\"")),
             (Cow::Borrowed("c"), Value::str("two\nlines")),
@@ -131,7 +107,7 @@ mod tests {
 
     #[test]
     fn csv_names_the_current_value_and_formats_numbers() {
-        let mut f = Csv::new(opts());
+        let mut f = Csv::new(opts(), None);
         let mut r = Record::from_line(Cow::Borrowed("hello, world"), "");
         r.set(Cow::Borrowed("mean"), Value::Float(2.0));
         r.set(Cow::Borrowed("third"), Value::Float(1.0 / 3.0));
@@ -150,7 +126,7 @@ mod tests {
 
     #[test]
     fn csv_skips_empty_batches_and_waits_for_a_header() {
-        let mut f = Csv::new(opts());
+        let mut f = Csv::new(opts(), None);
         assert_eq!(render(&mut f, &[]), "");
         assert_eq!(
             render(&mut f, &[kv("a", 1)]),
@@ -160,11 +136,14 @@ mod tests {
 
     #[test]
     fn csv_epoch_times_with_millis() {
-        let mut f = Csv::new(Options {
-            time_format: TimeFormat::Epoch,
-            millis: true,
-            ..opts()
-        });
+        let mut f = Csv::new(
+            Options {
+                time_format: TimeFormat::Epoch,
+                millis: true,
+                ..opts()
+            },
+            None,
+        );
         assert_eq!(
             render_at(&mut f, T + 250_000_000, None, &[kv("a", 1)]),
             "time,key,count\n1795482124.250,a,1\n"
@@ -173,7 +152,7 @@ mod tests {
 
     #[test]
     fn csv_output_reads_back_with_the_csv_crate() {
-        let mut f = Csv::new(opts());
+        let mut f = Csv::new(opts(), None);
         let row = Record::row(vec![
             (Cow::Borrowed("x"), Value::str("a \"b\", c\r\nd")),
             (Cow::Borrowed("y"), Value::str("")),

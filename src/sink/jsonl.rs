@@ -1,9 +1,12 @@
 //! `-o jsonl`: one compact JSON object per row, `"time"` first and then the
-//! fields in column order (`_` as `"value"`). Integers and other numbers are
-//! JSON numbers, in the SPEC's number format (up to 6 decimals); NaN and the
-//! infinities, which JSON cannot hold, are `null`. Text stays a JSON string
-//! even when it reads as a number; booleans, null and nested JSON are
-//! written as they are. The time is a string in RFC 3339 and a number with
+//! fields in column order (`_` as `"value"`); a missing field is absent.
+//! Integers and other numbers are JSON numbers, in the SPEC's number format
+//! (up to 6 decimals); NaN and the infinities, which JSON cannot hold, are
+//! `null`. Text written exactly as spate writes a number
+//! ([`numfmt::is_number_text`]: `200`, `0.5`) is a JSON number too, unless
+//! it was a JSON string where it was read ([`crate::value::Text::quoted`]);
+//! other text (`007`, `1.50`, `1e5`) is a string. Booleans, null and nested
+//! JSON are written as they are. The time is a string in RFC 3339 and a number with
 //! `--time-format epoch` or `epoch-ms`. A field that shares a name with
 //! another (a field called `time`, say) is written as it is, so the object
 //! then holds that key twice.
@@ -50,6 +53,17 @@ pub fn write_time(buf: &mut Vec<u8>, opts: &Options, t: Nanos) -> io::Result<()>
     }
 }
 
+/// Appends text that is not a JSON string where it was read: a JSON number
+/// when it is written exactly as spate writes one, else a string.
+pub fn write_made_text(buf: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    if numfmt::is_number_text(s) {
+        buf.extend_from_slice(s.as_bytes());
+        Ok(())
+    } else {
+        write_str(buf, s)
+    }
+}
+
 /// Appends one value as JSON; `scratch` is reused for number text.
 pub fn write_value(buf: &mut Vec<u8>, v: &Value<'_>, scratch: &mut String) -> io::Result<()> {
     match v {
@@ -62,7 +76,8 @@ pub fn write_value(buf: &mut Vec<u8>, v: &Value<'_>, scratch: &mut String) -> io
             buf.extend_from_slice(scratch.as_bytes());
         }
         Value::Float(_) => buf.extend_from_slice(b"null"),
-        Value::Str(s) => write_str(buf, s)?,
+        Value::Str(t) if t.quoted => write_str(buf, t)?,
+        Value::Str(t) => write_made_text(buf, t)?,
         Value::Json(j) => serde_json::to_writer(&mut *buf, &**j).map_err(io::Error::from)?,
     }
     Ok(())
@@ -117,7 +132,8 @@ impl Jsonl {
                     for &(key, count) in pairs {
                         buf.extend_from_slice(&head);
                         buf.extend_from_slice(key_name);
-                        write_str(buf, key)?;
+                        // key-count keys are never JSON strings
+                        write_made_text(buf, key)?;
                         buf.extend_from_slice(count_name);
                         buf.extend_from_slice(itoa::Buffer::new().format(count).as_bytes());
                         buf.extend_from_slice(b"}\n");
@@ -172,8 +188,42 @@ mod tests {
         );
     }
 
+    /// Text written exactly as spate writes a number is a JSON number,
+    /// other text a string, and a JSON string stays one whatever it reads.
     #[test]
-    fn jsonl_types_numbers_and_keeps_numeric_text_a_string() {
+    fn jsonl_number_text_is_a_number_but_json_strings_stay_strings() {
+        let mut f = Jsonl::new(opts());
+        let row = Record::row(
+            [
+                ("status", Value::str("200")),
+                ("neg", Value::str("-3.25")),
+                ("zero", Value::str("0")),
+                ("padded", Value::str("007")),
+                ("trailing", Value::str("1.50")),
+                ("exp", Value::str("1e5")),
+                ("plus", Value::str("+1")),
+                ("seven", Value::str("1.0000001")),
+                ("quoted", Value::json_str(Cow::Borrowed("3"))),
+                ("word", Value::str("ok")),
+            ]
+            .into_iter()
+            .map(|(n, v)| (Cow::Borrowed(n), v))
+            .collect(),
+        );
+        let line = render(&mut f, &[row]);
+        assert_eq!(
+            line,
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"status\":200,\"neg\":-3.25,\"zero\":0,\
+             \"padded\":\"007\",\"trailing\":\"1.50\",\"exp\":\"1e5\",\"plus\":\"+1\",\
+             \"seven\":\"1.0000001\",\"quoted\":\"3\",\"word\":\"ok\"}\n"
+        );
+        let back: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(back["status"], 200);
+        assert_eq!(back["quoted"], "3");
+    }
+
+    #[test]
+    fn jsonl_types_numbers_and_keeps_nested_json() {
         let mut f = Jsonl::new(opts());
         let mut r = Record::from_line(Cow::Borrowed("42"), "");
         r.set(Cow::Borrowed("mean"), Value::Float(2.0));
@@ -187,7 +237,7 @@ mod tests {
         );
         assert_eq!(
             render(&mut f, &[r]),
-            "{\"time\":\"2026-11-24T01:02:04Z\",\"value\":\"42\",\"mean\":2,\"third\":0.333333,\
+            "{\"time\":\"2026-11-24T01:02:04Z\",\"value\":42,\"mean\":2,\"third\":0.333333,\
              \"nan\":null,\"none\":null,\"ok\":false,\"user\":{\"id\":7,\"tags\":[\"x\"]}}\n"
         );
     }

@@ -2,6 +2,7 @@
 //! engine hands each emitted batch (or window) to the formatter with its
 //! time; the formatter writes it to one buffered writer.
 
+pub mod columns;
 pub mod csv;
 pub mod json;
 pub mod jsonl;
@@ -123,8 +124,9 @@ pub trait RowSource: Sync {
         f: &mut dyn FnMut(&[Record<'static>]) -> io::Result<()>,
     ) -> io::Result<()>;
     /// The rows in `range` as (key, count) pairs, when each is a text key
-    /// column then its count (count-by-key's rows of one key field): a
-    /// format may write them without rows being made. None otherwise.
+    /// column then its count (count-by-key's rows of one key field), and
+    /// no key was a JSON string: a format may write them without rows
+    /// being made. None otherwise.
     fn key_counts(&self, _range: Range<usize>) -> Option<&[(&str, u64)]> {
         None
     }
@@ -251,14 +253,21 @@ pub trait Formatter: Send {
     }
 }
 
-pub fn formatter(format: OutputFormat, opts: Options) -> Box<dyn Formatter> {
+/// The formatter of `format`; `columns`: the chain's own columns when it
+/// knows them (see [`columns`]), which `csv`, `tsv` and `pretty` lay their
+/// cells out under.
+pub fn formatter(
+    format: OutputFormat,
+    opts: Options,
+    columns: Option<Vec<String>>,
+) -> Box<dyn Formatter> {
     match format {
-        OutputFormat::Tsv => Box::new(tsv::Tsv::new(opts)),
-        OutputFormat::Csv => Box::new(csv::Csv::new(opts)),
+        OutputFormat::Tsv => Box::new(tsv::Tsv::new(opts, columns)),
+        OutputFormat::Csv => Box::new(csv::Csv::new(opts, columns)),
         OutputFormat::Jsonl => Box::new(jsonl::Jsonl::new(opts)),
         OutputFormat::Json => Box::new(json::Json::new(opts)),
-        OutputFormat::Pretty => Box::new(pretty::Pretty::new(opts)),
-        OutputFormat::Spark => Box::new(spark::Spark::new(opts)),
+        OutputFormat::Pretty => Box::new(pretty::Pretty::new(opts).with_columns(columns)),
+        OutputFormat::Spark => Box::new(spark::Spark::new(opts).with_columns(columns)),
     }
 }
 
@@ -282,10 +291,7 @@ mod tests {
         let rows: Vec<Record<'static>> = (0..(PAR_FORMAT_ROWS * 2 + 17) as i64)
             .map(|i| {
                 Record::row(vec![
-                    (
-                        Cow::Borrowed("key"),
-                        Value::Str(Cow::Owned(format!("k\t{i}"))),
-                    ),
+                    (Cow::Borrowed("key"), Value::owned_str(format!("k\t{i}"))),
                     (Cow::Borrowed("n"), Value::Int(i)),
                     (Cow::Borrowed("x"), Value::Float(i as f64 / 7.0)),
                 ])
@@ -307,11 +313,11 @@ mod tests {
                 rows: &rows,
             };
             let mut one = Vec::new();
-            formatter(format, opts)
+            formatter(format, opts, None)
                 .batch(&b, &mut one)
                 .expect("writing to memory");
             let mut many = Vec::new();
-            let mut f = formatter(format, opts);
+            let mut f = formatter(format, opts, None);
             pool.install(|| f.batch(&b, &mut many))
                 .expect("writing to memory");
             assert_eq!(one.len(), many.len(), "{format:?}");
@@ -332,7 +338,7 @@ mod tests {
                     rows: &rows[..n],
                 };
                 let mut fresh = Vec::new();
-                let mut first = formatter(format, opts);
+                let mut first = formatter(format, opts, None);
                 first.batch(&b, &mut Vec::new()).expect("writing to memory");
                 first.batch(&b, &mut fresh).expect("writing to memory");
                 let mut again = Vec::new();

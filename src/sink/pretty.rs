@@ -10,10 +10,11 @@
 //! ```
 //!
 //! A window's banner shows its span, `── window START .. END ── N rows`. An
-//! empty batch (with `--emit-empty`) is its banner and `(no rows)`. The
-//! table's columns are every column name met in the batch's rows, in the
-//! order first met, so rows with different fields share one table (a
-//! missing field is a blank cell). A column is right-aligned when every value
+//! empty batch (with `--emit-empty`, or `-b eof`'s) is its banner and
+//! `(no rows)`. The table's columns are the chain's own when it knows them
+//! (an aggregation's fields, `fields`' list), then every other column name
+//! met in the batch's rows, in the order first met, so rows with different
+//! fields share one table (a missing field is a blank cell). A column is right-aligned when every value
 //! in it is a number (text that reads as one included, as `where` and `sort`
 //! see it), else left-aligned. Cells are escaped as in `tsv` (`\t`, `\n`,
 //! `\r`, `\\`), and any other control character as `\xNN` (`\u0085` for the
@@ -35,6 +36,8 @@ const GAP: &str = "  ";
 
 pub struct Pretty {
     opts: Options,
+    /// The chain's own columns, when it knows them: every table has them.
+    known: Vec<String>,
     batches: u64,
     /// Every cell's escaped text, back to back.
     text: String,
@@ -70,12 +73,19 @@ impl Pretty {
     pub fn new(opts: Options) -> Self {
         Pretty {
             opts,
+            known: Vec::new(),
             batches: 0,
             text: String::new(),
             cells: Vec::new(),
             line: String::new(),
             scratch: String::new(),
         }
+    }
+
+    /// Every table starts with these columns (the chain's own).
+    pub fn with_columns(mut self, known: Option<Vec<String>>) -> Self {
+        self.known = known.unwrap_or_default();
+        self
     }
 
     fn banner(&mut self, b: &BatchOut<'_>) {
@@ -214,8 +224,17 @@ impl Formatter for Pretty {
         }
 
         // Lay the batch out: the columns, and every cell's escaped text.
-        let mut cols: Vec<Column<'_>> = Vec::new();
-        let mut used: Vec<bool> = Vec::new();
+        let mut cols: Vec<Column<'_>> = self
+            .known
+            .iter()
+            .map(|name| Column {
+                name,
+                width: display_width(name),
+                numeric: true,
+                filled: false,
+            })
+            .collect();
+        let mut used: Vec<bool> = vec![false; cols.len()];
         // Where each row's cells start in `cells`.
         let mut row_starts = Vec::with_capacity(b.rows.len() + 1);
         self.text.clear();

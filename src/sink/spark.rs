@@ -16,12 +16,18 @@
 //! `2.0`, `None`, `True`); a longer row as a Python tuple of the values'
 //! `repr`s. Numbers print as Python prints them (a float always with a
 //! fraction or an exponent); nested JSON prints as the dict or list that
-//! `json.loads` would give (`{'id': 7, 'tags': ['a']}`). An empty batch
-//! (with `--emit-empty`) is the banner and the empty line, as pprint shows
-//! one.
+//! `json.loads` would give (`{'id': 7, 'tags': ['a']}`). Text prints as
+//! Python prints a `str`, whatever it looks like (`'200'`). When the chain
+//! knows its columns (an aggregation's, `fields`' list), every row is a
+//! tuple of those, a field it lacks as `None` (`fields a,b,c` over a record
+//! of `c` alone prints `(None, None, 5)`, as Spark prints a row with
+//! nulls); otherwise a row is the tuple of the fields it has. An empty
+//! batch (with `--emit-empty`, or `-b eof`'s) is the banner and the empty
+//! line, as pprint shows one.
 
 use std::io::{self, Write};
 
+use super::columns::place;
 use super::{BatchOut, Formatter, Options};
 use crate::numfmt::{write_int, write_py_float, write_py_str_repr};
 use crate::timestamp::write_spark_time_in;
@@ -38,6 +44,8 @@ pub struct Spark {
     buf: String,
     /// `--tz` (else the local zone, as PySpark prints).
     zone: Option<crate::zone::Zone>,
+    /// The chain's own columns, when it knows them.
+    known: Vec<String>,
 }
 
 impl Spark {
@@ -45,9 +53,19 @@ impl Spark {
         Spark {
             buf: String::new(),
             zone: opts.zone,
+            known: Vec::new(),
         }
     }
+
+    /// Every row is a tuple of these columns (the chain's own).
+    pub fn with_columns(mut self, known: Option<Vec<String>>) -> Self {
+        self.known = known.unwrap_or_default();
+        self
+    }
 }
+
+/// A missing field: Python's `None`.
+static NONE: Value<'static> = Value::Null;
 
 /// Appends what Python's `print(v)` shows (`str(v)`).
 fn write_py_str(out: &mut String, v: &Value<'_>) {
@@ -115,17 +133,28 @@ impl Formatter for Spark {
         write_spark_time_in(buf, b.time - b.time.rem_euclid(MILLI), self.zone);
         buf.push('\n');
         buf.push_str(DASHES);
+        let mut slots = Vec::new();
+        let mut values: Vec<&Value<'_>> = Vec::new();
         for row in b.rows.iter().take(SHOWN) {
-            let mut cols = row.columns();
+            values.clear();
+            if self.known.is_empty() {
+                values.extend(row.columns().map(|(_, v)| v));
+            } else {
+                // the known columns, then any field beyond them
+                let extra = place(row, &self.known, &mut slots);
+                values.extend(slots.iter().map(|v| v.unwrap_or(&NONE)));
+                values.extend(extra.into_iter().map(|(_, v)| v));
+            }
+            let mut cols = values.iter().copied();
             match (cols.next(), cols.next()) {
                 (None, _) => buf.push_str("()"),
-                (Some((_, v)), None) => write_py_str(buf, v),
-                (Some((_, first)), Some((_, second))) => {
+                (Some(v), None) => write_py_str(buf, v),
+                (Some(first), Some(second)) => {
                     buf.push('(');
                     write_py_repr(buf, first);
                     buf.push_str(", ");
                     write_py_repr(buf, second);
-                    for (_, v) in cols {
+                    for v in cols {
                         buf.push_str(", ");
                         write_py_repr(buf, v);
                     }
@@ -262,6 +291,45 @@ mod tests {
         assert_eq!(
             render(&mut Spark::new(opts()), &rows[..10]),
             format!("{}0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n\n", banner(T))
+        );
+    }
+
+    /// With the chain's columns, a row is a tuple of them, a missing field
+    /// `None`, and a field beyond them after; without, the fields it has.
+    #[test]
+    fn spark_rows_follow_the_chain_columns() {
+        let rec = |fields: &[(&'static str, i64)]| {
+            Record::row(
+                fields
+                    .iter()
+                    .map(|&(n, v)| (Cow::Borrowed(n), Value::Int(v)))
+                    .collect(),
+            )
+        };
+        let rows = [
+            rec(&[("a", 1), ("b", 2)]),
+            rec(&[("c", 5)]),
+            rec(&[("d", 7), ("b", 3)]),
+        ];
+        let known = Some(vec!["a".to_string(), "b".to_string(), "c".to_string()]);
+        assert_eq!(
+            render(&mut Spark::new(opts()).with_columns(known), &rows),
+            format!(
+                "{}(1, 2, None)\n(None, None, 5)\n(None, 3, None, 7)\n\n",
+                banner(T)
+            )
+        );
+        assert_eq!(
+            render(&mut Spark::new(opts()), &rows),
+            format!("{}(1, 2)\n5\n(7, 3)\n\n", banner(T))
+        );
+        let one = Some(vec!["n".to_string()]);
+        assert_eq!(
+            render(
+                &mut Spark::new(opts()).with_columns(one),
+                &[Record::row(Vec::new())]
+            ),
+            format!("{}None\n\n", banner(T))
         );
     }
 

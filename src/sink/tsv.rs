@@ -1,27 +1,33 @@
 //! `-o tsv`: one line per row, the batch time then each field, separated by
 //! tabs; a tab, newline or backslash inside a value is written `\t`, `\n`,
-//! `\\` (and a carriage return `\r`). `--header` prints a header line once.
+//! `\\` (and a carriage return `\r`). The cells are laid out under the
+//! columns as [`super::columns`] says, so a value never moves under another
+//! field; `--header` prints a header line, its first column `time`, and a
+//! new header block after an empty line when a field outside the columns
+//! comes; without it the columns grow in the same way, silently.
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Block, Formatter, Options, RowSource, first_columns};
+use super::columns::{Dialect, Table};
+use super::{BatchOut, Formatter, Options, RowSource};
 use crate::timestamp::Nanos;
-use crate::value::Value;
 
-pub struct Tsv {
-    opts: Options,
-    header_done: bool,
-    /// The blocks' text buffers ([`super::write_rows`]).
-    lines: Vec<String>,
+pub struct Tsv(Table<TsvCells>);
+
+/// tsv's separator and escaping.
+pub struct TsvCells;
+
+impl Dialect for TsvCells {
+    const SEP: char = '\t';
+    fn escape(out: &mut String, s: &str) {
+        escape_into(out, s)
+    }
 }
 
 impl Tsv {
-    pub fn new(opts: Options) -> Self {
-        Tsv {
-            opts,
-            header_done: !opts.header,
-            lines: Vec::new(),
-        }
+    /// `known`: the chain's own columns, when it knows them.
+    pub fn new(opts: Options, known: Option<Vec<String>>) -> Self {
+        Tsv(Table::new(opts, opts.header, known))
     }
 }
 
@@ -45,69 +51,9 @@ pub fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-impl Tsv {
-    fn write<R: RowSource + ?Sized>(
-        &mut self,
-        time: Nanos,
-        rows: &R,
-        out: &mut dyn Write,
-    ) -> io::Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let time = self.opts.time_text(time);
-        if !self.header_done {
-            self.header_done = true;
-            let mut line = String::from("time");
-            for name in first_columns(rows)? {
-                line.push('\t');
-                escape_into(&mut line, &name);
-            }
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
-        }
-        super::write_rows(rows, out, &mut self.lines, |block, line| {
-            let rows = match block {
-                Block::Rows(rows) => rows,
-                Block::KeyCounts(pairs) => {
-                    // as the rows would be: the key, then the count
-                    for &(key, count) in pairs {
-                        line.push_str(&time);
-                        line.push('\t');
-                        escape_into(line, key);
-                        line.push('\t');
-                        line.push_str(itoa::Buffer::new().format(count));
-                        line.push('\n');
-                    }
-                    return Ok(());
-                }
-            };
-            // number text, once per block
-            let scratch = &mut String::new();
-            for row in rows {
-                line.push_str(&time);
-                for (_, v) in row.columns() {
-                    line.push('\t');
-                    match v {
-                        Value::Str(s) => escape_into(line, s),
-                        Value::Int(i) => line.push_str(itoa::Buffer::new().format(*i)),
-                        _ => {
-                            scratch.clear();
-                            v.write_text(scratch);
-                            escape_into(line, scratch);
-                        }
-                    }
-                }
-                line.push('\n');
-            }
-            Ok(())
-        })
-    }
-}
-
 impl Formatter for Tsv {
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
-        self.write(b.time, b.rows, out)
+        self.0.write(b.time, b.rows, out)
     }
 
     fn batch_lazy(
@@ -116,7 +62,7 @@ impl Formatter for Tsv {
         rows: &dyn RowSource,
         out: &mut dyn Write,
     ) -> io::Result<()> {
-        self.write(time, rows, out)
+        self.0.write(time, rows, out)
     }
 }
 

@@ -390,6 +390,8 @@ impl Lines {
             last_cut,
             last_unterminated,
             end,
+            times: None,
+            mark: None,
         }
     }
 

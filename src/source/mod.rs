@@ -16,7 +16,9 @@
 pub mod bom;
 pub mod decompress;
 pub mod follow;
+pub mod kafka;
 pub mod listen;
+pub mod mark;
 pub mod pattern;
 pub mod reader;
 pub mod sequence;
@@ -32,6 +34,7 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 use crossbeam_channel::Sender;
 
+pub use mark::{LineTimes, Mark, PartitionOffset};
 pub use reader::{Chunk, read_chunks};
 
 use decompress::Codec;
@@ -74,6 +77,8 @@ pub struct SourceOptions {
     pub from_end: bool,
     pub reconnect: bool,
     pub max_connections: usize,
+    /// `--event-time kafka`: Kafka chunks carry each line's timestamp.
+    pub kafka_times: bool,
 }
 
 /// Bad usage found while opening the inputs (`-F` on a compressed file):
@@ -138,6 +143,13 @@ pub enum Live {
         name: String,
         listener: TcpListener,
     },
+    /// `kafka://BROKERS/TOPICS`: a broker answered and the topics exist
+    /// (or `--reconnect` lets the first connection wait).
+    Kafka {
+        id: u32,
+        name: String,
+        opened: Box<kafka::Opened>,
+    },
 }
 
 impl Input {
@@ -196,7 +208,11 @@ impl Roster {
                     let files = &w.files;
                     names.extend(files.iter().map(|f| (f.id, f.name.clone())));
                 }
-                Input::Live(Live::Tcp { id, name, .. } | Live::Listen { id, name, .. }) => {
+                Input::Live(
+                    Live::Tcp { id, name, .. }
+                    | Live::Listen { id, name, .. }
+                    | Live::Kafka { id, name, .. },
+                ) => {
                     names.push((*id, name.clone()));
                 }
             }
@@ -331,9 +347,17 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
             }));
             continue;
         }
+        if src.starts_with("kafka://") {
+            out.push(Input::Live(Live::Kafka {
+                id: ids.next(),
+                name: src.clone(),
+                opened: Box::new(kafka::open(src, opts.reconnect)?),
+            }));
+            continue;
+        }
         if let Some((scheme, _)) = src.split_once("://") {
             anyhow::bail!(
-                "{src}: unknown input scheme '{scheme}://' (inputs are -, a file, a pattern, a directory, tcp://HOST:PORT or listen://ADDR:PORT)"
+                "{src}: unknown input scheme '{scheme}://' (inputs are -, a file, a pattern, a directory, tcp://HOST:PORT, listen://ADDR:PORT or kafka://HOST:PORT/TOPIC)"
             );
         }
         let path = std::path::Path::new(src);
@@ -406,14 +430,27 @@ pub fn open(inputs: &[String], opts: &SourceOptions) -> anyhow::Result<Vec<Input
     Ok(out)
 }
 
+/// The reader threads of a run, and what must finish after the engine:
+/// the Kafka offset commits of the last written batches.
+pub struct Readers {
+    pub threads: Vec<JoinHandle<()>>,
+    committers: Vec<kafka::Committer>,
+}
+
+impl Readers {
+    /// Call once the engine is dropped (every chunk it held released):
+    /// waits for the last offset commits (a bounded time).
+    pub fn finish(self) {
+        for c in self.committers {
+            c.finish();
+        }
+    }
+}
+
 /// Starts the readers: one for every input that ends, in order, and one
 /// per live input.
-pub fn spawn(
-    inputs: Vec<Input>,
-    tx: Sender<Msg>,
-    opts: SourceOptions,
-    roster: &Roster,
-) -> Vec<JoinHandle<()>> {
+pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions, roster: &Roster) -> Readers {
+    let mut committers = Vec::new();
     let mut ending = Vec::new();
     let mut live = Vec::new();
     for input in inputs {
@@ -431,6 +468,16 @@ pub fn spawn(
     }
     for (i, input) in live.into_iter().enumerate() {
         let (tx, roster) = (tx.clone(), roster.clone());
+        let home = match &input {
+            Live::Kafka { name, opened, .. } => {
+                kafka::Committer::start(name, &opened.url).map(|c| {
+                    let home = c.home();
+                    committers.push(c);
+                    home
+                })
+            }
+            _ => None,
+        };
         handles.push(start(format!("spate-src-{i}"), move || {
             let (id, name, res) = match input {
                 Live::Follow(f) => {
@@ -452,6 +499,10 @@ pub fn spawn(
                 Live::Listen { id, name, listener } => {
                     (id, name, listen::run(listener, id, &opts, &tx, &roster))
                 }
+                Live::Kafka { id, name, opened } => {
+                    let res = kafka::run(&name, *opened, id, &opts, &tx, home);
+                    (id, name, res)
+                }
             };
             let msg = match res {
                 Ok(()) => Msg::End(id),
@@ -461,7 +512,10 @@ pub fn spawn(
             let _ = tx.send(msg);
         }));
     }
-    handles
+    Readers {
+        threads: handles,
+        committers,
+    }
 }
 
 /// Starts a reader thread.

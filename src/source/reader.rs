@@ -40,6 +40,13 @@ pub struct Chunk {
     /// the stream's first byte): a run resumed with `--state` reads on from
     /// here (past the rest of the line first when `last_cut`).
     pub end: u64,
+    /// Each line's own timestamp, when the source has them and they are
+    /// wanted (`--event-time kafka`).
+    pub times: Option<super::LineTimes>,
+    /// Where the source stands after this chunk: to be reported with
+    /// [`super::Mark::written`] once every line of it is in a written
+    /// batch (Kafka commits its offsets then).
+    pub mark: Option<super::Mark>,
 }
 
 /// The bytes of a chunk (`mem[..len]`). Dropping it sends the memory back
@@ -175,6 +182,8 @@ pub fn read_chunks_from<R: Read>(
             last_cut,
             last_unterminated,
             end,
+            times: None,
+            mark: None,
         };
         tx.send(Msg::Chunk(chunk)).is_ok()
     };

@@ -95,6 +95,7 @@ mod tests {
             from_end: false,
             reconnect: false,
             max_connections: 1,
+            kafka_times: false,
         }
     }
 

@@ -202,7 +202,7 @@ fn retry_note(name: &str, why: &str, wait: Duration) -> String {
 }
 
 /// Capped exponential backoff.
-struct Backoff {
+pub(super) struct Backoff {
     next: Duration,
 }
 
@@ -215,7 +215,7 @@ impl Default for Backoff {
 }
 
 impl Backoff {
-    fn next_wait(&mut self) -> Duration {
+    pub(super) fn next_wait(&mut self) -> Duration {
         let wait = self.next;
         self.next = (self.next * 2).min(MAX_BACKOFF);
         wait

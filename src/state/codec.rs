@@ -229,9 +229,9 @@ impl Encoder {
                 self.u8(3);
                 self.f64(*f);
             }
-            Value::Str(s) => {
-                self.u8(4);
-                self.str(s);
+            Value::Str(t) => {
+                self.u8(if t.quoted { 6 } else { 4 });
+                self.str(&t.s);
             }
             Value::Json(j) => {
                 self.u8(5);
@@ -263,7 +263,8 @@ impl Decoder<'_> {
             1 => Value::Bool(self.bool()?),
             2 => Value::Int(self.i64()?),
             3 => Value::Float(self.f64()?),
-            4 => Value::Str(Cow::Owned(self.str()?.to_string())),
+            4 => Value::text_of(Cow::Owned(self.str()?.to_string())),
+            6 => Value::json_str(Cow::Owned(self.str()?.to_string())),
             5 => {
                 let j: serde_json::Value = serde_json::from_str(self.str()?)
                     .map_err(|e| DecodeError(format!("a JSON value: {e}")))?;

@@ -67,8 +67,8 @@ impl<'r, 'a> Val<'r, 'a> {
     pub(super) fn into_value(self) -> Value<'a> {
         match self {
             Val::Num(n) => n.to_value(),
-            Val::Text(t) => Value::Str(Cow::Owned(t.into_owned())),
-            Val::Static(t) => Value::Str(Cow::Borrowed(t)),
+            Val::Text(t) => Value::text_of(Cow::Owned(t.into_owned())),
+            Val::Static(t) => Value::text_of(Cow::Borrowed(t)),
             Val::Field(Cow::Borrowed(v)) => v.clone(),
             Val::Field(Cow::Owned(v)) => v,
         }

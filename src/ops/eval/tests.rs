@@ -53,7 +53,7 @@ fn x(expr: &str) -> String {
         None => "-".into(),
         Some(Value::Int(i)) => format!("Int {i}"),
         Some(v @ Value::Float(_)) => format!("Float {}", v.text()),
-        Some(Value::Str(s)) => format!("Str {s}"),
+        Some(Value::Str(s)) => format!("Str {}", s.s),
         Some(other) => format!("{other:?}"),
     }
 }
