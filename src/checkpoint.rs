@@ -231,6 +231,15 @@ pub fn read(path: &Path, fp: &Fingerprint) -> Result<Option<Saved>, Refusal> {
 }
 
 impl Saved {
+    /// How far the inputs were read, summed over them (for tests and
+    /// diagnostics).
+    pub fn read_upto(&self) -> u64 {
+        self.inputs
+            .iter()
+            .filter_map(|i| i.position.map(|p| p.end))
+            .sum()
+    }
+
     /// Where each input file resumes: only those still the file the state
     /// was written for (the others are said on stderr, and read from their
     /// start).

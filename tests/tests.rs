@@ -24,6 +24,7 @@ mod readme;
 mod replay;
 mod results;
 mod signals;
+mod state;
 mod stats;
 mod time;
 mod tty;

@@ -29,6 +29,9 @@ use crate::timestamp::Nanos;
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
 use seen::Seen;
 
+/// `--state`: how often it is written while input is read and no batch is
+/// written (besides after each written batch).
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// SIGTERM's number: with `--state` it suspends instead of draining.
 const SIGTERM: i32 = 15;
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
@@ -150,6 +153,9 @@ pub struct Engine<'r> {
     begins: Vec<u32>,
     /// Batches written when the state was last handed over.
     committed: u64,
+    /// The positions then, and when it was.
+    committed_positions: Vec<Option<(u64, bool)>>,
+    last_commit: Instant,
     /// Every input ended and every batch was written.
     finished: bool,
     /// `--state`'s SIGTERM or `--duration`: stopped without writing the
@@ -215,6 +221,8 @@ impl<'r> Engine<'r> {
             positions: Vec::new(),
             begins: Vec::new(),
             committed: 0,
+            committed_positions: Vec::new(),
+            last_commit: Instant::now(),
             finished: false,
             suspended: false,
         }
@@ -382,7 +390,13 @@ impl<'r> Engine<'r> {
                 }
                 Event::Timeout => {}
             }
-            if self.emitted != self.committed {
+            // after a step that wrote, and now and then while reading on
+            // (a long -b eof run killed late need not start afresh)
+            if self.emitted != self.committed
+                || (self.checkpoint.is_some()
+                    && self.last_commit.elapsed() >= COMMIT_EVERY
+                    && self.positions != self.committed_positions)
+            {
                 self.commit()?;
             }
         }
@@ -413,6 +427,8 @@ impl<'r> Engine<'r> {
         let res = flushed.and_then(|()| cp.commit(&self.snapshot()).map_err(Stop::State));
         self.checkpoint = Some(cp);
         self.committed = self.emitted;
+        self.committed_positions.clone_from(&self.positions);
+        self.last_commit = Instant::now();
         res
     }
 
