@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row emit-empty o/output= header state= output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -43,6 +43,7 @@ csv\t''
 jsonl\t''
 json\t''
 spark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l state -d 'Keep the run\'s progress in FILE (written atomically after each written batch and at exit) and go on from it when started again with the same arguments: nothing written twice, no line counted twice or skipped; SIGTERM and --duration then suspend (the open batches stay in FILE) and SIGINT drains' -r
 complete -c spate -n "__fish_spate_needs_command" -l output-file -d 'Append the results to FILE instead of standard output (the default format is then tsv); with --state, what FILE holds is exactly-once' -r
 complete -c spate -n "__fish_spate_needs_command" -l time-format -d 'How batch times print' -r -f -a "rfc3339\t''
 epoch\t''
@@ -79,7 +80,7 @@ complete -c spate -n "__fish_spate_needs_command" -a "join" -d 'Add the columns 
 complete -c spate -n "__fish_spate_needs_command" -a "count" -d 'Count the records of each batch (Spark\'s count)'
 complete -c spate -n "__fish_spate_needs_command" -a "count-by-key" -d 'Count records per distinct key (Spark\'s countByValue / reduceByKey)'
 complete -c spate -n "__fish_spate_needs_command" -a "stats" -d 'Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group'
-complete -c spate -n "__fish_spate_needs_command" -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), or all of them'
+complete -c spate -n "__fish_spate_needs_command" -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), all of them, or each key\'s sessions'
 complete -c spate -n "__fish_spate_needs_command" -a "top" -d 'Keep the N rows with the largest FIELD (default count), or the N of each group'
 complete -c spate -n "__fish_spate_needs_command" -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
 complete -c spate -n "__fish_spate_needs_command" -a "head" -d 'Keep the first N rows of each batch'
@@ -141,7 +142,7 @@ complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_su
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "count" -d 'Count the records of each batch (Spark\'s count)'
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "count-by-key" -d 'Count records per distinct key (Spark\'s countByValue / reduceByKey)'
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "stats" -d 'Aggregates (count, sum, mean, min, max, percentiles, distinct) of fields per group'
-complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), or all of them'
+complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "window" -d 'Make the next aggregation cover the last LENGTH of batches (sliding), all of them, or each key\'s sessions'
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "top" -d 'Keep the N rows with the largest FIELD (default count), or the N of each group'
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "sort" -d 'Sort each batch\'s rows by fields (numbers numerically, then text by bytes)'
 complete -c spate -n "__fish_spate_using_subcommand help; and not __fish_seen_subcommand_from split map grep where parse json csv logfmt fields eval join count count-by-key stats window top sort head help" -f -a "head" -d 'Keep the first N rows of each batch'

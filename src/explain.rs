@@ -71,7 +71,8 @@ pub fn explain(plan: &Plan) -> String {
                 } else {
                     "one count".to_string()
                 };
-                let keeps = match window.take().map(|(_, w)| w) {
+                let (wpos, w) = window.take().unzip();
+                let keeps = match w {
                     Some(WindowSpec::All) => format!("one running total since the start, {per}"),
                     Some(WindowSpec::Sliding { length, slide }) => {
                         let step = plan.batching.interval().unwrap_or(slide);
@@ -82,6 +83,11 @@ pub fn explain(plan: &Plan) -> String {
                             format_duration(slide)
                         )
                     }
+                    Some(WindowSpec::Session { gap }) => format!(
+                        "one partial result per key, GAP-wide slice of time ({}), open batch and thread, {per}; the sessions open per key (counted at operator {})",
+                        format_duration(gap),
+                        wpos.unwrap_or(st.pos)
+                    ),
                     None => format!("one partial result per open batch and thread, {per}"),
                 };
                 ("aggregation", keeps)

@@ -1,13 +1,13 @@
 //! Field values: text (borrowed from the input buffer where possible),
-//! numbers, booleans, null and nested JSON. Owns the two orders spate uses:
-//! identity (hash/eq, for grouping keys) and `sort`'s order (numbers and
-//! numeric-looking text numerically and first, other text by bytes); and
-//! the one thing text carries besides its characters, whether it was a
-//! JSON string ([`Text::quoted`]), which only `jsonl` and `json` read.
+//! numbers, booleans, null and nested JSON, with equality of kind and value
+//! (`PartialEq`) and `sort`'s order (numbers and numeric-looking text
+//! numerically and first, other text by bytes); and the one thing text
+//! carries besides its characters, whether it was a JSON string
+//! ([`Text::quoted`]), which only `jsonl` and `json` read. Grouping keys
+//! compare by the text they print as instead: see `agg::key`.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use crate::numfmt;
@@ -433,32 +433,6 @@ impl PartialEq<Value<'_>> for Value<'_> {
 
 impl Eq for Value<'_> {}
 
-impl Hash for Value<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Value::Null => state.write_u8(0),
-            Value::Bool(b) => state.write_u8(if *b { 2 } else { 1 }),
-            Value::Int(i) => {
-                state.write_u8(3);
-                state.write_i64(*i);
-            }
-            Value::Float(f) => {
-                state.write_u8(4);
-                state.write_u64(float_key(*f));
-            }
-            Value::Str(s) => {
-                // no tag byte: keeps the hot single-text-key hash minimal
-                state.write(s.as_bytes());
-                state.write_u8(0xff);
-            }
-            Value::Json(j) => {
-                state.write_u8(5);
-                state.write(j.to_string().as_bytes());
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,16 +468,13 @@ mod tests {
     }
 
     /// A JSON string and made text of the same characters are one value
-    /// to every operator (equal, same hash, same order); the kind survives
-    /// copies, and JSON's own strings are JSON strings.
+    /// to every operator (equal, same order); the kind survives copies, and
+    /// JSON's own strings are JSON strings.
     #[test]
     fn text_kinds_compare_alike_and_the_kind_is_kept() {
-        use std::hash::BuildHasher;
-        let s = foldhash::fast::FixedState::with_seed(1);
         let quoted = Value::json_str(Cow::Borrowed("3"));
         let made = Value::str("3");
         assert_eq!(quoted, made);
-        assert_eq!(s.hash_one(&quoted), s.hash_one(&made));
         assert_eq!(quoted.sort_cmp(&made), Ordering::Equal);
         assert_eq!(quoted.as_num(), Some(Num::Int(3)));
         let kind = |v: &Value<'_>| matches!(v, Value::Str(t) if t.quoted);
@@ -518,13 +489,10 @@ mod tests {
     }
 
     #[test]
-    fn equal_values_hash_equal_across_lifetimes() {
-        use std::hash::BuildHasher;
-        let s = foldhash::fast::FixedState::with_seed(1);
+    fn equal_values_across_lifetimes() {
         let owned = Value::owned_str("x".to_string());
         let borrowed = Value::str("x");
         assert_eq!(owned, borrowed);
-        assert_eq!(s.hash_one(&owned), s.hash_one(&borrowed));
         assert_eq!(Value::Float(0.0), Value::Float(-0.0));
     }
 }

@@ -52,7 +52,13 @@ impl Hll {
 
     /// Counts `v` (values that are equal must hash equal).
     pub fn add<T: Hash + ?Sized>(&mut self, v: &T) {
-        self.add_hash(HASHER.hash_one(v));
+        self.add_hash(Hll::hash(v));
+    }
+
+    /// The hash a sketch counts `v` by: the same in every sketch of every
+    /// run, so that a value's hash can be kept and counted later.
+    pub fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
+        HASHER.hash_one(v)
     }
 
     /// Counts a value by its 64-bit hash.

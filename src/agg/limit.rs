@@ -1,10 +1,11 @@
 //! `--max-keys`: the bound on the distinct keys one accumulator of
 //! `count-by-key` or `stats` holds (one batch, one worker's part of it, one
-//! pane, one window), and the tally of what went over it. Past the bound a
-//! record with a new key is folded into a single overflow row whose key
-//! fields read `(other)`, so memory stays bounded whatever the input, and
-//! the overflow is said once on stderr when it first shows and in a summary
-//! line at exit.
+//! pane, one window), and the tally of what went over it. The first keys in
+//! input order keep their rows (which keys those are is decided by input
+//! position, [`super::key::KeyTable`]); records with further keys are
+//! folded into a single overflow row whose key fields read `(other)`, so
+//! memory stays bounded whatever the input, and the overflow is said once
+//! on stderr when it first shows and in a summary line at exit.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 

@@ -4,6 +4,7 @@
 //! are built from. Windows and sessions only combine partials through these
 //! traits.
 
+pub mod fsum;
 pub mod hll;
 pub mod key;
 pub mod limit;
@@ -37,6 +38,34 @@ pub trait Aggregation: Send + Sync {
     fn recycle(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
         rows
     }
+    /// Whether its result depends on the order records come in, beyond
+    /// which keys come first (a percentile sketch): then the engine gives
+    /// each part of the input its own state ([`Aggregation::new_part`])
+    /// and merges them in input order, so that the result is the one of
+    /// adding every record in order, however the input was cut.
+    fn ordered(&self) -> bool {
+        false
+    }
+    /// The state of one part of the input, to be merged in input order
+    /// into the batch's: a sketch keeps every value here, so that merging
+    /// it is adding its values in order.
+    fn new_part(&self) -> Box<dyn AggState> {
+        self.new_state()
+    }
+    /// The fields whose values make a record's key (`count-by-key`'s
+    /// fields, `stats -g`; none for `count`, one stream). Its rows lead with
+    /// one column per key field, in this order: `window session` keeps
+    /// sessions per key and puts `session_start` and `session_end` after
+    /// those columns.
+    fn key_fields(&self) -> &[String] {
+        &[]
+    }
+    /// The order of its rows, as [`AggState::emit`] gives them (rows of
+    /// different accumulators: sessions written together are ordered by
+    /// it). Equal by default (no order among its rows).
+    fn row_cmp(&self, _a: &Record<'_>, _b: &Record<'_>) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
 }
 
 /// The accumulator of one aggregation over one batch, pane or window.
@@ -45,6 +74,28 @@ pub trait AggState: Send + Sync + Any {
     /// [`Aggregation::load`]).
     fn save(&self, _e: &mut Encoder) {}
     fn add(&mut self, rec: &Record<'_>);
+
+    /// The next record added is at input position `pos`, and each one
+    /// added after it one further on (see [`key::Pos`]): keyed states note
+    /// where each key was first seen, so that `--max-keys` keeps the first
+    /// keys in input order.
+    fn at(&mut self, _pos: key::Pos) {}
+
+    /// Holds more keys than `--max-keys`: a state told nothing of the
+    /// records before its own takes every key (it cannot know which came
+    /// first); the engine then settles it ([`AggState::seal`]).
+    fn over_keys(&self) -> bool {
+        false
+    }
+
+    /// Back within `--max-keys`, once it holds (merged) every record of
+    /// its batch so far: keeps the keys first seen, counts the others
+    /// under `(other)`, and from then on sends a new key there. Returns
+    /// `copies` copies of its keys counting nothing, for the other workers
+    /// of the batch to count into.
+    fn seal(&mut self, _copies: usize) -> Vec<Box<dyn AggState>> {
+        Vec::new()
+    }
     /// Adds a record whose only field is `_`, with this text (the fused
     /// path of [`RecordOp::tokens`]). Aggregations override it to skip
     /// building the record.
@@ -79,8 +130,18 @@ pub trait AggState: Send + Sync + Any {
             self.add_current(t);
         }
     }
-    /// Folds in another accumulator made by the same aggregation.
+    /// Folds in another accumulator made by the same aggregation, of
+    /// records that all come after this one's in the input (the parts of a
+    /// batch in order, the batches of a window): past `--max-keys`, the
+    /// first keys keep their rows.
     fn merge(&mut self, other: &dyn AggState);
+    /// Folds in another worker's share of the same batch, whose records
+    /// interleave with this one's in the input: like [`AggState::merge`],
+    /// but keeping every key, since which come first is only known once
+    /// all shares are in; emitting or [`AggState::seal`] bounds after.
+    fn combine(&mut self, other: &dyn AggState) {
+        self.merge(other);
+    }
     /// The rows, in the aggregation's order. With `emit_empty`, an
     /// aggregation that has a natural zero row (count) emits it.
     fn emit(&self, emit_empty: bool) -> Vec<Record<'static>>;
@@ -91,7 +152,7 @@ pub trait AggState: Send + Sync + Any {
     }
     /// The rows of this state and `parts` (partial states of the same
     /// aggregation, the workers' shares of one batch) taken together:
-    /// what merging each into this one and then [`AggState::into_rows`]
+    /// what combining each into this one and then [`AggState::into_rows`]
     /// give. An aggregation overrides it when it can make its rows
     /// without merging first.
     fn merge_into_rows(
@@ -101,7 +162,7 @@ pub trait AggState: Send + Sync + Any {
     ) -> Vec<Record<'static>> {
         let mut me = self;
         for p in parts {
-            me.merge(p.as_ref());
+            me.combine(p.as_ref());
         }
         me.into_rows(emit_empty)
     }
@@ -115,6 +176,14 @@ pub trait AggState: Send + Sync + Any {
     }
     fn as_any(&self) -> &dyn Any;
     fn is_empty(&self) -> bool;
+    /// A new, empty accumulator of the same aggregation in which every
+    /// record added and every accumulator merged counts under the one
+    /// `(other)` key, as keys past `--max-keys` do (`window session` folds
+    /// a key's sessions there when too many keys are open). `None` for an
+    /// aggregation without keys (`count`), which never has too many.
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        None
+    }
 }
 
 /// Downcasts another accumulator to this one's type, for `merge`.

@@ -47,6 +47,16 @@
 //! results are reproducible (same adds and merges, same output) while separate partials still
 //! make independent choices.
 //!
+//! # Determinism
+//!
+//! A sketch is a function of the adds and merges that built it, not of the multiset of values:
+//! which records land in which worker's partial must not decide the answer. So the engine gives
+//! each part of the input a *raw* accumulator ([`Quantiles::raw`]: every value kept, never a
+//! sketch) and merges the parts in input order; merging raw (or exact) values stores them one by
+//! one exactly as adding them would, with the generator untouched. The batch's accumulator is
+//! then the one of adding every value in input order, however the input was cut. Windows merge
+//! whole batches (sketches) in time order, the same way every run.
+//!
 //! # Cost
 //!
 //! All levels live in one buffer with the free space at the front, and `add` just writes the
@@ -126,6 +136,8 @@ pub struct Quantiles {
     bounds: Vec<usize>,
     /// State of the coin generator.
     rng: u64,
+    /// Keeps every value, never a sketch (a part's accumulator).
+    raw: bool,
 }
 
 impl Default for Quantiles {
@@ -157,7 +169,17 @@ impl Quantiles {
             items: Vec::new(),
             bounds: Vec::new(),
             rng: 0x9e37_79b9_7f4a_7c15,
+            raw: false,
         }
+    }
+
+    /// An accumulator that keeps every value, however many: the state of
+    /// one part of the input, merged into a batch's in input order (see
+    /// the module's "Determinism").
+    pub const fn raw() -> Self {
+        let mut q = Self::new();
+        q.raw = true;
+        q
     }
 
     /// Adds one value; NaN is ignored.
@@ -181,6 +203,7 @@ impl Quantiles {
                 self.items[*start] = x;
             }
             None if self.items.len() < self.items.capacity().min(EXACT_LIMIT) => self.items.push(x),
+            None if self.raw => self.items.push(x),
             _ => self.store_slow(x),
         }
     }
@@ -207,25 +230,56 @@ impl Quantiles {
         self.items[start] = x;
     }
 
+    /// Keeps every value ([`Quantiles::raw`]).
+    pub fn is_raw(&self) -> bool {
+        self.raw
+    }
+
+    /// A raw accumulator's values, in the order they were added (empty for any other).
+    pub fn raw_values(&self) -> &[f64] {
+        if self.raw { &self.items } else { &[] }
+    }
+
+    /// A raw accumulator turned into the one adding its values in order would have made (a
+    /// part's accumulator that becomes a batch's: it is merged into, or answers).
+    pub fn unraw(&mut self) {
+        if !self.raw {
+            return;
+        }
+        self.raw = false;
+        if self.items.len() > EXACT_LIMIT {
+            let all = std::mem::take(&mut self.items);
+            self.items = all[..EXACT_LIMIT].to_vec();
+            all[EXACT_LIMIT..].iter().for_each(|&x| self.store(x));
+        }
+    }
+
     /// Folds `other` into `self`. The result is exact if the combined count is at most
     /// [`EXACT_LIMIT`], and otherwise a sketch with the usual error bound.
     pub fn merge(&mut self, other: &Quantiles) {
+        self.unraw();
         if other.count == 0 {
             return;
         }
-        if self.count == 0 {
+        if self.count == 0 && !other.is_exact() {
+            let raw = self.raw;
             self.clone_from(other);
+            self.raw = raw;
             return;
         }
         self.count += other.count;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
-        self.rng ^= other.rng.rotate_left(23);
         if other.is_exact() {
-            if self.is_exact() && self.items.len() + other.items.len() <= EXACT_LIMIT {
+            // as if each value were added here in turn: the generator is
+            // left alone, so merging raw parts in input order is adding
+            // every value in input order
+            if self.is_exact() && (self.raw || self.items.len() + other.items.len() <= EXACT_LIMIT)
+            {
                 let needed = self.items.len() + other.items.len();
                 if needed > self.items.capacity() {
-                    let want = needed.max(2 * self.items.len()).min(EXACT_LIMIT);
+                    let cap = if self.raw { usize::MAX } else { EXACT_LIMIT };
+                    let want = needed.max(2 * self.items.len()).min(cap);
                     self.items.reserve_exact(want - self.items.len());
                 }
                 self.items.extend_from_slice(&other.items);
@@ -235,6 +289,7 @@ impl Quantiles {
             }
             return;
         }
+        self.rng ^= other.rng.rotate_left(23);
         if self.is_exact() {
             let mine = std::mem::take(&mut self.items);
             self.items.clone_from(&other.items);

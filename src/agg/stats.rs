@@ -1,17 +1,18 @@
 //! The accumulators of `stats`: the aggregate names it reads (with the
 //! names users reach for instead), and per aggregate the accumulator that
-//! adds a value, merges another of its kind exactly (float sums up to
-//! rounding) and emits its result. Two turn into sketches to bound memory:
+//! adds a value, merges another of its kind (exactly, float sums included,
+//! but for percentiles) and emits its result. Two turn into sketches to
+//! bound memory:
 //! percentiles past 4096 values ([`super::quantile`]) and `distinct` past
 //! [`DISTINCT_EXACT`] values (a HyperLogLog, [`super::hll`]).
 
 use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 
-use hashbrown::Equivalent;
-
+use super::fsum::ExactSum;
 use super::hll::Hll;
-use super::key::BuildHasher;
+use hashbrown::HashTable;
+
+use super::key::{KeyValueRef, Pos, same};
 use super::quantile::Quantiles;
 use crate::value::{Num, Value};
 
@@ -115,13 +116,13 @@ pub enum SlotKind {
     Quantiles,
 }
 
-/// A sum that stays exact over integers whatever the order of additions
-/// and merges: integers add into an `i128` (2^64 values of i64 cannot
-/// overflow it), other numbers into a float.
+/// A sum that is exact whatever the order of additions and merges:
+/// integers add into an `i128` (2^64 values of i64 cannot overflow it),
+/// other numbers into an [`ExactSum`]; the result is rounded once.
 #[derive(Debug, Clone, Default)]
 pub struct SumAcc {
     ints: i128,
-    floats: f64,
+    floats: ExactSum,
     /// How many values read as numbers.
     n: u64,
     any_float: bool,
@@ -133,7 +134,7 @@ impl SumAcc {
         match x {
             Num::Int(i) => self.ints += i128::from(i),
             Num::Float(f) => {
-                self.floats += f;
+                self.floats.add(f);
                 self.any_float = true;
             }
         }
@@ -141,13 +142,18 @@ impl SumAcc {
 
     pub fn merge(&mut self, o: &SumAcc) {
         self.ints += o.ints;
-        self.floats += o.floats;
+        self.floats.merge(&o.floats);
         self.n += o.n;
         self.any_float |= o.any_float;
     }
 
     pub fn total(&self) -> f64 {
-        self.ints as f64 + self.floats
+        if !self.any_float {
+            return self.ints as f64;
+        }
+        let mut all = self.floats.clone();
+        all.add_int(self.ints);
+        all.value()
     }
 
     pub fn sum(&self) -> Value<'static> {
@@ -173,6 +179,10 @@ impl SumAcc {
 pub struct QuantAcc {
     pub q: Quantiles,
     pub all_int: bool,
+    /// A part's accumulator ([`Quantiles::raw`]): each value's input
+    /// position, so that the values of groups past `--max-keys` go into
+    /// the `(other)` row in input order.
+    pub pos: Vec<Pos>,
 }
 
 impl QuantAcc {
@@ -187,8 +197,6 @@ impl QuantAcc {
     }
 }
 
-pub type ValueSet = hashbrown::HashSet<Value<'static>, BuildHasher>;
-
 /// `distinct` keeps every value up to this many per group (in a batch, a
 /// thread's share of it, a pane or a window), then a sketch. 10,000 short
 /// texts take about 0.5 MB of set, a bound per group; past it a group costs
@@ -198,72 +206,110 @@ pub type ValueSet = hashbrown::HashSet<Value<'static>, BuildHasher>;
 pub const DISTINCT_EXACT: usize = 10_000;
 
 /// The distinct values of one field in one group: the values themselves up
-/// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes (which
-/// follow `Value`'s `Hash`, so values that compare equal count once).
+/// to [`DISTINCT_EXACT`] of them, then a HyperLogLog of their hashes. A
+/// value's hash is taken once, by its text ([`super::key::hash_value`], so
+/// values that print alike count once) with the sketch's fixed hasher, and
+/// kept beside it: growing the set, merging sets and turning one into a
+/// sketch never hash again. Both forms are functions of the set of values,
+/// so parts merge into the same result in any grouping.
 pub enum Distinct {
     Exact(ValueSet),
     Estimate(Hll),
 }
 
+/// Values with their hashes ([`Hll::hash`]).
+#[derive(Default)]
+pub struct ValueSet(HashTable<(u64, Value<'static>)>);
+
+impl ValueSet {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn contains(&self, h: u64, v: &Value<'_>) -> bool {
+        self.0.find(h, |(eh, e)| *eh == h && same(e, v)).is_some()
+    }
+
+    /// Adds `v` (hashing to `h`) unless it is there.
+    fn insert(&mut self, h: u64, v: &Value<'_>) {
+        if !self.contains(h, v) {
+            self.0
+                .insert_unique(h, (h, v.to_owned_value()), |(eh, _)| *eh);
+        }
+    }
+
+    fn sketch(&self) -> Hll {
+        let mut sketch = Hll::new();
+        for (h, _) in self.0.iter() {
+            sketch.add_hash(*h);
+        }
+        sketch
+    }
+}
+
 impl Distinct {
     pub fn add(&mut self, v: &Value<'_>) {
+        let h = Hll::hash(&KeyValueRef(v));
         let set = match self {
             Distinct::Exact(set) => set,
-            Distinct::Estimate(h) => {
-                h.add(&ValRef(v));
+            Distinct::Estimate(sketch) => {
+                sketch.add_hash(h);
                 return;
             }
         };
-        if set.contains(&ValRef(v)) {
-            return;
-        }
         if set.len() < DISTINCT_EXACT {
-            set.insert(v.to_owned_value());
+            set.insert(h, v);
             return;
         }
-        let mut h = sketch_of(set);
-        h.add(&ValRef(v));
-        *self = Distinct::Estimate(h);
+        if set.contains(h, v) {
+            return;
+        }
+        let mut sketch = set.sketch();
+        sketch.add_hash(h);
+        *self = Distinct::Estimate(sketch);
     }
 
     pub fn merge(&mut self, other: &Distinct) {
         let sketch = match (&mut *self, other) {
             (Distinct::Exact(a), Distinct::Exact(b)) => {
-                a.reserve(b.len().min(DISTINCT_EXACT.saturating_sub(a.len())));
+                a.0.reserve(
+                    b.len().min(DISTINCT_EXACT.saturating_sub(a.len())),
+                    |(eh, _)| *eh,
+                );
                 let mut over = false;
-                for v in b.iter() {
-                    if !a.contains(v) {
+                for (h, v) in b.0.iter() {
+                    if !a.contains(*h, v) {
                         if a.len() >= DISTINCT_EXACT {
                             over = true;
                             break;
                         }
-                        a.insert(v.clone());
+                        a.insert(*h, v);
                     }
                 }
                 if !over {
                     return;
                 }
-                let mut h = sketch_of(a);
-                for v in b.iter() {
-                    h.add(v);
-                }
-                h
+                let mut sketch = a.sketch();
+                sketch.merge(&b.sketch());
+                sketch
             }
             (Distinct::Exact(a), Distinct::Estimate(theirs)) => {
-                let mut h = theirs.clone();
-                for v in a.iter() {
-                    h.add(v);
-                }
-                h
+                let mut sketch = theirs.clone();
+                sketch.merge(&a.sketch());
+                sketch
             }
-            (Distinct::Estimate(h), Distinct::Exact(b)) => {
-                for v in b.iter() {
-                    h.add(v);
+            (Distinct::Estimate(sketch), Distinct::Exact(b)) => {
+                for (h, _) in b.0.iter() {
+                    sketch.add_hash(*h);
                 }
                 return;
             }
-            (Distinct::Estimate(h), Distinct::Estimate(theirs)) => {
-                h.merge(theirs);
+            (Distinct::Estimate(sketch), Distinct::Estimate(theirs)) => {
+                sketch.merge(theirs);
                 return;
             }
         };
@@ -280,30 +326,6 @@ impl Distinct {
                 h.estimate().round().clamp(floor, 9.0e18) as i64
             }
         }
-    }
-}
-
-pub fn sketch_of(set: &ValueSet) -> Hll {
-    let mut h = Hll::new();
-    for v in set.iter() {
-        h.add(v);
-    }
-    h
-}
-
-/// A borrowed value that finds its owned copy in a [`ValueSet`] without
-/// allocating.
-pub struct ValRef<'r, 'a>(&'r Value<'a>);
-
-impl Hash for ValRef<'_, '_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.hash(state);
-    }
-}
-
-impl Equivalent<Value<'static>> for ValRef<'_, '_> {
-    fn equivalent(&self, key: &Value<'static>) -> bool {
-        *self.0 == *key
     }
 }
 
@@ -328,12 +350,27 @@ impl Slot {
             SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
                 q: Quantiles::new(),
                 all_int: true,
+                pos: Vec::new(),
             })),
         }
     }
 
-    /// Folds in a present, non-null value (`num`: it read as a number).
-    pub fn add(&mut self, v: &Value<'_>, num: Option<Num>) {
+    /// A slot of a part's state (see [`crate::agg::Aggregation::new_part`]):
+    /// percentiles keep every value, to be added in order when merged.
+    pub fn new_part(kind: SlotKind) -> Slot {
+        match kind {
+            SlotKind::Quantiles => Slot::Quantiles(Box::new(QuantAcc {
+                q: Quantiles::raw(),
+                all_int: true,
+                pos: Vec::new(),
+            })),
+            _ => Slot::new(kind),
+        }
+    }
+
+    /// Folds in a present, non-null value (`num`: it read as a number), of
+    /// the record at input position `pos`.
+    pub fn add(&mut self, v: &Value<'_>, num: Option<Num>, pos: Pos) {
         match (self, num) {
             (Slot::Count(c), _) => *c += 1,
             (Slot::Distinct(d), _) => d.add(v),
@@ -342,9 +379,44 @@ impl Slot {
             (Slot::Min(m), Some(x)) => fold_extreme(m, x, Ordering::Less),
             (Slot::Max(m), Some(x)) => fold_extreme(m, x, Ordering::Greater),
             (Slot::Quantiles(q), Some(x)) => {
-                q.q.add(x.as_f64());
+                let f = x.as_f64();
+                if q.q.is_raw() && !f.is_nan() {
+                    q.pos.push(pos);
+                }
+                q.q.add(f);
                 q.all_int &= matches!(x, Num::Int(_));
             }
+        }
+    }
+
+    /// Folds the slots of several groups into this one (`(other)`'s), the
+    /// groups in input order of their first records. A part's percentile
+    /// values go in one by one in input order, as if each record had come
+    /// here itself.
+    pub fn absorb_groups(&mut self, slots: &[&Slot]) {
+        if let Slot::Quantiles(mine) = self {
+            let raw: Option<Vec<&QuantAcc>> = slots
+                .iter()
+                .map(|s| match s {
+                    Slot::Quantiles(q) if q.q.is_raw() => Some(&**q),
+                    _ => None,
+                })
+                .collect();
+            if let Some(raw) = raw {
+                let mut vals: Vec<(Pos, f64)> = raw
+                    .iter()
+                    .flat_map(|q| q.pos.iter().copied().zip(q.q.raw_values().iter().copied()))
+                    .collect();
+                vals.sort_by_key(|v| v.0);
+                for (_, x) in vals {
+                    mine.q.add(x);
+                }
+                mine.all_int &= raw.iter().all(|q| q.all_int);
+                return;
+            }
+        }
+        for s in slots {
+            self.merge(s);
         }
     }
 
@@ -378,11 +450,22 @@ impl Slot {
     }
 }
 
-/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`; on a tie
-/// the value seen first stays, so `1` and `1.0` keep their arrival order.
+/// Keeps the smaller (`want == Less`) or larger of `cur` and `x`. Numbers
+/// that compare equal but are not the same value (`1` and `1.0`, `0.0`
+/// and `-0.0`) are told apart the same way whatever order they came in:
+/// an integer before a float, then floats by their total order.
 pub fn fold_extreme(cur: &mut Option<Num>, x: Num, want: Ordering) {
-    match cur {
-        Some(c) if x.cmp_num(*c) != want => {}
-        _ => *cur = Some(x),
+    let Some(c) = cur else {
+        *cur = Some(x);
+        return;
+    };
+    let o = x.cmp_num(*c).then_with(|| match (x, *c) {
+        (Num::Int(_), Num::Float(_)) => want,
+        (Num::Float(_), Num::Int(_)) => want.reverse(),
+        (Num::Float(a), Num::Float(b)) => a.total_cmp(&b),
+        (Num::Int(_), Num::Int(_)) => Ordering::Equal,
+    });
+    if o == want {
+        *cur = Some(x);
     }
 }

@@ -5,35 +5,64 @@
 //! one word), so a lookup compares two words and never follows a pointer,
 //! and 50,000 words fit in 1.5 MB, inside a core's L2 cache. Longer keys
 //! live in one arena per table; their slot holds the offset and length.
+//! A slot also holds the rank of the values its key was counted from (text,
+//! or a number that printed as this text), so that a key's row shows the
+//! same value whatever order they came in. Where each key was first seen
+//! (for `--max-keys`, see [`super::key`]) is written to a log beside the
+//! table when the key comes in: a lookup never touches it, so the slots stay
+//! 24 bytes (a wider slot cost a word count a fifth more cache misses).
 
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use hashbrown::HashTable;
 
+use super::key::{Pos, Rank};
 use crate::value::parse_num;
 
 /// Keys up to this many bytes are stored in the slot itself.
 const INLINE: usize = 16;
 /// The length tag of a slot whose key is in the arena.
 const LONG: u64 = 0xFF;
-/// Counts share their word with the length tag: 56 bits, saturating
-/// (7.2e16, more than any stream's line count).
-const COUNT_MASK: u64 = (1 << 56) - 1;
+/// Counts share their word with the length tag and the rank: 53 bits,
+/// saturating (9e15, more than any stream's line count).
+const COUNT_MASK: u64 = (1 << 53) - 1;
+/// Where the rank sits in a slot's `meta`.
+const RANK_SHIFT: u32 = 53;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// Inline: the key's bytes, zero-padded. Long: the arena offset and
     /// the length, little-endian.
     key: [u8; INLINE],
-    /// Length tag (top 8 bits: 0..=16 inline, [`LONG`]) and count.
+    /// Length tag (top 8 bits: 0..=16 inline, [`LONG`]), the rank (3 bits)
+    /// and the count.
     meta: u64,
+}
+
+/// Where a key was first seen: its slot's key and length tag, which name
+/// the slot in its table (a long key by its arena offset), and a position.
+#[derive(Debug, Clone, Copy)]
+struct First {
+    key: [u8; INLINE],
+    tag: u64,
+    pos: Pos,
 }
 
 impl Slot {
     #[inline(always)]
     fn tag(&self) -> u64 {
         self.meta >> 56
+    }
+
+    fn rank(&self) -> Rank {
+        Rank::from_bits((self.meta >> RANK_SHIFT) & 7)
+    }
+
+    fn raise(&mut self, r: Rank) {
+        if r > self.rank() {
+            self.meta = (self.meta & !(7 << RANK_SHIFT)) | ((r as u64) << RANK_SHIFT);
+        }
     }
 
     #[inline(always)]
@@ -164,6 +193,11 @@ pub struct TextCounts {
     /// The bytes of keys longer than [`INLINE`].
     arena: Vec<u8>,
     hasher: &'static Hasher,
+    /// Some key ranks above text (see [`TextCounts::add_ranked`]).
+    ranked: bool,
+    /// Where keys were first seen, in the order they came in; a key may
+    /// appear more than once after merges (its earliest counts).
+    firsts: Vec<First>,
 }
 
 impl Default for TextCounts {
@@ -187,26 +221,32 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 /// Emptied tables kept for the next batch: a live stream builds a table per
 /// worker per batch, and allocating them afresh costs page faults on every
 /// batch (a 50,000-key table is 1.5 MB). At most [`POOL_TABLES`] are kept,
-/// none over [`POOL_MAX_SLOTS`].
-static POOL: Mutex<Vec<(HashTable<Slot>, Vec<u8>)>> = Mutex::new(Vec::new());
+/// none over [`POOL_MAX_SLOTS`] and none under [`POOL_MIN_SLOTS`] (a small
+/// table costs less to allocate than the pool's lock: `window session`
+/// makes one per key and slice of time).
+type Pooled = (HashTable<Slot>, Vec<u8>, Vec<First>);
+static POOL: Mutex<Vec<Pooled>> = Mutex::new(Vec::new());
 const POOL_TABLES: usize = 8;
 const POOL_MAX_SLOTS: usize = 1 << 20;
+const POOL_MIN_SLOTS: usize = 256;
 /// From how many keys closing a batch is worth the pool's workers.
 pub const PAR_ROWS: usize = 8192;
 
 impl Drop for TextCounts {
     fn drop(&mut self) {
         let cap = self.table.capacity();
-        if cap == 0 || cap > POOL_MAX_SLOTS {
+        if !(POOL_MIN_SLOTS..=POOL_MAX_SLOTS).contains(&cap) {
             return;
         }
         let mut table = std::mem::take(&mut self.table);
         let mut arena = std::mem::take(&mut self.arena);
+        let mut firsts = std::mem::take(&mut self.firsts);
         table.clear();
         arena.clear();
+        firsts.clear();
         if let Ok(mut pool) = POOL.lock() {
             if pool.len() < POOL_TABLES {
-                pool.push((table, arena));
+                pool.push((table, arena, firsts));
             }
         }
     }
@@ -216,6 +256,15 @@ impl TextCounts {
     /// An empty map with room for `n` keys (an emptied table of an earlier
     /// batch if one is free).
     pub fn with_capacity(n: usize) -> Self {
+        if n < POOL_MIN_SLOTS {
+            return TextCounts {
+                table: HashTable::with_capacity(n),
+                arena: Vec::new(),
+                hasher: Hasher::get(),
+                ranked: false,
+                firsts: Vec::new(),
+            };
+        }
         let reused = POOL.lock().ok().and_then(|mut pool| {
             let best = (0..pool.len()).max_by_key(|&i| pool[i].0.capacity())?;
             Some(pool.swap_remove(best))
@@ -224,67 +273,114 @@ impl TextCounts {
             table: HashTable::new(),
             arena: Vec::new(),
             hasher: Hasher::get(),
+            ranked: false,
+            firsts: Vec::new(),
         };
         match reused {
-            Some((table, arena)) => {
+            Some((table, arena, firsts)) => {
                 this.table = table;
                 this.arena = arena;
+                this.firsts = firsts;
                 this.reserve(n);
             }
             None => this.table = HashTable::with_capacity(n),
         }
         this
     }
-
-    /// Adds `n` to the count of `t`.
+    /// Adds `n` to the count of `t`, at no particular position (after
+    /// every numbered one).
     #[inline]
     pub fn add(&mut self, t: &str, n: u64) {
         self.add_bytes(t.as_bytes(), n);
     }
 
-    /// Adds `n` to the count of the text `t` (UTF-8; invalid bytes are
-    /// replaced in the stored key).
+    /// [`TextCounts::add`] for text given as bytes (UTF-8; invalid bytes
+    /// are replaced in the stored key).
     #[inline]
     pub fn add_bytes(&mut self, t: &[u8], n: u64) {
-        self.add_bytes_if_room(t, n, true);
+        self.add_at(t, n, Pos::MAX, true);
     }
 
-    /// Adds `n` to the count of `t` if `t` is already a key or `room` says
-    /// a new key may be added; returns whether it was counted.
-    #[inline]
-    pub fn add_if_room(&mut self, t: &str, n: u64, room: bool) -> bool {
-        self.add_bytes_if_room(t.as_bytes(), n, room)
-    }
-
-    /// [`TextCounts::add_if_room`] for text given as bytes.
+    /// Adds `n` to the count of `t`, first seen at `first`, if `t` is
+    /// already a key or `room` says a new key may be added; returns
+    /// whether it was counted. Positions only grow within one table, so a
+    /// known key keeps the position it has.
     #[inline(always)]
-    pub fn add_bytes_if_room(&mut self, t: &[u8], n: u64, room: bool) -> bool {
+    pub fn add_at(&mut self, t: &[u8], n: u64, first: Pos, room: bool) -> bool {
+        self.add_rank(t, n, first, room, Rank::Text)
+    }
+
+    /// [`TextCounts::add_at`] for a value other than text that prints as
+    /// `t` (a number, a boolean, JSON): the key also remembers the highest
+    /// [`Rank`] it was counted from.
+    pub fn add_ranked(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
+        self.ranked |= rank != Rank::Text;
+        self.add_rank(t, n, first, room, rank)
+    }
+
+    #[inline(always)]
+    fn add_rank(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
         if t.len() > INLINE {
-            return self.add_long(t, n, room);
+            return self.add_long(t, n, first, room, rank);
         }
         let k = pack(t);
         let len = t.len() as u64;
         let h = self.hasher.inline(&k, len);
         if let Some(s) = self.table.find_mut(h, |s| s.key == k && s.tag() == len) {
             s.bump(n);
+            if rank != Rank::Text {
+                s.raise(rank);
+            }
             return true;
         }
         if !room {
             return false;
         }
         if std::str::from_utf8(t).is_err() {
-            return self.add_lossy(t, n);
+            return self.add_lossy(t, n, first);
         }
         let slot = Slot {
             key: k,
-            meta: (len << 56) | n.min(COUNT_MASK),
+            meta: (len << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
         };
-        self.insert(h, slot);
+        self.insert(h, slot, first);
         true
     }
 
+    fn hash_bytes(&self, t: &[u8]) -> u64 {
+        if t.len() > INLINE {
+            self.hasher.long.hash_one(t)
+        } else {
+            self.hasher.inline(&pack(t), t.len() as u64)
+        }
+    }
+
+    /// The slot of the key `t` (hashing to `h`).
+    fn find_text(&self, h: u64, t: &[u8]) -> Option<&Slot> {
+        if t.len() > INLINE {
+            let arena = &self.arena;
+            return self
+                .table
+                .find(h, |s| s.tag() == LONG && s.bytes(arena) == t);
+        }
+        let (k, len) = (pack(t), t.len() as u64);
+        self.table.find(h, |s| s.key == k && s.tag() == len)
+    }
+
+    /// The slot of the key `t` (hashing to `h`), to change.
+    fn find_text_mut(&mut self, h: u64, t: &[u8]) -> Option<&mut Slot> {
+        if t.len() > INLINE {
+            let arena = &self.arena;
+            return self
+                .table
+                .find_mut(h, |s| s.tag() == LONG && s.bytes(arena) == t);
+        }
+        let (k, len) = (pack(t), t.len() as u64);
+        self.table.find_mut(h, |s| s.key == k && s.tag() == len)
+    }
+
     #[inline(never)]
-    fn add_long(&mut self, t: &[u8], n: u64, room: bool) -> bool {
+    fn add_long(&mut self, t: &[u8], n: u64, first: Pos, room: bool, rank: Rank) -> bool {
         let h = self.hasher.long.hash_one(t);
         let arena = &self.arena;
         let found = self
@@ -292,35 +388,48 @@ impl TextCounts {
             .find_mut(h, |s| s.tag() == LONG && s.bytes(arena) == t);
         if let Some(s) = found {
             s.bump(n);
+            s.raise(rank);
             return true;
         }
         if !room {
             return false;
         }
         if std::str::from_utf8(t).is_err() {
-            return self.add_lossy(t, n);
+            return self.add_lossy(t, n, first);
         }
+        let key = self.store_long(t);
+        let slot = Slot {
+            key,
+            meta: (LONG << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
+        };
+        self.insert(h, slot, first);
+        true
+    }
+
+    /// Copies a long key into the arena; returns its slot key.
+    fn store_long(&mut self, t: &[u8]) -> [u8; INLINE] {
         let off = self.arena.len() as u64;
         self.arena.extend_from_slice(t);
         let mut key = [0u8; INLINE];
         key[..8].copy_from_slice(&off.to_le_bytes());
         key[8..].copy_from_slice(&(t.len() as u64).to_le_bytes());
-        let slot = Slot {
-            key,
-            meta: (LONG << 56) | n.min(COUNT_MASK),
-        };
-        self.insert(h, slot);
-        true
+        key
     }
 
     /// A new key that is not UTF-8: counted under its replaced form.
     #[cold]
-    fn add_lossy(&mut self, t: &[u8], n: u64) -> bool {
+    fn add_lossy(&mut self, t: &[u8], n: u64, first: Pos) -> bool {
         let fixed = String::from_utf8_lossy(t).into_owned();
-        self.add_bytes_if_room(fixed.as_bytes(), n, true)
+        self.add_at(fixed.as_bytes(), n, first, true)
     }
 
-    fn insert(&mut self, h: u64, slot: Slot) {
+    /// Inserts a new key's slot, first seen at `first`.
+    fn insert(&mut self, h: u64, slot: Slot, first: Pos) {
+        self.firsts.push(First {
+            key: slot.key,
+            tag: slot.tag(),
+            pos: first,
+        });
         let (arena, hasher) = (&self.arena, self.hasher);
         self.table.insert_unique(h, slot, |s| hasher.slot(s, arena));
     }
@@ -331,11 +440,132 @@ impl TextCounts {
         self.table.reserve(n, |s| hasher.slot(s, arena));
     }
 
+    /// Folds in `other`: counts add up, a key keeps its earlier position
+    /// and higher rank, and every key of `other` comes in (see
+    /// [`TextCounts::bound`] for the limit).
     pub fn merge(&mut self, other: &TextCounts) {
+        self.ranked |= other.ranked;
         self.reserve(other.len());
-        for (k, c) in other.iter() {
-            self.add(k, c);
+        for s in other.table.iter() {
+            let t = s.bytes(&other.arena);
+            let h = self.hash_bytes(t);
+            if let Some(mine) = self.find_text_mut(h, t) {
+                mine.bump(s.count());
+                mine.raise(s.rank());
+                continue;
+            }
+            let key = if t.len() > INLINE {
+                self.store_long(t)
+            } else {
+                s.key
+            };
+            let (arena, hasher) = (&self.arena, self.hasher);
+            self.table
+                .insert_unique(h, Slot { key, meta: s.meta }, |s| hasher.slot(s, arena));
         }
+        // their first positions, under this table's names for the keys (an
+        // inline key is named by its bytes in both; a long one by where it
+        // sits in this arena)
+        self.firsts.reserve(other.firsts.len());
+        for f in &other.firsts {
+            if f.tag != LONG {
+                self.firsts.push(*f);
+                continue;
+            }
+            let theirs = Slot {
+                key: f.key,
+                meta: LONG << 56,
+            };
+            let t = theirs.bytes(&other.arena);
+            let h = self.hash_bytes(t);
+            if let Some(mine) = self.find_text(h, t) {
+                self.firsts.push(First {
+                    key: mine.key,
+                    tag: LONG,
+                    pos: f.pos,
+                });
+            }
+        }
+        if self.firsts.len() > 2 * self.table.len() + 1024 {
+            self.firsts = self.first_positions();
+        }
+    }
+
+    /// Each key's first position, one entry a key, sorted by key name.
+    fn first_positions(&self) -> Vec<First> {
+        let mut all = self.firsts.clone();
+        all.sort_unstable_by_key(|f| (f.tag, f.key, f.pos));
+        all.dedup_by(|later, earlier| later.tag == earlier.tag && later.key == earlier.key);
+        all
+    }
+
+    /// The first position of slot `s`, from [`TextCounts::first_positions`].
+    fn first_of(s: &Slot, firsts: &[First]) -> Pos {
+        let name = (s.tag(), s.key);
+        firsts
+            .binary_search_by(|f| (f.tag, f.key).cmp(&name))
+            .map_or(Pos::MAX, |i| firsts[i].pos)
+    }
+
+    /// Keeps the `max` keys first seen (ties by text), and returns what
+    /// the others counted: past `--max-keys`, for the `(other)` row.
+    pub fn bound(&mut self, max: usize) -> u64 {
+        if self.len() <= max {
+            return 0;
+        }
+        let firsts = self.first_positions();
+        let arena = &self.arena;
+        let mut order: Vec<(Pos, &[u8])> = self
+            .table
+            .iter()
+            .map(|s| (Self::first_of(s, &firsts), s.bytes(arena)))
+            .collect();
+        order.sort_unstable();
+        let (last_pos, last_key) = order[max - 1];
+        let last_key = last_key.to_vec();
+        let mut dropped = 0u64;
+        let arena = &self.arena;
+        self.table.retain(|s| {
+            let keep = (Self::first_of(s, &firsts), s.bytes(arena)) <= (last_pos, &last_key[..]);
+            if !keep {
+                dropped = dropped.saturating_add(s.count());
+            }
+            keep
+        });
+        let table = &self.table;
+        let hasher = self.hasher;
+        self.firsts = firsts
+            .into_iter()
+            .filter(|f| {
+                let s = Slot {
+                    key: f.key,
+                    meta: f.tag << 56,
+                };
+                let h = hasher.slot(&s, arena);
+                table
+                    .find(h, |o| o.key == s.key && o.tag() == f.tag)
+                    .is_some()
+            })
+            .collect();
+        dropped
+    }
+
+    /// The same keys, positions and ranks, counting nothing.
+    pub fn frozen(&self) -> TextCounts {
+        let mut t = TextCounts::with_capacity(self.len());
+        t.ranked = self.ranked;
+        t.arena.extend_from_slice(&self.arena);
+        t.firsts = self.first_positions();
+        for s in self.table.iter() {
+            let h = self.hasher.slot(s, &self.arena);
+            let zero = Slot {
+                key: s.key,
+                meta: s.meta & !COUNT_MASK,
+            };
+            let (arena, hasher) = (&t.arena, t.hasher);
+            t.table.insert_unique(h, zero, |s| hasher.slot(s, arena));
+        }
+        t
     }
 
     pub fn len(&self) -> usize {
@@ -348,8 +578,8 @@ impl TextCounts {
 
     /// The entries in the order of count-by-key's rows: count descending,
     /// then the key in `sort`'s order ([`crate::value::SortKey`]: numbers
-    /// numerically first, then text bytewise).
-    pub fn sorted(&self) -> Vec<(&str, u64)> {
+    /// numerically first, then text bytewise, the empty key last).
+    pub fn sorted(&self) -> Sorted<'_> {
         Self::sorted_union(&[self])
     }
 
@@ -359,7 +589,8 @@ impl TextCounts {
     /// Inside a rayon pool and from [`PAR_ROWS`] entries, on all of its
     /// threads: each entry looks its key up in the other tables (all hash
     /// alike), and only the first table holding a key makes its entry.
-    pub fn sorted_union<'a>(tables: &[&'a TextCounts]) -> Vec<(&'a str, u64)> {
+    /// Keys that counted nothing (copies of settled keys) are left out.
+    pub fn sorted_union<'a>(tables: &[&'a TextCounts]) -> Sorted<'a> {
         let total: usize = tables.iter().map(|t| t.len()).sum();
         let par = rayon::current_thread_index().is_some() && total >= PAR_ROWS;
         // the entry of slot `s` of table `i`, or none when an earlier
@@ -381,7 +612,7 @@ impl TextCounts {
                     }
                 }
             }
-            Some(Entry::new(s, &tables[i].arena, count))
+            (count > 0).then(|| Entry::new(s, &tables[i].arena, count))
         };
         let mut v: Vec<Entry<'a>> = Vec::with_capacity(total);
         if par {
@@ -390,13 +621,15 @@ impl TextCounts {
                 v.par_extend(t.table.par_iter().filter_map(|s| entry(i, s)));
             }
             v.par_sort_unstable_by(Entry::cmp);
-            return v.par_iter().map(|e| (e.text, e.count())).collect();
+            let keys = v.par_iter().map(|e| (e.text, e.count())).collect();
+            return Sorted::new(keys, tables);
         }
         for (i, t) in tables.iter().enumerate() {
             v.extend(t.table.iter().filter_map(|s| entry(i, s)));
         }
         v.sort_unstable_by(Entry::cmp);
-        v.into_iter().map(|e| (e.text, e.count())).collect()
+        let keys = v.iter().map(|e| (e.text, e.count())).collect();
+        Sorted::new(keys, tables)
     }
 
     /// The slot holding the key of `s` (a slot of another table, whose
@@ -421,14 +654,92 @@ impl TextCounts {
             .iter()
             .map(|s| (slot_text(s, &self.arena), s.count()))
     }
+
+    /// Every key with its count, first position and rank.
+    pub fn entries(&self) -> Vec<(&str, u64, Pos, Rank)> {
+        let firsts = self.first_positions();
+        self.table
+            .iter()
+            .map(|s| {
+                let first = Self::first_of(s, &firsts);
+                (slot_text(s, &self.arena), s.count(), first, s.rank())
+            })
+            .collect()
+    }
 }
 
-/// The class bit of an [`Entry`]'s key: set for text, clear for numbers.
-const TEXT_CLASS: u128 = 1 << 63;
+/// Sorted keys and counts ([`TextCounts::sorted_union`]), and the few keys
+/// whose row is not plain text: the empty key (null) and keys counted from
+/// numbers, booleans or JSON.
+pub struct Sorted<'a> {
+    pub keys: Vec<(&'a str, u64)>,
+    /// Indexes into `keys` of keys of a rank above text, in order.
+    ranks: Vec<(usize, Rank)>,
+    /// The index of the empty key.
+    empty: Option<usize>,
+}
+
+impl<'a> Sorted<'a> {
+    fn new(keys: Vec<(&'a str, u64)>, tables: &[&TextCounts]) -> Self {
+        let empty = keys.iter().position(|k| k.0.is_empty());
+        let mut ranks = Vec::new();
+        if tables.iter().any(|t| t.ranked) {
+            for (i, (t, _)) in keys.iter().enumerate() {
+                let b = t.as_bytes();
+                let rank = tables
+                    .iter()
+                    .filter(|t| t.ranked)
+                    .filter_map(|tab| {
+                        let h = tab.hash_bytes(b);
+                        tab.find_text(h, b).map(Slot::rank)
+                    })
+                    .max()
+                    .unwrap_or(Rank::Text);
+                if rank != Rank::Text {
+                    ranks.push((i, rank));
+                }
+            }
+        }
+        Sorted { keys, ranks, empty }
+    }
+
+    /// The rank of the `i`-th key.
+    pub fn rank(&self, i: usize) -> Rank {
+        if self.ranks.is_empty() {
+            return Rank::Text;
+        }
+        match self.ranks.binary_search_by_key(&i, |r| r.0) {
+            Ok(at) => self.ranks[at].1,
+            Err(_) => Rank::Text,
+        }
+    }
+
+    /// Whether every key in `range` is plain non-empty text (its row is
+    /// its text).
+    pub fn plain(&self, range: std::ops::Range<usize>) -> bool {
+        self.empty.is_none_or(|e| !range.contains(&e))
+            && self.ranks.iter().all(|(i, _)| !range.contains(i))
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The class bits of an [`Entry`]'s key: numbers, then text, then the
+/// empty key.
+const CLASS_SHIFT: u32 = 62;
+const TEXT_CLASS: u64 = 1 << CLASS_SHIFT;
+const EMPTY_CLASS: u64 = 2 << CLASS_SHIFT;
 
 /// An entry to sort: count-by-key's row order as one 128-bit integer
-/// (count descending, numbers before text, the key's first 63 bits); only
-/// ties look further. 32 bytes: the count is read back from the key.
+/// (count descending, numbers before text before the empty key, the key's
+/// first 62 bits); only ties look further. The count is read back from the
+/// key.
 struct Entry<'a> {
     key: u128,
     text: &'a str,
@@ -445,12 +756,13 @@ impl<'a> Entry<'a> {
         let mut h = [0u8; 8];
         h.copy_from_slice(&head[..8]);
         // numbers order by value: their ties go to the full comparison
-        let head = if number {
-            0
+        let (class, head) = if number {
+            (0, 0)
+        } else if text.is_empty() {
+            (EMPTY_CLASS, 0)
         } else {
-            u64::from_be_bytes(h) >> 1
+            (TEXT_CLASS, u64::from_be_bytes(h) >> 2)
         };
-        let class = if number { 0 } else { TEXT_CLASS as u64 };
         Entry {
             key: (u128::from(COUNT_MASK - count.min(COUNT_MASK)) << 64) | u128::from(class | head),
             text,
@@ -463,8 +775,8 @@ impl<'a> Entry<'a> {
 
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
         a.key.cmp(&b.key).then_with(|| {
-            // equal keys: both numbers or both text (the class bit)
-            if a.key & TEXT_CLASS != 0 {
+            // equal keys: both of one class
+            if (a.key as u64) >> CLASS_SHIFT != 0 {
                 return a.text.as_bytes().cmp(b.text.as_bytes());
             }
             match (parse_num(a.text), parse_num(b.text)) {
@@ -518,9 +830,9 @@ mod tests {
     #[test]
     fn textmap_add_if_room_keeps_out_new_keys_only() {
         let mut a = TextCounts::default();
-        assert!(a.add_if_room("x", 1, true));
-        assert!(a.add_if_room("x", 2, false), "a known key always counts");
-        assert!(!a.add_if_room("y", 1, false));
+        assert!(a.add_at(b"x", 1, 0, true));
+        assert!(a.add_at(b"x", 2, 1, false), "a known key always counts");
+        assert!(!a.add_at(b"y", 1, 2, false));
         let v: Vec<(&str, u64)> = a.iter().collect();
         assert_eq!(v, [("x", 3)]);
     }
@@ -541,7 +853,7 @@ mod tests {
             v,
             [(long, 5), ("bad \u{FFFD} byte", 2), ("sixteen_bytes_16", 2)]
         );
-        assert_eq!(a.sorted()[0], (long, 5));
+        assert_eq!(a.sorted().keys[0], (long, 5));
     }
 
     /// On a pool, from [`PAR_ROWS`] keys, the union is made in parallel:
@@ -564,17 +876,71 @@ mod tests {
             parts[(i % 2) as usize].add(&key, 1);
         }
         let refs: Vec<&TextCounts> = parts.iter().collect();
-        let serial = TextCounts::sorted_union(&refs);
+        let serial = TextCounts::sorted_union(&refs).keys;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .expect("a pool");
-        let parallel = pool.install(|| TextCounts::sorted_union(&refs));
+        let parallel = pool.install(|| TextCounts::sorted_union(&refs).keys);
         assert!(serial.len() >= PAR_ROWS);
         assert_eq!(parallel, serial);
         let total: u64 = serial.iter().map(|(_, c)| c).sum();
         let want: u64 = parts.iter().flat_map(|p| p.iter().map(|(_, c)| c)).sum();
         assert_eq!(total, want);
+    }
+
+    #[test]
+    fn textmap_bound_keeps_the_keys_first_seen() {
+        let mut a = TextCounts::default();
+        let mut b = TextCounts::default();
+        a.add_at(b"late", 3, 50, true);
+        a.add_at(b"x", 1, 10, true);
+        b.add_at(b"early", 2, 5, true);
+        b.add_at(b"x", 4, 7, true);
+        b.add_at(b"a-key-longer-than-sixteen-bytes", 1, 8, true);
+        a.merge(&b);
+        assert_eq!(a.bound(3), 3, "late (3) goes to (other)");
+        let mut kept: Vec<(&str, u64, Pos)> = a
+            .entries()
+            .into_iter()
+            .map(|(t, c, p, _)| (t, c, p))
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("a-key-longer-than-sixteen-bytes", 1, 8),
+                ("early", 2, 5),
+                ("x", 5, 7)
+            ]
+        );
+        let f = a.frozen();
+        assert_eq!(f.len(), 3);
+        assert!(f.entries().iter().all(|(_, c, _, _)| *c == 0));
+        assert_eq!(f.entries().len(), 3);
+        assert!(
+            f.sorted().is_empty(),
+            "keys that counted nothing make no row"
+        );
+    }
+
+    #[test]
+    fn textmap_rank_is_the_highest_whatever_the_order() {
+        for ranks in [[Rank::Text, Rank::Int], [Rank::Int, Rank::Text]] {
+            let mut a = TextCounts::default();
+            for (i, r) in ranks.iter().enumerate() {
+                a.add_ranked(b"200", 1, i as Pos, true, *r);
+            }
+            a.add("7", 5);
+            let s = a.sorted();
+            assert_eq!(s.keys, [("7", 5), ("200", 2)]);
+            assert_eq!((s.rank(0), s.rank(1)), (Rank::Text, Rank::Int));
+            assert!(s.plain(0..1) && !s.plain(0..2));
+        }
+        let mut e = TextCounts::default();
+        e.add("", 1);
+        e.add("b", 1);
+        assert_eq!(e.sorted().keys, [("b", 1), ("", 1)], "the empty key last");
     }
 
     #[test]
@@ -623,10 +989,11 @@ mod tests {
             for k in &keys {
                 a.add_bytes(k, 1);
             }
-            let got = a.sorted();
+            let got = a.sorted().keys;
             let mut want: Vec<(&str, u64)> = a.iter().collect();
             want.sort_by(|x, y| {
-                y.1.cmp(&x.1).then_with(|| {
+                // the empty key sorts last
+                y.1.cmp(&x.1).then_with(|| x.0.is_empty().cmp(&y.0.is_empty())).then_with(|| {
                     crate::value::SortKey::of_text(x.0).cmp(&crate::value::SortKey::of_text(y.0))
                 })
             });
@@ -661,7 +1028,56 @@ mod tests {
                 merged.merge(p);
             }
             let refs: Vec<&TextCounts> = parts.iter().collect();
-            prop_assert_eq!(TextCounts::sorted_union(&refs), merged.sorted());
+            prop_assert_eq!(TextCounts::sorted_union(&refs).keys, merged.sorted().keys);
+        }
+
+        /// Tables fed interleaved records (each at its input position),
+        /// merged in any order and bounded: the keys kept are the first
+        /// `max` in input order, with all their counts, and the rest is
+        /// returned; inline and long keys alike.
+        #[test]
+        fn textmap_bound_after_merges_keeps_the_first_keys(
+            events in prop::collection::vec((0usize..3, 0u8..30), 0..300),
+            max in 1usize..12,
+            order in 0usize..6,
+        ) {
+            let key = |k: u8| if k % 3 == 0 {
+                format!("a-long-key-beyond-sixteen-bytes-{k}")
+            } else {
+                format!("k{k}")
+            };
+            let mut tables = [TextCounts::default(), TextCounts::default(), TextCounts::default()];
+            for (i, (t, k)) in events.iter().enumerate() {
+                tables[*t].add_at(key(*k).as_bytes(), 1, i as Pos, true);
+            }
+            let perms = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+            let [a, b, c] = perms[order];
+            let mut all = tables[a].clone();
+            all.merge(&tables[b]);
+            all.merge(&tables[c]);
+            let dropped = all.bound(max);
+            // naive: first `max` distinct keys in input order
+            let mut firsts: Vec<String> = Vec::new();
+            for (_, k) in &events {
+                let k = key(*k);
+                if !firsts.contains(&k) {
+                    firsts.push(k);
+                }
+            }
+            firsts.truncate(max);
+            let count = |k: &str| events.iter().filter(|(_, e)| key(*e) == k).count() as u64;
+            let mut want: Vec<(String, u64)> = firsts.iter().map(|k| (k.clone(), count(k))).collect();
+            want.sort();
+            let mut got: Vec<(String, u64)> = all.iter().map(|(k, c)| (k.to_string(), c)).collect();
+            got.sort();
+            prop_assert_eq!(&got, &want);
+            let kept: u64 = want.iter().map(|(_, c)| c).sum();
+            prop_assert_eq!(dropped, events.len() as u64 - kept);
+            // positions survive: bounding again keeps the same keys
+            let again = all.bound(max.saturating_sub(1).max(1));
+            let firsts_kept: Vec<String> = all.iter().map(|(k, _)| k.to_string()).collect();
+            prop_assert!(firsts_kept.iter().all(|k| firsts.contains(k)));
+            prop_assert!(again <= kept);
         }
 
         #[test]

@@ -2,13 +2,15 @@
 //! aligned to the epoch (or, with `--tz`, to local midnight: `grid.rs`),
 //! line-count batches, the whole input as one batch, and event-time batches
 //! under a watermark, behind one [`Batcher`] trait; windows over closed
-//! batches live in `window.rs`, sessions in `session.rs`. The engine feeds a
-//! batcher what it read and asks it what is due; the partial results of a
-//! batch are the engine's (`P`), never looked into here.
+//! batches live in `window.rs`, sessions in `session.rs` (built from each
+//! batch's `pieces.rs`). The engine feeds a batcher what it read and asks
+//! it what is due; the partial results of a batch are the engine's (`P`),
+//! never looked into here.
 
 pub mod clock;
 pub mod event;
 pub mod grid;
+pub mod pieces;
 pub mod session;
 pub mod window;
 

@@ -86,6 +86,38 @@ impl<K: Ord + Clone, P: Partial> Sessions<K, P> {
         self.open.is_empty()
     }
 
+    /// How many keys have a session open.
+    pub fn keys(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Whether `key` has a session open.
+    pub fn has(&self, key: &K) -> bool {
+        self.open.contains_key(key)
+    }
+
+    /// The earliest start of an open session.
+    pub fn earliest_start(&self) -> Option<Nanos> {
+        self.open
+            .values()
+            .filter_map(|l| l.first())
+            .map(|s| s.start)
+            .min()
+    }
+
+    /// Every key's open sessions, by key (`--state`).
+    pub fn open(&self) -> impl Iterator<Item = (&K, &[Session<P>])> {
+        self.open.iter().map(|(k, l)| (k, l.as_slice()))
+    }
+
+    /// Puts back a key's open sessions as [`Sessions::open`] listed them
+    /// (`--state`): by start, any two GAP or more apart.
+    pub fn restore(&mut self, key: K, list: Vec<Session<P>>) {
+        if !list.is_empty() {
+            self.open.insert(key, list);
+        }
+    }
+
     /// Takes in a piece of `key`'s records.
     pub fn add(&mut self, key: K, piece: Piece<P>) {
         let gap = self.gap;
@@ -126,10 +158,13 @@ impl<K: Ord + Clone, P: Partial> Sessions<K, P> {
     pub fn close(&mut self, upto: Option<Nanos>) -> Vec<(K, Session<P>)> {
         let gap = self.gap;
         let mut out = Vec::new();
+        let is_done = |s: &Session<P>| upto.is_none_or(|u| s.end(gap) <= u);
         self.open.retain(|k, list| {
-            let (done, keep): (Vec<_>, Vec<_>) = std::mem::take(list)
-                .into_iter()
-                .partition(|s| upto.is_none_or(|u| s.end(gap) <= u));
+            if !list.iter().any(is_done) {
+                return true;
+            }
+            let (done, keep): (Vec<_>, Vec<_>) =
+                std::mem::take(list).into_iter().partition(is_done);
             out.extend(done.into_iter().map(|s| (k.clone(), s)));
             *list = keep;
             !list.is_empty()

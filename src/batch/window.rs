@@ -21,11 +21,19 @@ use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::Nanos;
 use crate::zone::Zone;
 
-/// `window LENGTH [--slide SLIDE]` or `window all`.
+/// `window LENGTH [--slide SLIDE]`, `window all` or `window session GAP`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowSpec {
     All,
-    Sliding { length: Duration, slide: Duration },
+    Sliding {
+        length: Duration,
+        slide: Duration,
+    },
+    /// Sessions per key (`session.rs`); the engine keeps them, not
+    /// [`Windows`].
+    Session {
+        gap: Duration,
+    },
 }
 
 /// One window ready to print.
@@ -52,7 +60,7 @@ impl Windows {
     /// Windows on the epoch (no `--tz`).
     pub fn new(spec: WindowSpec) -> Self {
         let step = match spec {
-            WindowSpec::All => 1,
+            WindowSpec::All | WindowSpec::Session { .. } => 1,
             WindowSpec::Sliding { slide, .. } => crate::batch::nanos(slide),
         };
         Windows {
@@ -84,7 +92,7 @@ impl Windows {
 
     fn length_slide(&self) -> Option<(Nanos, Nanos)> {
         match self.spec {
-            WindowSpec::All => None,
+            WindowSpec::All | WindowSpec::Session { .. } => None,
             WindowSpec::Sliding { length, slide } => {
                 Some((crate::batch::nanos(length), crate::batch::nanos(slide)))
             }

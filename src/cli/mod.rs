@@ -570,6 +570,15 @@ fn plan_from(
         zone: tz,
         reader: crate::batch::event::Reader::new(tz, event_time_format.map(std::sync::Arc::new)),
     };
+    let max_keys = m
+        .get_one::<u64>("max-keys")
+        .map_or(crate::agg::limit::DEFAULT_MAX_KEYS, |n| {
+            usize::try_from(*n).unwrap_or(usize::MAX)
+        });
+    let (stages, chain) = chain::build(parsed, &batching, max_keys)?;
+    // sessions of a fraction of a second are told apart to the millisecond
+    let millis = batching.millis()
+        || matches!(chain.window(), Some(crate::batch::WindowSpec::Session { gap }) if gap.subsec_nanos() != 0);
     let engine = EngineOptions {
         threads,
         strict: m.get_flag("strict"),
@@ -580,6 +589,8 @@ fn plan_from(
         speed,
         suspend: m.get_one::<String>("state").is_some(),
         max_line_bytes,
+        time_format,
+        millis,
     };
     let source = SourceOptions {
         max_line_bytes,
@@ -596,7 +607,7 @@ fn plan_from(
         format: output,
         options: Options {
             time_format,
-            millis: batching.millis(),
+            millis,
             header: m.get_flag("header"),
             color,
             zone: tz,
@@ -606,12 +617,6 @@ fn plan_from(
             .get_one::<String>("dead-letter")
             .map(std::path::PathBuf::from),
     };
-    let max_keys = m
-        .get_one::<u64>("max-keys")
-        .map_or(crate::agg::limit::DEFAULT_MAX_KEYS, |n| {
-            usize::try_from(*n).unwrap_or(usize::MAX)
-        });
-    let (stages, chain) = chain::build(parsed, &batching, max_keys)?;
     Ok(Plan {
         inputs,
         source,

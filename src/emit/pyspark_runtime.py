@@ -427,6 +427,23 @@ def txt(c):
     return c.getField("t")
 
 
+def key_text(c):
+    """A key as spate groups it: by the text it prints as, missing and
+    empty text being one key (the empty key, null)."""
+    t = txt(c)
+    return F.when(c.isNull() | (t == ""), F.lit(None).cast("string")).otherwise(t)
+
+
+def key_rep(c):
+    """The value a key's row shows: of the values of a group (which print
+    alike), a number before a boolean before JSON before text; null for the
+    empty key."""
+    k = c.getField("k")
+    rank = F.when(k == "i", 4).when(k == "f", 3).when(k == "b", 2).when(k == "o", 1).otherwise(0)
+    best = F.max(F.when(key_text(c).isNotNull(), F.struct(rank.alias("r"), c.alias("v"))))
+    return best.getField("v")
+
+
 def num(c):
     """A field as a number: a JSON number, or text that reads as one."""
     t = c.getField("t")

@@ -14,6 +14,10 @@ use crate::timestamp::Nanos;
 use super::parallel::Partial;
 use super::{Engine, Stop};
 
+/// How a row tells its own time and start (a session's end and start),
+/// when it has them.
+pub(super) type RowTimes<'f> = &'f dyn Fn(&Record<'static>) -> Option<(Option<Nanos>, Nanos)>;
+
 impl Engine<'_> {
     /// A batch closed: into the windows, or straight to the output.
     /// `parts` are its partial sinks (one per worker; none for an empty
@@ -24,6 +28,9 @@ impl Engine<'_> {
         mut parts: Vec<Partial>,
         meter: Meter,
     ) -> Result<(), Stop> {
+        if self.sessions.is_some() {
+            return self.sessions_closed(time, parts, meter);
+        }
         let emit_empty = self.emit_empty;
         let rows = if self.windows.is_none() && matches!(parts.first(), Some(Partial::Agg(_))) {
             // straight to the output: the aggregation makes its rows from
@@ -31,7 +38,7 @@ impl Engine<'_> {
             // closes) when there are many
             let states = parts.into_iter().filter_map(|p| match p {
                 Partial::Agg(a) => Some(a),
-                Partial::Rows(_) => None,
+                Partial::Rows(_) | Partial::Sessions(_) => None,
             });
             let mut states: Vec<Box<dyn AggState>> = states.collect();
             let first = states.remove(0);
@@ -75,12 +82,26 @@ impl Engine<'_> {
             } else {
                 parts.remove(0)
             };
+            // the workers' shares of the batch
             for p in parts {
-                partial.absorb(p);
+                match (&mut partial, p) {
+                    (Partial::Agg(a), Partial::Agg(b)) => a.combine(b.as_ref()),
+                    (a, b) => a.absorb(b),
+                }
             }
             match partial {
                 Partial::Agg(state) => {
                     if let (Some(w), Some(agg)) = (&mut self.windows, self.chain.aggregation()) {
+                        // a pane is a batch's state: not a part's that keeps
+                        // every value (an event-time batch of one part), nor
+                        // one past --max-keys
+                        let state = if agg.ordered() || state.over_keys() {
+                            let mut pane = agg.new_state();
+                            pane.merge(state.as_ref());
+                            pane
+                        } else {
+                            state
+                        };
                         let outs = w.close_batch(agg, time, state, emit_empty);
                         let n = self.print_windows(outs)?;
                         self.report(time, n, meter);
@@ -92,6 +113,8 @@ impl Engine<'_> {
                     parts.sort_unstable_by_key(|(s, _)| *s);
                     parts.into_iter().flat_map(|(_, r)| r).collect()
                 }
+                // the sessions' batches close above
+                Partial::Sessions(_) => Vec::new(),
             }
         };
         let n = self.print(time, None, rows)?;
@@ -129,8 +152,14 @@ impl Engine<'_> {
         &mut self,
         time: Nanos,
         start: Option<Nanos>,
-        mut rows: Vec<Record<'static>>,
+        rows: Vec<Record<'static>>,
     ) -> Result<usize, Stop> {
+        let rows = self.post(rows);
+        self.write(time, start, rows, None)
+    }
+
+    /// Runs the operators after the barrier on a batch's rows.
+    pub(super) fn post(&mut self, mut rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
         let mut cx = Ctx::new(false);
         for (k, op) in self.chain.post.iter().enumerate() {
             if self.seen.open {
@@ -154,6 +183,19 @@ impl Engine<'_> {
                 }
             };
         }
+        rows
+    }
+
+    /// Writes a batch's rows (after [`Engine::post`]); returns how many
+    /// were written. `own`: how a row tells its own time and start (a
+    /// session's), for the formats that write a time on every row.
+    pub(super) fn write(
+        &mut self,
+        time: Nanos,
+        start: Option<Nanos>,
+        mut rows: Vec<Record<'static>>,
+        own: Option<RowTimes<'_>>,
+    ) -> Result<usize, Stop> {
         if rows.is_empty() && !self.emit_empty {
             return Ok(0);
         }
@@ -162,10 +204,27 @@ impl Engine<'_> {
             start,
             rows: &rows,
         };
-        match &self.work.pool {
+        let own = own.filter(|_| !rows.is_empty() && self.fmt.rows_carry_time());
+        match (&self.work.pool, own) {
+            // rows with times of their own: a run of rows at a time
+            (_, Some(own)) => {
+                let mut at = 0;
+                while at < rows.len() {
+                    let t = own(&rows[at]);
+                    let n = rows[at..].iter().take_while(|r| own(r) == t).count();
+                    let (time, start) = t.map_or((time, start), |(s, e)| (e, s));
+                    let run = BatchOut {
+                        time,
+                        start,
+                        rows: &rows[at..at + n],
+                    };
+                    self.fmt.batch(&run, self.out).map_err(Stop::Output)?;
+                    at += n;
+                }
+            }
             // a large batch is formatted on the workers (idle while a
             // batch closes), then written
-            Some(pool) if rows.len() >= crate::sink::PAR_FORMAT_ROWS => {
+            (Some(pool), None) if rows.len() >= crate::sink::PAR_FORMAT_ROWS => {
                 let (fmt, text) = (&mut self.fmt, &mut self.text);
                 text.clear();
                 pool.install(|| fmt.batch(&b, text)).map_err(Stop::Output)?;
@@ -179,7 +238,7 @@ impl Engine<'_> {
         }
         self.printed(rows.len());
         let n = rows.len();
-        if let Some(agg) = self.chain.aggregation() {
+        if let (Some(agg), None) = (self.chain.aggregation(), &self.sessions) {
             rows = agg.recycle(rows);
         }
         // freeing tens of thousands of rows takes milliseconds: a worker
@@ -207,7 +266,7 @@ impl Engine<'_> {
 
     /// `--stats`: the batch's line, and a warning when its processing took
     /// longer than the interval.
-    fn report(&mut self, time: Nanos, rows: usize, m: Meter) {
+    pub(super) fn report(&mut self, time: Nanos, rows: usize, m: Meter) {
         if !self.opts.stats {
             return;
         }

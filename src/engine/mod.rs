@@ -3,7 +3,9 @@
 //! the batcher (`batch/`) what is due and closes it ([`close`]).
 //!
 //! Processing time, line count and eof: each worker keeps its own partial
-//! result of the open batch, merged when it closes. Event time: each part
+//! result of the open batch, combined when it closes (an aggregation that
+//! depends on record order merges each part's state in input order into
+//! the first worker's instead). Event time: each part
 //! of a chunk builds fresh per-batch partials, which the batcher keeps
 //! until the watermark passes them.
 
@@ -13,6 +15,7 @@ mod state;
 
 pub use state::{Checkpoint, Position, Snapshot};
 mod seen;
+mod session;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -20,7 +23,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 
 use crate::accounting::{Counts, Offence, Pending};
-use crate::batch::{self, BatchMode, Batcher, Batching, Due, Held, Windows, nanos, now, until};
+use crate::batch::{
+    self, BatchMode, Batcher, Batching, Due, Held, WindowSpec, Windows, nanos, now, until,
+};
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, LineTimes, Mark, Msg, Roster};
@@ -61,6 +66,11 @@ pub struct EngineOptions {
     /// `--state`: SIGTERM and `--duration` suspend (nothing more is
     /// written; the open batches stay in the state) instead of draining.
     pub suspend: bool,
+    /// How the times a row carries (a session's start and end) print: as
+    /// the output prints batch times (`--time-format`, and whether with
+    /// milliseconds).
+    pub time_format: crate::timestamp::TimeFormat,
+    pub millis: bool,
 }
 
 /// Why a run stopped early with an error.
@@ -117,6 +127,8 @@ pub struct Engine<'r> {
     /// (the workers keep their own for the records before it).
     seen: Seen,
     windows: Option<Windows>,
+    /// `window session GAP`: the sessions open per key.
+    sessions: Option<session::Track>,
     fmt: Box<dyn Formatter>,
     /// A large batch's text, formatted on the workers before it is
     /// written (kept from batch to batch).
@@ -200,9 +212,13 @@ impl<'r> Engine<'r> {
             pending: Pending::default(),
             unemitted: 0,
             seen,
-            windows: chain.window().map(|w| {
-                Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
-            }),
+            windows: chain
+                .window()
+                .filter(|w| !matches!(w, WindowSpec::Session { .. }))
+                .map(|w| {
+                    Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
+                }),
+            sessions: session::Track::new(chain, batching),
             fmt,
             text: Vec::new(),
             out,
@@ -461,7 +477,7 @@ impl<'r> Engine<'r> {
             let outs = w.finish(agg);
             self.print_windows(outs)?;
         }
-        Ok(())
+        self.sessions_finish()
     }
 
     /// Closes what the batcher says is due, in order.
@@ -483,8 +499,9 @@ impl<'r> Engine<'r> {
                         Held::Kept(p) => vec![p],
                         Held::Empty => Vec::new(),
                     };
-                    if self.windows.is_none() {
-                        // written now (the windows say when theirs are)
+                    if self.windows.is_none() && self.sessions.is_none() {
+                        // written now (the windows and sessions say when
+                        // theirs are)
                         self.pending.written_upto(time);
                     }
                     self.closed(time, parts, meter)?;
@@ -504,6 +521,7 @@ impl<'r> Engine<'r> {
                         let outs = w.advance(agg, upto, self.emit_empty);
                         self.print_windows(outs)?;
                     }
+                    self.sessions_advance(upto)?;
                 }
                 Due::Note(line) => self.note(&line),
             }
@@ -737,6 +755,11 @@ impl<'r> Engine<'r> {
             max_line_bytes: self.opts.max_line_bytes,
             strict: self.opts.strict,
             stats: self.opts.stats,
+            // processing time: the step's time, within the open batch
+            clock: match self.batcher.deadline() {
+                Some(end) => now().min(end.saturating_sub(1)),
+                None => now(),
+            },
         };
         let out = self.work.step(
             self.chain,

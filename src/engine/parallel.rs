@@ -5,6 +5,14 @@
 //! per-batch partials. Event time decides lateness per record exactly as if
 //! the stream were read sequentially: a part that assumed too low a
 //! watermark is redone.
+//!
+//! Results never depend on how the input was cut: parts are numbered in
+//! input order and each aggregation state is told the position of a part's
+//! first record (`AggState::at`), so `--max-keys` keeps the first keys in
+//! input order ([`Work::settle`] once a worker's share passes the bound);
+//! an aggregation whose result depends on the order of its records
+//! (percentiles) gets one state per part, merged in input order
+//! ([`Work::ordered_step`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,10 +21,12 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use rayon::prelude::*;
 
 use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
-use crate::agg::AggState;
-use crate::batch::EventTime;
+use crate::agg::key::pos;
+use crate::agg::{AggState, Aggregation};
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
+use crate::batch::pieces::Pieces;
+use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
 use crate::record::Record;
 use crate::source::LineTimes;
@@ -30,26 +40,41 @@ pub(super) const PAR_MIN_BYTES: usize = 128 * 1024;
 /// The smallest part a chunk is cut into for the free workers.
 const PART_MIN_BYTES: usize = 64 * 1024;
 
-/// What accumulates for one batch: a partial aggregate, or the records
-/// kept in input order (sequence number of the part, records).
+/// What accumulates for one batch: a partial aggregate, the records
+/// kept in input order (sequence number of the part, records), or under
+/// `window session` the aggregate's pieces by key and time.
 pub(super) enum Partial {
     Agg(Box<dyn AggState>),
     Rows(Vec<(u64, Vec<Record<'static>>)>),
+    Sessions(Pieces),
 }
 
 impl Partial {
     pub(super) fn new(chain: &Chain) -> Partial {
         match &chain.barrier {
+            Barrier::Aggregate {
+                agg,
+                window: Some(WindowSpec::Session { gap }),
+            } => Partial::Sessions(Pieces::new(
+                crate::batch::nanos(*gap),
+                chain.keys.max,
+                agg.key_fields().into(),
+            )),
             Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_state()),
             Barrier::Collect => Partial::Rows(Vec::new()),
         }
     }
 
-    /// A part's partial: its kept records under its sequence number.
+    /// A part's partial: its kept records under its sequence number, or
+    /// the aggregation's state of a part (see [`Aggregation::new_part`]).
     fn part(chain: &Chain, seq: u64) -> Partial {
-        match Partial::new(chain) {
-            Partial::Rows(_) => Partial::Rows(vec![(seq, Vec::new())]),
-            agg => agg,
+        match &chain.barrier {
+            Barrier::Aggregate {
+                window: Some(WindowSpec::Session { .. }),
+                ..
+            } => Partial::new(chain),
+            Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_part()),
+            Barrier::Collect => Partial::Rows(vec![(seq, Vec::new())]),
         }
     }
 }
@@ -59,6 +84,7 @@ impl crate::batch::Partial for Partial {
         match (self, other) {
             (Partial::Agg(a), Partial::Agg(b)) => a.merge(b.as_ref()),
             (Partial::Rows(a), Partial::Rows(b)) => a.extend(b),
+            (Partial::Sessions(a), Partial::Sessions(b)) => a.absorb(b),
             _ => unreachable!("invariant: one chain makes one kind of partial"),
         }
     }
@@ -72,7 +98,7 @@ pub(super) struct Worker {
     pub(super) seen: Seen,
 }
 
-/// What the options say about the per-record work.
+/// What the options say about the per-record work, and when the step runs.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Limits {
     pub max_line_bytes: usize,
@@ -81,6 +107,9 @@ pub(super) struct Limits {
     pub dead: bool,
     /// `--stats`: count event-time records per batch.
     pub stats: bool,
+    /// The step's wall-clock time (within the open batch): each record's
+    /// time for `window session` in processing time.
+    pub clock: Nanos,
 }
 
 /// What a step made.
@@ -288,18 +317,36 @@ impl Work {
                 Some(step)
             }
             None => {
-                let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
-                    let Worker { partial, cx, seen } = w;
-                    let mut to = ToOpen {
-                        partial,
-                        kept: Vec::new(),
-                    };
-                    job.run(part, i, starts[i], cx, seen, &mut to);
-                    if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty()) {
-                        r.push((seq0 + i as u64, to.kept));
+                let sessions = matches!(
+                    self.workers.first().map(|w| &w.partial),
+                    Some(Partial::Sessions(_))
+                );
+                match chain.aggregation().filter(|a| a.ordered() && !sessions) {
+                    Some(agg) => self.ordered_step(&job, agg, &parts, &starts, seq0, limits.clock),
+                    None => {
+                        let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                            let Worker { partial, cx, seen } = w;
+                            match partial {
+                                Partial::Agg(s) => s.at(pos(seq0 + i as u64, 0)),
+                                Partial::Sessions(p) => p.at(pos(seq0 + i as u64, 0)),
+                                Partial::Rows(_) => {}
+                            }
+                            let mut to = ToOpen {
+                                partial,
+                                kept: Vec::new(),
+                                chain,
+                                clock: limits.clock,
+                            };
+                            job.run(part, i, starts[i], cx, seen, &mut to);
+                            if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty())
+                            {
+                                r.push((seq0 + i as u64, to.kept));
+                            }
+                        };
+                        on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
+                        self.settle();
                     }
-                };
-                on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
+                }
                 None
             }
         };
@@ -328,6 +375,120 @@ impl Work {
             offence,
             dead,
         }
+    }
+
+    /// An aggregation whose result depends on the order records come in
+    /// ([`Aggregation::ordered`]): each part into a state of its own, on
+    /// the free workers, then merged in input order into the open batch's
+    /// (the first worker's), so that the batch's state is the one of
+    /// adding every record in order, however the input was cut.
+    fn ordered_step(
+        &mut self,
+        job: &Job<'_>,
+        agg: &dyn Aggregation,
+        parts: &[&[u8]],
+        starts: &[u64],
+        seq0: u64,
+        clock: Nanos,
+    ) {
+        let mut results: Vec<Option<Box<dyn AggState>>> = (0..parts.len()).map(|_| None).collect();
+        {
+            let slots: Vec<std::sync::Mutex<&mut Option<Box<dyn AggState>>>> =
+                results.iter_mut().map(std::sync::Mutex::new).collect();
+            let run = |(i, (w, part)): (usize, (&mut Worker, &&[u8]))| {
+                let mut state = agg.new_part();
+                state.at(pos(seq0 + i as u64, 0));
+                let mut p = Partial::Agg(state);
+                let mut to = ToOpen {
+                    partial: &mut p,
+                    kept: Vec::new(),
+                    chain: job.chain,
+                    clock,
+                };
+                job.run(part, i, starts[i], &mut w.cx, &mut w.seen, &mut to);
+                if let (Ok(mut slot), Partial::Agg(s)) = (slots[i].lock(), p) {
+                    **slot = Some(s);
+                }
+            };
+            on_free_workers(&mut self.workers, self.pool.as_ref(), parts, run);
+        }
+        if let Some(Worker {
+            partial: Partial::Agg(batch),
+            ..
+        }) = self.workers.first_mut()
+        {
+            for s in results.into_iter().flatten() {
+                batch.merge(s.as_ref());
+            }
+        }
+    }
+
+    /// `--max-keys`: once a worker's share of the open batch holds more
+    /// keys than the bound (each takes every key it meets, not knowing the
+    /// others'), the shares are merged, which keeps the first keys by input
+    /// position, and every worker goes on with those keys settled: a known
+    /// key counts, a new one (later in the input than all of them) goes to
+    /// `(other)`. So the keys that keep a row are the first in the input
+    /// however it was cut, and no share holds more than the bound past a
+    /// step.
+    fn settle(&mut self) {
+        self.settle_sessions();
+        let over = self
+            .workers
+            .iter()
+            .any(|w| matches!(&w.partial, Partial::Agg(s) if s.over_keys()));
+        if !over {
+            return;
+        }
+        let mut states = Vec::with_capacity(self.workers.len());
+        for w in &mut self.workers {
+            if let Partial::Agg(s) = std::mem::replace(&mut w.partial, Partial::Rows(Vec::new())) {
+                states.push(s);
+            }
+        }
+        let mut rest = states.split_off(1);
+        let Some(mut first) = states.pop() else {
+            return;
+        };
+        for s in rest.drain(..) {
+            first.combine(s.as_ref());
+        }
+        let copies = first.seal(self.workers.len() - 1);
+        let mut settled = std::iter::once(first).chain(copies);
+        for w in &mut self.workers {
+            if let Some(s) = settled.next() {
+                w.partial = Partial::Agg(s);
+            }
+        }
+    }
+
+    /// `window session` past `--max-keys`: once a worker's share holds
+    /// more keys than the bound, the shares are merged into the first
+    /// worker's (which keeps the first keys by input position) and the
+    /// others start afresh, so no share grows past the bound and a step.
+    fn settle_sessions(&mut self) {
+        let over = self
+            .workers
+            .iter()
+            .any(|w| matches!(&w.partial, Partial::Sessions(p) if p.over()));
+        if !over {
+            return;
+        }
+        let mut rest = self.workers.iter_mut();
+        let Some(Worker {
+            partial: Partial::Sessions(first),
+            ..
+        }) = rest.next()
+        else {
+            return;
+        };
+        for w in rest {
+            if let Partial::Sessions(p) = &mut w.partial {
+                let fresh = p.fresh();
+                crate::batch::Partial::absorb(first, std::mem::replace(p, fresh));
+            }
+        }
+        first.bound();
     }
 
     /// Event time: each part into fresh per-batch partials, checked against
@@ -487,13 +648,17 @@ trait Deliver {
 struct ToOpen<'s> {
     partial: &'s mut Partial,
     kept: Vec<Record<'static>>,
+    chain: &'s Chain,
+    /// The step's wall-clock time: each record's time for `window
+    /// session` in processing time.
+    clock: Nanos,
 }
 
 impl Deliver for ToOpen<'_> {
     fn fused(&mut self) -> Option<&mut dyn AggState> {
         match self.partial {
             Partial::Agg(s) => Some(s.as_mut()),
-            Partial::Rows(_) => None,
+            Partial::Rows(_) | Partial::Sessions(_) => None,
         }
     }
 
@@ -507,6 +672,13 @@ impl Deliver for ToOpen<'_> {
                 }
             }
             Partial::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+            Partial::Sessions(p) => {
+                if let Some(agg) = self.chain.aggregation() {
+                    for rec in recs.iter() {
+                        p.add(rec, self.clock, agg);
+                    }
+                }
+            }
         }
         n
     }
@@ -522,6 +694,8 @@ struct ToEvent<'c> {
     /// Count records per batch for `--stats`.
     stats: bool,
     seq: u64,
+    /// The index within the part of the next record placed.
+    idx: u64,
     max_ts: Option<Nanos>,
     min_end_accepted: Option<Nanos>,
     batches: BTreeMap<Nanos, Partial>,
@@ -570,6 +744,7 @@ impl<'c> ToEvent<'c> {
             chain,
             stats,
             seq,
+            idx: 0,
             max_ts: start_max,
             min_end_accepted: None,
             batches: BTreeMap::new(),
@@ -638,16 +813,26 @@ impl Deliver for ToEvent<'_> {
             if self.stats {
                 *self.counted.entry(end).or_default() += 1;
             }
-            let (chain, seq) = (self.chain, self.seq);
+            let (chain, seq, idx) = (self.chain, self.seq, self.idx);
+            self.idx += 1;
             match self
                 .batches
                 .entry(end)
                 .or_insert_with(|| Partial::part(chain, seq))
             {
-                Partial::Agg(s) => s.add(&rec),
+                Partial::Agg(s) => {
+                    s.at(pos(seq, idx));
+                    s.add(&rec);
+                }
                 Partial::Rows(r) => {
                     if let Some((_, kept)) = r.last_mut() {
                         kept.push(rec.into_owned());
+                    }
+                }
+                Partial::Sessions(p) => {
+                    if let Some(agg) = chain.aggregation() {
+                        p.at(pos(seq, idx));
+                        p.add(&rec, ts, agg);
                     }
                 }
             }

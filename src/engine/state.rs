@@ -79,6 +79,10 @@ fn save_partial(p: &Partial, e: &mut Encoder) {
             e.u8(0);
             state.save(e);
         }
+        Partial::Sessions(pieces) => {
+            e.u8(2);
+            pieces.save(e);
+        }
         Partial::Rows(parts) => {
             e.u8(1);
             e.usize(parts.len());
@@ -95,9 +99,14 @@ fn save_partial(p: &Partial, e: &mut Encoder) {
 
 fn load_partial(chain: &Chain, d: &mut Decoder<'_>) -> codec::Result<Partial> {
     {
-        match (d.u8()?, chain.aggregation()) {
-            (0, Some(agg)) => Ok(Partial::Agg(agg.load(d)?)),
-            (1, None) => {
+        let fresh = Partial::new(chain);
+        match (d.u8()?, chain.aggregation(), fresh) {
+            (0, Some(agg), Partial::Agg(_)) => Ok(Partial::Agg(agg.load(d)?)),
+            (2, Some(agg), Partial::Sessions(mut pieces)) => {
+                pieces.load(agg, d)?;
+                Ok(Partial::Sessions(pieces))
+            }
+            (1, None, Partial::Rows(_)) => {
                 let n = d.count()?;
                 let mut parts = Vec::with_capacity(n);
                 for _ in 0..n {
@@ -111,7 +120,7 @@ fn load_partial(chain: &Chain, d: &mut Decoder<'_>) -> codec::Result<Partial> {
                 }
                 Ok(Partial::Rows(parts))
             }
-            (t, _) => Err(DecodeError(format!(
+            (t, _, _) => Err(DecodeError(format!(
                 "a partial result of kind {t}, which this chain does not make"
             ))),
         }
@@ -143,6 +152,13 @@ impl Engine<'_> {
             Some(w) => {
                 e.bool(true);
                 w.save(&mut e);
+            }
+            None => e.bool(false),
+        }
+        match &self.sessions {
+            Some(t) => {
+                e.bool(true);
+                t.save(&mut e);
             }
             None => e.bool(false),
         }
@@ -188,9 +204,12 @@ impl Engine<'_> {
         let mut counts = Counts::default();
         for _ in 0..n {
             let p = load_partial(chain, &mut d)?;
-            match &mut open {
-                Some(o) => o.absorb(p),
-                None => open = Some(p),
+            // the workers' shares of one batch, whose records interleave
+            // in the input: combined, as the batch's close combines them
+            match (&mut open, p) {
+                (Some(Partial::Agg(a)), Partial::Agg(b)) => a.combine(b.as_ref()),
+                (Some(o), p) => o.absorb(p),
+                (None, p) => open = Some(p),
             }
             counts.merge(&load_counts(&mut d)?);
         }
@@ -199,6 +218,12 @@ impl Engine<'_> {
             match (&mut self.windows, self.chain.aggregation()) {
                 (Some(w), Some(agg)) => w.load(agg, &mut d)?,
                 _ => return Err(DecodeError("windows this chain does not have".into())),
+            }
+        }
+        if d.bool()? {
+            match (&mut self.sessions, self.chain.aggregation()) {
+                (Some(t), Some(agg)) => t.load(agg, &mut d)?,
+                _ => return Err(DecodeError("sessions this chain does not have".into())),
             }
         }
         d.finish()?;

@@ -104,8 +104,13 @@ impl Chain {
         for op in &self.pre {
             cols = op.columns(cols.as_deref());
         }
-        if let Barrier::Aggregate { agg, .. } = &self.barrier {
+        if let Barrier::Aggregate { agg, window } = &self.barrier {
             cols = agg.columns();
+            // a session's times come after the key columns
+            if let (Some(c), Some(WindowSpec::Session { .. })) = (&mut cols, window) {
+                let at = agg.key_fields().len().min(c.len());
+                c.splice(at..at, ["session_start".into(), "session_end".into()]);
+            }
         }
         for op in &self.post {
             cols = match op {

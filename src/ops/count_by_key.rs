@@ -1,6 +1,8 @@
 //! `count-by-key [FIELD...]`: how many records per distinct key (default
 //! `_`, printed as `key`); rows by count descending, then key ascending in
-//! `sort`'s order.
+//! `sort`'s order. Keys are one key when they print alike
+//! ([`crate::agg::key`]); a record without a key field counts under the
+//! empty key, which sorts last.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -11,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Arg, ArgAction, ArgMatches};
 
-use crate::agg::key::{Key, KeyRef, MISSING, Map};
+use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_bytes};
 use crate::agg::limit::{KeyLimit, OTHER};
-use crate::agg::textmap::{PAR_ROWS, TextCounts};
+use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
 use crate::agg::{AggState, Aggregation, same};
 use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::{CURRENT, Name, Record, column_name};
@@ -38,9 +40,12 @@ impl Operator for CountByKey {
         )
         .after_help(
             "Output fields: the key fields, then count. Rows by count descending, then key \
-             ascending. Past --max-keys distinct keys (default 1000000) in a batch or window, \
-             records with further keys are counted in one last row whose key fields read \
-             (other).\n\nExamples:\n  spate -b eof split then count-by-key\n  \
+             ascending. Values that print the same are one key (the number 200, 200.0 and \
+             the text 200; not 007 and 7). A record without a key field counts under an \
+             empty key (null in jsonl), which sorts last. Past --max-keys distinct keys \
+             (default 1000000) in a batch or window, the first keys in input order keep \
+             their rows and records with further keys are counted in one last row whose key \
+             fields read (other).\n\nExamples:\n  spate -b eof split then count-by-key\n  \
              spate parse '(?P<ip>\\S+) .*\" (?P<status>\\d{3}) ' then count-by-key ip status",
         )
     }
@@ -69,7 +74,7 @@ impl Operator for CountByKey {
             })
             .collect();
         Ok(Built::Aggregation(Box::new(CountByKeyAgg {
-            fields,
+            fields: fields.into(),
             columns,
             hint: Arc::default(),
             limit: Arc::clone(&cx.keys),
@@ -79,9 +84,9 @@ impl Operator for CountByKey {
 }
 
 pub struct CountByKeyAgg {
-    fields: Vec<String>,
+    fields: Arc<[String]>,
     /// The rows' column names: `key` for `_`, else the field's name.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
     /// How many text keys the last emitted state had: the next batch's
     /// table starts that large instead of growing (and rehashing) again.
     hint: Arc<AtomicUsize>,
@@ -98,15 +103,35 @@ type Spare = Arc<Mutex<Vec<Record<'static>>>>;
 impl Aggregation for CountByKeyAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counts {
-            fields: self.fields.clone(),
-            columns: self.columns.clone(),
-            map: Map::default(),
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
+            map: KeyTable::new(self.limit.max),
             text: TextCounts::with_capacity(self.hint.load(Ordering::Relaxed)),
+            sealed: false,
+            all_other: false,
+            pos: 0,
             hint: Arc::clone(&self.hint),
             limit: Arc::clone(&self.limit),
             other: 0,
-            quoted: false,
             spare: Arc::clone(&self.spare),
+        })
+    }
+
+    fn key_fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Count descending, then the key ascending in `sort`'s order, as
+    /// [`Counts::rows`] orders them.
+    fn row_cmp(&self, a: &Record<'_>, b: &Record<'_>) -> std::cmp::Ordering {
+        let n = self.fields.len();
+        let count = |r: &Record<'_>| match r.fields.get(n) {
+            Some((_, Value::Int(c))) => *c,
+            _ => 0,
+        };
+        count(b).cmp(&count(a)).then_with(|| {
+            let ka = a.fields.iter().take(n).map(|(_, v)| SortKey::of(v));
+            ka.cmp(b.fields.iter().take(n).map(|(_, v)| SortKey::of(v)))
         })
     }
 
@@ -125,130 +150,126 @@ impl Aggregation for CountByKeyAgg {
 }
 
 struct Counts {
-    fields: Vec<String>,
+    /// Shared by every accumulator of the aggregation (`window session`
+    /// makes one per key and slice of time).
+    fields: Arc<[String]>,
     /// Column names; `key` (the default) is borrowed, so its rows copy no
     /// name, and a named field's is copied into each row, as `stats` does.
-    columns: Vec<Name<'static>>,
+    columns: Arc<[Name<'static>]>,
+    /// Every key counts under `(other)` ([`AggState::other`]).
+    all_other: bool,
     hint: Arc<AtomicUsize>,
-    /// `--max-keys`: past it, records with a new key are only counted in
-    /// `other`, the `(other)` row.
+    /// `--max-keys`: past it, once settled, records with a new key are
+    /// only counted in `other`, the `(other)` row.
     limit: Arc<KeyLimit>,
     other: u64,
-    map: Map<Key, u64>,
-    /// One text key field, the common case (words, statuses, services):
-    /// keyed by the text itself, one indirection less per lookup.
+    /// Several key fields: keyed by their values.
+    map: KeyTable<u64>,
+    /// One key field, the common case (words, statuses, services): keyed
+    /// by the text it prints as, one indirection less per lookup.
     text: TextCounts,
-    /// Some text key was a JSON string: the text keys' rows hold JSON
-    /// strings (`jsonl` keeps `"3"` a string), as the table keeps only
-    /// the characters. Mixed kinds in one key column are rare; the JSON
-    /// string wins, whatever the order, so the output stays the same.
-    quoted: bool,
+    /// `text` holds the first keys of all it counted (see
+    /// [`KeyTable`]): a new key goes to `(other)`.
+    sealed: bool,
+    /// The input position of the next record added.
+    pos: Pos,
     spare: Spare,
 }
 
 impl Counts {
     /// The rows of text-keyed entries, in order: an earlier batch's rows
     /// overwritten where there are any.
-    fn text_rows(&self, text: &[(&str, u64)], quoted: bool) -> Vec<Record<'static>> {
+    fn text_rows(&self, sorted: &Sorted<'_>) -> Vec<Record<'static>> {
+        let text = &sorted.keys;
         let mut rows = match self.spare.lock() {
             Ok(mut spare) => std::mem::take(&mut *spare),
             Err(_) => Vec::new(),
         };
         rows.truncate(text.len());
-        let (old, new) = text.split_at(rows.len());
+        let split = rows.len();
+        let (old, new) = text.split_at(split);
         if rayon::current_thread_index().is_some() && text.len() >= PAR_ROWS {
             use rayon::prelude::*;
             rows.par_iter_mut()
                 .zip(old)
-                .for_each(|(r, &(t, c))| self.refill(r, t, c, quoted));
-            rows.par_extend(new.par_iter().map(|&(t, c)| self.text_row(t, c, quoted)));
+                .enumerate()
+                .for_each(|(i, (r, &(t, c)))| self.fill(r, t, c, sorted.rank(i)));
+            rows.par_extend(
+                new.par_iter()
+                    .enumerate()
+                    .map(|(i, &(t, c))| self.text_row(t, c, sorted.rank(split + i))),
+            );
             return rows;
         }
-        for (r, &(t, c)) in rows.iter_mut().zip(old) {
-            self.refill(r, t, c, quoted);
+        for (i, (r, &(t, c))) in rows.iter_mut().zip(old).enumerate() {
+            self.fill(r, t, c, sorted.rank(i));
         }
-        rows.extend(new.iter().map(|&(t, c)| self.text_row(t, c, quoted)));
+        rows.extend(
+            new.iter()
+                .enumerate()
+                .map(|(i, &(t, c))| self.text_row(t, c, sorted.rank(split + i))),
+        );
         rows
     }
 
     /// Makes `r` the row of a text key, reusing its memory when it is
     /// such a row already.
-    fn refill(&self, r: &mut Record<'static>, key: &str, count: u64, quoted: bool) {
-        if let (
-            [
-                (
-                    name,
-                    Value::Str(Text {
-                        s: Cow::Owned(k),
-                        quoted: q,
-                    }),
-                ),
-                (cname, Value::Int(c)),
-            ],
-            Some(col),
-        ) = (r.fields.as_mut_slice(), self.columns.first())
-        {
-            if name == col && cname == "count" && r.value.is_none() {
-                k.clear();
-                k.push_str(key);
-                *q = quoted;
-                *c = count as i64;
-                return;
+    fn fill(&self, r: &mut Record<'static>, key: &str, count: u64, rank: Rank) {
+        if rank == Rank::Text && !key.is_empty() {
+            if let (
+                [
+                    (
+                        name,
+                        Value::Str(Text {
+                            s: Cow::Owned(k),
+                            quoted: false,
+                        }),
+                    ),
+                    (cname, Value::Int(c)),
+                ],
+                Some(col),
+            ) = (r.fields.as_mut_slice(), self.columns.first())
+            {
+                if name == col && cname == "count" && r.value.is_none() {
+                    k.clear();
+                    k.push_str(key);
+                    *c = count as i64;
+                    return;
+                }
             }
         }
-        *r = self.text_row(key, count, quoted);
+        *r = self.text_row(key, count, rank);
     }
 
-    /// The rows: count descending, then key ascending in `sort`'s order;
-    /// the text-keyed entries come sorted from their table.
+    /// The rows: count descending, then key ascending in `sort`'s order.
     fn rows(&self) -> Vec<Record<'static>> {
+        if self.fields.len() == 1 {
+            return self.text_rows(&self.text.sorted());
+        }
         // sort keys computed once per row, not per comparison
         let mut general: Vec<(u64, Vec<SortKey<'_>>, &Key)> = self
             .map
             .iter()
-            .map(|(k, c)| (*c, k.0.iter().map(SortKey::of).collect(), k))
+            .filter(|e| e.val > 0)
+            .map(|e| (e.val, e.key.sort_keys(), &e.key))
             .collect();
         general.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let text = self.text.sorted();
-        if general.is_empty() {
-            return self.text_rows(&text, self.quoted);
-        }
-        // merge the two sorted runs
-        let mut out = Vec::with_capacity(text.len() + general.len());
-        let (mut i, mut j) = (0, 0);
-        while i < text.len() || j < general.len() {
-            let take_text = match (text.get(i), general.get(j)) {
-                (Some(&(t, tc)), Some((gc, gk, _))) => {
-                    let tk = SortKey::of_text(t);
-                    gc.cmp(&tc)
-                        .then_with(|| std::slice::from_ref(&tk).cmp(&gk[..]))
-                        != std::cmp::Ordering::Greater
-                }
-                (Some(_), None) => true,
-                _ => false,
-            };
-            if take_text {
-                let (t, c) = text[i];
-                out.push(self.text_row(t, c, self.quoted));
-                i += 1;
-            } else {
-                let (c, _, k) = &general[j];
-                out.push(self.row(k.0.to_vec(), *c));
-                j += 1;
-            }
-        }
-        out
+        general
+            .into_iter()
+            .map(|(c, _, k)| self.row(k.0.to_vec(), c))
+            .collect()
     }
 
-    /// The row of a text key (one key column).
-    fn text_row(&self, key: &str, count: u64, quoted: bool) -> Record<'static> {
+    /// The row of a key of the one key field that prints as `key`.
+    fn text_row(&self, key: &str, count: u64, rank: Rank) -> Record<'static> {
+        let v = if rank == Rank::Text && !key.is_empty() {
+            Value::text_of(Cow::Owned(key.to_owned()))
+        } else {
+            rank.value(key)
+        };
         let mut fields: Vec<(Cow<'static, str>, Value<'static>)> = Vec::with_capacity(2);
         if let Some(n) = self.columns.first() {
-            let key = Text {
-                s: Cow::Owned(key.to_owned()),
-                quoted,
-            };
-            fields.push((n.clone(), Value::Str(key)));
+            fields.push((n.clone(), v));
         }
         fields.push((Cow::Borrowed("count"), Value::Int(count as i64)));
         Record::row(fields)
@@ -262,28 +283,80 @@ impl Counts {
         Record::row(fields)
     }
 
-    /// Whether a new key may still get a row of its own.
+    /// Whether a new text key may be added: always until the table is
+    /// settled, then while it is within the bound.
     #[inline]
     fn room(&self) -> bool {
-        self.map.len() + self.text.len() < self.limit.max
+        !self.all_other && (!self.sealed || self.text.len() < self.limit.max)
     }
 
+    #[inline]
     fn bump_text(&mut self, t: &str, n: u64) {
         let room = self.room();
-        if !self.text.add_if_room(t, n, room) {
+        if !self.text.add_at(t.as_bytes(), n, self.pos, room) {
             self.other += n;
         }
+        self.pos += 1;
+    }
+
+    /// A key value of the one key field that is not text.
+    fn bump_value(&mut self, v: &Value<'_>, n: u64) {
+        let (room, pos, rank) = (self.room(), self.pos, Rank::of(v));
+        let counted = with_bytes(v, |t| self.text.add_ranked(t, n, pos, room, rank));
+        if !counted {
+            self.other += n;
+        }
+        self.pos += 1;
     }
 
     fn bump(&mut self, key: &[&Value<'_>], n: u64) {
-        let r = KeyRef(key);
-        let room = self.room();
-        match self.map.get_mut(&r) {
+        match self.map.entry(key, self.pos, || 0) {
             Some(c) => *c += n,
-            None if room => {
-                self.map.insert(r.to_key(), n);
-            }
             None => self.other += n,
+        }
+        self.pos += 1;
+    }
+
+    /// Back within `--max-keys`: the first keys by position keep their
+    /// rows, the others' counts go to `other`, and the table is settled.
+    fn bound(&mut self) {
+        if self.text.len() > self.limit.max {
+            self.other = self.other.saturating_add(self.text.bound(self.limit.max));
+            self.sealed = true;
+        }
+        let dropped: u64 = self.map.bound().iter().sum();
+        self.other = self.other.saturating_add(dropped);
+    }
+
+    /// A copy within `--max-keys` when this state is past it (a state
+    /// that was only added to: the engine's parts are merged, and
+    /// merging bounds).
+    fn bounded(&self) -> Option<Counts> {
+        if !self.over() {
+            return None;
+        }
+        let mut c = self.copy(self.text.clone(), self.map.clone(), self.other);
+        c.bound();
+        Some(c)
+    }
+
+    fn over(&self) -> bool {
+        self.text.len() > self.limit.max || self.map.over()
+    }
+
+    fn copy(&self, text: TextCounts, map: KeyTable<u64>, other: u64) -> Counts {
+        Counts {
+            fields: Arc::clone(&self.fields),
+            columns: Arc::clone(&self.columns),
+            all_other: self.all_other,
+            hint: Arc::clone(&self.hint),
+            limit: Arc::clone(&self.limit),
+            other,
+            map,
+            text,
+            sealed: self.sealed,
+            pos: self.pos,
+            spare: Arc::clone(&self.spare),
         }
     }
 
@@ -311,12 +384,14 @@ impl Counts {
         rows
     }
 
-    /// The text keys of this state and `parts` taken together, sorted,
-    /// their `(other)` count and whether some key was a JSON string: the
-    /// parts' tables read side by side, unless a key other than text is
-    /// counted or the keys together could pass --max-keys (merging decides
-    /// then which keys keep a row).
-    fn union<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Union<'s>> {
+    /// The text keys of this state and `parts` taken together, sorted, and
+    /// their `(other)` count: the parts' tables read side by side, unless
+    /// the keys are values of several fields or together could pass
+    /// --max-keys (merging decides then which keys keep a row).
+    fn union<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<(Sorted<'s>, u64)> {
+        if self.fields.len() != 1 {
+            return None;
+        }
         let all: Vec<&Counts> = std::iter::once(self)
             .chain(
                 parts
@@ -324,22 +399,17 @@ impl Counts {
                     .map(|p| same::<Counts>(p.as_ref(), "count-by-key")),
             )
             .collect();
-        let keys: usize = all.iter().map(|c| c.map.len() + c.text.len()).sum();
-        if keys > self.limit.max || all.iter().any(|c| !c.map.is_empty()) {
+        let keys: usize = all.iter().map(|c| c.text.len()).sum();
+        if keys > self.limit.max {
             return None;
         }
         let tables: Vec<&TextCounts> = all.iter().map(|c| &c.text).collect();
         let text = TextCounts::sorted_union(&tables);
         self.hint.fetch_max(text.len(), Ordering::Relaxed);
         let other = all.iter().fold(0u64, |a, c| a.saturating_add(c.other));
-        let quoted = all.iter().any(|c| c.quoted);
-        Some((text, other, quoted))
+        Some((text, other))
     }
 }
-
-/// What [`Counts::union`] gives: the sorted keys, the `(other)` count,
-/// whether a key was a JSON string.
-type Union<'s> = (Vec<(&'s str, u64)>, u64, bool);
 
 thread_local! {
     /// A thread's rows for [`CountRows`]: refilled block after block, so
@@ -353,9 +423,8 @@ thread_local! {
 /// (tens of thousands of rows written, then read back cold).
 struct CountRows<'s> {
     counts: &'s Counts,
-    keys: Vec<(&'s str, u64)>,
+    keys: Sorted<'s>,
     other: u64,
-    quoted: bool,
 }
 
 impl RowSource for CountRows<'_> {
@@ -371,20 +440,17 @@ impl RowSource for CountRows<'_> {
         // taken out while in use: nothing else on this thread sees it
         let mut rows = SCRATCH.with(|s| s.take());
         rows.truncate(range.len());
-        let keys = self
-            .keys
-            .get(range.start..range.end.min(self.keys.len()))
-            .unwrap_or_default();
+        let end = range.end.min(self.keys.len());
+        let keys = self.keys.keys.get(range.start..end).unwrap_or_default();
         let reused = rows.len().min(keys.len());
-        for (r, &(t, c)) in rows.iter_mut().zip(&keys[..reused]) {
-            self.counts.refill(r, t, c, self.quoted);
+        for (i, (r, &(t, c))) in rows.iter_mut().zip(&keys[..reused]).enumerate() {
+            self.counts.fill(r, t, c, self.keys.rank(range.start + i));
         }
         rows.truncate(keys.len());
-        rows.extend(
-            keys[reused..]
-                .iter()
-                .map(|&(t, c)| self.counts.text_row(t, c, self.quoted)),
-        );
+        rows.extend(keys[reused..].iter().enumerate().map(|(i, &(t, c))| {
+            self.counts
+                .text_row(t, c, self.keys.rank(range.start + reused + i))
+        }));
         if range.end > self.keys.len() {
             rows = self.counts.with_other_row(rows, self.other);
         }
@@ -394,35 +460,27 @@ impl RowSource for CountRows<'_> {
     }
 
     fn key_counts(&self, range: Range<usize>) -> Option<&[(&str, u64)]> {
-        // one key column, of text that was no JSON string, and not the
-        // (other) row
-        if self.counts.columns.len() != 1 || self.quoted {
+        // one key column, keys that print as themselves, not the (other) row
+        if self.counts.columns.len() != 1 || !self.keys.plain(range.clone()) {
             return None;
         }
-        self.keys.get(range)
+        self.keys.keys.get(range)
     }
 }
 
 impl AggState for Counts {
     fn add(&mut self, rec: &Record<'_>) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             // the hot path: one key field, usually present as is
-            if let Some(v) = rec.get(f) {
-                match v {
-                    Value::Str(t) => {
-                        self.quoted |= t.quoted;
-                        self.bump_text(t, 1)
-                    }
-                    _ => self.bump(&[v], 1),
-                }
-                return;
-            }
-            match rec.lookup(f).as_deref() {
-                Some(Value::Str(t)) => {
-                    self.quoted |= t.quoted;
-                    self.bump_text(t, 1)
-                }
-                v => self.bump(&[v.unwrap_or(&MISSING)], 1),
+            // (a JSON string ranks above made text: `jsonl` keeps it one)
+            match rec.get(f) {
+                Some(Value::Str(t)) if !t.quoted => self.bump_text(t, 1),
+                Some(v) => self.bump_value(v, 1),
+                None => match rec.lookup(f).as_deref() {
+                    Some(Value::Str(t)) if !t.quoted => self.bump_text(t, 1),
+                    Some(v) => self.bump_value(v, 1),
+                    None => self.bump_text("", 1),
+                },
             }
             return;
         }
@@ -435,57 +493,84 @@ impl AggState for Counts {
         self.bump(&refs, 1);
     }
 
+    fn at(&mut self, pos: Pos) {
+        self.pos = pos;
+    }
+
     fn merge(&mut self, other: &dyn AggState) {
+        self.combine(other);
+        self.bound();
+    }
+
+    fn combine(&mut self, other: &dyn AggState) {
         let o: &Counts = same(other, "count-by-key");
-        // never more keys than the bound, whatever the parts held
-        let free = self
-            .limit
-            .max
-            .saturating_sub(self.map.len() + self.text.len());
-        self.map.reserve(o.map.len().min(free));
-        for (k, c) in &o.map {
-            let room = self.room();
-            match self.map.get_mut(k) {
-                Some(mine) => *mine += c,
-                None if room => {
-                    self.map.insert(k.clone(), *c);
-                }
-                None => self.other += c,
-            }
+        if self.all_other {
+            // every key is `(other)` here (a session past --max-keys)
+            let keyed = o.text.iter().map(|(_, n)| n);
+            let keyed = keyed.chain(o.map.iter().map(|e| e.val));
+            self.other = keyed.fold(self.other.saturating_add(o.other), u64::saturating_add);
+            return;
         }
-        self.text.reserve(o.text.len().min(free));
-        for (t, c) in o.text.iter() {
-            self.bump_text(t, c);
-        }
-        self.other += o.other;
-        self.quoted |= o.quoted;
+        self.text.merge(&o.text);
+        self.map.merge(&o.map, |a, b| *a += b, |b| *b);
+        self.other = self.other.saturating_add(o.other);
+        self.sealed |= o.sealed;
+    }
+
+    fn over_keys(&self) -> bool {
+        self.over()
+    }
+
+    fn seal(&mut self, copies: usize) -> Vec<Box<dyn AggState>> {
+        self.bound();
+        self.sealed = true;
+        let dropped: u64 = self.map.seal().iter().sum();
+        self.other = self.other.saturating_add(dropped);
+        (0..copies)
+            .map(|_| {
+                let mut c = self.copy(self.text.frozen(), self.map.frozen(|_| 0), 0);
+                c.sealed = true;
+                Box::new(c) as Box<dyn AggState>
+            })
+            .collect()
     }
 
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
-        if !matches!(self.fields.as_slice(), [f] if f == CURRENT) {
+        if !matches!(&self.fields[..], [f] if f == CURRENT) {
             return None;
         }
-        let limit = self.limit.max;
-        let map_len = self.map.len();
-        let (text, other) = (&mut self.text, &mut self.other);
+        let base = self.pos;
         let mut n = 0u64;
-        let (with, without) = crate::ops::split::ascii_words_lines(block, |t| {
-            let room = map_len + text.len() < limit;
-            if !text.add_bytes_if_room(t, 1, room) {
-                *other += 1;
-            }
-            n += 1;
-        });
+        let (with, without) = if self.sealed || self.all_other {
+            let limit = if self.all_other { 0 } else { self.limit.max };
+            let (text, other) = (&mut self.text, &mut self.other);
+            crate::ops::split::ascii_words_lines(block, |t| {
+                let room = text.len() < limit;
+                if !text.add_at(t, 1, base + n, room) {
+                    *other += 1;
+                }
+                n += 1;
+            })
+        } else {
+            // the common case: every key is taken, nothing to decide
+            let text = &mut self.text;
+            crate::ops::split::ascii_words_lines(block, |t| {
+                text.add_at(t, 1, base + n, true);
+                n += 1;
+            })
+        };
+        self.pos = base + n;
         Some((with, without, n))
     }
 
     fn add_current_ascii(&mut self, text: &[u8]) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 let room = self.room();
-                if !self.text.add_bytes_if_room(text, 1, room) {
+                if !self.text.add_at(text, 1, self.pos, room) {
                     self.other += 1;
                 }
+                self.pos += 1;
                 return;
             }
         }
@@ -495,7 +580,7 @@ impl AggState for Counts {
     }
 
     fn add_current(&mut self, text: &str) {
-        if let [f] = self.fields.as_slice() {
+        if let [f] = &self.fields[..] {
             if f == CURRENT {
                 self.bump_text(text, 1);
                 return;
@@ -505,12 +590,17 @@ impl AggState for Counts {
     }
 
     fn emit(&self, _emit_empty: bool) -> Vec<Record<'static>> {
-        self.with_other(self.rows(), self.other)
+        // past the bound (a state only added to): a copy within it
+        let bounded = self.bounded();
+        let me = bounded.as_ref().unwrap_or(self);
+        me.with_other(me.rows(), me.other)
     }
 
     fn into_rows(self: Box<Self>, _emit_empty: bool) -> Vec<Record<'static>> {
-        self.hint.fetch_max(self.text.len(), Ordering::Relaxed);
-        self.with_other(self.rows(), self.other)
+        let mut me = self;
+        me.bound();
+        me.hint.fetch_max(me.text.len(), Ordering::Relaxed);
+        me.with_other(me.rows(), me.other)
     }
 
     fn merge_into_rows(
@@ -518,24 +608,23 @@ impl AggState for Counts {
         parts: Vec<Box<dyn AggState>>,
         emit_empty: bool,
     ) -> Vec<Record<'static>> {
-        let Some((text, other, quoted)) = self.union(&parts) else {
+        let Some((text, other)) = self.union(&parts) else {
             let mut me = self;
             for p in parts {
-                me.merge(p.as_ref());
+                me.combine(p.as_ref());
             }
             return me.into_rows(emit_empty);
         };
-        self.with_other(self.text_rows(&text, quoted), other)
+        self.with_other(self.text_rows(&text), other)
     }
 
     fn lazy_rows<'s>(&'s self, parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
-        let (keys, other, quoted) = self.union(parts)?;
+        let (keys, other) = self.union(parts)?;
         self.note_other(other);
         Some(Box::new(CountRows {
             counts: self,
             keys,
             other,
-            quoted,
         }))
     }
 
@@ -545,6 +634,12 @@ impl AggState for Counts {
 
     fn is_empty(&self) -> bool {
         self.map.is_empty() && self.text.is_empty() && self.other == 0
+    }
+
+    fn other(&self) -> Option<Box<dyn AggState>> {
+        let mut c = self.copy(TextCounts::default(), KeyTable::closed(), 0);
+        c.all_other = true;
+        Some(Box::new(c))
     }
 
     fn rows_hint(&self) -> usize {
@@ -752,6 +847,14 @@ mod tests {
             let want = p.merge_into_rows(vec![q], false);
             let (p, q) = parts();
             let rest = vec![q];
+            if max == 10 {
+                // the parts hold more keys than the bound: merging decides
+                // which keep a row (the first 10 by position)
+                assert!(p.lazy_rows(&rest).is_none());
+                assert_eq!(want.len(), 11);
+                assert_eq!(show(&want).last().map(String::as_str), Some("(other),7"));
+                continue;
+            }
             let lazy = p.lazy_rows(&rest).expect("text keys within --max-keys");
             assert_eq!(lazy.len(), want.len());
             for size in [1, 2, 7, 1000, 4096] {
@@ -790,15 +893,13 @@ mod tests {
                 };
                 assert!(got.iter().zip(&want).all(|(g, w)| names(g) == names(w)));
             }
-            if max == 10 {
-                assert_eq!(show(&want).last().map(String::as_str), Some("(other),7"));
-            }
         }
     }
 
-    /// Text keys that were JSON strings stay JSON strings in the rows,
-    /// whichever part saw them and whichever path makes the rows; other
-    /// text keys are made text.
+    /// Text keys that were JSON strings stay JSON strings in the rows (each
+    /// key by its own kind: a JSON string ranks above made text of the same
+    /// characters), whichever part saw them and whichever path makes the
+    /// rows; other text keys are made text.
     #[test]
     fn count_by_key_keeps_json_string_keys_quoted() {
         let agg = crate::ops::aggregation(&["count-by-key", "s"]).expect("valid");
@@ -818,9 +919,10 @@ mod tests {
         let mut merged = agg.new_state();
         merged.merge(a.as_ref());
         merged.merge(b.as_ref());
-        assert_eq!(quoted(&merged.emit(false)), [true, true]);
+        // "200" twice (made text) first, then "3" (a JSON string)
+        assert_eq!(quoted(&merged.emit(false)), [false, true]);
         let rows = a.merge_into_rows(vec![b], false);
-        assert_eq!(quoted(&rows), [true, true]);
+        assert_eq!(quoted(&rows), [false, true]);
         let mut c = agg.new_state();
         c.add(&rec(Value::json_str(Cow::Borrowed("3"))));
         let parts = [agg.new_state()];
@@ -843,5 +945,71 @@ mod tests {
         assert_eq!(show(&s.emit(false)), ["a,1"]);
         assert_eq!(keys.overflow().summary(), None);
         assert!(!s.is_empty());
+    }
+
+    /// The parallel algorithm equals the naive one: records cut into
+    /// parts (numbered in input order), the parts dealt to workers in any
+    /// way, each worker's share taking every key, the shares combined:
+    /// the rows are the first `max` keys in input order with their full
+    /// counts, and every other record under `(other)`.
+    mod parts {
+        use super::*;
+        use crate::agg::key::pos;
+        use proptest::prelude::*;
+
+        fn naive(keys: &[String], max: usize) -> Vec<String> {
+            let mut order: Vec<(&str, u64)> = Vec::new();
+            let mut other = 0;
+            for k in keys {
+                let room = order.len() < max;
+                match order.iter_mut().find(|(o, _)| o == k) {
+                    Some((_, c)) => *c += 1,
+                    None if room => order.push((k, 1)),
+                    None => other += 1,
+                }
+            }
+            order.sort_by(|a, b| {
+                b.1.cmp(&a.1)
+                    .then_with(|| SortKey::of_text(a.0).cmp(&SortKey::of_text(b.0)))
+            });
+            let mut rows: Vec<String> = order.iter().map(|(k, c)| format!("{k},{c}")).collect();
+            if other > 0 {
+                rows.push(format!("(other),{other}"));
+            }
+            rows
+        }
+
+        proptest! {
+            #[test]
+            fn count_by_key_shares_combine_into_the_first_keys(
+                keys in prop::collection::vec((0u8..40).prop_map(|k| format!("k{k}")), 0..200),
+                cuts in prop::collection::vec(0usize..200, 0..8),
+                workers in prop::collection::vec(0usize..3, 8),
+                max in 1usize..12,
+                fused in any::<bool>(),
+            ) {
+                let (a, _) = aggregation_capped(&["count-by-key"], max).expect("valid count-by-key");
+                let mut bounds: Vec<usize> = cuts.iter().map(|c| (*c).min(keys.len())).collect();
+                bounds.extend([0, keys.len()]);
+                bounds.sort_unstable();
+                let mut shares = vec![a.new_state(), a.new_state(), a.new_state()];
+                for (seq, w) in bounds.windows(2).enumerate() {
+                    let share = &mut shares[workers[seq % workers.len()]];
+                    share.at(pos(seq as u64, 0));
+                    let part = &keys[w[0]..w[1]];
+                    if fused {
+                        let block: String = part.iter().map(|k| format!("{k}\n")).collect();
+                        share.add_ascii_words(block.as_bytes()).expect("the fused path");
+                    } else {
+                        for k in part {
+                            share.add_current(k);
+                        }
+                    }
+                }
+                let first = shares.remove(0);
+                let got = show(&first.merge_into_rows(shares, false));
+                prop_assert_eq!(got, naive(&keys, max));
+            }
+        }
     }
 }

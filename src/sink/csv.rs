@@ -50,6 +50,10 @@ pub fn field_into(out: &mut String, s: &str) {
 }
 
 impl Formatter for Csv {
+    fn rows_carry_time(&self) -> bool {
+        true
+    }
+
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.0.write(b.time, b.rows, out)
     }

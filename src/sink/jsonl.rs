@@ -157,6 +157,10 @@ impl Jsonl {
 }
 
 impl Formatter for Jsonl {
+    fn rows_carry_time(&self) -> bool {
+        true
+    }
+
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.write(b.time, b.rows, out)
     }

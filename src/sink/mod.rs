@@ -251,6 +251,13 @@ pub trait Formatter: Send {
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// Whether the format writes a time on every row (tsv, csv, jsonl):
+    /// a batch whose rows have times of their own (sessions, their
+    /// `session_end`) is then written a run of rows at a time, each run
+    /// with its time. The others write a batch as one block, at its time.
+    fn rows_carry_time(&self) -> bool {
+        false
+    }
 }
 
 /// The formatter of `format`; `columns`: the chain's own columns when it

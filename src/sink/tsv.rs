@@ -52,6 +52,10 @@ pub fn escape_into(out: &mut String, s: &str) {
 }
 
 impl Formatter for Tsv {
+    fn rows_carry_time(&self) -> bool {
+        true
+    }
+
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.0.write(b.time, b.rows, out)
     }

@@ -1,0 +1,460 @@
+//! Determinism: the same input bytes and arguments give the same output
+//! bytes whatever `--threads` is, however the input is cut into chunks
+//! (`--max-line-bytes` sets the read size) and whether it comes from a
+//! file or a pipe. Every aggregate and sketch is run on inputs large enough
+//! to be cut into many parts: count-by-key of one and of several fields,
+//! stats with every aggregate (percentiles over more than 4096 values a
+//! group, distinct over more than 10,000), `--max-keys` far below the
+//! number of keys, event time with sliding windows, and `--batch-lines`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::util::{normalize_times, spate};
+
+/// How one run reads its input.
+struct Variant {
+    threads: &'static str,
+    pipe: bool,
+    /// `--max-line-bytes`: above 1 MiB it sets the size of a read.
+    max_line: Option<&'static str>,
+}
+
+const VARIANTS: &[Variant] = &[
+    Variant {
+        threads: "1",
+        pipe: false,
+        max_line: None,
+    },
+    Variant {
+        threads: "2",
+        pipe: false,
+        max_line: None,
+    },
+    Variant {
+        threads: "4",
+        pipe: false,
+        max_line: None,
+    },
+    Variant {
+        threads: "2",
+        pipe: true,
+        max_line: None,
+    },
+    Variant {
+        threads: "4",
+        pipe: true,
+        max_line: None,
+    },
+    Variant {
+        threads: "3",
+        pipe: false,
+        max_line: Some("2500000"),
+    },
+    Variant {
+        threads: "1",
+        pipe: true,
+        max_line: Some("2500000"),
+    },
+    Variant {
+        threads: "2",
+        pipe: false,
+        max_line: Some("5000000"),
+    },
+];
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// The inputs, written once: words (about 3 MB, some 40,000 distinct,
+/// skewed, some long and some numbers) and JSON events (about 5 MB).
+struct Inputs {
+    _dir: tempfile::TempDir,
+    words: PathBuf,
+    small_words: PathBuf,
+    events: PathBuf,
+}
+
+fn inputs() -> &'static Inputs {
+    static INPUTS: OnceLock<Inputs> = OnceLock::new();
+    INPUTS.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut r = Lcg(42);
+        let mut words = String::new();
+        while words.len() < 3_000_000 {
+            let n = 1 + r.next(12);
+            for i in 0..n {
+                if i > 0 {
+                    words.push(' ');
+                }
+                // skewed: small indexes far more often
+                let a = r.next(200);
+                let idx = a * a + r.next(1 + a * 5);
+                match r.next(20) {
+                    0 => write!(words, "a-rather-long-word-number-{idx}"),
+                    1 => write!(words, "{}", idx % 500),
+                    2 => write!(words, "{:03}", idx % 50),
+                    _ => write!(words, "w{idx}"),
+                }
+                .expect("write to a String");
+            }
+            words.push('\n');
+        }
+        let small = words[..words[..300_000].rfind('\n').expect("a line") + 1].to_string();
+        let mut events = String::new();
+        let base = 1_710_072_000i64;
+        let services = ["api", "auth", "db"];
+        for i in 0..36_000i64 {
+            // 120 s of events, some up to 2 s out of order
+            let ms = i * 10 / 3 - r.next(2000) as i64;
+            let t = base * 1000 + ms.max(0);
+            let ts = format!(
+                "2024-03-10T12:{:02}:{:02}.{:03}Z",
+                (t / 1000 - base) / 60,
+                (t / 1000 - base) % 60,
+                t % 1000
+            );
+            let latency = match r.next(4) {
+                0 => r.next(900).to_string(),
+                _ => format!("{}.{:03}", r.next(900), r.next(1000)),
+            };
+            let code = ["200", "200.0", "\"200\"", "404", "\"404\"", "2e2"][r.next(6) as usize];
+            let user = r.next(60_000);
+            let service = if r.next(50) == 0 {
+                String::new()
+            } else {
+                format!(",\"service\":\"{}\"", services[r.next(3) as usize])
+            };
+            writeln!(
+                events,
+                "{{\"ts\":\"{ts}\"{service},\"latency_ms\":{latency},\"code\":{code},\"user\":\"u{user}\"}}"
+            )
+            .expect("write to a String");
+        }
+        let words_path = dir.path().join("words.txt");
+        let small_path = dir.path().join("small_words.txt");
+        let events_path = dir.path().join("events.jsonl");
+        std::fs::write(&words_path, words).expect("write words");
+        std::fs::write(&small_path, small).expect("write small words");
+        std::fs::write(&events_path, events).expect("write events");
+        Inputs {
+            _dir: dir,
+            words: words_path,
+            small_words: small_path,
+            events: events_path,
+        }
+    })
+}
+
+/// Runs `args` on `file` in every variant; fails naming the first variant
+/// whose output (or summary on standard error) differs from the first's.
+fn assert_deterministic(file: &Path, args: &[&str]) {
+    let data = std::fs::read(file).expect("read input");
+    let path = file.to_str().expect("utf-8 temp path");
+    let mut first: Option<(String, String, String)> = None;
+    for v in VARIANTS {
+        let mut full: Vec<&str> = vec!["--threads", v.threads, "--no-progress"];
+        if let Some(m) = v.max_line {
+            full.extend(["--max-line-bytes", m]);
+        }
+        if !v.pipe {
+            full.extend(["-i", path]);
+        }
+        full.extend_from_slice(args);
+        let mut run = spate(&full).timeout(Duration::from_secs(300));
+        if v.pipe {
+            run = run.stdin(data.clone());
+        }
+        let out = run.run();
+        assert_eq!(out.code, 0, "spate {full:?}: {}", out.stderr);
+        let label = format!(
+            "--threads {} {} --max-line-bytes {}",
+            v.threads,
+            if v.pipe { "pipe" } else { "file" },
+            v.max_line.unwrap_or("default")
+        );
+        let got = (normalize_times(&out.stdout), out.stderr);
+        match &first {
+            None => {
+                assert!(!got.0.is_empty(), "{label}: no output for {args:?}");
+                first = Some((label, got.0, got.1));
+            }
+            Some((l0, stdout, stderr)) => {
+                if *stdout != got.0 {
+                    panic!(
+                        "{args:?}: {label} differs from {l0}:\n{}",
+                        crate::util::diff(stdout, &got.0)
+                    );
+                }
+                assert_eq!(*stderr, got.1, "{args:?}: stderr of {label} and {l0}");
+            }
+        }
+    }
+}
+
+#[test]
+fn determinism_count_by_key_words() {
+    let i = inputs();
+    assert_deterministic(&i.words, &["-b", "eof", "split", "then", "count-by-key"]);
+    assert_deterministic(
+        &i.small_words,
+        &["-b", "eof", "split", "then", "count-by-key"],
+    );
+}
+
+#[test]
+fn determinism_count_by_key_max_keys_keeps_the_first_keys() {
+    let i = inputs();
+    for max in ["1", "500", "20000"] {
+        let args = [
+            "--max-keys",
+            max,
+            "-b",
+            "eof",
+            "split",
+            "then",
+            "count-by-key",
+        ];
+        assert_deterministic(&i.words, &args);
+    }
+    let args = [
+        "--max-keys",
+        "300",
+        "-b",
+        "eof",
+        "split",
+        "then",
+        "count-by-key",
+    ];
+    assert_deterministic(&i.small_words, &args);
+}
+
+#[test]
+fn determinism_count_by_key_several_fields_and_kinds() {
+    let i = inputs();
+    let args = [
+        "-b",
+        "eof",
+        "-o",
+        "jsonl",
+        "json",
+        "then",
+        "count-by-key",
+        "service",
+        "code",
+    ];
+    assert_deterministic(&i.events, &args);
+    let args = [
+        "-b",
+        "eof",
+        "-o",
+        "jsonl",
+        "json",
+        "then",
+        "count-by-key",
+        "code",
+    ];
+    assert_deterministic(&i.events, &args);
+    let args = [
+        "--max-keys",
+        "3",
+        "-b",
+        "eof",
+        "json",
+        "then",
+        "count-by-key",
+        "user",
+        "code",
+    ];
+    assert_deterministic(&i.events, &args);
+}
+
+#[test]
+fn determinism_stats_every_aggregate() {
+    let i = inputs();
+    let args = [
+        "-b",
+        "eof",
+        "-o",
+        "jsonl",
+        "json",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms,user",
+        "-a",
+        "count,sum,mean,min,max,p50,p90,p95,p99,p99.9,distinct",
+        "-g",
+        "service",
+    ];
+    assert_deterministic(&i.events, &args);
+    // one group: percentiles over 36,000 values, distinct over 26,000
+    let args = [
+        "-b",
+        "eof",
+        "json",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms,user",
+        "-a",
+        "sum,mean,p50,p99,distinct",
+    ];
+    assert_deterministic(&i.events, &args);
+}
+
+#[test]
+fn determinism_stats_max_keys() {
+    let i = inputs();
+    let args = [
+        "--max-keys",
+        "40",
+        "-b",
+        "eof",
+        "json",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "count,sum,p50,distinct",
+        "-g",
+        "user",
+    ];
+    assert_deterministic(&i.events, &args);
+    // the (other) row's percentiles too, batch by batch and over windows
+    let args = [
+        "--max-keys",
+        "40",
+        "--event-time",
+        "ts",
+        "--lateness",
+        "5s",
+        "-b",
+        "30s",
+        "json",
+        "then",
+        "window",
+        "1m",
+        "--slide",
+        "30s",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "count,p50,p99",
+        "-g",
+        "user",
+    ];
+    assert_deterministic(&i.events, &args);
+}
+
+#[test]
+fn determinism_event_time_windows() {
+    let i = inputs();
+    let args = [
+        "--event-time",
+        "ts",
+        "--lateness",
+        "5s",
+        "-b",
+        "30s",
+        "-o",
+        "jsonl",
+        "json",
+        "then",
+        "window",
+        "1m",
+        "--slide",
+        "30s",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "count,sum,mean,min,max,p50,p99,distinct",
+        "-g",
+        "service",
+    ];
+    assert_deterministic(&i.events, &args);
+    let args = [
+        "--max-keys",
+        "100",
+        "--event-time",
+        "ts",
+        "--lateness",
+        "5s",
+        "-b",
+        "30s",
+        "json",
+        "then",
+        "window",
+        "1m",
+        "--slide",
+        "30s",
+        "then",
+        "count-by-key",
+        "user",
+    ];
+    assert_deterministic(&i.events, &args);
+    let args = [
+        "--event-time",
+        "ts",
+        "--lateness",
+        "1s",
+        "-b",
+        "1m",
+        "json",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "p50,p90,p99,sum",
+        "-g",
+        "service",
+    ];
+    assert_deterministic(&i.events, &args);
+}
+
+#[test]
+fn determinism_batch_lines() {
+    let i = inputs();
+    let args = [
+        "--batch-lines",
+        "7000",
+        "json",
+        "then",
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "p50,p99,sum,mean",
+        "-g",
+        "service",
+    ];
+    assert_deterministic(&i.events, &args);
+    let args = [
+        "--batch-lines",
+        "9999",
+        "--max-keys",
+        "700",
+        "split",
+        "then",
+        "count-by-key",
+    ];
+    assert_deterministic(&i.words, &args);
+    assert_deterministic(&i.words, &["-b", "eof", "count"]);
+}
