@@ -110,8 +110,8 @@ fn args(
     a
 }
 
-/// Appends `lines` to the log in slices, a few milliseconds apart.
-fn write_slowly(path: PathBuf, lines: Vec<String>) -> std::thread::JoinHandle<()> {
+/// Appends `lines` to the log in slices, `pause_ms` apart.
+fn write_slowly(path: PathBuf, lines: Vec<String>, pause_ms: u64) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut f = std::fs::OpenOptions::new()
             .append(true)
@@ -122,7 +122,7 @@ fn write_slowly(path: PathBuf, lines: Vec<String>) -> std::thread::JoinHandle<()
             let mut text = slice.join("\n");
             text.push('\n');
             f.write_all(text.as_bytes()).expect("append to the log");
-            std::thread::sleep(Duration::from_millis(4));
+            std::thread::sleep(Duration::from_millis(pause_ms));
         }
     })
 }
@@ -153,17 +153,18 @@ fn settled(path: &Path, quiet: Duration) {
 /// The crash test: a growing log followed with `--state`, killed at 30 or
 /// more random instants and started again, then stopped with SIGINT once
 /// everything is read; its output and dead letters against one run over
-/// the whole log. Returns (kills, bytes compared).
+/// the whole log (written in slices `pause_ms` apart; runs killed within
+/// `max_wait_ms`). Returns (kills, bytes compared).
 fn crash(
     batching: &[&str],
     chain: &[&str],
-    max_wait_ms: u64,
+    (max_wait_ms, pause_ms): (u64, u64),
     compare: impl Fn(&str, &str),
 ) -> (usize, usize) {
     let s = Setup::new();
     let lines = access_log(200_000);
     std::fs::write(s.path("access.log"), "").expect("create the log");
-    let writer = write_slowly(s.path("access.log"), lines);
+    let writer = write_slowly(s.path("access.log"), lines, pause_ms);
     let mut rng = Rng(0xdead_beef);
     let mut kills = 0;
     let mut writing = true;
@@ -259,7 +260,7 @@ fn state_crash_event_time_windows_exactly_once() {
         &[
             "parse", PARSE, "then", "window", "5m", "--slide", "1m", "then", "count",
         ],
-        120,
+        (120, 4),
         same_bytes,
     );
     eprintln!("state crash (event time, windows): {kills} kills, {bytes} bytes compared");
@@ -270,7 +271,7 @@ fn state_crash_batch_lines_exactly_once() {
     let (kills, bytes) = crash(
         &["--batch-lines", "1000"],
         &["parse", PARSE, "then", "count"],
-        120,
+        (120, 4),
         |out, reference| assert_eq!(without_time(out), without_time(reference)),
     );
     eprintln!("state crash (--batch-lines): {kills} kills, {bytes} bytes compared");
@@ -282,8 +283,8 @@ fn state_crash_eof_exactly_once() {
         &["-b", "eof"],
         &["parse", PARSE, "then", "count"],
         // nothing is written before the end: the state is written every
-        // second as input is read
-        1500,
+        // second as input is read, so the log grows over some seconds
+        (1500, 60),
         |out, reference| assert_eq!(without_time(out), without_time(reference)),
     );
     eprintln!("state crash (-b eof): {kills} kills, {bytes} bytes compared");
@@ -293,7 +294,7 @@ fn state_crash_eof_exactly_once() {
 /// counted in exactly one written batch over all the runs.
 #[test]
 fn state_crash_processing_time_counts_every_line_once() {
-    let (kills, _) = crash(&["-b", "100ms"], &["count"], 120, |out, _| {
+    let (kills, _) = crash(&["-b", "100ms"], &["count"], (250, 20), |out, _| {
         let total: u64 = out
             .lines()
             .map(|l| {

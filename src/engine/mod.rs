@@ -332,10 +332,18 @@ impl<'r> Engine<'r> {
         let mut live = self.names.readers();
         let mut signal = None;
         while live > 0 && !self.done {
-            let deadline = match (self.batcher.deadline(), stop_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            // --state: input read since the last commit is committed within
+            // COMMIT_EVERY, also when no more comes (a followed file at rest)
+            let commit_at = (self.checkpoint.is_some()
+                && self.positions != self.committed_positions)
+                .then(|| {
+                    let left = COMMIT_EVERY.saturating_sub(self.last_commit.elapsed());
+                    now().saturating_add(nanos(left))
+                });
+            let deadline = [self.batcher.deadline(), stop_at, commit_at]
+                .into_iter()
+                .flatten()
+                .min();
             let ev = match deadline {
                 Some(d) => select! {
                     recv(rx) -> m => m.map_or(Event::Closed, Event::Msg),
