@@ -470,3 +470,68 @@ fn state_full_disk_stops_the_run_and_the_last_state_stands() {
     same_bytes(&read("out"), &read("out.ref"));
     assert_eq!(read("dead"), read("dead.ref"));
 }
+
+/// Waits (bounded) until the state at `path` for a run of `args` says the
+/// inputs were read up to `bytes`.
+fn wait_read(args: &[String], path: &Path, bytes: u64) {
+    let argv = std::iter::once("spate".to_string()).chain(args.iter().cloned());
+    let Ok(spate::cli::Parsed::Run(plan)) = spate::cli::parse(argv) else {
+        panic!("the run's arguments parse");
+    };
+    let fp = spate::checkpoint::fingerprint(&plan);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(saved)) = spate::checkpoint::read(path, &fp) {
+            if saved.read_upto() >= bytes {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the state never read {bytes} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `csv --header` resumed in the middle of its file keeps the file's
+/// header (the next line read is a record, not a header), and `-o csv`
+/// writes its own header once over the runs.
+#[test]
+fn state_csv_header_resumed_in_the_middle_of_its_input() {
+    let s = Setup::new();
+    let mut lines = vec!["when,user,ms".to_string()];
+    lines.extend((0..3000).map(|i| {
+        format!(
+            "2024-03-10T12:{:02}:{:02}Z,u{},{}",
+            i / 60,
+            i % 60,
+            i % 7,
+            i % 1000
+        )
+    }));
+    let half = lines[..1500].join("\n") + "\n";
+    let rest = lines[1500..].join("\n") + "\n";
+    let batching = ["--event-time", "when", "-b", "1m", "-o", "csv"];
+    let chain = ["csv", "--header", "then", "count-by-key", "user"];
+    std::fs::write(s.path("access.log"), &half).expect("write the log");
+    let a = args(&s, true, &batching, Some("state"), "", &chain);
+    let mut child = spate(&a).spawn();
+    wait_read(&a, &s.path("state"), half.len() as u64);
+    kill(child.id(), "TERM");
+    assert_eq!(wait_code(&mut child, Duration::from_secs(20)), 143);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(s.path("access.log"))
+        .expect("open the log");
+    f.write_all(rest.as_bytes()).expect("append");
+    let second = spate(args(&s, false, &batching, Some("state"), "", &chain)).run();
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let whole = spate(args(&s, false, &batching, None, ".ref", &chain)).run();
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let read = |n: &str| std::fs::read_to_string(s.path(n)).expect("read a result file");
+    let out = read("out");
+    assert_eq!(out.matches("time,user,count").count(), 1, "{out}");
+    same_bytes(&out, &read("out.ref"));
+    assert_eq!(read("dead"), "", "no line was taken for a header");
+}

@@ -1,7 +1,8 @@
 //! What the engine keeps for `--state`, and when it hands it over: at a
 //! point between two steps (a chunk read whole), the partial results of
 //! every open batch and window, the batcher's clock and watermark, the
-//! accounting, and how far each source was read. Every line before those
+//! accounting, what the output format carries from batch to batch, and
+//! how far each source was read. Every line before those
 //! positions is in a written batch or in these partials, and nothing after
 //! them is; a run restored from it and fed the rest of the input writes
 //! what one uninterrupted run writes.
@@ -10,6 +11,7 @@ use crate::accounting::Counts;
 use crate::batch::Partial as _;
 use crate::ops::chain::Chain;
 use crate::record::Record;
+use crate::sink::Carried;
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 
 use super::Engine;
@@ -162,6 +164,32 @@ impl Engine<'_> {
             }
             None => e.bool(false),
         }
+        // what the operators learnt from each input's first records
+        let mut learnt = Vec::new();
+        for (k, op) in self.chain.pre.iter().enumerate() {
+            for id in 0..self.names.len() as u32 {
+                if let Some(l) = op.learnt(id) {
+                    learnt.push((k, self.names.name(id), l));
+                }
+            }
+        }
+        e.usize(learnt.len());
+        for (k, name, l) in learnt {
+            e.usize(k);
+            e.str(&name);
+            e.usize(l.len());
+            for x in &l {
+                e.str(x);
+            }
+        }
+        let carried = self.fmt.carried();
+        e.usize(carried.columns.len());
+        for c in &carried.columns {
+            e.str(c);
+        }
+        e.bool(carried.set);
+        e.bool(carried.headed);
+        e.u64(carried.batches);
         let lines = self.work.next_lines();
         let positions: Vec<Option<Position>> = (0..self.positions.len().max(lines.len()))
             .map(|i| {
@@ -226,6 +254,40 @@ impl Engine<'_> {
                 _ => return Err(DecodeError("sessions this chain does not have".into())),
             }
         }
+        // given back for the inputs resumed in their middle (one read
+        // again from its start learns again)
+        let n = d.count()?;
+        for _ in 0..n {
+            let k = d.usize()?;
+            let name = d.str()?;
+            let m = d.count()?;
+            let mut l = Vec::with_capacity(m);
+            for _ in 0..m {
+                l.push(d.str()?.to_string());
+            }
+            let op =
+                self.chain.pre.get(k).ok_or_else(|| {
+                    DecodeError(format!("an operator {k} this chain does not have"))
+                })?;
+            let resumed = (0..self.names.len() as u32).find(|&id| {
+                self.names.name(id) == name
+                    && positions.get(id as usize).is_some_and(|p| p.is_some())
+            });
+            if let Some(id) = resumed {
+                op.relearn(id, l);
+            }
+        }
+        let n = d.count()?;
+        let mut columns = Vec::with_capacity(n);
+        for _ in 0..n {
+            columns.push(d.str()?.to_string());
+        }
+        self.fmt.carry_on(Carried {
+            columns,
+            set: d.bool()?,
+            headed: d.bool()?,
+            batches: d.u64()?,
+        });
         d.finish()?;
         self.positions = positions
             .iter()
