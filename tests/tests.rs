@@ -27,6 +27,7 @@ mod results;
 mod session;
 mod signals;
 mod state;
+mod state_props;
 mod stats;
 mod time;
 mod tty;
