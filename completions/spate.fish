@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_spate_global_optspecs
-    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row with-start emit-empty o/output= header output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
+    string join \n i/input= F/follow from-end reconnect max-connections= max-keys= max-line-bytes= b/batch= batch-lines= event-time= event-time-format= tz= lateness= duration= max-batches= speed= exit-on-row with-start emit-empty o/output= header state= output-file= time-format= live emit= explain dead-letter= strict stats stats-json progress no-progress threads= h/help V/version
 end
 
 function __fish_spate_needs_command
@@ -43,6 +43,7 @@ csv\t''
 jsonl\t''
 json\t''
 spark\t''"
+complete -c spate -n "__fish_spate_needs_command" -l state -d 'Keep the run\'s progress in FILE (written atomically after each written batch and at exit) and go on from it when started again with the same arguments: nothing written twice, no line counted twice or skipped; SIGTERM and --duration then suspend (the open batches stay in FILE) and SIGINT drains' -r
 complete -c spate -n "__fish_spate_needs_command" -l output-file -d 'Append the results to FILE instead of standard output (the default format is then tsv); with --state, what FILE holds is exactly-once' -r
 complete -c spate -n "__fish_spate_needs_command" -l time-format -d 'How batch times print' -r -f -a "rfc3339\t''
 epoch\t''

@@ -82,7 +82,7 @@ pub struct Counts {
     pub unemitted: u64,
     /// Records that reached the aggregation or the output.
     pub records: u64,
-    by_reason: [u64; 7],
+    pub by_reason: [u64; 7],
 }
 
 impl Counts {
@@ -288,6 +288,11 @@ impl Pending {
     /// Lines in batches not written.
     pub fn total(&self) -> u64 {
         self.by_end.values().sum()
+    }
+
+    /// Every batch end with its lines, in order (for `--state`).
+    pub fn entries(&self) -> impl Iterator<Item = (Nanos, u64)> + '_ {
+        self.by_end.iter().map(|(e, n)| (*e, *n))
     }
 }
 

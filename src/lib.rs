@@ -8,6 +8,7 @@
 pub mod accounting;
 pub mod agg;
 pub mod batch;
+pub mod checkpoint;
 pub mod civil;
 pub mod cli;
 pub mod duration;

@@ -69,6 +69,8 @@ pub struct Plan {
     pub emit: Option<String>,
     /// `--explain`: print the plan in words instead of running it.
     pub explain: bool,
+    /// `--state FILE`: the run's progress kept there, resumed from there.
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// A usage error: exit status 2, one line on standard error.

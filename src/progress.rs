@@ -348,6 +348,7 @@ mod tests {
             reconnect: false,
             max_connections: 1,
             kafka_times: false,
+            resume: None,
         }
     }
 

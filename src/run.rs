@@ -100,7 +100,31 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         };
     }
-    let source_opts = plan.source;
+    let mut source_opts = plan.source.clone();
+    // --state: refused, resumed, or a fresh start
+    let fingerprint = crate::checkpoint::fingerprint(&plan);
+    let saved = match &plan.state {
+        None => None,
+        Some(path) => match crate::checkpoint::read(path, &fingerprint) {
+            Ok(s) => s,
+            Err(crate::checkpoint::Refusal::Usage(m)) => {
+                eprintln!("spate: {m}");
+                return EXIT_USAGE;
+            }
+            Err(crate::checkpoint::Refusal::Failure(m)) => {
+                eprintln!("spate: {m}");
+                return EXIT_FAILURE;
+            }
+        },
+    };
+    if saved.as_ref().is_some_and(|s| s.finished) {
+        // every input was read to its end and every batch written
+        return EXIT_OK;
+    }
+    let resumed = saved.as_ref().map(|s| s.resume_map()).unwrap_or_default();
+    if saved.is_some() {
+        source_opts.resume = Some(std::sync::Arc::new(resumed.clone()));
+    }
     let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
         Err(e) => {
@@ -139,7 +163,12 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         }
     };
     let stdout = std::io::stdout();
-    let file = match plan.output.file.as_deref().map(append) {
+    // with --state, cut back to what the state says was committed
+    let keep = |f: fn(&crate::checkpoint::Saved) -> Option<u64>| saved.as_ref().and_then(f);
+    let file = match plan.output.file.as_deref().map(|p| {
+        crate::checkpoint::Tracked::open(p, keep(|s| s.output_len))
+            .map_err(|e| format!("{}: {e}", p.display()))
+    }) {
         None => None,
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
@@ -147,14 +176,21 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
-    let mut dead = match plan.output.dead_letter.as_deref().map(append) {
+    let dead_file = match plan.output.dead_letter.as_deref().map(|p| {
+        crate::checkpoint::Tracked::open(p, keep(|s| s.dead_len))
+            .map_err(|e| format!("{}: {e}", p.display()))
+    }) {
         None => None,
-        Some(Ok(f)) => Some(BufWriter::with_capacity(1 << 16, f)),
+        Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
             eprintln!("spate: --dead-letter {e}");
             return EXIT_FAILURE;
         }
     };
+    let mut dead = dead_file
+        .clone()
+        .map(|f| BufWriter::with_capacity(1 << 16, f));
+    let tracked_out = file.clone();
     // on the bar's own terminal the output makes the bar give way
     let mut out: Box<dyn Write> = match (&screen.progress, file) {
         (_, Some(f)) => Box::new(BufWriter::with_capacity(1 << 16, f)),
@@ -182,6 +218,39 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     }
     if let Some(d) = &mut dead {
         engine.dead_letter(d);
+    }
+    let mut keeper = None;
+    if let Some(path) = &plan.state {
+        if let Some(saved) = &saved {
+            let positions = saved.positions(&roster, &resumed);
+            if let Err(e) = engine.load(&saved.engine, &positions) {
+                eprintln!(
+                    "spate: state file {}: {e}; it cannot be resumed from (move it away to start afresh)",
+                    path.display()
+                );
+                return EXIT_FAILURE;
+            }
+        }
+        let mut k = crate::checkpoint::Keeper::new(
+            path.clone(),
+            fingerprint.clone(),
+            roster.clone(),
+            tracked_out,
+            dead_file,
+        );
+        if saved.is_none() {
+            // a fresh start: the state first, with the output files'
+            // lengths now (results go after what they hold)
+            use crate::engine::Checkpoint;
+            if let Err(e) = k.commit(&engine.snapshot()) {
+                eprintln!("spate: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+        keeper = Some(k);
+    }
+    if let Some(k) = &mut keeper {
+        engine.checkpoint(k);
     }
     let result = engine.run(&rx, &signals);
     let counts = engine.counts();
@@ -214,6 +283,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         Err(Stop::DeadLetter(e)) => {
             let _ = out.flush();
             eprintln!("spate: writing --dead-letter: {e}");
+            return EXIT_FAILURE;
+        }
+        Err(Stop::State(e)) => {
+            eprintln!("spate: {e}");
             return EXIT_FAILURE;
         }
         Err(Stop::Strict { source, offence }) => {
@@ -274,15 +347,6 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         status = EXIT_FAILURE;
     }
     status
-}
-
-/// Opens `path` to append to it (created when missing); the error names it.
-fn append(path: &std::path::Path) -> Result<std::fs::File, String> {
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The progress bar and the live view, as the options and the terminals
@@ -373,6 +437,7 @@ pub fn run_in_memory(
             offence.detail
         )),
         Err(Stop::Output(e) | Stop::DeadLetter(e)) => Err(e.to_string()),
+        Err(Stop::State(e)) => Err(e),
         Err(Stop::Source(e)) => Err(format!("{e:#}")),
     }
 }

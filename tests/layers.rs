@@ -10,6 +10,7 @@ use std::path::Path;
 /// layer is marked shared (the base types import one another, acyclically).
 const LAYERS: &[(&[&str], bool)] = &[
     (&["run"], false),
+    (&["checkpoint"], false),
     (&["cli"], false),
     (&["emit", "explain"], true),
     (&["plan"], false),

@@ -26,6 +26,8 @@ mod replay;
 mod results;
 mod session;
 mod signals;
+mod state;
+mod state_props;
 mod stats;
 mod time;
 mod tty;

@@ -14,6 +14,8 @@
 //! latencies in milliseconds take four or five chunks. The result is the
 //! exact sum rounded once to the nearest double.
 
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
+
 /// Adds between carry propagations: each chunk gains less than 2^32 per
 /// add, so a chunk stays below 2^62 plus its own 32 bits.
 const CARRY_EVERY: u32 = 1 << 30;
@@ -211,6 +213,48 @@ impl ExactSum {
         let exp = 32 * (s.lo as i64 + top as i64 - 2) - ONE as i64;
         let v = scale(mant as f64, exp);
         if neg { -v } else { v }
+    }
+}
+
+/// The most chunks a sum can span: 2098 bits of scaled doubles, an
+/// integer's 128 and room for carries, with a margin.
+const MAX_CHUNKS: usize = 128;
+
+/// `--state`: the sum as it stands, chunks and all (read back it goes on
+/// exactly as it would have).
+impl ExactSum {
+    pub fn save(&self, e: &mut Encoder) {
+        e.usize(self.lo);
+        e.usize(self.chunks.len());
+        for c in &self.chunks {
+            e.i64(*c);
+        }
+        e.u64(u64::from(self.adds));
+        e.bool(self.pos_inf);
+        e.bool(self.neg_inf);
+    }
+
+    pub fn load(d: &mut Decoder<'_>) -> codec::Result<ExactSum> {
+        let lo = d.usize()?;
+        let n = d.count()?;
+        if lo.saturating_add(n) > MAX_CHUNKS {
+            return Err(DecodeError(format!("an exact sum of {n} chunks from {lo}")));
+        }
+        let mut chunks = Vec::with_capacity(n);
+        for _ in 0..n {
+            chunks.push(d.i64()?);
+        }
+        let adds = u32::try_from(d.u64()?)
+            .ok()
+            .filter(|a| *a < CARRY_EVERY)
+            .ok_or_else(|| DecodeError("an exact sum past its carries".into()))?;
+        Ok(ExactSum {
+            chunks,
+            lo,
+            adds,
+            pos_inf: d.bool()?,
+            neg_inf: d.bool()?,
+        })
     }
 }
 

@@ -21,6 +21,8 @@
 
 use std::hash::{BuildHasher, Hash};
 
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
+
 /// log2 of the number of registers.
 const P: u32 = 14;
 /// The number of registers.
@@ -100,6 +102,23 @@ impl Hll {
         z += m * sigma(f64::from(hist[0]) / m);
         // alpha_inf = 1 / (2 ln 2); no registers set: z is infinite, 0
         m * m / (2.0 * std::f64::consts::LN_2 * z)
+    }
+}
+
+/// `--state`: the registers as they are.
+impl Hll {
+    pub fn save(&self, e: &mut Encoder) {
+        e.bytes(&self.registers);
+    }
+
+    pub fn load(d: &mut Decoder<'_>) -> codec::Result<Hll> {
+        let r = d.bytes()?;
+        if r.len() != M || r.iter().any(|&x| usize::from(x) > Q + 1) {
+            return Err(DecodeError("a distinct sketch of another shape".into()));
+        }
+        Ok(Hll {
+            registers: r.into(),
+        })
     }
 }
 

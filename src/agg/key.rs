@@ -19,6 +19,7 @@ use std::hash::{BuildHasher as _, Hash, Hasher};
 
 use hashbrown::{Equivalent, HashTable};
 
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::{SortKey, Value};
 
 /// The fast hasher every aggregation map uses.
@@ -548,6 +549,58 @@ impl<V> KeyTable<V> {
             max: self.max,
             sealed: true,
         }
+    }
+}
+
+/// `--state`: the table as it stands (its bound, whether it is sealed, each
+/// key with its first position and its value, which the caller writes).
+impl<V> KeyTable<V> {
+    pub fn save(&self, e: &mut Encoder, mut val: impl FnMut(&V, &mut Encoder)) {
+        e.usize(self.max);
+        e.bool(self.sealed);
+        e.usize(self.table.len());
+        for en in self.table.iter() {
+            e.usize(en.key.0.len());
+            for v in en.key.0.iter() {
+                e.value(v);
+            }
+            e.u64(en.first);
+            val(&en.val, e);
+        }
+    }
+
+    /// Reads back what [`KeyTable::save`] wrote, each value by `val`.
+    pub fn load(
+        d: &mut Decoder<'_>,
+        mut val: impl FnMut(&mut Decoder<'_>) -> codec::Result<V>,
+    ) -> codec::Result<Self> {
+        let max = d.usize()?;
+        let sealed = d.bool()?;
+        let n = d.count()?;
+        let mut t = KeyTable {
+            table: HashTable::with_capacity(n),
+            hasher: BuildHasher::default(),
+            max,
+            sealed,
+        };
+        for _ in 0..n {
+            let fields = d.count()?;
+            let mut key = Vec::with_capacity(fields);
+            for _ in 0..fields {
+                key.push(d.value()?);
+            }
+            let key = Key(key.into());
+            let first = d.u64()?;
+            let val = val(d)?;
+            let h = t.hasher.hash_one(&key);
+            if t.table.find(h, |e| e.key == key).is_some() {
+                return Err(DecodeError("a key twice in one table".into()));
+            }
+            let hasher = &t.hasher;
+            t.table
+                .insert_unique(h, Entry { key, first, val }, |e| hasher.hash_one(&e.key));
+        }
+        Ok(t)
     }
 }
 

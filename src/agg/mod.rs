@@ -16,11 +16,15 @@ use std::any::Any;
 
 use crate::record::Record;
 use crate::sink::RowSource;
+use crate::state::codec::{self, Decoder, Encoder};
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
 /// a batch, merged at its end).
 pub trait Aggregation: Send + Sync {
     fn new_state(&self) -> Box<dyn AggState>;
+    /// Reads back an accumulator that [`AggState::save`] wrote (`--state`),
+    /// one that goes on exactly as the saved one would have.
+    fn load(&self, d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>>;
     /// The columns of its rows, as the output formats name them (`_` as
     /// `value`), when it knows them; `csv` and `tsv` print them as their
     /// header even before a row. None: known only from the rows.
@@ -65,6 +69,13 @@ pub trait Aggregation: Send + Sync {
 
 /// The accumulator of one aggregation over one batch, pane or window.
 pub trait AggState: Send + Sync + Any {
+    /// Writes the accumulator for `--state` (read back by
+    /// [`Aggregation::load`]): everything its next adds, merges and rows
+    /// depend on (keys with their first positions, sketches with their
+    /// coins, whether it is a part's or settled), so that a run restored
+    /// from a state writes what one uninterrupted run writes. Every
+    /// accumulator writes its own: there is no default.
+    fn save(&self, e: &mut Encoder);
     fn add(&mut self, rec: &Record<'_>);
 
     /// The next record added is at input position `pos`, and each one
@@ -176,6 +187,24 @@ pub trait AggState: Send + Sync + Any {
     fn other(&self) -> Option<Box<dyn AggState>> {
         None
     }
+}
+
+/// `s` written for `--state` and read back by `agg` (whole), for tests.
+#[cfg(test)]
+pub fn saved_and_loaded(agg: &dyn Aggregation, s: &dyn AggState) -> Box<dyn AggState> {
+    let mut e = Encoder::new();
+    s.save(&mut e);
+    let mut d = Decoder::new(&e.buf);
+    let back = agg.load(&mut d).expect("a state just saved reads back");
+    assert!(d.is_done(), "a saved state reads back whole");
+    // cut short anywhere: an error, never a panic nor a state
+    for n in [0, e.buf.len() / 3, e.buf.len().saturating_sub(1)] {
+        if n < e.buf.len() {
+            let mut d = Decoder::new(&e.buf[..n]);
+            assert!(agg.load(&mut d).is_err(), "a state cut at {n} read back");
+        }
+    }
+    back
 }
 
 /// Downcasts another accumulator to this one's type, for `merge`.

@@ -72,6 +72,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
+
 /// Up to this many values (added or merged in) the accumulator is exact.
 pub const EXACT_LIMIT: usize = 4096;
 
@@ -527,6 +529,74 @@ impl Quantiles {
             *b += extra;
         }
         self.bounds.push(self.items.len());
+    }
+}
+
+/// `--state`: the accumulator as it stands (its values, levels and coin),
+/// so that one read back goes on exactly as it would have; the free space
+/// of a sketch is written as its length.
+impl Quantiles {
+    pub fn save(&self, e: &mut Encoder) {
+        e.u64(self.count);
+        e.f64(self.min);
+        e.f64(self.max);
+        e.u64(self.rng);
+        e.bool(self.raw);
+        e.usize(self.bounds.len());
+        for b in &self.bounds {
+            e.usize(*b);
+        }
+        let free = self.bounds.first().copied().unwrap_or(0);
+        e.usize(free);
+        e.usize(self.items.len() - free);
+        for x in &self.items[free..] {
+            e.f64(*x);
+        }
+    }
+
+    pub fn load(d: &mut Decoder<'_>) -> codec::Result<Quantiles> {
+        let bad = |what: &str| DecodeError(format!("a percentile sketch with {what}"));
+        let (count, min, max, rng, raw) = (d.u64()?, d.f64()?, d.f64()?, d.u64()?, d.bool()?);
+        let levels = d.count()?;
+        if levels == 1 || levels > MAX_LEVELS + 1 {
+            return Err(bad("a wrong number of levels"));
+        }
+        let mut bounds = Vec::with_capacity(levels);
+        for _ in 0..levels {
+            bounds.push(d.usize()?);
+        }
+        let free = d.usize()?;
+        let used = d.count()?;
+        // a part's accumulator keeps every value; any other, at most a
+        // full sketch's
+        let len = free
+            .checked_add(used)
+            .filter(|n| raw || *n <= 2 * TOTAL_CAPS[MAX_LEVELS])
+            .ok_or_else(|| bad("too many values"))?;
+        let layout_ok = match (bounds.first(), bounds.last()) {
+            (None, None) => free == 0 && (raw || used <= EXACT_LIMIT),
+            (Some(&first), Some(&last)) => {
+                first == free && last == len && bounds.windows(2).all(|w| w[0] <= w[1])
+            }
+            _ => false,
+        };
+        if !layout_ok || (raw && !bounds.is_empty()) || used as u64 > count {
+            return Err(bad("levels that do not fit its values"));
+        }
+        let mut items = vec![0.0; free];
+        items.reserve_exact(used);
+        for _ in 0..used {
+            items.push(d.f64()?);
+        }
+        Ok(Quantiles {
+            count,
+            min,
+            max,
+            items,
+            bounds,
+            rng,
+            raw,
+        })
     }
 }
 

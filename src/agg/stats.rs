@@ -14,6 +14,7 @@ use hashbrown::HashTable;
 
 use super::key::{KeyValueRef, Pos, same};
 use super::quantile::Quantiles;
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::{Num, Value};
 
 /// The aggregate names, in the order the help and errors list them.
@@ -448,6 +449,145 @@ impl Slot {
             (Slot::Quantiles(_), _) => Value::Null,
         }
     }
+}
+
+/// `--state`: a slot as it stands, its kind first; read back, it goes on
+/// exactly as it would have (a float sum's chunks, a distinct set or its
+/// sketch, a percentile sketch with its coin, a part's values with their
+/// positions).
+impl Slot {
+    pub fn kind(&self) -> SlotKind {
+        match self {
+            Slot::Count(_) => SlotKind::Count,
+            Slot::Sum(_) => SlotKind::Sum,
+            Slot::Min(_) => SlotKind::Min,
+            Slot::Max(_) => SlotKind::Max,
+            Slot::Distinct(_) => SlotKind::Distinct,
+            Slot::Quantiles(_) => SlotKind::Quantiles,
+        }
+    }
+
+    pub fn save(&self, e: &mut Encoder) {
+        match self {
+            Slot::Count(c) => {
+                e.u8(0);
+                e.u64(*c);
+            }
+            Slot::Sum(s) => {
+                e.u8(1);
+                e.i128(s.ints);
+                s.floats.save(e);
+                e.u64(s.n);
+                e.bool(s.any_float);
+            }
+            Slot::Min(m) => {
+                e.u8(2);
+                save_num(*m, e);
+            }
+            Slot::Max(m) => {
+                e.u8(3);
+                save_num(*m, e);
+            }
+            Slot::Distinct(d) => {
+                e.u8(4);
+                match &**d {
+                    Distinct::Exact(set) => {
+                        e.u8(0);
+                        e.usize(set.len());
+                        for (_, v) in set.0.iter() {
+                            e.value(v);
+                        }
+                    }
+                    Distinct::Estimate(h) => {
+                        e.u8(1);
+                        h.save(e);
+                    }
+                }
+            }
+            Slot::Quantiles(q) => {
+                e.u8(5);
+                q.q.save(e);
+                e.bool(q.all_int);
+                e.usize(q.pos.len());
+                for p in &q.pos {
+                    e.u64(*p);
+                }
+            }
+        }
+    }
+
+    pub fn load(d: &mut Decoder<'_>) -> codec::Result<Slot> {
+        Ok(match d.u8()? {
+            0 => Slot::Count(d.u64()?),
+            1 => Slot::Sum(SumAcc {
+                ints: d.i128()?,
+                floats: ExactSum::load(d)?,
+                n: d.u64()?,
+                any_float: d.bool()?,
+            }),
+            2 => Slot::Min(load_num(d)?),
+            3 => Slot::Max(load_num(d)?),
+            4 => Slot::Distinct(Box::new(match d.u8()? {
+                0 => {
+                    let n = d.count()?;
+                    if n > DISTINCT_EXACT {
+                        return Err(DecodeError(format!("a distinct set of {n} values")));
+                    }
+                    let mut set = ValueSet::default();
+                    for _ in 0..n {
+                        let v = d.value()?;
+                        let h = Hll::hash(&KeyValueRef(&v));
+                        if set.contains(h, &v) {
+                            return Err(DecodeError("a distinct value twice".into()));
+                        }
+                        set.insert(h, &v);
+                    }
+                    Distinct::Exact(set)
+                }
+                1 => Distinct::Estimate(Hll::load(d)?),
+                t => return Err(DecodeError(format!("a distinct set of kind {t}"))),
+            })),
+            5 => {
+                let q = Quantiles::load(d)?;
+                let all_int = d.bool()?;
+                let n = d.count()?;
+                if q.is_raw() && n != q.raw_values().len() {
+                    return Err(DecodeError(
+                        "percentile values and positions that differ in number".into(),
+                    ));
+                }
+                let mut pos = Vec::with_capacity(n);
+                for _ in 0..n {
+                    pos.push(d.u64()?);
+                }
+                Slot::Quantiles(Box::new(QuantAcc { q, all_int, pos }))
+            }
+            t => return Err(DecodeError(format!("an aggregate of kind {t}"))),
+        })
+    }
+}
+
+fn save_num(n: Option<Num>, e: &mut Encoder) {
+    match n {
+        None => e.u8(0),
+        Some(Num::Int(i)) => {
+            e.u8(1);
+            e.i64(i);
+        }
+        Some(Num::Float(f)) => {
+            e.u8(2);
+            e.f64(f);
+        }
+    }
+}
+
+fn load_num(d: &mut Decoder<'_>) -> codec::Result<Option<Num>> {
+    Ok(match d.u8()? {
+        0 => None,
+        1 => Some(Num::Int(d.i64()?)),
+        2 => Some(Num::Float(d.f64()?)),
+        t => return Err(DecodeError(format!("a number of kind {t}"))),
+    })
 }
 
 /// Keeps the smaller (`want == Less`) or larger of `cur` and `x`. Numbers

@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use hashbrown::HashTable;
 
 use super::key::{Pos, Rank};
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::parse_num;
 
 /// Keys up to this many bytes are stored in the slot itself.
@@ -665,6 +666,52 @@ impl TextCounts {
                 (slot_text(s, &self.arena), s.count(), first, s.rank())
             })
             .collect()
+    }
+}
+
+/// `--state`: each key with its count, first position and rank (read
+/// back, a key's row and its place under `--max-keys` are what they were).
+impl TextCounts {
+    pub fn save(&self, e: &mut Encoder) {
+        e.bool(self.ranked);
+        let entries = self.entries();
+        e.usize(entries.len());
+        for (text, count, first, rank) in entries {
+            e.str(text);
+            e.u64(count);
+            e.u64(first);
+            e.u8(rank as u8);
+        }
+    }
+
+    pub fn load(d: &mut Decoder<'_>) -> codec::Result<TextCounts> {
+        let ranked = d.bool()?;
+        let n = d.count()?;
+        let mut t = TextCounts::with_capacity(n);
+        t.ranked = ranked;
+        for _ in 0..n {
+            let text = d.str()?;
+            let count = d.u64()?;
+            let first = d.u64()?;
+            let rank = d.u8()?;
+            if count > COUNT_MASK || rank > Rank::Int as u8 {
+                return Err(DecodeError(format!(
+                    "a count of {count} or a rank of {rank}"
+                )));
+            }
+            let before = t.len();
+            t.add_rank(
+                text.as_bytes(),
+                count,
+                first,
+                true,
+                Rank::from_bits(u64::from(rank)),
+            );
+            if t.len() != before + 1 {
+                return Err(DecodeError("a key twice in one table".into()));
+            }
+        }
+        Ok(t)
     }
 }
 

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Batcher, Due, Grid, Held, Meter, Partial, span};
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::Nanos;
 
 /// What is known of the open batch.
@@ -65,6 +66,17 @@ impl Open {
                 span: span(since, end),
             },
         }
+    }
+
+    fn save(&self, e: &mut Encoder) {
+        e.u64(self.lines);
+        e.bool(self.closed_any);
+    }
+
+    fn load(&mut self, d: &mut Decoder<'_>) -> codec::Result<()> {
+        self.lines = d.u64()?;
+        self.closed_any = d.bool()?;
+        Ok(())
     }
 
     /// At end of input: an open batch that saw nothing after an earlier
@@ -128,6 +140,18 @@ impl<P: Partial> Batcher<P> for TimeBatches {
         }
         vec![self.open.close(self.end, now, Some(self.end))]
     }
+
+    fn save(&self, e: &mut Encoder, _part: &mut dyn FnMut(&P, &mut Encoder)) {
+        self.open.save(e);
+    }
+
+    fn load(
+        &mut self,
+        d: &mut Decoder<'_>,
+        _part: &mut dyn FnMut(&mut Decoder<'_>) -> codec::Result<P>,
+    ) -> codec::Result<()> {
+        self.open.load(d)
+    }
 }
 
 /// `--batch-lines N`: a batch closes every N input lines; its time is the
@@ -171,6 +195,18 @@ impl<P: Partial> Batcher<P> for LineBatches {
         }
         vec![self.open.close(now, now, None)]
     }
+
+    fn save(&self, e: &mut Encoder, _part: &mut dyn FnMut(&P, &mut Encoder)) {
+        self.open.save(e);
+    }
+
+    fn load(
+        &mut self,
+        d: &mut Decoder<'_>,
+        _part: &mut dyn FnMut(&mut Decoder<'_>) -> codec::Result<P>,
+    ) -> codec::Result<()> {
+        self.open.load(d)
+    }
 }
 
 /// `-b eof`: the whole input is one batch, closed at end of input.
@@ -198,6 +234,18 @@ impl<P: Partial> Batcher<P> for EofBatches {
 
     fn finish(&mut self, now: Nanos) -> Vec<Due<P>> {
         vec![self.open.close(now, now, None)]
+    }
+
+    fn save(&self, e: &mut Encoder, _part: &mut dyn FnMut(&P, &mut Encoder)) {
+        self.open.save(e);
+    }
+
+    fn load(
+        &mut self,
+        d: &mut Decoder<'_>,
+        _part: &mut dyn FnMut(&mut Decoder<'_>) -> codec::Result<P>,
+    ) -> codec::Result<()> {
+        self.open.load(d)
     }
 }
 

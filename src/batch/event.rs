@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::{Batcher, Due, EventTime, Grid, Held, Meter, Partial, span};
 use std::sync::Arc;
 
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::strftime::Strftime;
 use crate::timestamp::{Nanos, TimeFormat, find_timestamp_in, format_time, parse_timestamp_in};
 use crate::zone::Zone;
@@ -233,6 +234,33 @@ impl<P: Partial + Send> Batcher<P> for EventBatches<P> {
 
     fn finish(&mut self, _now: Nanos) -> Vec<Due<P>> {
         self.emit(None)
+    }
+
+    fn save(&self, e: &mut Encoder, part: &mut dyn FnMut(&P, &mut Encoder)) {
+        e.opt_i64(self.max_ts);
+        e.opt_i64(self.last_emitted);
+        e.usize(self.open.len());
+        for (end, p) in &self.open {
+            e.i64(*end);
+            part(p, e);
+        }
+    }
+
+    fn load(
+        &mut self,
+        d: &mut Decoder<'_>,
+        part: &mut dyn FnMut(&mut Decoder<'_>) -> codec::Result<P>,
+    ) -> codec::Result<()> {
+        self.max_ts = d.opt_i64()?;
+        self.last_emitted = d.opt_i64()?;
+        let n = d.count()?;
+        self.open.clear();
+        for _ in 0..n {
+            let end = d.i64()?;
+            let p = part(d)?;
+            self.open.insert(end, p);
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,7 @@ pub use grid::Grid;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::Nanos;
 
 pub use clock::{EofBatches, LineBatches, TimeBatches};
@@ -154,6 +155,15 @@ pub trait Batcher<P: Partial>: Send {
     fn due(&mut self, now: Option<Nanos>) -> Vec<Due<P>>;
     /// End of input: everything still open, in order.
     fn finish(&mut self, now: Nanos) -> Vec<Due<P>>;
+    /// Writes what it keeps for `--state` (the partials it holds through
+    /// `part`).
+    fn save(&self, e: &mut Encoder, part: &mut dyn FnMut(&P, &mut Encoder));
+    /// Reads back what [`Batcher::save`] wrote.
+    fn load(
+        &mut self,
+        d: &mut Decoder<'_>,
+        part: &mut dyn FnMut(&mut Decoder<'_>) -> codec::Result<P>,
+    ) -> codec::Result<()>;
 }
 
 /// The batcher for a run's batching.

@@ -105,6 +105,19 @@ impl<K: Ord + Clone, P: Partial> Sessions<K, P> {
             .min()
     }
 
+    /// Every key's open sessions, by key (`--state`).
+    pub fn open(&self) -> impl Iterator<Item = (&K, &[Session<P>])> {
+        self.open.iter().map(|(k, l)| (k, l.as_slice()))
+    }
+
+    /// Puts back a key's open sessions as [`Sessions::open`] listed them
+    /// (`--state`): by start, any two GAP or more apart.
+    pub fn restore(&mut self, key: K, list: Vec<Session<P>>) {
+        if !list.is_empty() {
+            self.open.insert(key, list);
+        }
+    }
+
     /// Takes in a piece of `key`'s records.
     pub fn add(&mut self, key: K, piece: Piece<P>) {
         let gap = self.gap;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use crate::agg::{AggState, Aggregation};
 use crate::batch::Grid;
 use crate::record::Record;
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::Nanos;
 use crate::zone::Zone;
 
@@ -204,6 +205,36 @@ impl Windows {
             }
         }
         out
+    }
+
+    /// Writes its panes and running total for `--state`.
+    pub fn save(&self, e: &mut Encoder) {
+        e.usize(self.panes.len());
+        for (end, pane) in &self.panes {
+            e.i64(*end);
+            pane.save(e);
+        }
+        match &self.total {
+            Some(t) => {
+                e.bool(true);
+                t.save(e);
+            }
+            None => e.bool(false),
+        }
+        e.opt_i64(self.next_end);
+    }
+
+    /// Reads back what [`Windows::save`] wrote.
+    pub fn load(&mut self, agg: &dyn Aggregation, d: &mut Decoder<'_>) -> codec::Result<()> {
+        let n = d.count()?;
+        self.panes.clear();
+        for _ in 0..n {
+            let end = d.i64()?;
+            self.panes.insert(end, agg.load(d)?);
+        }
+        self.total = if d.bool()? { Some(agg.load(d)?) } else { None };
+        self.next_end = d.opt_i64()?;
+        Ok(())
     }
 
     /// Panes held now (for tests and --stats).

@@ -228,6 +228,12 @@ fn global_args(cmd: Command) -> Command {
                 .help("With -o tsv: print a header line (its first column 'time'), and a new header block after an empty line when a field outside the columns comes; bad usage with any other format"),
         )
         .arg(
+            Arg::new("state")
+                .long("state")
+                .value_name("FILE")
+                .help("Keep the run's progress in FILE (written atomically after each written batch and at exit) and go on from it when started again with the same arguments: nothing written twice, no line counted twice or skipped; SIGTERM and --duration then suspend (the open batches stay in FILE) and SIGINT drains"),
+        )
+        .arg(
             Arg::new("output-file")
                 .long("output-file")
                 .value_name("FILE")
@@ -495,6 +501,34 @@ fn plan_from(
         .map(|v| v.cloned().collect())
         .unwrap_or_else(|| vec!["-".to_string()]);
     inputs::check_all(&inputs)?;
+    if m.get_one::<String>("state").is_some() {
+        // a resumed run reads its inputs again from where it stopped
+        let again: Vec<&str> = inputs
+            .iter()
+            .filter(|i| {
+                *i == "-"
+                    || i.starts_with("tcp://")
+                    || i.starts_with("listen://")
+                    || i.starts_with("kafka://")
+            })
+            .map(String::as_str)
+            .collect();
+        if let Some(first) = again.first() {
+            let what = if *first == "-" {
+                "standard input"
+            } else {
+                first
+            };
+            return Err(usage(format!(
+                "--state cannot resume {what}: a restarted run reads its inputs again from where it stopped, and {} cannot be read again; give files (-i FILE, a pattern or a directory, -F to follow them)",
+                if first.starts_with("kafka://") {
+                    "Kafka inputs are not resumed from a state yet (group= commits their offsets)"
+                } else {
+                    "it"
+                }
+            )));
+        }
+    }
     noop::check(&noop::Facts {
         matches: m,
         inputs: &inputs,
@@ -566,6 +600,7 @@ fn plan_from(
         duration: dur("duration")?,
         exit_on_row: m.get_flag("exit-on-row"),
         speed,
+        suspend: m.get_one::<String>("state").is_some(),
         max_line_bytes,
         time_format,
         millis,
@@ -580,6 +615,7 @@ fn plan_from(
             .get_one::<u64>("max-connections")
             .map_or(64, |n| *n as usize),
         kafka_times,
+        resume: None,
     };
     let output = Output {
         format: output,
@@ -611,6 +647,7 @@ fn plan_from(
         },
         emit: m.get_one::<String>("emit").cloned(),
         explain: m.get_flag("explain"),
+        state: m.get_one::<String>("state").map(std::path::PathBuf::from),
     })
 }
 

@@ -11,6 +11,9 @@
 
 mod close;
 mod parallel;
+mod state;
+
+pub use state::{Checkpoint, Position, Snapshot};
 mod seen;
 mod session;
 
@@ -31,6 +34,11 @@ use crate::timestamp::Nanos;
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
 use seen::Seen;
 
+/// `--state`: how often it is written while input is read and no batch is
+/// written (besides after each written batch).
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+/// SIGTERM's number: with `--state` it suspends instead of draining.
+const SIGTERM: i32 = 15;
 /// How much queued input [`Engine::gather`] takes behind a small chunk.
 const GATHER_BYTES: usize = 1 << 18;
 /// `--speed`: lines processed between two looks at the clock.
@@ -55,6 +63,9 @@ pub struct EngineOptions {
     /// `--speed X`: replay event time at X times the pace it was recorded.
     pub speed: Option<f64>,
     pub max_line_bytes: usize,
+    /// `--state`: SIGTERM and `--duration` suspend (nothing more is
+    /// written; the open batches stay in the state) instead of draining.
+    pub suspend: bool,
     /// How the times a row carries (a session's start and end) print: as
     /// the output prints batch times (`--time-format`, and whether with
     /// milliseconds).
@@ -76,6 +87,8 @@ pub enum Stop {
     Source(anyhow::Error),
     /// Writing `--dead-letter`'s file failed.
     DeadLetter(std::io::Error),
+    /// Writing `--state`'s file failed (the message names it).
+    State(String),
 }
 
 /// What the engine's loop wakes up for.
@@ -152,6 +165,24 @@ pub struct Engine<'r> {
     last_close: Nanos,
     /// The first batch's start (`window all`'s, with `--with-start`).
     first_start: Option<Nanos>,
+    /// `--state`: where the state goes after each step that wrote.
+    checkpoint: Option<&'r mut dyn Checkpoint>,
+    /// Per source id: the end of its last chunk read whole, and whether
+    /// that ended inside a cut line.
+    positions: Vec<Option<(u64, bool)>>,
+    /// Per source id: how many times it began a new input (a followed
+    /// path's new file), so that the state knows which file a position is in.
+    begins: Vec<u32>,
+    /// Batches written when the state was last handed over.
+    committed: u64,
+    /// The positions then, and when it was.
+    committed_positions: Vec<Option<(u64, bool)>>,
+    last_commit: Instant,
+    /// Every input ended and every batch was written.
+    finished: bool,
+    /// `--state`'s SIGTERM or `--duration`: stopped without writing the
+    /// open batches.
+    suspended: bool,
 }
 
 impl<'r> Engine<'r> {
@@ -215,6 +246,14 @@ impl<'r> Engine<'r> {
             marks: Default::default(),
             first_chunk: Default::default(),
             dead: None,
+            checkpoint: None,
+            positions: Vec::new(),
+            begins: Vec::new(),
+            committed: 0,
+            committed_positions: Vec::new(),
+            last_commit: Instant::now(),
+            finished: false,
+            suspended: false,
         }
     }
 
@@ -279,6 +318,12 @@ impl<'r> Engine<'r> {
         signals: &Receiver<i32>,
     ) -> Result<Option<i32>, Stop> {
         let res = self.run_to_end(rx, signals);
+        // the state at the end (or suspended), unless the run failed: then
+        // the last one stands
+        let res = match res {
+            Ok(sig) => self.commit().map(|()| sig),
+            Err(e) => Err(e),
+        };
         // the open batch's lines are the workers' (processing time, line
         // count, eof); event time's and the windows' are pending
         let mut open = Counts::default();
@@ -300,10 +345,18 @@ impl<'r> Engine<'r> {
         let mut live = self.names.readers();
         let mut signal = None;
         while live > 0 && !self.done {
-            let deadline = match (self.batcher.deadline(), stop_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            // --state: input read since the last commit is committed within
+            // COMMIT_EVERY, also when no more comes (a followed file at rest)
+            let commit_at = (self.checkpoint.is_some()
+                && self.positions != self.committed_positions)
+                .then(|| {
+                    let left = COMMIT_EVERY.saturating_sub(self.last_commit.elapsed());
+                    now().saturating_add(nanos(left))
+                });
+            let deadline = [self.batcher.deadline(), stop_at, commit_at]
+                .into_iter()
+                .flatten()
+                .min();
             let ev = match deadline {
                 Some(d) => select! {
                     recv(rx) -> m => m.map_or(Event::Closed, Event::Msg),
@@ -317,6 +370,11 @@ impl<'r> Engine<'r> {
             };
             let t = now();
             if stop_at.is_some_and(|s| t >= s) {
+                if self.opts.suspend {
+                    // --state: what is open stays open, in the state
+                    self.suspended = true;
+                    break;
+                }
                 match ev {
                     // it arrived by the stop: it still belongs to the run
                     Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
@@ -342,7 +400,11 @@ impl<'r> Engine<'r> {
                     if let Some(n) = self.interrupted.take() {
                         // heard while --speed waited: as a signal here
                         signal = Some(n);
-                        self.drain(rx)?;
+                        if self.opts.suspend && n == SIGTERM {
+                            self.suspended = true;
+                        } else {
+                            self.drain(rx)?;
+                        }
                         break;
                     }
                 }
@@ -351,19 +413,66 @@ impl<'r> Engine<'r> {
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
                 Event::Signal(n) => {
                     signal = Some(n);
-                    self.drain(rx)?;
+                    if self.opts.suspend && n == SIGTERM {
+                        // --state: stop without draining (as Flink's stop)
+                        self.suspended = true;
+                    } else {
+                        self.drain(rx)?;
+                    }
                     break;
                 }
-                Event::Closed => break,
+                Event::Closed => {
+                    live = 0;
+                    break;
+                }
                 Event::Timeout => {}
             }
+            // after a step that wrote, and now and then while reading on
+            // (a long -b eof run killed late need not start afresh)
+            if self.emitted != self.committed
+                || (self.checkpoint.is_some()
+                    && self.last_commit.elapsed() >= COMMIT_EVERY
+                    && self.positions != self.committed_positions)
+            {
+                self.commit()?;
+            }
         }
-        if !self.done {
+        if !self.done && !self.suspended {
             self.finish()?;
+            // every input read to its end and every batch written
+            self.finished = live == 0 && signal.is_none();
         }
         self.fmt.finish(self.out).map_err(Stop::Output)?;
         self.out.flush().map_err(Stop::Output)?;
         Ok(signal)
+    }
+
+    /// Hands the state to the checkpoint (`--state`), the output and the
+    /// dead letters flushed first.
+    fn commit(&mut self) -> Result<(), Stop> {
+        let Some(cp) = self.checkpoint.take() else {
+            return Ok(());
+        };
+        let flushed = self
+            .out
+            .flush()
+            .map_err(Stop::Output)
+            .and_then(|()| match &mut self.dead {
+                Some(d) => d.flush().map_err(Stop::DeadLetter),
+                None => Ok(()),
+            });
+        let res = flushed.and_then(|()| cp.commit(&self.snapshot()).map_err(Stop::State));
+        self.checkpoint = Some(cp);
+        self.committed = self.emitted;
+        self.committed_positions.clone_from(&self.positions);
+        self.last_commit = Instant::now();
+        res
+    }
+
+    /// `--state`: the state goes to `cp` after each step that wrote a batch
+    /// and when the run ends.
+    pub fn checkpoint(&mut self, cp: &'r mut dyn Checkpoint) {
+        self.checkpoint = Some(cp);
     }
 
     /// At a stop: what the readers had already read belongs to the run.
@@ -441,7 +550,25 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
-    fn chunk(&mut self, mut c: Chunk) -> Result<(), Stop> {
+    fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
+        let (source, end, cut) = (c.source, c.end, c.last_cut);
+        self.chunk_lines(c)?;
+        if !self.done && self.interrupted.is_none() {
+            self.read_to(source, end, cut);
+        }
+        Ok(())
+    }
+
+    /// `--state`: source `source` was read whole up to `end` of its stream.
+    fn read_to(&mut self, source: u32, end: u64, cut: bool) {
+        let i = source as usize;
+        if self.positions.len() <= i {
+            self.positions.resize(i + 1, None);
+        }
+        self.positions[i] = Some((end, cut));
+    }
+
+    fn chunk_lines(&mut self, mut c: Chunk) -> Result<(), Stop> {
         self.chunk_no += 1;
         let mut mark = c.mark.take();
         let mut data = &c.data[..];
@@ -546,6 +673,15 @@ impl<'r> Engine<'r> {
     /// operators forget what they learnt from the input before.
     fn begin(&mut self, id: u32) {
         self.work.restart_lines(id);
+        // --state: another file (or connection) under this source now
+        let i = id as usize;
+        if self.begins.len() <= i {
+            self.begins.resize(i + 1, 0);
+        }
+        self.begins[i] += 1;
+        if let Some(p) = self.positions.get_mut(i) {
+            *p = None;
+        }
         for op in &self.chain.pre {
             op.input_began(id);
         }
@@ -598,7 +734,13 @@ impl<'r> Engine<'r> {
         let source = group[0].source;
         let parts: Vec<&[u8]> = group.iter().map(|c| &c.data[..]).collect();
         let cuts: Vec<bool> = group.iter().map(|c| c.last_cut).collect();
-        self.step(source, parts, cuts, None)
+        self.step(source, parts, cuts, None)?;
+        if let Some(last) = group.last() {
+            if !self.done {
+                self.read_to(source, last.end, last.last_cut);
+            }
+        }
+        Ok(())
     }
 
     /// Runs the per-record operators over whole lines of one source.

@@ -191,6 +191,33 @@ impl Work {
         self.next_line[src] = 1;
     }
 
+    /// The sequence number of the next part (`--state`).
+    pub(super) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Per source: the number of its next line (`--state`).
+    pub(super) fn next_lines(&self) -> &[u64] {
+        &self.next_line
+    }
+
+    pub(super) fn set_next_lines(&mut self, lines: &[u64]) {
+        if self.next_line.len() < lines.len() {
+            self.next_line.resize(lines.len(), 1);
+        }
+        self.next_line[..lines.len()].copy_from_slice(lines);
+    }
+
+    /// A restored open batch: its partial (into the first worker), its
+    /// counters, and the sequence number parts go on from.
+    pub(super) fn restore(&mut self, open: Option<Partial>, counts: Counts, seq: u64) {
+        if let (Some(p), Some(w)) = (open, self.workers.first_mut()) {
+            w.partial = p;
+            w.cx.counts = counts;
+        }
+        self.seq = seq;
+    }
+
     /// Every worker's counters so far.
     pub(super) fn counts(&self, into: &mut Counts) {
         for w in &self.workers {

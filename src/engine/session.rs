@@ -17,12 +17,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::agg::AggState;
+use crate::agg::{AggState, Aggregation};
 use crate::batch::pieces::{Pieces, SessionKey, to_other};
 use crate::batch::session::{Session, Sessions};
 use crate::batch::{Batching, Grid, Meter, Partial as _, WindowSpec, nanos};
 use crate::ops::chain::Chain;
 use crate::record::Record;
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::{Nanos, TimeFormat, format_time, parse_timestamp};
 use crate::value::Value;
 
@@ -61,6 +62,45 @@ impl Track {
             alone_upto: None,
             advanced: None,
         })
+    }
+
+    /// Writes the open sessions for `--state`.
+    pub(super) fn save(&self, e: &mut Encoder) {
+        e.opt_i64(self.alone_upto);
+        e.opt_i64(self.advanced);
+        let open: Vec<_> = self.sessions.open().collect();
+        e.usize(open.len());
+        for (key, list) in open {
+            e.bytes(key.as_bytes());
+            e.usize(list.len());
+            for s in list {
+                e.i64(s.start);
+                e.i64(s.last);
+                s.partial.save(e);
+            }
+        }
+    }
+
+    /// Reads back what [`Track::save`] wrote (into a track with no session
+    /// open).
+    pub(super) fn load(&mut self, agg: &dyn Aggregation, d: &mut Decoder<'_>) -> codec::Result<()> {
+        self.alone_upto = d.opt_i64()?;
+        self.advanced = d.opt_i64()?;
+        let keys = d.count()?;
+        for _ in 0..keys {
+            let key = SessionKey::from_bytes(d.bytes()?);
+            let n = d.count()?;
+            let mut list = Vec::with_capacity(n);
+            for _ in 0..n {
+                list.push(Session {
+                    start: d.i64()?,
+                    last: d.i64()?,
+                    partial: agg.load(d)?,
+                });
+            }
+            self.sessions.restore(key, list);
+        }
+        Ok(())
     }
 
     /// Takes in a closed batch's pieces; the pieces of a key that is not

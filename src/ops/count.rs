@@ -10,6 +10,7 @@ use crate::ops::spark::{
 };
 use crate::ops::{BuildCx, Built, Operator, Stage};
 use crate::record::Record;
+use crate::state::codec::{self, Decoder, Encoder};
 use crate::value::Value;
 
 pub struct Count;
@@ -60,6 +61,9 @@ impl Aggregation for CountAgg {
     fn new_state(&self) -> Box<dyn AggState> {
         Box::new(Counter(0))
     }
+    fn load(&self, d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>> {
+        Ok(Box::new(Counter(d.u64()?)))
+    }
     fn columns(&self) -> Option<Vec<String>> {
         Some(vec!["count".into()])
     }
@@ -68,6 +72,9 @@ impl Aggregation for CountAgg {
 struct Counter(u64);
 
 impl AggState for Counter {
+    fn save(&self, e: &mut Encoder) {
+        e.u64(self.0);
+    }
     fn add(&mut self, _rec: &Record<'_>) {
         self.0 += 1;
     }

@@ -351,6 +351,27 @@ impl RecordOp for CsvOp {
         }
     }
 
+    fn learnt(&self, input: u32) -> Option<Vec<String>> {
+        match &self.names {
+            Names::Header(h) => h
+                .load()
+                .get(&input)
+                .map(|c| c.names.iter().map(|n| n.to_string()).collect()),
+            Names::Fixed(_) => None,
+        }
+    }
+
+    fn relearn(&self, input: u32, learnt: Vec<String>) {
+        if let Names::Header(h) = &self.names {
+            let cols = Arc::new(Columns::new(learnt.into_iter().map(interned).collect()));
+            h.rcu(|m| {
+                let mut m = HashMap::clone(m);
+                m.insert(input, Arc::clone(&cols));
+                m
+            });
+        }
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
         let src = source(&rec, &self.field);
         let text: &str = match &src {

@@ -239,6 +239,18 @@ pub trait RecordOp: Send + Sync {
     /// Called by the engine between steps.
     fn input_began(&self, _input: u32) {}
 
+    /// What the operator learnt from input `input`'s first records and
+    /// needs for the rest of it (`csv --header`'s column names), for
+    /// `--state`: a run resumed in the middle of an input does not read its
+    /// first records again. None: nothing.
+    fn learnt(&self, _input: u32) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Takes back what [`RecordOp::learnt`] gave for input `input`, before
+    /// a resumed run reads on from the middle of it.
+    fn relearn(&self, _input: u32, _learnt: Vec<String>) {}
+
     /// Called once before the run reads any input (never for `--emit`):
     /// what the operator must read before the first record (`join`'s
     /// table). An error is a runtime failure, exit 1, with this message.

@@ -28,6 +28,7 @@ use crate::ops::spark::{
 };
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::{Record, column_name};
+use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::{Num, Value};
 
 pub struct Stats;
@@ -354,6 +355,25 @@ impl Aggregation for StatsAgg {
         self.state(false)
     }
 
+    fn load(&self, d: &mut Decoder<'_>) -> codec::Result<Box<dyn AggState>> {
+        let spec = &self.0;
+        let (part, pos) = (d.bool()?, d.u64()?);
+        let groups = KeyTable::load(d, |d| Group::load(spec, d))?;
+        let other = if d.bool()? {
+            Some(Group::load(spec, d)?)
+        } else {
+            None
+        };
+        Ok(Box::new(StatsState {
+            spec: Arc::clone(spec),
+            groups,
+            limit: Arc::clone(&self.1),
+            other,
+            pos,
+            part,
+        }))
+    }
+
     /// Percentiles depend on the order values come in (a sketch).
     fn ordered(&self) -> bool {
         self.0.kinds.contains(&SlotKind::Quantiles)
@@ -471,6 +491,42 @@ impl Group {
         self.records += 1;
     }
 
+    fn save(&self, e: &mut Encoder) {
+        e.u64(self.records);
+        e.usize(self.slots.len());
+        for s in self.slots.iter() {
+            s.save(e);
+        }
+    }
+
+    /// Reads back what [`Group::save`] wrote: slots of the kinds `spec`
+    /// makes, in its order.
+    fn load(spec: &Spec, d: &mut Decoder<'_>) -> codec::Result<Group> {
+        let records = d.u64()?;
+        let n = d.count()?;
+        if n != spec.kinds.len() {
+            return Err(DecodeError(format!(
+                "a group of {n} aggregates where stats keeps {}",
+                spec.kinds.len()
+            )));
+        }
+        let mut slots = Vec::with_capacity(n);
+        for kind in &spec.kinds {
+            let slot = Slot::load(d)?;
+            if slot.kind() != *kind {
+                return Err(DecodeError(format!(
+                    "an aggregate of kind {:?} where stats keeps {kind:?}",
+                    slot.kind()
+                )));
+            }
+            slots.push(slot);
+        }
+        Ok(Group {
+            slots: slots.into(),
+            records,
+        })
+    }
+
     fn fold(&mut self, theirs: &Group) {
         for (a, b) in self.slots.iter_mut().zip(theirs.slots.iter()) {
             a.merge(b);
@@ -545,6 +601,19 @@ impl StatsState {
 }
 
 impl AggState for StatsState {
+    fn save(&self, e: &mut Encoder) {
+        e.bool(self.part);
+        e.u64(self.pos);
+        self.groups.save(e, Group::save);
+        match &self.other {
+            Some(g) => {
+                e.bool(true);
+                g.save(e);
+            }
+            None => e.bool(false),
+        }
+    }
+
     fn add(&mut self, rec: &Record<'_>) {
         let StatsState {
             spec,
@@ -1365,6 +1434,80 @@ mod tests {
                 prop_assert!(rows.len() <= max_keys + 1, "{} rows", rows.len());
                 prop_assert_eq!(count(&rows), present);
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// `--state`: a part's state (every percentile value kept, with
+        /// positions) written and read back in the middle of its records,
+        /// and the batch's written and read back between parts, go on
+        /// exactly as they would have: the same rows, past 4096 values (a
+        /// percentile sketch and its coin), past 10,000 distinct values (a
+        /// sketch), with exact float sums and `--max-keys`' `(other)` row.
+        #[test]
+        fn stats_state_saved_and_loaded_goes_on_alike(
+            n in 0usize..14_000,
+            groups in 1u64..5,
+            cuts in prop::collection::vec(0usize..14_000, 0..5),
+            at in 0usize..14_000,
+            max_keys in 1usize..4,
+            seed in any::<u64>(),
+        ) {
+            let (a, _) = aggregation_capped(
+                &["stats", "-f", "v,w", "-a", "count,sum,mean,min,max,p50,p99,distinct", "-g", "g"],
+                max_keys,
+            )
+            .expect("valid stats");
+            let a = a.as_ref();
+            let mut x = seed | 1;
+            let recs: Vec<Record<'static>> = (0..n)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let g = Value::Int((x % groups) as i64);
+                    let v = Value::Float((x >> 20) as f64 / 1e7);
+                    let w = match i % 3 {
+                        0 => Value::Int((x % 1000) as i64 - 500),
+                        1 => Value::owned_str(format!("{}", x % 77)),
+                        _ => Value::str("n/a"),
+                    };
+                    rec(&[("g", g), ("v", v), ("w", w)])
+                })
+                .collect();
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| (*c).min(n)).collect();
+            bounds.extend([0, n]);
+            bounds.sort_unstable();
+            let at = at.min(n);
+            let run = |restore: bool| -> Vec<String> {
+                let mut batch = a.new_state();
+                for (seq, w) in bounds.windows(2).enumerate() {
+                    let mut p = a.new_part();
+                    p.at(crate::agg::key::pos(seq as u64, 0));
+                    for (i, r) in recs[w[0]..w[1]].iter().enumerate() {
+                        if restore && w[0] + i == at {
+                            p = crate::agg::saved_and_loaded(a, p.as_ref());
+                        }
+                        p.add(r);
+                    }
+                    batch.merge(p.as_ref());
+                    if restore {
+                        batch = crate::agg::saved_and_loaded(a, batch.as_ref());
+                    }
+                }
+                // a window's merge of batches, sketches into sketches
+                let mut window = a.new_state();
+                window.merge(batch.as_ref());
+                if restore {
+                    window = crate::agg::saved_and_loaded(a, window.as_ref());
+                }
+                window.merge(batch.as_ref());
+                let mut rows = show(&batch.emit(false));
+                rows.extend(show(&window.emit(false)));
+                rows
+            };
+            prop_assert_eq!(run(true), run(false));
         }
     }
 }

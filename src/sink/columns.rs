@@ -77,6 +77,23 @@ impl Columns {
         &self.names
     }
 
+    /// What it carries to the next batch (`--state`).
+    pub fn carried(&self) -> super::Carried {
+        super::Carried {
+            columns: self.names.clone(),
+            set: self.set,
+            headed: self.headed,
+            batches: 0,
+        }
+    }
+
+    /// Goes on from what [`Columns::carried`] gave.
+    pub fn carry_on(&mut self, c: super::Carried) {
+        self.names = c.columns;
+        self.set = c.set;
+        self.headed = c.headed;
+    }
+
     /// Lays a batch out, in one pass over its rows: the stretches of its
     /// rows in order, each with its columns, growing the columns where a
     /// row brings new fields. An empty batch has no stretch, except the
@@ -298,6 +315,14 @@ impl<D: Dialect> Table<D> {
             cols: Columns::new(known),
             lines: Vec::new(),
         }
+    }
+
+    pub fn carried(&self) -> super::Carried {
+        self.cols.carried()
+    }
+
+    pub fn carry_on(&mut self, c: super::Carried) {
+        self.cols.carry_on(c);
     }
 
     /// Writes one batch: its header blocks, when there are any, and its rows.

@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 
 use super::columns::{Dialect, Table};
-use super::{BatchOut, Formatter, Options, RowSource};
+use super::{BatchOut, Carried, Formatter, Options, RowSource};
 use crate::timestamp::Nanos;
 
 pub struct Csv(Table<CsvCells>);
@@ -50,6 +50,12 @@ pub fn field_into(out: &mut String, s: &str) {
 }
 
 impl Formatter for Csv {
+    fn carried(&self) -> Carried {
+        self.0.carried()
+    }
+    fn carry_on(&mut self, c: Carried) {
+        self.0.carry_on(c);
+    }
     fn rows_carry_time(&self) -> bool {
         true
     }

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::jsonl::{write_fields, write_time};
-use super::{BatchOut, Formatter, Options};
+use super::{BatchOut, Carried, Formatter, Options};
 
 pub struct Json {
     opts: Options,
@@ -26,6 +26,11 @@ impl Json {
 }
 
 impl Formatter for Json {
+    /// Nothing: each batch stands alone.
+    fn carried(&self) -> Carried {
+        Carried::default()
+    }
+    fn carry_on(&mut self, _c: Carried) {}
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.buf.clear();
         self.buf.extend_from_slice(b"{\"time\":");

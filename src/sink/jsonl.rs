@@ -15,7 +15,7 @@
 
 use std::io::{self, Write};
 
-use super::{BatchOut, Block, Formatter, Options, RowSource};
+use super::{BatchOut, Block, Carried, Formatter, Options, RowSource};
 use crate::numfmt;
 use crate::record::Record;
 use crate::timestamp::{Nanos, TimeFormat};
@@ -162,6 +162,11 @@ impl Jsonl {
 }
 
 impl Formatter for Jsonl {
+    /// Nothing: each row stands alone.
+    fn carried(&self) -> Carried {
+        Carried::default()
+    }
+    fn carry_on(&mut self, _c: Carried) {}
     fn rows_carry_time(&self) -> bool {
         true
     }

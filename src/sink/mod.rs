@@ -252,8 +252,30 @@ where
     Ok(())
 }
 
+/// What a format carries from one batch to the next: the columns laid out
+/// so far (`csv`, `tsv`), whether their first header is written, and how
+/// many batches were (`pretty` puts a blank line between two). `--state`
+/// keeps it, so that a format goes on after a restart as it would have
+/// without one: `csv` prints its header once, a `tsv` row keeps its cells
+/// under the columns of the rows before it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub columns: Vec<String>,
+    /// The columns are set (the chain's own, or by a batch with rows).
+    pub set: bool,
+    /// The first header is due already (a next one starts a new block).
+    pub headed: bool,
+    pub batches: u64,
+}
+
 /// An output format.
 pub trait Formatter: Send {
+    /// What it carries to the next batch (see [`Carried`]); every format
+    /// says, none by default, so that a new one cannot forget `--state`.
+    fn carried(&self) -> Carried;
+    /// Goes on from what [`Formatter::carried`] gave (a restart with
+    /// `--state`), before any batch.
+    fn carry_on(&mut self, c: Carried);
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()>;
     /// A batch (not a window) whose rows are made as they are written:
     /// formats that write row by row (tsv, jsonl) take them a block at a

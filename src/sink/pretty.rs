@@ -26,7 +26,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{BatchOut, Formatter, Options};
+use super::{BatchOut, Carried, Formatter, Options};
 use crate::value::{Value, parse_num};
 
 const BOLD: &str = "\x1b[1m";
@@ -213,6 +213,16 @@ fn push_cell(line: &mut String, text: &str, text_width: usize, width: usize, rig
 }
 
 impl Formatter for Pretty {
+    /// How many batches were written (a blank line goes between two).
+    fn carried(&self) -> Carried {
+        Carried {
+            batches: self.batches,
+            ..Carried::default()
+        }
+    }
+    fn carry_on(&mut self, c: Carried) {
+        self.batches = c.batches;
+    }
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         self.line.clear();
         if self.batches > 0 {

@@ -28,7 +28,7 @@
 use std::io::{self, Write};
 
 use super::columns::place;
-use super::{BatchOut, Formatter, Options};
+use super::{BatchOut, Carried, Formatter, Options};
 use crate::numfmt::{write_int, write_py_float, write_py_str_repr};
 use crate::timestamp::write_spark_time_in;
 use crate::value::Value;
@@ -124,6 +124,11 @@ fn write_py_json(out: &mut String, j: &serde_json::Value) {
 }
 
 impl Formatter for Spark {
+    /// Nothing: each batch stands alone.
+    fn carried(&self) -> Carried {
+        Carried::default()
+    }
+    fn carry_on(&mut self, _c: Carried) {}
     fn batch(&mut self, b: &BatchOut<'_>, out: &mut dyn Write) -> io::Result<()> {
         let buf = &mut self.buf;
         buf.clear();

@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use super::columns::{Dialect, Table};
-use super::{BatchOut, Formatter, Options, RowSource};
+use super::{BatchOut, Carried, Formatter, Options, RowSource};
 use crate::timestamp::Nanos;
 
 pub struct Tsv(Table<TsvCells>);
@@ -52,6 +52,12 @@ pub fn escape_into(out: &mut String, s: &str) {
 }
 
 impl Formatter for Tsv {
+    fn carried(&self) -> Carried {
+        self.0.carried()
+    }
+    fn carry_on(&mut self, c: Carried) {
+        self.0.carry_on(c);
+    }
     fn rows_carry_time(&self) -> bool {
         true
     }

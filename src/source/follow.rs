@@ -47,7 +47,11 @@ pub fn run_claimed(
 ) -> anyhow::Result<()> {
     let mut f = Follower::new(name, file, id, opts.max_line_bytes)?;
     f.claims = claims;
-    if opts.from_end {
+    let from = super::identity::start_of(opts.resume.as_deref(), name);
+    if from.offset > 0 || from.skip_line {
+        // --state: on from where the last run read this same file to
+        f.start_at(from)?;
+    } else if opts.from_end {
         f.start_at_end()?;
     }
     f.follow(tx)?;
@@ -129,6 +133,15 @@ impl<'a> Follower<'a> {
             warned: false,
             claims: None,
         })
+    }
+
+    /// Starts at a resumed run's point of this file.
+    fn start_at(&mut self, from: super::reader::Resume) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(from.offset))?;
+        self.pos = from.offset;
+        self.lines.restart(from.offset);
+        self.lines.skipping = from.skip_line;
+        Ok(())
     }
 
     /// `--from-end`: skips what the file holds, except a last line still

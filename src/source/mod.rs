@@ -16,6 +16,7 @@
 pub mod bom;
 pub mod decompress;
 pub mod follow;
+pub mod identity;
 pub mod kafka;
 pub mod listen;
 pub mod mark;
@@ -70,7 +71,7 @@ pub static CONNECTIONS_REFUSED: AtomicU64 = AtomicU64::new(0);
 pub const CHANNEL_CHUNKS: usize = 8;
 
 /// What every source needs to know.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SourceOptions {
     pub max_line_bytes: usize,
     pub follow: bool,
@@ -79,6 +80,8 @@ pub struct SourceOptions {
     pub max_connections: usize,
     /// `--event-time kafka`: Kafka chunks carry each line's timestamp.
     pub kafka_times: bool,
+    /// `--state`: where the files read before resume.
+    pub resume: Option<std::sync::Arc<identity::ResumeMap>>,
 }
 
 /// Bad usage found while opening the inputs (`-F` on a compressed file):
@@ -461,13 +464,13 @@ pub fn spawn(inputs: Vec<Input>, tx: Sender<Msg>, opts: SourceOptions, roster: &
     }
     let mut handles = Vec::new();
     if !ending.is_empty() {
-        let (tx, roster) = (tx.clone(), roster.clone());
+        let (tx, roster, opts) = (tx.clone(), roster.clone(), opts.clone());
         handles.push(start("spate-src-seq".into(), move || {
             sequence::run(ending, &tx, &opts, &roster);
         }));
     }
     for (i, input) in live.into_iter().enumerate() {
-        let (tx, roster) = (tx.clone(), roster.clone());
+        let (tx, roster, opts) = (tx.clone(), roster.clone(), opts.clone());
         let home = match &input {
             Live::Kafka { name, opened, .. } => {
                 kafka::Committer::start(name, &opened.url).map(|c| {

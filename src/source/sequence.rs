@@ -18,7 +18,8 @@ use anyhow::Context;
 use crossbeam_channel::Sender;
 
 use super::decompress::{Codec, Decoded, Raw};
-use super::{EndingFile, Msg, Roster, SourceOptions, read_chunks};
+use super::reader::{Resume, read_chunks_from};
+use super::{EndingFile, Msg, Roster, SourceOptions};
 
 /// An input read to its end.
 pub enum Ending {
@@ -33,7 +34,7 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
     for input in inputs {
         let (id, name, res) = match input {
             Ending::Stdin { id } => {
-                let res = read_one(std::io::stdin().lock(), id, opts, tx);
+                let res = read_one(std::io::stdin().lock(), id, opts, tx, Resume::default());
                 (id, "stdin".to_string(), res)
             }
             Ending::File(f) => {
@@ -41,7 +42,8 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
                     Some(file) => Ok(file),
                     None => File::open(&f.name).with_context(|| format!("cannot open {}", f.name)),
                 };
-                let res = res.and_then(|file| read_one(file, f.id, opts, tx));
+                let from = super::identity::start_of(opts.resume.as_deref(), &f.name);
+                let res = res.and_then(|file| read_one(file, f.id, opts, tx, from));
                 (f.id, f.name, res)
             }
         };
@@ -65,21 +67,33 @@ fn read_one<R: Read>(
     id: u32,
     opts: &SourceOptions,
     tx: &Sender<Msg>,
+    from: Resume,
 ) -> anyhow::Result<Option<super::decompress::Damage>> {
     let mut raw = Raw::new(r);
     let codec = Codec::sniff(raw.peek(Codec::undecided)?);
     let max = opts.max_line_bytes;
     match codec {
         None => {
-            read_chunks(&mut raw, id, max, tx)?;
+            skip(&mut raw, from.offset)?;
+            read_chunks_from(&mut raw, id, max, tx, from)?;
             Ok(None)
         }
         Some(codec) => {
             let mut dec = Decoded::new(codec, raw)?;
-            read_chunks(&mut dec, id, max, tx)?;
+            // a resumed compressed file is decoded again up to its point
+            skip(&mut dec, from.offset)?;
+            read_chunks_from(&mut dec, id, max, tx, from)?;
             Ok(dec.damage().cloned())
         }
     }
+}
+
+/// Reads past the first `n` bytes of `r` (a resumed input's, read before).
+fn skip<R: Read>(r: &mut R, n: u64) -> std::io::Result<()> {
+    if n > 0 {
+        std::io::copy(&mut r.take(n), &mut std::io::sink())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -96,6 +110,7 @@ mod tests {
             reconnect: false,
             max_connections: 1,
             kafka_times: false,
+            resume: None,
         }
     }
 

@@ -148,7 +148,7 @@ pub fn run(w: Watch, opts: &SourceOptions, tx: &Sender<Msg>, roster: &Roster) {
     // files found later are read from their start
     let later = SourceOptions {
         from_end: false,
-        ..*opts
+        ..opts.clone()
     };
     let mut failing = false;
     loop {
@@ -224,7 +224,10 @@ fn spawn(
     claims: &Arc<Claims>,
     tx: &Sender<Msg>,
 ) -> JoinHandle<()> {
-    let opts = SourceOptions { from_end, ..*opts };
+    let opts = SourceOptions {
+        from_end,
+        ..opts.clone()
+    };
     let (claims, tx) = (Arc::clone(claims), tx.clone());
     super::start(format!("spate-follow-{}", f.id), move || {
         let FollowedFile { id, name, file } = f;

@@ -4,7 +4,11 @@
 //! a state file may be cut short or damaged, and the checksum around it
 //! (see `super`) is only the first line of defence.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use crate::record::Record;
+use crate::value::Value;
 
 /// Why a state could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +207,89 @@ impl<'a> Decoder<'a> {
             Some(self.i64()?)
         } else {
             None
+        })
+    }
+}
+
+/// Values and records, as partial results of chains without an
+/// aggregation and as keys hold them.
+impl Encoder {
+    pub fn value(&mut self, v: &Value<'_>) {
+        match v {
+            Value::Null => self.u8(0),
+            Value::Bool(b) => {
+                self.u8(1);
+                self.bool(*b);
+            }
+            Value::Int(i) => {
+                self.u8(2);
+                self.i64(*i);
+            }
+            Value::Float(f) => {
+                self.u8(3);
+                self.f64(*f);
+            }
+            Value::Str(t) => {
+                self.u8(if t.quoted { 6 } else { 4 });
+                self.str(&t.s);
+            }
+            Value::Json(j) => {
+                self.u8(5);
+                self.str(&j.to_string());
+            }
+        }
+    }
+
+    pub fn record(&mut self, r: &Record<'_>) {
+        match &r.value {
+            Some(v) => {
+                self.bool(true);
+                self.value(v);
+            }
+            None => self.bool(false),
+        }
+        self.usize(r.fields.len());
+        for (name, v) in &r.fields {
+            self.str(name);
+            self.value(v);
+        }
+    }
+}
+
+impl Decoder<'_> {
+    pub fn value(&mut self) -> Result<Value<'static>> {
+        Ok(match self.u8()? {
+            0 => Value::Null,
+            1 => Value::Bool(self.bool()?),
+            2 => Value::Int(self.i64()?),
+            3 => Value::Float(self.f64()?),
+            4 => Value::text_of(Cow::Owned(self.str()?.to_string())),
+            6 => Value::json_str(Cow::Owned(self.str()?.to_string())),
+            5 => {
+                let j: serde_json::Value = serde_json::from_str(self.str()?)
+                    .map_err(|e| DecodeError(format!("a JSON value: {e}")))?;
+                Value::Json(Box::new(j))
+            }
+            t => return Err(DecodeError(format!("a value of kind {t}"))),
+        })
+    }
+
+    pub fn record(&mut self) -> Result<Record<'static>> {
+        let value = if self.bool()? {
+            Some(self.value()?)
+        } else {
+            None
+        };
+        let n = self.count()?;
+        let mut fields = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = Cow::Owned(self.str()?.to_string());
+            fields.push((name, self.value()?));
+        }
+        Ok(Record {
+            value,
+            fields,
+            raw: "",
         })
     }
 }

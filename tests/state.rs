@@ -1,0 +1,549 @@
+//! `--state`: a run killed at any instant (SIGKILL) and started again with
+//! the same arguments, as often as it takes, leaves in `--output-file` and
+//! `--dead-letter` exactly the bytes of one uninterrupted run; a damaged,
+//! cut, foreign or mismatched state is refused with the stated exit and
+//! the output untouched; a full disk stops the run with the previous state
+//! still good.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::util::{kill, spate, wait_code};
+
+/// xorshift: the same sequence on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Access-log lines over a day from 2024-03-10T12:00:00Z, a line about
+/// every 0.3 s, one in 9 stamped up to 20 s early (some then late), one in
+/// 101 not a log line at all (dropped as unparsed).
+fn access_log(n: usize) -> Vec<String> {
+    let mut rng = Rng(0x5eed_cafe);
+    (0..n)
+        .map(|i| {
+            if i % 101 == 50 {
+                return format!("garbage line {i}");
+            }
+            let mut ms = i as i64 * 300;
+            if rng.below(9) == 0 {
+                ms -= rng.below(20_000) as i64;
+            }
+            let secs = 1_710_072_000 + ms.max(0) / 1000;
+            let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+            let day = 10 + (secs - 1_710_028_800) / 86_400;
+            format!(
+                "10.0.{}.{} - - [{day:02}/{}/2024:{h:02}:{m:02}:{s:02} +0000] \"GET /p{} HTTP/1.1\" {} {}",
+                rng.below(4),
+                rng.below(250),
+                MONTHS[2],
+                rng.below(40),
+                [200, 200, 200, 404, 500, 302][rng.below(6) as usize],
+                rng.below(50_000) + 1,
+            )
+        })
+        .collect()
+}
+
+const PARSE: &str = r#"" (?P<status>\d{3}) (?P<bytes>\d+)$"#;
+
+/// A temp dir with the log, and the paths a run uses.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Setup {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn arg(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+/// The options and chain of a run over `log` into `out` and `dead`, state
+/// in `state` (none: no `--state`).
+fn args(
+    s: &Setup,
+    follow: bool,
+    batching: &[&str],
+    state: Option<&str>,
+    suffix: &str,
+    chain: &[&str],
+) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    if follow {
+        a.push("-F".into());
+    }
+    a.extend(["-i".to_string(), s.arg("access.log")]);
+    a.extend(batching.iter().map(|x| x.to_string()));
+    if let Some(st) = state {
+        a.extend(["--state".to_string(), s.arg(st)]);
+    }
+    a.extend([
+        "--output-file".to_string(),
+        s.arg(&format!("out{suffix}")),
+        "--dead-letter".to_string(),
+        s.arg(&format!("dead{suffix}")),
+    ]);
+    a.extend(chain.iter().map(|x| x.to_string()));
+    a
+}
+
+/// Appends `lines` to the log in slices, `pause_ms` apart.
+fn write_slowly(path: PathBuf, lines: Vec<String>, pause_ms: u64) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .expect("open the log");
+        for slice in lines.chunks(1500) {
+            let mut text = slice.join("\n");
+            text.push('\n');
+            f.write_all(text.as_bytes()).expect("append to the log");
+            std::thread::sleep(Duration::from_millis(pause_ms));
+        }
+    })
+}
+
+/// Waits (bounded) until `path` has not changed for `quiet`.
+fn settled(path: &Path, quiet: Duration) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stamp = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let mut last = stamp(path);
+    let mut since = Instant::now();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = stamp(path);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+    }
+    panic!("{} kept changing", path.display());
+}
+
+/// The crash test: a growing log followed with `--state`, killed at 30 or
+/// more random instants and started again, then stopped with SIGINT once
+/// everything is read; its output and dead letters against one run over
+/// the whole log (written in slices `pause_ms` apart; runs killed within
+/// `max_wait_ms`). Returns (kills, bytes compared).
+fn crash(
+    batching: &[&str],
+    chain: &[&str],
+    (max_wait_ms, pause_ms): (u64, u64),
+    compare: impl Fn(&str, &str),
+) -> (usize, usize) {
+    let s = Setup::new();
+    let lines = access_log(200_000);
+    std::fs::write(s.path("access.log"), "").expect("create the log");
+    let writer = write_slowly(s.path("access.log"), lines, pause_ms);
+    let mut rng = Rng(0xdead_beef);
+    let mut kills = 0;
+    let mut writing = true;
+    let run_args = args(&s, true, batching, Some("state"), "", chain);
+    // how far each state says the runs got
+    let mut committed = Vec::new();
+    while writing || kills < 30 {
+        let mut child = spate(&run_args).spawn();
+        let wait = 5 + rng.below(max_wait_ms);
+        std::thread::sleep(Duration::from_millis(wait));
+        kill(child.id(), "KILL");
+        let code = wait_code(&mut child, Duration::from_secs(20));
+        assert!(code == 137 || code == 0, "a run ended with {code}");
+        kills += 1;
+        writing = !writer.is_finished();
+        committed.push(committed_output(&run_args, &s.path("state")));
+    }
+    // each run went on from the last one's state: what was committed only
+    // grows, and it grew across the runs (a run that started afresh each
+    // time would also end right, but not this way)
+    assert!(
+        committed.windows(2).all(|w| w[0] <= w[1]),
+        "a state went back: {committed:?}"
+    );
+    let grew = committed.windows(2).filter(|w| w[0] < w[1]).count();
+    assert!(
+        grew >= 3,
+        "runs did not go on from their state: {committed:?}"
+    );
+    writer.join().expect("the writer");
+    // the last run: it reads what is left, then SIGINT drains it
+    let mut child = spate(args(&s, true, batching, Some("state"), "", chain)).spawn();
+    settled(&s.path("state"), Duration::from_millis(1500));
+    kill(child.id(), "INT");
+    assert_eq!(wait_code(&mut child, Duration::from_secs(30)), 130);
+    // one uninterrupted run over the whole log
+    let whole = spate(args(&s, false, batching, None, ".ref", chain)).run();
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let read = |n: &str| std::fs::read_to_string(s.path(n)).expect("read a result file");
+    let (out, reference) = (read("out"), read("out.ref"));
+    compare(&out, &reference);
+    let (dead, dead_ref) = (read("dead"), read("dead.ref"));
+    // the dead letters name the input as given: the same path
+    assert!(dead == dead_ref, "dead letters differ after {kills} kills");
+    (kills, out.len() + dead.len())
+}
+
+/// How far the state at `path` for a run of `args` has got: the input read
+/// and the output committed.
+fn committed_output(args: &[String], path: &Path) -> u64 {
+    let argv = std::iter::once("spate".to_string()).chain(args.iter().cloned());
+    let Ok(spate::cli::Parsed::Run(plan)) = spate::cli::parse(argv) else {
+        panic!("the run's arguments parse");
+    };
+    let fp = spate::checkpoint::fingerprint(&plan);
+    match spate::checkpoint::read(path, &fp) {
+        Ok(Some(saved)) => saved.read_upto() + saved.output_len.unwrap_or(0),
+        Ok(None) => 0,
+        Err(_) => panic!("the state at {} is not readable", path.display()),
+    }
+}
+
+fn same_bytes(out: &str, reference: &str) {
+    assert!(!reference.is_empty());
+    if out != reference {
+        let diff = out
+            .lines()
+            .zip(reference.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(out.lines().count().min(reference.lines().count()));
+        panic!(
+            "output differs from the uninterrupted run's at line {}: {:?} vs {:?} ({} vs {} lines)",
+            diff + 1,
+            out.lines().nth(diff),
+            reference.lines().nth(diff),
+            out.lines().count(),
+            reference.lines().count()
+        );
+    }
+}
+
+/// Rows without their wall-clock batch time.
+fn without_time(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
+        .collect()
+}
+
+#[test]
+fn state_crash_event_time_windows_exactly_once() {
+    let (kills, bytes) = crash(
+        &["--event-time", "auto", "-b", "1m", "--lateness", "10s"],
+        &[
+            "parse", PARSE, "then", "window", "5m", "--slide", "1m", "then", "count",
+        ],
+        (120, 4),
+        same_bytes,
+    );
+    eprintln!("state crash (event time, windows): {kills} kills, {bytes} bytes compared");
+}
+
+#[test]
+fn state_crash_batch_lines_exactly_once() {
+    let (kills, bytes) = crash(
+        &["--batch-lines", "1000"],
+        &["parse", PARSE, "then", "count"],
+        (120, 4),
+        |out, reference| assert_eq!(without_time(out), without_time(reference)),
+    );
+    eprintln!("state crash (--batch-lines): {kills} kills, {bytes} bytes compared");
+}
+
+#[test]
+fn state_crash_eof_exactly_once() {
+    let (kills, bytes) = crash(
+        &["-b", "eof"],
+        &["parse", PARSE, "then", "count"],
+        // nothing is written before the end: the state is written every
+        // second as input is read, so the log grows over some seconds
+        (1500, 60),
+        |out, reference| assert_eq!(without_time(out), without_time(reference)),
+    );
+    eprintln!("state crash (-b eof): {kills} kills, {bytes} bytes compared");
+}
+
+/// Processing time: batches fall where the clock says, but every line is
+/// counted in exactly one written batch over all the runs.
+#[test]
+fn state_crash_processing_time_counts_every_line_once() {
+    let (kills, _) = crash(&["-b", "100ms"], &["count"], (250, 20), |out, _| {
+        let total: u64 = out
+            .lines()
+            .map(|l| {
+                l.rsplit('\t')
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .expect("a count")
+            })
+            .sum();
+        assert_eq!(total, 200_000, "lines counted over every batch");
+    });
+    eprintln!("state crash (processing time): {kills} kills");
+}
+
+/// A run with a state over a small log, to damage its state afterwards.
+fn small_run(s: &Setup) -> (Vec<String>, String) {
+    let lines = access_log(3000);
+    std::fs::write(s.path("access.log"), lines.join("\n") + "\n").expect("write the log");
+    let a = args(
+        s,
+        false,
+        &["--event-time", "auto", "-b", "1m"],
+        Some("state"),
+        "",
+        &["parse", PARSE, "then", "count"],
+    );
+    let out = spate(&a).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let written = std::fs::read_to_string(s.path("out")).expect("output");
+    (a, written)
+}
+
+/// A state cut at every length, a byte flipped anywhere, another format
+/// version: exit 1 naming the state file, and the output left as it was.
+#[test]
+fn state_damaged_cut_or_foreign_is_exit_1_and_output_untouched() {
+    let s = Setup::new();
+    let (a, written) = small_run(&s);
+    let good = std::fs::read(s.path("state")).expect("the state");
+    // a longer output than the state committed: a resumed run would cut it
+    std::fs::write(s.path("out"), format!("{written}extra\n")).expect("write");
+    let check = |bytes: &[u8], what: &str| {
+        std::fs::write(s.path("state"), bytes).expect("write the damaged state");
+        let out = spate(&a).run();
+        assert_eq!(out.code, 1, "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&s.arg("state")),
+            "{what}: names the file: {}",
+            out.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(s.path("out")).expect("output"),
+            format!("{written}extra\n"),
+            "{what}: the output was touched"
+        );
+    };
+    for n in 0..good.len() {
+        check(&good[..n], &format!("cut at {n}"));
+    }
+    for i in (0..good.len()).step_by(good.len().div_ceil(97).max(1)) {
+        let mut bad = good.clone();
+        bad[i] ^= 0x55;
+        check(&bad, &format!("byte {i} flipped"));
+    }
+    let mut other = good.clone();
+    other[8] = 9;
+    check(&other, "another version");
+    std::fs::write(s.path("state"), &good).expect("restore the state");
+}
+
+/// A state written for another chain or another result-shaping option is
+/// exit 2 naming the first difference.
+#[test]
+fn state_for_other_arguments_is_exit_2_naming_the_difference() {
+    let s = Setup::new();
+    let (mut a, _) = small_run(&s);
+    let before = std::fs::read(s.path("out")).expect("output");
+    let last = a.len() - 1;
+    a[last] = "count-by-key".into();
+    let out = spate(&a).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("the chain"), "{}", out.stderr);
+    let (b, _) = (
+        args(
+            &s,
+            false,
+            &["--event-time", "auto", "-b", "2m"],
+            Some("state"),
+            "",
+            &["parse", PARSE, "then", "count"],
+        ),
+        (),
+    );
+    let out = spate(&b).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--batch: the state was written with '1m', this run has '2m'"),
+        "{}",
+        out.stderr
+    );
+    // --with-start changes every row: part of what the state was made for
+    let c = args(
+        &s,
+        false,
+        &["--event-time", "auto", "-b", "1m", "--with-start"],
+        Some("state"),
+        "",
+        &["parse", PARSE, "then", "count"],
+    );
+    let out = spate(&c).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--with-start"), "{}", out.stderr);
+    assert_eq!(std::fs::read(s.path("out")).expect("output"), before);
+}
+
+/// Inputs that cannot be read again are refused with --state.
+#[test]
+fn state_refuses_inputs_that_cannot_be_read_again() {
+    for input in ["-", "tcp://127.0.0.1:9", "listen://127.0.0.1:0"] {
+        let out = spate(["-i", input, "--state", "/tmp/never-written", "count"]).run();
+        assert_eq!(out.code, 2, "{input}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--state cannot resume"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(!Path::new("/tmp/never-written").exists());
+}
+
+/// A finished state: a restart writes nothing more and exits 0.
+#[test]
+fn state_finished_run_restarts_to_nothing() {
+    let s = Setup::new();
+    let (a, written) = small_run(&s);
+    let out = spate(&a).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(s.path("out")).expect("output"),
+        written
+    );
+}
+
+/// A full disk: the state cannot be written, the run stops with exit 1
+/// naming it, the previous state stays as it was and a restart goes on from
+/// it to what one uninterrupted run writes.
+#[test]
+fn state_full_disk_stops_the_run_and_the_last_state_stands() {
+    let s = Setup::new();
+    let lines = access_log(8000);
+    std::fs::write(s.path("access.log"), lines[..4000].join("\n") + "\n").expect("write the log");
+    let batching = ["--event-time", "auto", "-b", "1m"];
+    let chain = ["parse", PARSE, "then", "count"];
+    let a = args(&s, true, &batching, Some("state"), "", &chain);
+    // a followed run, suspended: its state goes on from there
+    let mut child = spate(&a).spawn();
+    settled(&s.path("state"), Duration::from_millis(1500));
+    kill(child.id(), "TERM");
+    assert_eq!(wait_code(&mut child, Duration::from_secs(20)), 143);
+    let good = std::fs::read(s.path("state")).expect("the state");
+    // more log, and the next state's temporary file on a full device
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(s.path("access.log"))
+        .expect("open the log");
+    f.write_all((lines[4000..].join("\n") + "\n").as_bytes())
+        .expect("append");
+    std::os::unix::fs::symlink("/dev/full", s.path("state.tmp")).expect("symlink");
+    let mut child = spate(&a).spawn();
+    let code = wait_code(&mut child, Duration::from_secs(20));
+    let err = std::io::read_to_string(child.stderr.take().expect("stderr")).expect("stderr");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&s.arg("state")), "{err}");
+    assert_eq!(std::fs::read(s.path("state")).expect("the state"), good);
+    // room again: a restart goes on from the last good state
+    let _ = std::fs::remove_file(s.path("state.tmp"));
+    let mut child = spate(&a).spawn();
+    settled(&s.path("state"), Duration::from_millis(1500));
+    kill(child.id(), "INT");
+    assert_eq!(wait_code(&mut child, Duration::from_secs(20)), 130);
+    let whole = spate(args(&s, false, &batching, None, ".ref", &chain)).run();
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let read = |n: &str| std::fs::read_to_string(s.path(n)).expect("read a result file");
+    same_bytes(&read("out"), &read("out.ref"));
+    assert_eq!(read("dead"), read("dead.ref"));
+}
+
+/// Waits (bounded) until the state at `path` for a run of `args` says the
+/// inputs were read up to `bytes`.
+fn wait_read(args: &[String], path: &Path, bytes: u64) {
+    let argv = std::iter::once("spate".to_string()).chain(args.iter().cloned());
+    let Ok(spate::cli::Parsed::Run(plan)) = spate::cli::parse(argv) else {
+        panic!("the run's arguments parse");
+    };
+    let fp = spate::checkpoint::fingerprint(&plan);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(saved)) = spate::checkpoint::read(path, &fp) {
+            if saved.read_upto() >= bytes {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the state never read {bytes} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `csv --header` resumed in the middle of its file keeps the file's
+/// header (the next line read is a record, not a header), and `-o csv`
+/// writes its own header once over the runs.
+#[test]
+fn state_csv_header_resumed_in_the_middle_of_its_input() {
+    let s = Setup::new();
+    let mut lines = vec!["when,user,ms".to_string()];
+    lines.extend((0..3000).map(|i| {
+        format!(
+            "2024-03-10T12:{:02}:{:02}Z,u{},{}",
+            i / 60,
+            i % 60,
+            i % 7,
+            i % 1000
+        )
+    }));
+    let half = lines[..1500].join("\n") + "\n";
+    let rest = lines[1500..].join("\n") + "\n";
+    let batching = ["--event-time", "when", "-b", "1m", "-o", "csv"];
+    let chain = ["csv", "--header", "then", "count-by-key", "user"];
+    std::fs::write(s.path("access.log"), &half).expect("write the log");
+    let a = args(&s, true, &batching, Some("state"), "", &chain);
+    let mut child = spate(&a).spawn();
+    wait_read(&a, &s.path("state"), half.len() as u64);
+    kill(child.id(), "TERM");
+    assert_eq!(wait_code(&mut child, Duration::from_secs(20)), 143);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(s.path("access.log"))
+        .expect("open the log");
+    f.write_all(rest.as_bytes()).expect("append");
+    let second = spate(args(&s, false, &batching, Some("state"), "", &chain)).run();
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let whole = spate(args(&s, false, &batching, None, ".ref", &chain)).run();
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let read = |n: &str| std::fs::read_to_string(s.path(n)).expect("read a result file");
+    let out = read("out");
+    assert_eq!(out.matches("time,user,count").count(), 1, "{out}");
+    same_bytes(&out, &read("out.ref"));
+    assert_eq!(read("dead"), "", "no line was taken for a header");
+}
