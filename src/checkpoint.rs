@@ -16,9 +16,9 @@ use crate::duration::format_duration;
 use crate::emit::shell_line;
 use crate::engine::{Checkpoint, Position, Snapshot};
 use crate::plan::Plan;
-use crate::source::Roster;
 use crate::source::identity::{Identity, ResumeMap};
 use crate::source::reader::Resume;
+use crate::source::{KafkaResume, PartitionOffset, Roster};
 use crate::state::codec::{self, Decoder, Encoder};
 use crate::state::{self, Fingerprint, StateError};
 
@@ -129,6 +129,8 @@ struct SavedInput {
     name: String,
     identity: Option<Identity>,
     position: Option<Position>,
+    /// A Kafka input's partitions, each with the next offset to read.
+    offsets: Vec<PartitionOffset>,
 }
 
 /// A state read back.
@@ -193,10 +195,21 @@ fn decode(payload: &[u8], fp: &Fingerprint) -> Result<Saved, Refusal> {
             } else {
                 None
             };
+            let m = d.count()?;
+            let mut offsets = Vec::with_capacity(m);
+            for _ in 0..m {
+                offsets.push(PartitionOffset {
+                    topic: d.str()?.into(),
+                    partition: i32::try_from(d.i64()?)
+                        .map_err(|_| codec::DecodeError("a partition out of range".into()))?,
+                    next: d.i64()?,
+                });
+            }
             inputs.push(SavedInput {
                 name,
                 identity,
                 position,
+                offsets,
             });
         }
         let engine = d.bytes()?.to_vec();
@@ -268,12 +281,32 @@ impl Saved {
         map
     }
 
-    /// The saved position of each source of this run, by its name.
+    /// Where each Kafka input's partitions resume, by input name.
+    pub fn kafka_resume(&self) -> KafkaResume {
+        self.inputs
+            .iter()
+            .filter(|i| !i.offsets.is_empty())
+            .map(|i| (i.name.clone(), i.offsets.clone()))
+            .collect()
+    }
+
+    /// The saved partition offsets of each source of this run (Kafka's),
+    /// by its name.
+    pub fn offsets(&self, roster: &Roster) -> Vec<Vec<PartitionOffset>> {
+        let by_name = self.kafka_resume();
+        (0..roster.len() as u32)
+            .map(|id| by_name.get(&roster.name(id)).cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// The saved position of each source of this run, by its name: the
+    /// files resumed in their middle, and the Kafka inputs resumed at
+    /// their offsets.
     pub fn positions(&self, roster: &Roster, resumed: &ResumeMap) -> Vec<Option<Position>> {
         let by_name: HashMap<&str, &Position> = self
             .inputs
             .iter()
-            .filter(|i| resumed.contains_key(&i.name))
+            .filter(|i| resumed.contains_key(&i.name) || !i.offsets.is_empty())
             .filter_map(|i| i.position.as_ref().map(|p| (i.name.as_str(), p)))
             .collect();
         (0..roster.len() as u32)
@@ -355,6 +388,13 @@ impl Keeper {
                     e.u64(u64::from(p.generation));
                 }
                 None => e.bool(false),
+            }
+            let offsets = snap.offsets.get(id as usize).map_or(&[][..], |o| &o[..]);
+            e.usize(offsets.len());
+            for o in offsets {
+                e.str(&o.topic);
+                e.i64(i64::from(o.partition));
+                e.i64(o.next);
             }
         }
         e.bytes(&snap.engine);

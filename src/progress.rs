@@ -349,6 +349,8 @@ mod tests {
             max_connections: 1,
             kafka_times: false,
             resume: None,
+            state: false,
+            kafka_resume: None,
         }
     }
 

@@ -122,8 +122,9 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         return EXIT_OK;
     }
     let resumed = saved.as_ref().map(|s| s.resume_map()).unwrap_or_default();
-    if saved.is_some() {
+    if let Some(s) = &saved {
         source_opts.resume = Some(std::sync::Arc::new(resumed.clone()));
+        source_opts.kafka_resume = Some(std::sync::Arc::new(s.kafka_resume()));
     }
     let inputs = match source::open(&plan.inputs, &source_opts) {
         Ok(i) => i,
@@ -223,7 +224,8 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
     if let Some(path) = &plan.state {
         if let Some(saved) = &saved {
             let positions = saved.positions(&roster, &resumed);
-            if let Err(e) = engine.load(&saved.engine, &positions) {
+            let offsets = saved.offsets(&roster);
+            if let Err(e) = engine.load(&saved.engine, &positions, &offsets) {
                 eprintln!(
                     "spate: state file {}: {e}; it cannot be resumed from (move it away to start afresh)",
                     path.display()
@@ -515,7 +517,7 @@ mod tests {
                 }
                 lt
             }),
-            mark: Some(Mark::new(offsets, home.clone()).with_steps(steps)),
+            mark: Some(Mark::new(offsets, Some(home.clone())).with_steps(steps)),
         }
     }
 

@@ -648,3 +648,267 @@ fn kafka_malformed_address_is_exit_2_before_reading() {
         out.stderr
     );
 }
+
+/// The sum of the next offsets of every partition the state at `path`
+/// (for a run of `args`) says was read: how far it got.
+fn state_offsets(args: &[String], path: &std::path::Path) -> i64 {
+    let argv = std::iter::once("spate".to_string()).chain(args.iter().cloned());
+    let Ok(spate::cli::Parsed::Run(plan)) = spate::cli::parse(argv) else {
+        panic!("the run's arguments parse");
+    };
+    let fp = spate::checkpoint::fingerprint(&plan);
+    match spate::checkpoint::read(path, &fp) {
+        Ok(Some(saved)) => saved
+            .kafka_resume()
+            .values()
+            .flatten()
+            .map(|o| o.next)
+            .sum(),
+        Ok(None) => 0,
+        Err(_) => panic!("the state at {} is not readable", path.display()),
+    }
+}
+
+/// Waits (bounded) until the state at `path` says `total` messages were
+/// read, then stops the run with SIGINT (it drains: the open batches are
+/// written).
+fn interrupt_once_read(mut child: Child, args: &[String], state: &std::path::Path, total: i64) {
+    // time to start and listen for signals (a state that read every
+    // message already is no sign the run is up)
+    std::thread::sleep(Duration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while state_offsets(args, state) < total && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let read = state_offsets(args, state);
+    kill(child.id(), "INT");
+    let code = crate::util::wait_code(&mut child, Duration::from_secs(30));
+    assert_eq!(read, total, "the state never said every message was read");
+    assert_eq!(code, 130);
+}
+
+/// Runs `args` again and again while `producing` says messages are still
+/// being produced (and ten times at least), each killed (SIGKILL) at a
+/// random instant; then a last run reads the rest and is stopped with
+/// SIGINT. Returns the kills and how far each state had got.
+fn crash_while_producing(
+    args: &[String],
+    state: &std::path::Path,
+    total: i64,
+    producing: impl Fn() -> bool,
+) -> (usize, Vec<i64>) {
+    let mut x: u64 = 0x5eed_0fca;
+    let mut seen = Vec::new();
+    let mut kills = 0;
+    while (producing() || kills < 10) && kills < 200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut child = spate(args).spawn();
+        std::thread::sleep(Duration::from_millis(20 + x % 400));
+        kill(child.id(), "KILL");
+        let code = crate::util::wait_code(&mut child, Duration::from_secs(20));
+        assert!(code == 137 || code == 0, "a run ended with {code}");
+        kills += 1;
+        seen.push(state_offsets(args, state));
+    }
+    interrupt_once_read(spate(args).spawn(), args, state, total);
+    (kills, seen)
+}
+
+/// A producer of `total` lines of an access log in event time (some
+/// lines early, some not a log line) to partition 0 of `topic`, in slices
+/// a few milliseconds apart.
+fn access_script(total: usize) -> String {
+    format!(
+        r#"
+import random, time
+random.seed(11)
+for i in range({total}):
+    if i % 1000 == 999:
+        p.flush(30)
+        time.sleep(0.02)
+    if i % 101 == 50:
+        send(0, b"garbage %d" % i)
+        continue
+    t = 1710072000 + i // 20 - (random.randrange(30) if i % 9 == 0 else 0)
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    line = "%s status=%d bytes=%d" % (ts, random.choice([200, 200, 404, 500]), random.randrange(5000))
+    send(0, line.encode())
+"#
+    )
+}
+
+/// `--state` with Kafka: one partition read in event time while it is
+/// written, killed (SIGKILL) at random instants and started again, the
+/// last run stopped with SIGINT once its state read every message, leaves
+/// in `--output-file` and `--dead-letter` exactly the bytes of one
+/// uninterrupted run: each run reads on from the offsets its state kept
+/// (the partials of the open batches are in the state, the lines after
+/// them are not read twice, and line numbers go on).
+#[test]
+fn kafka_state_killed_anywhere_resumes_from_its_offsets_exactly_once() {
+    let Some(b) =
+        Broker::start("kafka_state_killed_anywhere_resumes_from_its_offsets_exactly_once")
+    else {
+        return;
+    };
+    b.create_topic("access", 1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let src = format!("kafka://{}/access", b.addr());
+    let args = |state: &str, suffix: &str| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "-i",
+            &src,
+            "--event-time",
+            "auto",
+            "-b",
+            "1m",
+            "--lateness",
+            "10s",
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(["--state".to_string(), p(state)]);
+        a.extend([
+            "--output-file".to_string(),
+            p(&format!("out{suffix}")),
+            "--dead-letter".to_string(),
+            p(&format!("dead{suffix}")),
+        ]);
+        a.extend(
+            [
+                "parse",
+                r"status=(?P<status>\d+) bytes=(?P<bytes>\d+)",
+                "then",
+                "window",
+                "5m",
+                "--slide",
+                "1m",
+                "then",
+                "stats",
+                "-f",
+                "bytes",
+                "-a",
+                "count,sum,p99,distinct",
+                "-g",
+                "status",
+            ]
+            .map(String::from),
+        );
+        a
+    };
+    let with_state = args("state", "");
+    let producer = std::thread::Builder::new().name("producer".into());
+    let (kills, seen) = std::thread::scope(|sc| {
+        let writing = producer
+            .spawn_scoped(sc, || b.produce("access", &access_script(200_000)))
+            .expect("a producer thread");
+        let got = crash_while_producing(&with_state, &dir.path().join("state"), 200_000, || {
+            !writing.is_finished()
+        });
+        writing.join().expect("the producer");
+        got
+    });
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "a state went back: {seen:?}"
+    );
+    assert!(
+        seen.iter().filter(|&&s| s > 0 && s < 200_000).count() >= 3,
+        "runs did not go on from their state: {seen:?}"
+    );
+    // one uninterrupted run (its own state, to see when it read all)
+    let reference = args("state.ref", ".ref");
+    interrupt_once_read(
+        spate(&reference).spawn(),
+        &reference,
+        &dir.path().join("state.ref"),
+        200_000,
+    );
+    let read = |n: &str| std::fs::read_to_string(p(n)).expect("read a result file");
+    let (out, reference) = (read("out"), read("out.ref"));
+    assert!(!reference.is_empty());
+    assert!(
+        out == reference,
+        "the output differs from one run's after {kills} kills:\n{}",
+        crate::util::diff(&reference, &out)
+    );
+    assert!(read("dead") == read("dead.ref"), "the dead letters differ");
+    eprintln!(
+        "state with Kafka: {kills} kills, {} bytes compared",
+        out.len() + read("dead").len()
+    );
+}
+
+/// `--state` with Kafka over three partitions and a consumer group: runs
+/// killed at random points count every line in exactly one written batch
+/// over all the runs. The state's offsets win over the group's commits,
+/// which can be ahead of it (a batch written and committed to the group
+/// after the last state: its lines are in the state's partials or read
+/// again, and the output file is cut back to the state).
+#[test]
+fn kafka_state_with_a_group_counts_every_line_once() {
+    let Some(b) = Broker::start("kafka_state_with_a_group_counts_every_line_once") else {
+        return;
+    };
+    b.create_topic("t3", 3);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let src = format!("kafka://{}/t3?group=g", b.addr());
+    let args: Vec<String> = [
+        "-i",
+        &src,
+        "-b",
+        "20ms",
+        "--state",
+        &p("state"),
+        "--output-file",
+        &p("out"),
+        "-o",
+        "tsv",
+        "count",
+    ]
+    .map(String::from)
+    .to_vec();
+    let script = "import time\nfor i in range(150000):\n    if i % 1000 == 999:\n        p.flush(30)\n        time.sleep(0.02)\n    send(i % 3, b'line %d' % i)\n";
+    let (kills, seen) = std::thread::scope(|sc| {
+        let writing = std::thread::Builder::new()
+            .spawn_scoped(sc, || b.produce("t3", script))
+            .expect("a producer thread");
+        let got = crash_while_producing(&args, &dir.path().join("state"), 150_000, || {
+            !writing.is_finished()
+        });
+        writing.join().expect("the producer");
+        got
+    });
+    assert!(
+        seen.iter().filter(|&&s| s > 0 && s < 150_000).count() >= 3,
+        "runs did not go on from their state: {seen:?}"
+    );
+    let out = std::fs::read_to_string(p("out")).expect("the output");
+    assert_eq!(
+        count_of(&out),
+        150_000,
+        "every line once over {kills} kills"
+    );
+}
+
+/// `--state` no longer refuses a Kafka input.
+#[test]
+fn kafka_state_is_accepted() {
+    let port = free_port();
+    let src = format!("kafka://127.0.0.1:{port}/t");
+    let out = spate(["-i", &src, "--state", "/nonexistent/dir/s", "count"]).run();
+    assert_eq!(
+        out.code, 1,
+        "an unreachable broker, not bad usage: {}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("--state cannot resume"),
+        "{}",
+        out.stderr
+    );
+}

@@ -266,6 +266,38 @@ fn state_crash_event_time_windows_exactly_once() {
     eprintln!("state crash (event time, windows): {kills} kills, {bytes} bytes compared");
 }
 
+/// The same with `stats` over hour-long windows sliding by 5 minutes:
+/// about 12,000 values a window, so the windows' percentiles are sketches
+/// (past 4,096 values, with their coins) and their distinct counts
+/// HyperLogLogs (past 10,000 values), merged from per-batch panes that
+/// are in the state when a run is killed.
+#[test]
+fn state_crash_stats_sketches_exactly_once() {
+    let (kills, bytes) = crash(
+        &["--event-time", "auto", "-b", "1m", "--lateness", "10s"],
+        &[
+            "parse",
+            PARSE,
+            "then",
+            "window",
+            "1h",
+            "--slide",
+            "5m",
+            "then",
+            "stats",
+            "-f",
+            "bytes",
+            "-a",
+            "count,sum,mean,min,max,p50,p99,distinct",
+        ],
+        (120, 4),
+        same_bytes,
+    );
+    eprintln!(
+        "state crash (stats p99 and distinct sketches): {kills} kills, {bytes} bytes compared"
+    );
+}
+
 #[test]
 fn state_crash_batch_lines_exactly_once() {
     let (kills, bytes) = crash(

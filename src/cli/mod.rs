@@ -505,12 +505,7 @@ fn plan_from(
         // a resumed run reads its inputs again from where it stopped
         let again: Vec<&str> = inputs
             .iter()
-            .filter(|i| {
-                *i == "-"
-                    || i.starts_with("tcp://")
-                    || i.starts_with("listen://")
-                    || i.starts_with("kafka://")
-            })
+            .filter(|i| *i == "-" || i.starts_with("tcp://") || i.starts_with("listen://"))
             .map(String::as_str)
             .collect();
         if let Some(first) = again.first() {
@@ -520,12 +515,7 @@ fn plan_from(
                 first
             };
             return Err(usage(format!(
-                "--state cannot resume {what}: a restarted run reads its inputs again from where it stopped, and {} cannot be read again; give files (-i FILE, a pattern or a directory, -F to follow them)",
-                if first.starts_with("kafka://") {
-                    "Kafka inputs are not resumed from a state yet (group= commits their offsets)"
-                } else {
-                    "it"
-                }
+                "--state cannot resume {what}: a restarted run reads its inputs again from where it stopped, and it cannot be read again; give files (-i FILE, a pattern or a directory, -F to follow them) or kafka:// topics"
             )));
         }
     }
@@ -616,6 +606,8 @@ fn plan_from(
             .map_or(64, |n| *n as usize),
         kafka_times,
         resume: None,
+        state: m.get_one::<String>("state").is_some(),
+        kafka_resume: None,
     };
     let output = Output {
         format: output,

@@ -28,7 +28,7 @@ use crate::batch::{
 };
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{Chunk, LineTimes, Mark, Msg, Roster};
+use crate::source::{Chunk, LineTimes, Mark, Msg, PartitionOffset, Roster};
 use crate::timestamp::Nanos;
 
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
@@ -170,13 +170,17 @@ pub struct Engine<'r> {
     /// Per source id: the end of its last chunk read whole, and whether
     /// that ended inside a cut line.
     positions: Vec<Option<(u64, bool)>>,
+    /// Per source id: a Kafka input's partitions, each with the next
+    /// offset after its last chunk read whole.
+    offsets: Vec<Vec<PartitionOffset>>,
     /// Per source id: how many times it began a new input (a followed
     /// path's new file), so that the state knows which file a position is in.
     begins: Vec<u32>,
     /// Batches written when the state was last handed over.
     committed: u64,
-    /// The positions then, and when it was.
+    /// The positions and offsets then, and when it was.
     committed_positions: Vec<Option<(u64, bool)>>,
+    committed_offsets: Vec<Vec<PartitionOffset>>,
     last_commit: Instant,
     /// Every input ended and every batch was written.
     finished: bool,
@@ -248,9 +252,11 @@ impl<'r> Engine<'r> {
             dead: None,
             checkpoint: None,
             positions: Vec::new(),
+            offsets: Vec::new(),
             begins: Vec::new(),
             committed: 0,
             committed_positions: Vec::new(),
+            committed_offsets: Vec::new(),
             last_commit: Instant::now(),
             finished: false,
             suspended: false,
@@ -347,12 +353,10 @@ impl<'r> Engine<'r> {
         while live > 0 && !self.done {
             // --state: input read since the last commit is committed within
             // COMMIT_EVERY, also when no more comes (a followed file at rest)
-            let commit_at = (self.checkpoint.is_some()
-                && self.positions != self.committed_positions)
-                .then(|| {
-                    let left = COMMIT_EVERY.saturating_sub(self.last_commit.elapsed());
-                    now().saturating_add(nanos(left))
-                });
+            let commit_at = (self.checkpoint.is_some() && self.read_since_commit()).then(|| {
+                let left = COMMIT_EVERY.saturating_sub(self.last_commit.elapsed());
+                now().saturating_add(nanos(left))
+            });
             let deadline = [self.batcher.deadline(), stop_at, commit_at]
                 .into_iter()
                 .flatten()
@@ -432,7 +436,7 @@ impl<'r> Engine<'r> {
             if self.emitted != self.committed
                 || (self.checkpoint.is_some()
                     && self.last_commit.elapsed() >= COMMIT_EVERY
-                    && self.positions != self.committed_positions)
+                    && self.read_since_commit())
             {
                 self.commit()?;
             }
@@ -465,6 +469,7 @@ impl<'r> Engine<'r> {
         self.checkpoint = Some(cp);
         self.committed = self.emitted;
         self.committed_positions.clone_from(&self.positions);
+        self.committed_offsets.clone_from(&self.offsets);
         self.last_commit = Instant::now();
         res
     }
@@ -552,11 +557,48 @@ impl<'r> Engine<'r> {
 
     fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
         let (source, end, cut) = (c.source, c.end, c.last_cut);
+        let offsets = self.wants_offsets(&c);
         self.chunk_lines(c)?;
         if !self.done && self.interrupted.is_none() {
             self.read_to(source, end, cut);
+            self.offsets_to(source, offsets);
         }
         Ok(())
+    }
+
+    /// `--state`: the partition offsets a chunk leaves off at (Kafka).
+    fn wants_offsets(&self, c: &Chunk) -> Vec<PartitionOffset> {
+        match (&self.checkpoint, &c.mark) {
+            (Some(_), Some(m)) => m.offsets().to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `--state`: source `source`'s partitions were read whole up to these
+    /// offsets (the others stay where they were).
+    fn offsets_to(&mut self, source: u32, offsets: Vec<PartitionOffset>) {
+        if offsets.is_empty() {
+            return;
+        }
+        let i = source as usize;
+        if self.offsets.len() <= i {
+            self.offsets.resize(i + 1, Vec::new());
+        }
+        let known = &mut self.offsets[i];
+        for o in offsets {
+            match known
+                .iter_mut()
+                .find(|k| k.topic == o.topic && k.partition == o.partition)
+            {
+                Some(k) => k.next = o.next,
+                None => known.push(o),
+            }
+        }
+    }
+
+    /// Input was read since the state was last handed over.
+    fn read_since_commit(&self) -> bool {
+        self.positions != self.committed_positions || self.offsets != self.committed_offsets
     }
 
     /// `--state`: source `source` was read whole up to `end` of its stream.
@@ -727,6 +769,8 @@ impl<'r> Engine<'r> {
         }
         // (never in event time nor by line count: see `gathers`)
         self.chunk_no += 1;
+        let offsets: Vec<PartitionOffset> =
+            group.iter().flat_map(|c| self.wants_offsets(c)).collect();
         let marks: Vec<Mark> = group.iter_mut().filter_map(|c| c.mark.take()).collect();
         for m in marks {
             self.keep_mark(Some(m));
@@ -738,6 +782,7 @@ impl<'r> Engine<'r> {
         if let Some(last) = group.last() {
             if !self.done {
                 self.read_to(source, last.end, last.last_cut);
+                self.offsets_to(source, offsets);
             }
         }
         Ok(())

@@ -12,6 +12,7 @@ use crate::batch::Partial as _;
 use crate::ops::chain::Chain;
 use crate::record::Record;
 use crate::sink::Carried;
+use crate::source::PartitionOffset;
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 
 use super::Engine;
@@ -36,6 +37,9 @@ pub struct Snapshot {
     pub engine: Vec<u8>,
     /// Per source id, how far it was read (`None`: not at all).
     pub positions: Vec<Option<Position>>,
+    /// Per source id, a Kafka input's partitions with the next offset
+    /// after what was read (empty for any other input).
+    pub offsets: Vec<Vec<PartitionOffset>>,
     /// The run reached the end of every input and wrote every batch: a
     /// restart has nothing more to write.
     pub finished: bool,
@@ -213,13 +217,19 @@ impl Engine<'_> {
         Snapshot {
             engine: e.buf,
             positions,
+            offsets: self.offsets.clone(),
             finished: self.finished,
         }
     }
 
     /// Restores what [`Engine::snapshot`] saved (before the run starts), and
     /// where each source was read to.
-    pub fn load(&mut self, bytes: &[u8], positions: &[Option<Position>]) -> codec::Result<()> {
+    pub fn load(
+        &mut self,
+        bytes: &[u8],
+        positions: &[Option<Position>],
+        offsets: &[Vec<PartitionOffset>],
+    ) -> codec::Result<()> {
         let mut d = Decoder::new(bytes);
         self.counts = load_counts(&mut d)?;
         let n = d.count()?;
@@ -298,10 +308,13 @@ impl Engine<'_> {
             batches: d.u64()?,
         });
         d.finish()?;
+        self.offsets = offsets.to_vec();
+        self.committed_offsets.clone_from(&self.offsets);
         self.positions = positions
             .iter()
             .map(|p| p.map(|p| (p.end, p.skip_line)))
             .collect();
+        self.committed_positions.clone_from(&self.positions);
         let lines: Vec<u64> = positions
             .iter()
             .map(|p| p.map_or(1, |p| p.next_line))

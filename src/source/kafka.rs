@@ -179,6 +179,8 @@ struct Builder {
     /// partition index and its next offset (see [`Mark::upto`]).
     steps: Option<Vec<(u32, u32, i64)>>,
     lines: u32,
+    /// Every chunk carries a mark, also without a group (`--state`).
+    marks: bool,
 }
 
 impl Builder {
@@ -192,6 +194,7 @@ impl Builder {
             max_line,
             steps: want_steps.then(Vec::new),
             lines: 0,
+            marks: want_steps,
         }
     }
 
@@ -291,6 +294,9 @@ impl Builder {
             .times
             .as_mut()
             .map(|t| std::mem::replace(t, LineTimes::with_capacity(CHUNK_BYTES / 32)));
+        // a mark for a group's commits, or for --state alone
+        let mark = (home.is_some() || self.marks)
+            .then(|| Mark::new(offsets, home.cloned()).with_steps(steps.unwrap_or_default()));
         Some(Chunk {
             source: self.source,
             data: data.into(),
@@ -299,7 +305,7 @@ impl Builder {
             // a topic's place is its partitions' offsets (the mark's)
             end: 0,
             times,
-            mark: home.map(|h| Mark::new(offsets, h.clone()).with_steps(steps.unwrap_or_default())),
+            mark,
         })
     }
 }
@@ -339,6 +345,9 @@ struct Consumer<'a> {
     builder: Builder,
     /// A chunk was sent since the last failure.
     delivered: bool,
+    /// `--state`: where the partitions resume (taken at the first
+    /// session; a reconnect keeps the positions reached).
+    resume: Vec<PartitionOffset>,
 }
 
 /// Reads the topics until `until=now` is reached, the engine stops
@@ -352,7 +361,14 @@ pub fn run(
     home: Option<Sender<Vec<PartitionOffset>>>,
 ) -> anyhow::Result<()> {
     let Opened { url, mut first } = opened;
-    let with_steps = home.is_some();
+    // a group commits, or --state keeps, where each chunk leaves off
+    let with_steps = home.is_some() || opts.state;
+    let resume = opts
+        .kafka_resume
+        .as_ref()
+        .and_then(|r| r.get(name))
+        .cloned()
+        .unwrap_or_default();
     let mut c = Consumer {
         name,
         url: &url,
@@ -365,6 +381,7 @@ pub fn run(
         decoder: Decoder::default(),
         builder: Builder::new(id, opts.kafka_times, opts.max_line_bytes, with_steps),
         delivered: false,
+        resume,
     };
     let mut backoff = Backoff::default();
     let mut tries = 0;
@@ -532,6 +549,15 @@ impl Consumer<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
+        // --state: where the state says each partition was read to, before
+        // anything else (a group's commits lag behind what the state holds)
+        for o in std::mem::take(&mut self.resume) {
+            if let Some(&i) = self.index.get(&(o.topic.clone(), o.partition)) {
+                if self.parts[i].next < 0 {
+                    self.parts[i].next = o.next;
+                }
+            }
+        }
         if let Some(group) = &self.url.group {
             let asked: Vec<(&str, i32)> = fresh
                 .iter()
@@ -539,7 +565,10 @@ impl Consumer<'_> {
                 .collect();
             let got = group::committed(self.url, group, &asked)?;
             for (k, off) in got {
-                self.parts[fresh[k]].next = off;
+                let p = &mut self.parts[fresh[k]];
+                if p.next < 0 {
+                    p.next = off;
+                }
             }
         }
         let unknown: Vec<usize> = fresh

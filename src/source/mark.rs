@@ -33,12 +33,14 @@ pub struct Mark {
     /// its end, index into `offsets` of its partition, its next offset),
     /// so that part of a chunk can be reported ([`Mark::upto`]).
     steps: Vec<(u32, u32, i64)>,
-    home: Sender<Vec<PartitionOffset>>,
+    /// Where [`Mark::written`] reports (a consumer group's committer);
+    /// none when only `--state` keeps the offsets.
+    home: Option<Sender<Vec<PartitionOffset>>>,
 }
 
 impl Mark {
-    /// A mark that reports to `home`.
-    pub fn new(offsets: Vec<PartitionOffset>, home: Sender<Vec<PartitionOffset>>) -> Self {
+    /// A mark that reports to `home`, if any.
+    pub fn new(offsets: Vec<PartitionOffset>, home: Option<Sender<Vec<PartitionOffset>>>) -> Self {
         Mark {
             offsets,
             steps: Vec::new(),
@@ -87,7 +89,9 @@ impl Mark {
     /// commit its position. Never blocks.
     pub fn written(self) {
         // a source that has stopped listening has nothing left to commit
-        let _ = self.home.send(self.offsets);
+        if let Some(h) = &self.home {
+            let _ = h.send(self.offsets);
+        }
     }
 }
 
@@ -142,8 +146,10 @@ mod tests {
                 next,
             }]
         };
-        Mark::new(at(5), tx.clone()).written();
-        drop(Mark::new(at(9), tx.clone()));
+        Mark::new(at(5), Some(tx.clone())).written();
+        drop(Mark::new(at(9), Some(tx.clone())));
+        // one without a home reports nowhere
+        Mark::new(at(7), None).written();
         drop(tx);
         assert_eq!(rx.iter().collect::<Vec<_>>(), vec![at(5)]);
     }
@@ -157,13 +163,13 @@ mod tests {
             next,
         };
         // partition 0: messages of 1 and 2 lines; partition 1: 1 line
-        let m = Mark::new(vec![p(0, 12), p(1, 8)], tx.clone()).with_steps(vec![
+        let m = Mark::new(vec![p(0, 12), p(1, 8)], Some(tx.clone())).with_steps(vec![
             (1, 0, 11),
             (2, 1, 8),
             (4, 0, 12),
         ]);
         assert!(m.upto(0).is_none());
-        assert!(Mark::new(vec![p(0, 1)], tx.clone()).upto(5).is_none());
+        assert!(Mark::new(vec![p(0, 1)], Some(tx.clone())).upto(5).is_none());
         m.upto(1).unwrap().written();
         m.upto(3).unwrap().written();
         m.upto(4).unwrap().written();

@@ -82,7 +82,16 @@ pub struct SourceOptions {
     pub kafka_times: bool,
     /// `--state`: where the files read before resume.
     pub resume: Option<std::sync::Arc<identity::ResumeMap>>,
+    /// `--state`: every Kafka chunk carries its partitions' offsets (a
+    /// [`Mark`]), which the state keeps.
+    pub state: bool,
+    /// `--state`: where each Kafka input's partitions resume, by input
+    /// name (before a group's committed offsets and `from=`).
+    pub kafka_resume: Option<std::sync::Arc<KafkaResume>>,
 }
+
+/// Per Kafka input (by name), the next offset of each partition it read.
+pub type KafkaResume = std::collections::HashMap<String, Vec<PartitionOffset>>;
 
 /// Bad usage found while opening the inputs (`-F` on a compressed file):
 /// exit 2, not 1.

@@ -111,6 +111,8 @@ mod tests {
             max_connections: 1,
             kafka_times: false,
             resume: None,
+            state: false,
+            kafka_resume: None,
         }
     }
 
