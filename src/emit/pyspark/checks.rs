@@ -181,9 +181,10 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
         ));
     }
     match (e.window, batching.event_time.is_some()) {
-        (Some(WindowSpec::Session { .. }), _) => refuse(
-            "window session: the Spark job for session windows (session_window) is not \
-             written yet; run this chain with spate itself",
+        (Some(WindowSpec::Session { .. }), false) => refuse(
+            "window session in processing time: Spark's session_window needs an event-time \
+             column and a watermark, which only advances when data arrives, so a session on \
+             arrival time would be written late or never; use --event-time FIELD|auto",
         ),
         (Some(WindowSpec::All), true) => refuse(
             "window all with --event-time: Spark's running aggregation is emitted per \
@@ -195,8 +196,8 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
              --event-time FIELD|auto",
         ),
         // a new kind of window must be placed here, not pass unseen
-        (Some(WindowSpec::All), false) | (Some(WindowSpec::Sliding { .. }), true) | (None, _) => {
-            Ok(())
-        }
+        (Some(WindowSpec::All), false)
+        | (Some(WindowSpec::Sliding { .. } | WindowSpec::Session { .. }), true)
+        | (None, _) => Ok(()),
     }
 }
