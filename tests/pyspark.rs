@@ -324,6 +324,11 @@ fn pyspark_fields_and_rows_operators() {
         "count",
     ]);
     has(&p, &["rows = op_top(rows, 3, \"count\")"]);
+    let p = emit(&[
+        "-i", "e.jsonl", "-b", "eof", "-o", "tsv", "json", "then", "stats", "-f", "ms", "-a",
+        "p99", "-g", "svc,path", "then", "top", "3", "-f", "p99", "-g", "svc",
+    ]);
+    has(&p, &["rows = op_top(rows, 3, \"p99\", [\"svc\"])"]);
 }
 
 #[test]
@@ -554,25 +559,6 @@ fn pyspark_refusals_exit_2_with_one_line() {
                 "-i", "x", "-b", "eof", "-o", "tsv", "join", "t.csv", "--on", "a", "then", "count",
             ],
             "operator 1 (join): --emit pyspark does not map join",
-        ),
-        (
-            &[
-                "-i",
-                "x",
-                "-b",
-                "eof",
-                "-o",
-                "tsv",
-                "split",
-                "then",
-                "count-by-key",
-                "then",
-                "top",
-                "2",
-                "-g",
-                "key",
-            ],
-            "operator 3 (top): -g:",
         ),
     ];
     for (args, why) in cases {
@@ -931,7 +917,73 @@ const CHAINS: &[(&str, &[&str])] = &[
             "page",
             "then",
             "top",
-            "3",
+            "1",
+            "-g",
+            "user",
+        ],
+    ),
+    // top -g: the N largest of each group, groups ascending, numbers
+    // before text, the empty group last
+    (
+        "events.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "json",
+            "then",
+            "stats",
+            "-f",
+            "latency_ms",
+            "-a",
+            "count,max",
+            "-g",
+            "service,level",
+            "then",
+            "top",
+            "2",
+            "-f",
+            "max",
+            "-g",
+            "service",
+        ],
+    ),
+    (
+        "mixed.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "jsonl",
+            "logfmt",
+            "then",
+            "count-by-key",
+            "a",
+            "b",
+            "then",
+            "top",
+            "1",
+            "-g",
+            "a",
+        ],
+    ),
+    (
+        "clicks.log",
+        &[
+            "--event-time",
+            "auto",
+            "-b",
+            "500ms",
+            "-o",
+            "jsonl",
+            "--time-format",
+            "epoch",
+            "window",
+            "session",
+            "20s",
+            "then",
+            "count",
         ],
     ),
     (

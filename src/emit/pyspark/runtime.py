@@ -133,7 +133,47 @@ def op_sort(rows, fields, reverse):
     return [r for _, r in keyed]
 
 
-def op_top(rows, n, field):
+def lookup(row, name):
+    """A field of a row, or a dotted path into a JSON field (the longest
+    field name before a dot wins), as spate's Record::lookup."""
+    v = get(row, name)
+    if v is not None or "." not in name:
+        return v
+    cut = len(name)
+    while "." in name[:cut]:
+        i = name.rindex(".", 0, cut)
+        head = get(row, name[:i])
+        if head is not None and head[0] == "o":
+            x = json.loads(head[1])
+            for part in name[i + 1:].split("."):
+                if not isinstance(x, dict) or part not in x:
+                    return None
+                x = x[part]
+            return json_to_value(x)
+        cut = i
+    return None
+
+
+def json_to_value(x):
+    """A value read from JSON, as spate's Value::from_json makes it."""
+    if x is None:
+        return NULL
+    if isinstance(x, bool):
+        return ("b", x)
+    if isinstance(x, int):
+        return ("i", x) if -(2**63) <= x < 2**63 else ("f", float(x))
+    if isinstance(x, float):
+        return ("f", x)
+    if isinstance(x, str):
+        return ("q", x)
+    return ("o", json.dumps(x, ensure_ascii=False, separators=(",", ":")))
+
+
+def op_top(rows, n, field, groups=()):
+    """top N -f FIELD [-g GROUPS]: the N rows with the largest FIELD, or
+    the N of each group (rows whose group fields print the same), groups
+    in ascending order, the empty group last."""
+
     def rank(i, r):
         ranked = None
         rest = []
@@ -160,8 +200,32 @@ def op_top(rows, n, field):
                 return o
         return cmp(len(a[1]), len(b[1])) or cmp(a[2], b[2])
 
-    ranked = sorted((rank(i, r) for i, r in enumerate(rows)), key=functools.cmp_to_key(order))
-    return [rows[i] for _, _, i in ranked[:n]]
+    if not groups:
+        ranked = sorted((rank(i, r) for i, r in enumerate(rows)), key=functools.cmp_to_key(order))
+        return [rows[i] for _, _, i in ranked[:n]]
+
+    def group(r):
+        texts = []
+        for g in groups:
+            v = lookup(r, g)
+            texts.append("" if v is None else text_of(v))
+        return texts, [(2, 0, b"") if t == "" else sort_key(("s", t)) for t in texts]
+
+    def grouped(a, b):
+        for x, y in zip(a[0][1], b[0][1]):
+            o = cmp_keys(x, y)
+            if o:
+                return o
+        return order(a[1], b[1])
+
+    keyed = sorted(((group(r), rank(i, r)) for i, r in enumerate(rows)), key=functools.cmp_to_key(grouped))
+    kept, run, prev = [], 0, None
+    for (texts, _), rk in keyed:
+        run = run + 1 if texts == prev else 0
+        prev = texts
+        if run < n:
+            kept.append(rows[rk[2]])
+    return kept
 
 
 def op_head(rows, n):
