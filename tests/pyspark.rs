@@ -324,6 +324,11 @@ fn pyspark_fields_and_rows_operators() {
         "count",
     ]);
     has(&p, &["rows = op_top(rows, 3, \"count\")"]);
+    let p = emit(&[
+        "-i", "e.jsonl", "-b", "eof", "-o", "tsv", "json", "then", "stats", "-f", "ms", "-a",
+        "p99", "-g", "svc,path", "then", "top", "3", "-f", "p99", "-g", "svc",
+    ]);
+    has(&p, &["rows = op_top(rows, 3, \"p99\", [\"svc\"])"]);
 }
 
 #[test]
@@ -399,9 +404,76 @@ fn pyspark_windows_and_sources() {
 }
 
 #[test]
+fn pyspark_window_session_is_session_window_per_key() {
+    let p = emit(&[
+        "-i",
+        "a.log",
+        "--event-time",
+        "auto",
+        "-b",
+        "10s",
+        "-o",
+        "tsv",
+        "map",
+        "field",
+        "2",
+        "then",
+        "window",
+        "session",
+        "30s",
+        "then",
+        "count-by-key",
+    ]);
+    has(
+        &p,
+        &[
+            // Spark merges gaps up to its own: GAP - 1µs merges those less than GAP
+            "SESSION = \"29999999 microseconds\"",
+            "F.session_window(\"__ts\", SESSION).alias(\"window\")",
+            "COLUMNS = [(\"key\", \"k0\", \"key\"), (\"session_start\", \"__ss\", \"time\"), \
+             (\"session_end\", \"__se\", \"time\"), (\"count\", \"a0\", \"i\")]",
+            "outputMode(\"append\")",
+            "window session is Spark's session_window per key",
+        ],
+    );
+}
+
+#[test]
 fn pyspark_refusals_exit_2_with_one_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["-o", "tsv", "count"], "standard input"),
+        // run options the program does not honour are refused, never ignored
+        (
+            &["-i", "x", "-o", "tsv", "--with-start", "count"],
+            "--with-start",
+        ),
+        (
+            &["-i", "x", "-o", "tsv", "--exit-on-row", "count"],
+            "--exit-on-row",
+        ),
+        (
+            &[
+                "-i",
+                "x",
+                "--event-time",
+                "auto",
+                "--speed",
+                "2",
+                "-o",
+                "tsv",
+                "count",
+            ],
+            "--speed",
+        ),
+        (&["-i", "x", "--output-file", "o", "count"], "--output-file"),
+        (
+            &["-i", "x", "-o", "tsv", "--dead-letter", "d", "count"],
+            "--dead-letter",
+        ),
+        (
+            &["-i", "x", "-o", "tsv", "--state", "s", "count"],
+            "--state",
+        ),
         (
             &["-i", "listen://127.0.0.1:9", "-o", "tsv", "count"],
             "nc -lk",
@@ -441,6 +513,12 @@ fn pyspark_refusals_exit_2_with_one_line() {
                 "count",
             ],
             "window all with --event-time",
+        ),
+        (
+            &[
+                "-i", "x", "-b", "10s", "-o", "tsv", "window", "session", "1m", "then", "count",
+            ],
+            "window session in processing time",
         ),
         (
             &["-i", "x", "-b", "eof", "-o", "tsv", "json"],
@@ -513,25 +591,6 @@ fn pyspark_refusals_exit_2_with_one_line() {
                 "-i", "x", "-b", "eof", "-o", "tsv", "join", "t.csv", "--on", "a", "then", "count",
             ],
             "operator 1 (join): --emit pyspark does not map join",
-        ),
-        (
-            &[
-                "-i",
-                "x",
-                "-b",
-                "eof",
-                "-o",
-                "tsv",
-                "split",
-                "then",
-                "count-by-key",
-                "then",
-                "top",
-                "2",
-                "-g",
-                "key",
-            ],
-            "operator 3 (top): -g:",
         ),
     ];
     for (args, why) in cases {
@@ -697,6 +756,22 @@ fn write_inputs(dir: &Path) {
     std::fs::write(dir.join("mixed.log"), mixed).expect("write mixed.log");
     std::fs::write(dir.join("codes.jsonl"), codes).expect("write codes.jsonl");
     std::fs::write(dir.join("empty.txt"), "").expect("write empty.txt");
+    // users' clicks, each user's apart by exactly a session's GAP (two
+    // sessions), 1ms less (one), or much less or more
+    let mut clicks: Vec<(i64, &str, u64)> = Vec::new();
+    for (u, user) in ["ann", "bob", "cy", "dee", "eve"].iter().enumerate() {
+        let mut t = start * 1000 + u as i64 * 3_700;
+        for _ in 0..80 {
+            t += [30_000, 29_999, 45_000, 44_999, 20_000, 1_500, 250, 61_000][r.next(8) as usize];
+            clicks.push((t, user, r.next(4)));
+        }
+    }
+    clicks.sort();
+    let clicks: String = clicks
+        .iter()
+        .map(|(t, user, p)| format!("{} {user} /p{p}\n", rfc3339(t / 1000, t % 1000)))
+        .collect();
+    std::fs::write(dir.join("clicks.log"), clicks).expect("write clicks.log");
     // floats whose text rounds on a tie of their binary value (0.0078125
     // prints 0.007812, as 5e-7 prints 0), integral floats past 2^53, and
     // text that reads as a number but for a last line break
@@ -828,6 +903,145 @@ const CHAINS: &[(&str, &[&str])] = &[
             "then",
             "count-by-key",
             "g",
+        ],
+    ),
+    // window session: per key, for one stream, after parsers, in every
+    // format and time format, with operators after it
+    (
+        "clicks.log",
+        &[
+            "--event-time",
+            "auto",
+            "-b",
+            "10s",
+            "-o",
+            "tsv",
+            "--header",
+            "map",
+            "field",
+            "2",
+            "then",
+            "window",
+            "session",
+            "30s",
+            "then",
+            "count-by-key",
+        ],
+    ),
+    (
+        "clicks.log",
+        &[
+            "--event-time",
+            "auto",
+            "-b",
+            "1m",
+            "-o",
+            "json",
+            "parse",
+            r"Z (?P<user>\w+) (?P<page>\S+)",
+            "then",
+            "window",
+            "session",
+            "45s",
+            "then",
+            "count-by-key",
+            "user",
+            "page",
+            "then",
+            "top",
+            "1",
+            "-g",
+            "user",
+        ],
+    ),
+    // top -g: the N largest of each group, groups ascending, numbers
+    // before text, the empty group last
+    (
+        "events.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "json",
+            "then",
+            "stats",
+            "-f",
+            "latency_ms",
+            "-a",
+            "count,max",
+            "-g",
+            "service,level",
+            "then",
+            "top",
+            "2",
+            "-f",
+            "max",
+            "-g",
+            "service",
+        ],
+    ),
+    (
+        "mixed.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "jsonl",
+            "logfmt",
+            "then",
+            "count-by-key",
+            "a",
+            "b",
+            "then",
+            "top",
+            "1",
+            "-g",
+            "a",
+        ],
+    ),
+    (
+        "clicks.log",
+        &[
+            "--event-time",
+            "auto",
+            "-b",
+            "500ms",
+            "-o",
+            "jsonl",
+            "--time-format",
+            "epoch",
+            "window",
+            "session",
+            "20s",
+            "then",
+            "count",
+        ],
+    ),
+    (
+        "events.jsonl",
+        &[
+            "--event-time",
+            "ts",
+            "-b",
+            "10s",
+            "-o",
+            "csv",
+            "--time-format",
+            "epoch-ms",
+            "json",
+            "then",
+            "window",
+            "session",
+            "2s",
+            "then",
+            "stats",
+            "-f",
+            "latency_ms",
+            "-a",
+            "count,max,p50",
+            "-g",
+            "service",
         ],
     ),
     ("empty.txt", &["-b", "eof", "-o", "csv", "count"]),

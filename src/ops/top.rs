@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use clap::{Arg, ArgMatches};
 
 use crate::ops::sort::{SortKey, permute};
-use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_nothing};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, py_list, reads_nothing};
 use crate::ops::{BuildCx, Built, Operator, RowsOp, Stage, name_list};
 use crate::record::Record;
 use crate::value::Value;
@@ -97,20 +97,27 @@ impl Operator for Top {
     }
 }
 
-/// The runtime's `op_top`, on each batch's rows on the driver; its rows
-/// are one group.
+/// The runtime's `op_top`, on each batch's rows on the driver (where the
+/// aggregation's rows already are), with `-g` the N of each group: the
+/// rows are ordered and cut there by spate's own rules, which a Spark
+/// window's `row_number` would have to spell out again in Spark's order.
 fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
-    if m.get_one::<String>("group").is_some() {
-        return Err(
-            "-g: --emit pyspark does not map top's groups (the program's op_top ranks a \
-             batch's rows as one group); drop -g, or pick each group's first rows from the \
-             printed rows"
-                .into(),
-        );
-    }
     let n = m.get_one::<usize>("n").copied().unwrap_or(10);
     let field = arg(m, "field").unwrap_or_else(|| "count".into());
-    cx.post(format!("rows = op_top(rows, {n}, {})", py(&field)));
+    let groups = match m.get_one::<String>("group") {
+        Some(g) => name_list(g)?,
+        None => Vec::new(),
+    };
+    if groups.is_empty() {
+        cx.post(format!("rows = op_top(rows, {n}, {})", py(&field)));
+    } else {
+        let groups: Vec<String> = groups.iter().map(|g| py(g)).collect();
+        cx.post(format!(
+            "rows = op_top(rows, {n}, {}, {})",
+            py(&field),
+            py_list(&groups)
+        ));
+    }
     Ok(())
 }
 

@@ -92,6 +92,41 @@ pub(super) fn options(plan: &Plan) -> Result<SourceKind> {
             "--event-time-format '{f}': strftime formats are not mapped to Spark's datetime patterns; drop it, or convert the field to RFC 3339 first"
         ));
     }
+    if plan.output.options.with_start {
+        return refuse(
+            "--with-start: the program does not write a start column; drop --with-start \
+             (Spark's window column holds each window's start)",
+        );
+    }
+    if plan.engine.exit_on_row {
+        return refuse(
+            "--exit-on-row: a Spark job does not stop at its first row; drop the option, or run \
+             spate itself as the condition",
+        );
+    }
+    if plan.engine.speed.is_some() {
+        return refuse(
+            "--speed: Spark reads a recorded file as fast as it can; drop --speed (replay with \
+             spate, or feed Spark through tcp:// or kafka:// at the pace you want)",
+        );
+    }
+    if let Some(f) = plan
+        .output
+        .file
+        .as_ref()
+        .or(plan.output.dead_letter.as_ref())
+    {
+        return refuse(format!(
+            "{}: the program prints its batches on standard output and keeps no dropped lines; \
+             drop --output-file and --dead-letter (redirect the program's output instead)",
+            f.display()
+        ));
+    }
+    if plan.state.is_some() {
+        return refuse(
+            "--state: Spark keeps its own checkpoints (option checkpointLocation); drop --state",
+        );
+    }
     if plan.engine.strict {
         return refuse(
             "--strict: a Spark job has no line to stop at; drop the option (Spark skips what it cannot parse)",
@@ -181,9 +216,10 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
         ));
     }
     match (e.window, batching.event_time.is_some()) {
-        (Some(WindowSpec::Session { .. }), _) => refuse(
-            "window session: the Spark job for session windows (session_window) is not \
-             written yet; run this chain with spate itself",
+        (Some(WindowSpec::Session { .. }), false) => refuse(
+            "window session in processing time: Spark's session_window needs an event-time \
+             column and a watermark, which only advances when data arrives, so a session on \
+             arrival time would be written late or never; use --event-time FIELD|auto",
         ),
         (Some(WindowSpec::All), true) => refuse(
             "window all with --event-time: Spark's running aggregation is emitted per \
@@ -195,8 +231,8 @@ pub(super) fn finish(e: &Emitter<'_>, batching: &Batching) -> Result<()> {
              --event-time FIELD|auto",
         ),
         // a new kind of window must be placed here, not pass unseen
-        (Some(WindowSpec::All), false) | (Some(WindowSpec::Sliding { .. }), true) | (None, _) => {
-            Ok(())
-        }
+        (Some(WindowSpec::All), false)
+        | (Some(WindowSpec::Sliding { .. } | WindowSpec::Session { .. }), true)
+        | (None, _) => Ok(()),
     }
 }

@@ -146,6 +146,21 @@ fn settings(p: &mut String, plan: &Plan, e: &Emitter<'_>, source: SourceKind, ch
         py(&format!("{} milliseconds", millis(length))),
         py(&format!("{} milliseconds", millis(slide)))
     );
+    // Spark merges sessions whose gap is GAP or less; spate's sessions are
+    // runs of records less than GAP apart: on Spark's microseconds, a gap
+    // of GAP - 1µs merges exactly those (the end printed adds the 1µs back)
+    let session = match e.window {
+        Some(WindowSpec::Session { gap }) => py(&format!(
+            "{} microseconds",
+            gap.as_micros().saturating_sub(1).max(1)
+        )),
+        Some(WindowSpec::All | WindowSpec::Sliding { .. }) | None => "None".into(),
+    };
+    let _ = writeln!(
+        p,
+        "# window session: each key's sessions, Spark's gap being GAP - 1µs"
+    );
+    let _ = writeln!(p, "SESSION = {session}");
     let _ = writeln!(
         p,
         "LATENESS = {}",
@@ -291,6 +306,11 @@ fn aggregation_code(e: &Emitter<'_>) -> (String, Vec<String>) {
         reps.push(format!("key_rep({expr}).alias({})", py(&k)));
         columns.push(format!("({}, {}, \"key\")", py(shown), py(&k)));
     }
+    if let Some(WindowSpec::Session { .. }) = e.window {
+        // after the keys, as spate writes a session's row
+        columns.push("(\"session_start\", \"__ss\", \"time\")".into());
+        columns.push("(\"session_end\", \"__se\", \"time\")".into());
+    }
     for (n, v) in agg.agg.values.iter().enumerate() {
         let col = format!("a{n}");
         aggs.push(format!("{}.alias({})", v.expr, py(&col)));
@@ -310,7 +330,7 @@ fn aggregation_code(e: &Emitter<'_>) -> (String, Vec<String>) {
             reps.join(", ")
         ),
         "if by:".into(),
-        "    out = out.withColumn(\"__end\", F.unix_millis(F.col(\"window.end\")))".into(),
+        "    out = window_times(out)".into(),
         "return out".into(),
     ];
     (py_list(&columns), body)
@@ -329,6 +349,15 @@ fn standard_notes(plan: &Plan, e: &Emitter<'_>, source: SourceKind) -> Vec<Strin
         n.push(
             "Timestamps read: RFC 3339 / ISO 8601, Common Log Format, epoch seconds and \
              milliseconds; syslog times (no year) are not read."
+                .into(),
+        );
+    }
+    if let Some(WindowSpec::Session { .. }) = e.window {
+        n.push(
+            "window session is Spark's session_window per key in append mode: a session is \
+             written once the watermark passes its end, with the first batch at or after its \
+             end, as spate writes it; a stream stopped before the watermark passes a session's \
+             end does not write that session (spate writes its open sessions at end of input)."
                 .into(),
         );
     }

@@ -133,7 +133,47 @@ def op_sort(rows, fields, reverse):
     return [r for _, r in keyed]
 
 
-def op_top(rows, n, field):
+def lookup(row, name):
+    """A field of a row, or a dotted path into a JSON field (the longest
+    field name before a dot wins), as spate's Record::lookup."""
+    v = get(row, name)
+    if v is not None or "." not in name:
+        return v
+    cut = len(name)
+    while "." in name[:cut]:
+        i = name.rindex(".", 0, cut)
+        head = get(row, name[:i])
+        if head is not None and head[0] == "o":
+            x = json.loads(head[1])
+            for part in name[i + 1:].split("."):
+                if not isinstance(x, dict) or part not in x:
+                    return None
+                x = x[part]
+            return json_to_value(x)
+        cut = i
+    return None
+
+
+def json_to_value(x):
+    """A value read from JSON, as spate's Value::from_json makes it."""
+    if x is None:
+        return NULL
+    if isinstance(x, bool):
+        return ("b", x)
+    if isinstance(x, int):
+        return ("i", x) if -(2**63) <= x < 2**63 else ("f", float(x))
+    if isinstance(x, float):
+        return ("f", x)
+    if isinstance(x, str):
+        return ("q", x)
+    return ("o", json.dumps(x, ensure_ascii=False, separators=(",", ":")))
+
+
+def op_top(rows, n, field, groups=()):
+    """top N -f FIELD [-g GROUPS]: the N rows with the largest FIELD, or
+    the N of each group (rows whose group fields print the same), groups
+    in ascending order, the empty group last."""
+
     def rank(i, r):
         ranked = None
         rest = []
@@ -160,8 +200,32 @@ def op_top(rows, n, field):
                 return o
         return cmp(len(a[1]), len(b[1])) or cmp(a[2], b[2])
 
-    ranked = sorted((rank(i, r) for i, r in enumerate(rows)), key=functools.cmp_to_key(order))
-    return [rows[i] for _, _, i in ranked[:n]]
+    if not groups:
+        ranked = sorted((rank(i, r) for i, r in enumerate(rows)), key=functools.cmp_to_key(order))
+        return [rows[i] for _, _, i in ranked[:n]]
+
+    def group(r):
+        texts = []
+        for g in groups:
+            v = lookup(r, g)
+            texts.append("" if v is None else text_of(v))
+        return texts, [(2, 0, b"") if t == "" else sort_key(("s", t)) for t in texts]
+
+    def grouped(a, b):
+        for x, y in zip(a[0][1], b[0][1]):
+            o = cmp_keys(x, y)
+            if o:
+                return o
+        return order(a[1], b[1])
+
+    keyed = sorted(((group(r), rank(i, r)) for i, r in enumerate(rows)), key=functools.cmp_to_key(grouped))
+    kept, run, prev = [], 0, None
+    for (texts, _), rk in keyed:
+        run = run + 1 if texts == prev else 0
+        prev = texts
+        if run < n:
+            kept.append(rows[rk[2]])
+    return kept
 
 
 def op_head(rows, n):
@@ -205,13 +269,27 @@ def record_row(r):
     return row
 
 
+def time_value(ms):
+    """A time a row carries (a session's start and end), as spate makes it:
+    a number where the output prints times as whole seconds or
+    milliseconds, else the text of a batch time."""
+    if TIME_FORMAT == "epoch-ms":
+        return ("i", ms)
+    if TIME_FORMAT == "epoch" and not MILLIS:
+        return ("i", ms // 1000)
+    return ("s", time_text(ms))
+
+
 def agg_row(r):
-    """An aggregation's row: keys (null when missing), then aggregates."""
+    """An aggregation's row: keys (null when missing), a session's times,
+    then aggregates."""
     row = []
     for name, col, kind in COLUMNS:
         if kind == "key":
             v = field_value(r[col])
             row.append((name, NULL if v is None else v))
+        elif kind == "time":
+            row.append((name, time_value(r[col] // 1000)))
         else:
             row.append((name, agg_value(r[col], kind)))
     return row
@@ -356,8 +434,11 @@ class Printer:
     def done(self):
         return MAX_BATCHES is not None and self.batches >= MAX_BATCHES
 
-    def batch(self, ms, rows, always=False):
-        """`always`: written even when empty (-b eof's one batch)."""
+    def batch(self, ms, rows, always=False, times=None):
+        """`always`: written even when empty (-b eof's one batch); `times`:
+        the rows that carry their own time (a session's end, by id(row)),
+        which tsv, csv and jsonl print instead of the batch's."""
+        times = times or {}
         with self.lock:
             if self.done() or not (rows or always):
                 return
@@ -365,7 +446,6 @@ class Printer:
             lines = []
             if OUTPUT in ("tsv", "csv"):
                 sep, esc = ("\t", tsv_escape) if OUTPUT == "tsv" else (",", csv_field)
-                t = esc(time_text(ms))
                 for header, new_block, n, rs in self.columns.lay_out(rows):
                     cols = self.columns.names[:n]
                     if header and (HEADER or OUTPUT == "csv"):
@@ -374,10 +454,10 @@ class Printer:
                         lines.append(sep.join(["time"] + [esc(c) for c in cols]))
                     for r in rs:
                         cells = ["" if v is None else esc(text_of(v)) for v in self.columns.place(r, cols)[0]]
-                        lines.append(sep.join([t] + cells))
+                        lines.append(sep.join([esc(time_text(times.get(id(r), ms)))] + cells))
             elif OUTPUT == "jsonl":
-                head = '{"time":' + json_time(ms)
                 for r in rows:
+                    head = '{"time":' + json_time(times.get(id(r), ms))
                     lines.append(head + "".join("," + json.dumps(n, ensure_ascii=False) + ":" + json_value(v) for n, v in r) + "}")
             else:
                 objs = ["{" + ",".join(json.dumps(n, ensure_ascii=False) + ":" + json_value(v) for n, v in r) + "}" for r in rows]
@@ -460,23 +540,75 @@ def lines_of(df):
 # -- running -----------------------------------------------------------------
 
 
-def collect_windows(df):
-    """Rows of a windowed aggregation, grouped by window end, in order."""
+def time_window():
+    """What groups records in time: a window, or with SESSION each key's
+    sessions (named window too)."""
+    if SESSION:
+        return F.session_window("__ts", SESSION).alias("window")
+    return F.window("__ts", *WINDOW_ARGS)
+
+
+def window_times(out):
+    """A window's end (__end, milliseconds); for a session also its start
+    and end (__ss, __se, microseconds: Spark's end + 1µs, since SESSION is
+    GAP - 1µs) and, as __end, the end of the batch it is written with, the
+    first at or after its end."""
+    if not SESSION:
+        return out.withColumn("__end", F.unix_millis(F.col("window.end")))
+    b = BATCH_MS * 1000
+    out = out.withColumn("__ss", F.unix_micros(F.col("window.start")))
+    out = out.withColumn("__se", F.unix_micros(F.col("window.end")) + 1)
+    return out.withColumn("__end", F.expr("(__se + %d - 1) div %d" % (b, b)) * BATCH_MS)
+
+
+def collect_windows(rs):
+    """Rows of a windowed aggregation, grouped by window end (a session's
+    batch end), in order."""
     by_end = {}
-    for r in df.collect():
+    for r in rs:
         by_end.setdefault(r["__end"], []).append(r)
     return sorted(by_end.items())
 
 
-def agg_rows(rs):
-    """An aggregation's rows in its order; a global aggregation of an empty
-    batch has no row."""
-    return order_rows([agg_row(r) for r in rs if r["__n"]])
+def agg_rows(rs, times=None):
+    """An aggregation's rows in its order (sessions: then by start); a
+    global aggregation of an empty batch has no row. `times` takes each
+    session row's own time, its end (by id(row))."""
+    rs = [r for r in rs if r["__n"]]
+    if SESSION:
+        rs.sort(key=lambda r: r["__ss"])
+    rows = [agg_row(r) for r in rs]
+    if SESSION and times is not None:
+        for row, r in zip(rows, rs):
+            times[id(row)] = r["__se"] // 1000
+    return order_rows(rows)
 
 
 def emit_windows(printer, groups):
     for end, rs in groups:
-        printer.batch(end, finish(agg_rows(rs)))
+        times = {}
+        rows = agg_rows(rs, times)
+        printer.batch(end, finish(rows), times=times)
+
+
+class Sessions:
+    """A stream's sessions, held until their batch is whole: Spark writes a
+    session once the watermark passes its end, so once one of a later batch
+    comes, every session of the batches before it has come."""
+
+    def __init__(self, printer):
+        self.printer = printer
+        self.due = {}
+
+    def add(self, rs):
+        for r in rs:
+            self.due.setdefault(r["__end"], []).append(r)
+
+    def flush(self, everything=False):
+        last = max(self.due, default=None)
+        for end in sorted(self.due):
+            if everything or end < last:
+                emit_windows(self.printer, [(end, self.due.pop(end))])
 
 
 def run_bounded(spark, args, printer):
@@ -494,7 +626,7 @@ def run_bounded(spark, args, printer):
             for end in sorted(groups):
                 printer.batch(end, finish(groups[end]))
             return
-        emit_windows(printer, collect_windows(aggregate(df, [F.window("__ts", *WINDOW_ARGS)])))
+        emit_windows(printer, collect_windows(aggregate(df, [time_window()]).collect()))
         return
     start = now_ms()
     if AGGREGATION is None:
@@ -514,12 +646,18 @@ def run_stream(spark, args, printer):
     windows that Spark emits once the watermark passes their end."""
     df = prepare(lines_of(read_stream(spark, args.input)))
     writer = None
+    sessions = None
     if EVENT_TIME:
         df = df.filter(F.col("__ts").isNotNull()).withWatermark("__ts", LATENESS)
-        agg = aggregate(df, [F.window("__ts", *WINDOW_ARGS)])
+        agg = aggregate(df, [time_window()])
+        sessions = Sessions(printer) if SESSION else None
 
         def each(batch, _id):
-            emit_windows(printer, collect_windows(batch))
+            if sessions is None:
+                emit_windows(printer, collect_windows(batch.collect()))
+            else:
+                sessions.add(batch.collect())
+                sessions.flush()
 
         writer = agg.writeStream.outputMode("append").foreachBatch(each)
     elif RUNNING:
@@ -554,6 +692,10 @@ def run_stream(spark, args, printer):
             query.awaitTermination(0.2)
     finally:
         query.stop()
+        if sessions is not None:
+            # closed sessions still held: their batch may lack sessions
+            # that close later, as the notes say
+            sessions.flush(everything=True)
 
 
 def main(argv=None, spark=None, out=None):
