@@ -700,12 +700,19 @@ fn crash_while_producing(
     let mut x: u64 = 0x5eed_0fca;
     let mut seen = Vec::new();
     let mut kills = 0;
+    // a debug build takes longer to connect, fetch and write its first
+    // batch: its runs live longer before the kill, or none would commit
+    let (least, spread) = if cfg!(debug_assertions) {
+        (300, 1500)
+    } else {
+        (20, 400)
+    };
     while (producing() || kills < 10) && kills < 200 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         let mut child = spate(args).spawn();
-        std::thread::sleep(Duration::from_millis(20 + x % 400));
+        std::thread::sleep(Duration::from_millis(least + x % spread));
         kill(child.id(), "KILL");
         let code = crate::util::wait_code(&mut child, Duration::from_secs(20));
         assert!(code == 137 || code == 0, "a run ended with {code}");
