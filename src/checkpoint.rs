@@ -203,6 +203,7 @@ fn decode(payload: &[u8], fp: &Fingerprint) -> Result<Saved, Refusal> {
                     partition: i32::try_from(d.i64()?)
                         .map_err(|_| codec::DecodeError("a partition out of range".into()))?,
                     next: d.i64()?,
+                    fetch: d.i64()?,
                 });
             }
             inputs.push(SavedInput {
@@ -395,6 +396,7 @@ impl Keeper {
                 e.str(&o.topic);
                 e.i64(i64::from(o.partition));
                 e.i64(o.next);
+                e.i64(o.fetch);
             }
         }
         e.bytes(&snap.engine);

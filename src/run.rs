@@ -498,12 +498,10 @@ mod tests {
             .flat_map(|l| format!("{l}\n").into_bytes())
             .collect();
         let n = lines.len() as i64;
-        let steps = (0..n).map(|i| (i as u32 + 1, 0, first + i + 1)).collect();
-        let offsets = vec![PartitionOffset {
-            topic: "t".into(),
-            partition: 0,
-            next: first + n,
-        }];
+        let steps = (0..n)
+            .map(|i| (i as u32 + 1, 0, first + i + 1, first + i + 1))
+            .collect();
+        let offsets = vec![PartitionOffset::at("t".into(), 0, first + n)];
         Chunk {
             source: 0,
             data: data.into(),

@@ -274,3 +274,33 @@ pub fn kill(pid: u32, sig: &str) {
         .expect("kill");
     assert!(st.success(), "kill -{sig} {pid}");
 }
+
+/// Waits (bounded) until process `pid` catches SIGINT and SIGTERM, as
+/// /proc says: a signal sent before that ends it at once instead of
+/// draining (a debug build on a loaded machine can take a while to get
+/// there).
+pub fn wait_signals_caught(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // SIGINT is 2, SIGTERM 15: bits 1 and 14 of SigCgt
+    let want = (1u64 << 1) | (1u64 << 14);
+    loop {
+        let caught = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))
+                    .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+            });
+        match caught {
+            Some(mask) if mask & want == want => return,
+            // no /proc: nothing to wait for
+            None if !Path::new("/proc/self/status").exists() => return,
+            _ => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} never caught SIGINT and SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

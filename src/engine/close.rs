@@ -286,6 +286,7 @@ impl Engine<'_> {
             || (self.opts.exit_on_row && self.wrote_row)
         {
             self.done = true;
+            self.stopped = true;
         }
     }
 

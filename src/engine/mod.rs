@@ -44,6 +44,24 @@ const GATHER_BYTES: usize = 1 << 18;
 /// `--speed`: lines processed between two looks at the clock.
 const PACE_LINES: u64 = 64;
 
+/// What the run left of a chunk when it stopped inside it.
+enum Left {
+    /// Nothing: every line was taken.
+    None,
+    /// Its last bytes, and the Kafka offsets after the lines taken.
+    Bytes(usize, Vec<PartitionOffset>),
+}
+
+impl Left {
+    fn of(bytes: usize, offsets: Vec<PartitionOffset>) -> Left {
+        if bytes == 0 {
+            Left::None
+        } else {
+            Left::Bytes(bytes, offsets)
+        }
+    }
+}
+
 /// The engine's part of the plan.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -147,6 +165,11 @@ pub struct Engine<'r> {
     /// A signal heard while `--speed` waited.
     interrupted: Option<i32>,
     done: bool,
+    /// `--max-batches` or `--exit-on-row` stopped the run inside a step:
+    /// that step is not committed to the state (its other batches and
+    /// windows, and what it read, would be lost to a run that goes on);
+    /// a restart does it again, the output file cut back to the state.
+    stopped: bool,
     watch: Option<&'r mut dyn Watch>,
     /// Chunks taken so far; numbers the marks.
     chunk_no: u64,
@@ -245,6 +268,7 @@ impl<'r> Engine<'r> {
             signals: None,
             interrupted: None,
             done: false,
+            stopped: false,
             watch: None,
             chunk_no: 0,
             marks: Default::default(),
@@ -454,6 +478,9 @@ impl<'r> Engine<'r> {
     /// Hands the state to the checkpoint (`--state`), the output and the
     /// dead letters flushed first.
     fn commit(&mut self) -> Result<(), Stop> {
+        if self.stopped {
+            return Ok(());
+        }
         let Some(cp) = self.checkpoint.take() else {
             return Ok(());
         };
@@ -558,10 +585,18 @@ impl<'r> Engine<'r> {
     fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
         let (source, end, cut) = (c.source, c.end, c.last_cut);
         let offsets = self.wants_offsets(&c);
-        self.chunk_lines(c)?;
-        if !self.done && self.interrupted.is_none() {
-            self.read_to(source, end, cut);
-            self.offsets_to(source, offsets);
+        match self.chunk_lines(c)? {
+            Left::None => {
+                self.read_to(source, end, cut);
+                self.offsets_to(source, offsets);
+            }
+            // the run stopped inside the chunk (--max-batches or
+            // --exit-on-row by line count, a signal while --speed waited):
+            // the state goes on after the lines taken
+            Left::Bytes(left, offsets) => {
+                self.read_to(source, end - left as u64, false);
+                self.offsets_to(source, offsets);
+            }
         }
         Ok(())
     }
@@ -590,7 +625,7 @@ impl<'r> Engine<'r> {
                 .iter_mut()
                 .find(|k| k.topic == o.topic && k.partition == o.partition)
             {
-                Some(k) => k.next = o.next,
+                Some(k) => (k.next, k.fetch) = (o.next, o.fetch),
                 None => known.push(o),
             }
         }
@@ -610,7 +645,9 @@ impl<'r> Engine<'r> {
         self.positions[i] = Some((end, cut));
     }
 
-    fn chunk_lines(&mut self, mut c: Chunk) -> Result<(), Stop> {
+    /// Runs a chunk's lines through the chain; says what was left of it
+    /// when the run stopped inside it.
+    fn chunk_lines(&mut self, mut c: Chunk) -> Result<Left, Stop> {
         self.chunk_no += 1;
         let mut mark = c.mark.take();
         let mut data = &c.data[..];
@@ -625,13 +662,14 @@ impl<'r> Engine<'r> {
                 data = tail;
                 self.pace_wait();
             }
-            return Ok(());
+            return Ok(Left::of(data.len(), Vec::new()));
         }
         // line count: cut the chunk where the open batch fills up
         let mut taken = 0;
+        let mut upto = Vec::new();
         while let Some(room) = self.batcher.room() {
             if data.is_empty() || self.done {
-                return Ok(());
+                return Ok(Left::of(data.len(), upto));
             }
             let cut = nth_line_end(data, room);
             let (head, tail) = data.split_at(cut);
@@ -643,7 +681,9 @@ impl<'r> Engine<'r> {
                 // the batch ends inside the chunk: the messages wholly
                 // before its end go with it
                 taken += room;
-                self.keep_mark(m.upto(taken));
+                let part = m.upto(taken);
+                upto = part.as_ref().map_or(Vec::new(), |p| p.offsets().to_vec());
+                self.keep_mark(part);
             }
             self.process(c.source, head, last_cut, None)?;
             data = tail;
@@ -654,7 +694,7 @@ impl<'r> Engine<'r> {
             // its lines may all have gone to batches already written
             self.release_event_marks();
         }
-        Ok(())
+        Ok(Left::None)
     }
 
     /// Holds a chunk's mark until its lines are in a written batch.
@@ -780,10 +820,10 @@ impl<'r> Engine<'r> {
         let cuts: Vec<bool> = group.iter().map(|c| c.last_cut).collect();
         self.step(source, parts, cuts, None)?;
         if let Some(last) = group.last() {
-            if !self.done {
-                self.read_to(source, last.end, last.last_cut);
-                self.offsets_to(source, offsets);
-            }
+            // every line of the group was taken (also when the run then
+            // stopped: they are in the open batch)
+            self.read_to(source, last.end, last.last_cut);
+            self.offsets_to(source, offsets);
         }
         Ok(())
     }

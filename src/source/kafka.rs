@@ -44,7 +44,7 @@ pub use self::group::Committer;
 use self::records::{Decoder, Message};
 pub use self::url::{KafkaUrl, Start, UrlError};
 use self::wire::{Api, code};
-use super::mark::{LineTimes, Mark, PartitionOffset};
+use super::mark::{LineTimes, Mark, PartitionOffset, Step};
 use super::tcp::Backoff;
 use super::{Chunk, Msg, SourceOptions};
 use crate::duration::format_duration;
@@ -148,6 +148,10 @@ struct Part {
     leader: i32,
     /// The next offset to read (-1 until known).
     next: i64,
+    /// Where to fetch `next` from when not `next` itself (-1): the first
+    /// offset of its batch, as a state says (see
+    /// `PartitionOffset::fetch`).
+    fetch: i64,
     /// `until=now`: the end offset at start (`i64::MAX` without it, and
     /// until the first fetch says it).
     stop: i64,
@@ -171,13 +175,14 @@ struct Builder {
     source: u32,
     buf: Vec<u8>,
     times: Option<LineTimes>,
-    /// Per partition index: its next offset after this chunk, or -1.
-    at: Vec<i64>,
+    /// Per partition index: its next offset after this chunk and where to
+    /// fetch from to read on, or -1.
+    at: Vec<(i64, i64)>,
     touched: Vec<usize>,
     max_line: usize,
     /// With a group: after each message, the chunk's lines so far, the
     /// partition index and its next offset (see [`Mark::upto`]).
-    steps: Option<Vec<(u32, u32, i64)>>,
+    steps: Option<Vec<Step>>,
     lines: u32,
     /// Every chunk carries a mark, also without a group (`--state`).
     marks: bool,
@@ -200,7 +205,7 @@ impl Builder {
 
     /// A message's value as lines.
     fn push(&mut self, part: usize, m: &Message<'_>) {
-        self.moved(part, m.offset + 1);
+        self.moved(part, m.offset + 1, m.fetch);
         let Some(mut v) = m.value else {
             return;
         };
@@ -234,20 +239,20 @@ impl Builder {
         }
         self.lines = self.lines.saturating_add(lines as u32);
         if let Some(s) = &mut self.steps {
-            s.push((self.lines, part as u32, m.offset + 1));
+            s.push((self.lines, part as u32, m.offset + 1, m.fetch));
         }
     }
 
     /// A partition's position moved (past messages that gave no line,
     /// too).
-    fn moved(&mut self, part: usize, next: i64) {
+    fn moved(&mut self, part: usize, next: i64, fetch: i64) {
         if self.at.len() <= part {
-            self.at.resize(part + 1, -1);
+            self.at.resize(part + 1, (-1, -1));
         }
-        if self.at[part] < 0 {
+        if self.at[part].0 < 0 {
             self.touched.push(part);
         }
-        self.at[part] = next;
+        self.at[part] = (next, fetch);
     }
 
     fn full(&self) -> bool {
@@ -281,11 +286,12 @@ impl Builder {
             .touched
             .drain(..)
             .map(|i| {
-                let next = std::mem::replace(&mut self.at[i], -1);
+                let (next, fetch) = std::mem::replace(&mut self.at[i], (-1, -1));
                 PartitionOffset {
                     topic: parts[i].topic.clone(),
                     partition: parts[i].partition,
                     next,
+                    fetch,
                 }
             })
             .collect();
@@ -466,6 +472,7 @@ impl Consumer<'_> {
                             stop_at_watermark: false,
                             skip_to_watermark: false,
                             stalled: 0,
+                            fetch: -1,
                         });
                     }
                 }
@@ -555,6 +562,7 @@ impl Consumer<'_> {
             if let Some(&i) = self.index.get(&(o.topic.clone(), o.partition)) {
                 if self.parts[i].next < 0 {
                     self.parts[i].next = o.next;
+                    self.parts[i].fetch = if o.fetch < o.next { o.fetch } else { -1 };
                 }
             }
         }
@@ -626,7 +634,8 @@ impl Consumer<'_> {
                     .iter()
                     .map(|&i| {
                         let p = &self.parts[i];
-                        (p.topic.clone(), p.partition, p.next)
+                        let at = if p.fetch >= 0 { p.fetch } else { p.next };
+                        (p.topic.clone(), p.partition, at)
                     })
                     .collect();
                 let list: Vec<(&str, i32, i64)> =
@@ -744,7 +753,9 @@ impl Consumer<'_> {
             if next > p.next {
                 p.next = next;
                 p.stalled = 0;
-                builder.moved(i, next);
+                // at a batch's end (or the end asked)
+                builder.moved(i, next, next);
+                p.fetch = -1;
             } else if f.high_watermark > p.next && p.next < p.stop {
                 // Kafka returns the batch holding the offset asked;
                 // a broker that does not (tansu 0.6, asked for an offset
@@ -778,6 +789,7 @@ impl Consumer<'_> {
                     },
                 );
                 p.next = off;
+                p.fetch = -1;
                 p.skip_to_watermark = at == wire::LATEST;
             }
         }
@@ -801,6 +813,7 @@ mod tests {
                 stop_at_watermark: false,
                 skip_to_watermark: false,
                 stalled: 0,
+                fetch: -1,
             })
             .collect()
     }
@@ -808,6 +821,7 @@ mod tests {
     fn msg(offset: i64, ts: i64, v: &[u8]) -> Message<'_> {
         Message {
             offset,
+            fetch: offset + 1,
             timestamp_ms: ts,
             value: Some(v),
         }
@@ -833,6 +847,7 @@ mod tests {
             1,
             &Message {
                 offset: 4,
+                fetch: 5,
                 timestamp_ms: 5,
                 value: None,
             },

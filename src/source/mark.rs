@@ -17,22 +17,47 @@ use crossbeam_channel::Sender;
 
 use crate::timestamp::Nanos;
 
-/// A partition's position: the offset of the next message to read.
+/// A partition's position: the offset of the next message to read, and
+/// the offset to fetch from to read on from there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionOffset {
     pub topic: Arc<str>,
     pub partition: i32,
     pub next: i64,
+    /// `next` at a record batch's end; inside a batch, the batch's first
+    /// offset (its messages before `next` are skipped when read again).
+    /// Kafka answers a fetch with the batch holding the offset asked, but
+    /// some brokers (tansu) with the batch after it: asked for `next`,
+    /// they would skip the rest of its batch.
+    pub fetch: i64,
 }
+
+impl PartitionOffset {
+    /// At a batch boundary: fetched from `next` itself.
+    pub fn at(topic: Arc<str>, partition: i32, next: i64) -> Self {
+        PartitionOffset {
+            topic,
+            partition,
+            next,
+            fetch: next,
+        }
+    }
+}
+
+/// After a message of a chunk: (the chunk's lines up to its end, its
+/// partition's index in the mark's offsets, the next offset, the offset
+/// to fetch from).
+pub type Step = (u32, u32, i64, i64);
 
 /// Where a source stands after a chunk; see the module's text.
 #[derive(Debug)]
 pub struct Mark {
     offsets: Vec<PartitionOffset>,
     /// Within the chunk, after each message: (lines of the chunk up to
-    /// its end, index into `offsets` of its partition, its next offset),
-    /// so that part of a chunk can be reported ([`Mark::upto`]).
-    steps: Vec<(u32, u32, i64)>,
+    /// its end, index into `offsets` of its partition, its next offset,
+    /// where to fetch from to read on), so that part of a chunk can be
+    /// reported ([`Mark::upto`]).
+    steps: Vec<Step>,
     /// Where [`Mark::written`] reports (a consumer group's committer);
     /// none when only `--state` keeps the offsets.
     home: Option<Sender<Vec<PartitionOffset>>>,
@@ -50,7 +75,7 @@ impl Mark {
 
     /// The same, knowing where each message of the chunk ends (see
     /// `steps`).
-    pub fn with_steps(mut self, steps: Vec<(u32, u32, i64)>) -> Self {
+    pub fn with_steps(mut self, steps: Vec<Step>) -> Self {
         self.steps = steps;
         self
     }
@@ -61,7 +86,7 @@ impl Mark {
     /// the chunk's steps are unknown.
     pub fn upto(&self, lines: u64) -> Option<Mark> {
         let mut offsets: Vec<PartitionOffset> = Vec::new();
-        for &(end, part, next) in &self.steps {
+        for &(end, part, next, fetch) in &self.steps {
             if u64::from(end) > lines {
                 break;
             }
@@ -72,8 +97,12 @@ impl Mark {
                 .iter_mut()
                 .find(|o| o.topic == p.topic && o.partition == p.partition)
             {
-                Some(o) => o.next = next,
-                None => offsets.push(PartitionOffset { next, ..p.clone() }),
+                Some(o) => (o.next, o.fetch) = (next, fetch),
+                None => offsets.push(PartitionOffset {
+                    next,
+                    fetch,
+                    ..p.clone()
+                }),
             }
         }
         (!offsets.is_empty()).then(|| Mark::new(offsets, self.home.clone()))
@@ -139,13 +168,7 @@ mod tests {
     #[test]
     fn mark_written_reports_its_offsets_and_a_dropped_one_does_not() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let at = |next| {
-            vec![PartitionOffset {
-                topic: "t".into(),
-                partition: 0,
-                next,
-            }]
-        };
+        let at = |next| vec![PartitionOffset::at("t".into(), 0, next)];
         Mark::new(at(5), Some(tx.clone())).written();
         drop(Mark::new(at(9), Some(tx.clone())));
         // one without a home reports nowhere
@@ -157,16 +180,13 @@ mod tests {
     #[test]
     fn mark_upto_reports_the_messages_wholly_within() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let p = |partition, next| PartitionOffset {
-            topic: "t".into(),
-            partition,
-            next,
-        };
-        // partition 0: messages of 1 and 2 lines; partition 1: 1 line
+        let p = |partition, next| PartitionOffset::at("t".into(), partition, next);
+        // partition 0: messages of 1 and 2 lines (the first inside a
+        // batch from offset 10); partition 1: 1 line
         let m = Mark::new(vec![p(0, 12), p(1, 8)], Some(tx.clone())).with_steps(vec![
-            (1, 0, 11),
-            (2, 1, 8),
-            (4, 0, 12),
+            (1, 0, 11, 10),
+            (2, 1, 8, 8),
+            (4, 0, 12, 12),
         ]);
         assert!(m.upto(0).is_none());
         assert!(Mark::new(vec![p(0, 1)], Some(tx.clone())).upto(5).is_none());
@@ -175,13 +195,17 @@ mod tests {
         m.upto(4).unwrap().written();
         // every sender gone, so that the reports can be read to their end
         drop((m, tx));
-        let got: Vec<Vec<(i32, i64)>> = rx
+        let got: Vec<Vec<(i32, i64, i64)>> = rx
             .iter()
-            .map(|v| v.iter().map(|o| (o.partition, o.next)).collect())
+            .map(|v| v.iter().map(|o| (o.partition, o.next, o.fetch)).collect())
             .collect();
         assert_eq!(
             got,
-            [vec![(0, 11)], vec![(0, 11), (1, 8)], vec![(0, 12), (1, 8)]]
+            [
+                vec![(0, 11, 10)],
+                vec![(0, 11, 10), (1, 8, 8)],
+                vec![(0, 12, 12), (1, 8, 8)]
+            ]
         );
     }
 

@@ -13,6 +13,9 @@ use std::io::Read;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Message<'a> {
     pub offset: i64,
+    /// Where to fetch from to read the messages after this one: the next
+    /// offset, or its batch's first offset when the batch goes on.
+    pub fetch: i64,
     /// Milliseconds since the epoch, or -1 when the producer set none.
     pub timestamp_ms: i64,
     /// `None` for a null value (a tombstone).
@@ -140,6 +143,13 @@ impl Decoder {
                     }
                     let m = Message {
                         timestamp_ms: if log_append { max_ts } else { rec.timestamp_ms },
+                        // read on from inside this batch: fetched from its
+                        // start (see `PartitionOffset::fetch`)
+                        fetch: if rec.offset + 1 < batch_next {
+                            base
+                        } else {
+                            rec.offset + 1
+                        },
                         ..rec
                     };
                     next = rec.offset + 1;
@@ -231,6 +241,7 @@ impl<'a> Varints<'a> {
         self.at = end;
         Some(Message {
             offset: base.saturating_add(off_delta),
+            fetch: -1,
             timestamp_ms: if base_ts < 0 {
                 -1
             } else {
