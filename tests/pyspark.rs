@@ -332,6 +332,63 @@ fn pyspark_fields_and_rows_operators() {
 }
 
 #[test]
+fn pyspark_join_is_a_broadcast_join_read_at_start() {
+    let p = emit(&[
+        "-i",
+        "a.log",
+        "-b",
+        "10s",
+        "-o",
+        "tsv",
+        "parse",
+        r#"" (?P<status>\d{3}) "#,
+        "then",
+        "join",
+        "codes.csv",
+        "--on",
+        "status=code",
+        "--missing",
+        "drop",
+        "then",
+        "count-by-key",
+        "meaning",
+    ]);
+    has(
+        &p,
+        &[
+            // the table path as given; the fields the chain reads
+            "df = join_table(df, F.col(\"f2\"), \"codes.csv\", \"csv\", \"code\", [\"_\", \"meaning\", \"status\"], True)",
+            // a field the record has keeps its value
+            "F.coalesce(F.col(\"f2\"), F.col(\"__jv2\"))",
+            "F.broadcast(table)",
+            "\"inner\" if drop else \"left\"",
+            "# - join codes.csv: the table is read once, on the driver, when the job",
+        ],
+    );
+    let p = emit(&[
+        "-i",
+        "e.jsonl",
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "json",
+        "then",
+        "join",
+        "u.jsonl",
+        "--on",
+        "user.id=id",
+        "then",
+        "fields",
+        "user.id,tier",
+    ]);
+    has(
+        &p,
+        &["\"u.jsonl\", \"jsonl\", \"id\", [\"_\", \"tier\", \"user.id\"], False)"],
+    );
+}
+
+#[test]
 fn pyspark_windows_and_sources() {
     let p = emit(&[
         "-i",
@@ -588,9 +645,9 @@ fn pyspark_refusals_exit_2_with_one_line() {
         ),
         (
             &[
-                "-i", "x", "-b", "eof", "-o", "tsv", "join", "t.csv", "--on", "a", "then", "count",
+                "-i", "x", "-b", "eof", "-o", "tsv", "join", "t.csv", "--on", "a",
             ],
-            "operator 1 (join): --emit pyspark does not map join",
+            "join's fields are only known from the data; end the chain with `then fields",
         ),
     ];
     for (args, why) in cases {
@@ -800,6 +857,28 @@ fn write_inputs(dir: &Path) {
     // are doubles, so the stats chain leaves it out)
     floats.push_str("{\"g\":\"big\",\"x\":1152921504606846977}\n");
     std::fs::write(dir.join("floats.jsonl"), floats).expect("write floats.jsonl");
+    // join's lookup tables: a CSV whose 200 comes twice (the last wins)
+    // and that has no 500, a JSON lines table whose keys print as the
+    // events' user ids (2.0 is 2, "03" is not 3; 6 to 8 have no row), a
+    // TSV table with a column the records have (theirs stays)
+    std::fs::write(
+        dir.join("status.csv"),
+        "status,meaning,class\n200,OK,2xx\n301,\"Moved, Permanently\",3xx\n\n404,Not Found,4xx\n200,Fine,2xx\n",
+    )
+    .expect("write status.csv");
+    std::fs::write(
+        dir.join("users.jsonl"),
+        "{\"id\":0,\"tier\":\"free\",\"quota\":0.5}\n{\"id\":\"1\",\"tier\":\"gold\",\"quota\":10}\n\
+         {\"id\":2.0,\"tier\":\"silver\",\"quota\":2.5}\n{\"id\":3,\"tier\":\"free\",\"quota\":1,\"x\":{\"a\":1}}\n\
+         {\"id\":\"03\",\"tier\":\"never\"}\n{\"id\":4,\"tier\":\"bronze\"}\n{\"tier\":\"no key\"}\n\
+         {\"id\":4,\"tier\":\"iron\",\"quota\":4}\n{\"id\":5,\"tier\":\"gold\",\"quota\":10.0}\n",
+    )
+    .expect("write users.jsonl");
+    std::fs::write(
+        dir.join("ab.tsv"),
+        "a\tlabel\tb\n007\tdouble-oh-seven\t-1\n7\tseven\t7\n12\ttwelve\t\n1.50\t\"one\tfifty\"\tB\n",
+    )
+    .expect("write ab.tsv");
     let words =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/words.txt"))
             .expect("read tests/data/words.txt");
@@ -1374,6 +1453,112 @@ const CHAINS: &[(&str, &[&str])] = &[
             "ts,level,path",
         ],
     ),
+    // join: a broadcast of the table read at start; keep and drop, a key
+    // with no row, a record without the key field, FIELD=COLUMN, keys
+    // equal by their text, JSON types, a field the record has kept
+    (
+        "access.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "parse",
+            r#"" (?P<status>\d{3}) "#,
+            "then",
+            "join",
+            "status.csv",
+            "--on",
+            "status",
+            "then",
+            "count-by-key",
+            "meaning",
+        ],
+    ),
+    (
+        "access.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "jsonl",
+            "parse",
+            r#"" (?P<status>\d{3}) (?P<bytes>\d+)"#,
+            "then",
+            "join",
+            "status.csv",
+            "--on",
+            "status",
+            "--missing",
+            "drop",
+            "then",
+            "fields",
+            "status,meaning,class,bytes",
+        ],
+    ),
+    (
+        "events.jsonl",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "csv",
+            "json",
+            "then",
+            "join",
+            "users.jsonl",
+            "--on",
+            "user.id=id",
+            "then",
+            "stats",
+            "-f",
+            "latency_ms",
+            "-a",
+            "count,max",
+            "-g",
+            "tier,quota",
+        ],
+    ),
+    (
+        "mixed.log",
+        &[
+            "-b",
+            "eof",
+            "-o",
+            "csv",
+            "logfmt",
+            "then",
+            "join",
+            "ab.tsv",
+            "--on",
+            "a",
+            "then",
+            "fields",
+            "a,b,c,label",
+        ],
+    ),
+    (
+        "events.jsonl",
+        &[
+            "--event-time",
+            "ts",
+            "-b",
+            "1m",
+            "-o",
+            "json",
+            "json",
+            "then",
+            "join",
+            "users.jsonl",
+            "--on",
+            "user.id=id",
+            "--missing",
+            "drop",
+            "then",
+            "count-by-key",
+            "tier",
+        ],
+    ),
 ];
 
 const DRIVER: &str = r#"
@@ -1419,7 +1604,11 @@ fn pyspark_programs_match_spate_on_real_spark() {
         let path = path.to_str().expect("utf-8 temp path");
         let mut full = vec!["-i", path];
         full.extend_from_slice(args);
-        let out = spate(&full).timeout(Duration::from_secs(60)).run();
+        // in the inputs' directory, where join's tables are named as given
+        let out = spate(&full)
+            .current_dir(d)
+            .timeout(Duration::from_secs(60))
+            .run();
         assert_eq!(out.code, 0, "spate {full:?}: {}", out.stderr);
         expected.push(out.stdout);
         let program = emit(&full);
@@ -1442,6 +1631,7 @@ fn pyspark_programs_match_spate_on_real_spark() {
     let run = Command::new("python3")
         .arg(d.join("driver.py"))
         .arg(d.join("jobs.json"))
+        .current_dir(d)
         .env("TZ", "UTC")
         .output()
         .expect("run python3");

@@ -6,20 +6,21 @@
 //! file's modification time, size or inode changed; a failed reload keeps
 //! the table there is, with one warning. The workers share the table behind
 //! an [`ArcSwap`]: a record costs one atomic load to find it, a reload one
-//! store.
+//! store. On Spark (`to_spark`) the table is a broadcast DataFrame read
+//! once when the job starts.
 
 pub mod table;
 
 use std::borrow::Cow;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::Ctx;
-use crate::ops::spark::Spark;
+use crate::ops::spark::{Spark, SparkCx, SparkMap, py, py_bool, py_list};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::Record;
 use crate::value::Value;
@@ -72,7 +73,8 @@ impl Operator for Join {
              line in it, is exit 1) and held in memory. After each batch closes, FILE is read \
              again when its modification time, size or inode changed, and the records after \
              that use the new table; when that read fails, the table read before stays and \
-             one warning says why.\n\n\
+             one warning says why. The job that --emit pyspark writes reads FILE once, \
+             when it starts, and broadcasts it; it does not read it again.\n\n\
              Examples:\n  \
              spate -b 10s parse '\" (?P<status>\\d{3}) ' then join codes.csv --on status\n  \
              spate -b 1m json then join teams.tsv --on ip=addr --missing drop then count-by-key team\n  \
@@ -83,11 +85,10 @@ impl Operator for Join {
         Stage::PerRecord
     }
     fn spark(&self) -> Spark {
-        Spark::Refused(
-            "--emit pyspark does not map join (a table read from a local FILE and read again \
-             when it changes) to a Spark stream-static join; emit the chain without join, and \
-             join the printed rows",
-        )
+        Spark::Map(SparkMap {
+            reads: reads_on,
+            map: to_spark,
+        })
     }
     fn memory(&self, m: &ArgMatches) -> Option<String> {
         let file = m.get_one::<String>("file")?;
@@ -100,45 +101,129 @@ impl Operator for Join {
         ))
     }
     fn fields(&self, m: &ArgMatches) -> Vec<String> {
-        m.get_one::<String>("on")
-            .map(|on| on.split_once('=').map_or(on.as_str(), |(f, _)| f))
-            .filter(|f| !f.is_empty())
-            .map(str::to_string)
-            .into_iter()
-            .collect()
+        reads_on(m)
     }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        let file = m
-            .get_one::<String>("file")
-            .ok_or("needs FILE, the lookup table")?;
-        let path = PathBuf::from(file);
-        let format = Format::of(&path).ok_or_else(|| {
-            format!(
-                "'{file}': the lookup table's name must end in .csv, .tsv or .jsonl, which \
-                 says how it is read"
-            )
-        })?;
-        let on = m.get_one::<String>("on").ok_or("needs --on FIELD")?;
-        let (field, column) = match on.split_once('=') {
-            Some((f, c)) => (f, c),
-            None => (on.as_str(), on.as_str()),
-        };
-        if field.is_empty() || column.is_empty() {
-            return Err(format!(
-                "--on '{on}': needs FIELD or FIELD=COLUMN, both non-empty (--on status, --on ip=addr)"
-            ));
-        }
+        let Target {
+            file,
+            format,
+            field,
+            column,
+        } = target(m)?;
         let drop = m.get_one::<String>("missing").is_some_and(|w| w == "drop");
         Ok(Built::Record(Box::new(JoinOp {
-            path,
+            path: PathBuf::from(file),
             format,
-            field: field.to_string(),
-            column: column.to_string(),
+            field,
+            column,
             drop,
             table: ArcSwap::from_pointee(Table::default()),
             watch: Mutex::new(Watch::default()),
         })))
     }
+}
+
+/// What join's arguments name: the table, how it is read, and the key.
+struct Target {
+    file: String,
+    format: Format,
+    field: String,
+    column: String,
+}
+
+fn target(m: &ArgMatches) -> Result<Target, String> {
+    let file = m
+        .get_one::<String>("file")
+        .ok_or("needs FILE, the lookup table")?;
+    let format = Format::of(Path::new(file)).ok_or_else(|| {
+        format!(
+            "'{file}': the lookup table's name must end in .csv, .tsv or .jsonl, which \
+             says how it is read"
+        )
+    })?;
+    let on = m.get_one::<String>("on").ok_or("needs --on FIELD")?;
+    let (field, column) = match on.split_once('=') {
+        Some((f, c)) => (f, c),
+        None => (on.as_str(), on.as_str()),
+    };
+    if field.is_empty() || column.is_empty() {
+        return Err(format!(
+            "--on '{on}': needs FIELD or FIELD=COLUMN, both non-empty (--on status, --on ip=addr)"
+        ));
+    }
+    Ok(Target {
+        file: file.clone(),
+        format,
+        field: field.to_string(),
+        column: column.to_string(),
+    })
+}
+
+/// The field join reads: `--on`'s FIELD.
+fn reads_on(m: &ArgMatches) -> Vec<String> {
+    m.get_one::<String>("on")
+        .map(|on| on.split_once('=').map_or(on.as_str(), |(f, _)| f))
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .into_iter()
+        .collect()
+}
+
+/// Spark: a stream-static join with the table as a broadcast DataFrame.
+/// The runtime's `join_table` reads FILE on the driver, once, when the job
+/// starts (the program does not read it again when it changes: a note in
+/// its header says so), as spate's `table` reads it (the same CSV quoting,
+/// duplicates' last row, JSON types), keyed by the text the key prints as;
+/// the stream's rows join it on their FIELD's text, left outer (`keep`) or
+/// inner (`drop`). The table's columns are only known from the file, so
+/// the join takes the columns the chain reads, each where the record lacks
+/// the field (a field the record has keeps its value), and a chain
+/// without an aggregation must end with `fields`, as after `json`.
+fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
+    let Target {
+        file,
+        format,
+        field,
+        column,
+    } = target(m)?;
+    let drop = m.get_one::<String>("missing").is_some_and(|w| w == "drop");
+    let format = match format {
+        Format::Csv => "csv",
+        Format::Tsv => "tsv",
+        Format::Jsonl => "jsonl",
+    };
+    let names = cx.wanted();
+    let key = cx.expr(&field);
+    cx.line(format!(
+        "df = join_table(df, {key}, {}, {}, {}, {}, {})",
+        py(&file),
+        py(format),
+        py(&column),
+        py_list(&names.iter().map(|n| py(n)).collect::<Vec<_>>()),
+        py_bool(drop)
+    ));
+    let mut added = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let col = format!("__jv{i}");
+        let from_table = format!("F.col({})", py(&col));
+        let expr = if cx.has(name) {
+            format!("F.coalesce({}, {from_table})", cx.expr(name))
+        } else {
+            from_table
+        };
+        cx.set(name, expr);
+        added.push(py(&col));
+    }
+    if !added.is_empty() {
+        cx.line(format!("df = df.drop({})", added.join(", ")));
+    }
+    cx.open_fields("join");
+    cx.note(format!(
+        "join {file}: the table is read once, on the driver, when the job starts, and \
+         broadcast to the executors; spate reads it again after a batch when the file \
+         changed, the job keeps the rows it read at start."
+    ));
+    Ok(())
 }
 
 /// A size for people: `512 B`, `12.5 KiB`, `3.2 MiB`.

@@ -193,6 +193,130 @@ def logfmt_value(pairs, key):
     return text_value(F.when(v.startswith('"'), F.coalesce(unescaped, inner)).otherwise(v))
 
 
+def table_cells(line, delim, where):
+    """One line of a join table cut into values, as spate's csv reads a
+    line: a value that starts with a quote ends at a quote followed by the
+    delimiter or the end of the line ("" inside is one quote); a quote
+    elsewhere is an ordinary character."""
+    cells = []
+    i, n = 0, len(line)
+    while True:
+        if not line.startswith('"', i):
+            k = line.find(delim, i)
+            if k < 0:
+                cells.append(line[i:])
+                return cells
+            cells.append(line[i:k])
+            i = k + 1
+            continue
+        j, parts = i + 1, []
+        while True:
+            q = line.find('"', j)
+            if q < 0:
+                raise ValueError("%s: unterminated quoted value starting at column %d" % (where, i + 1))
+            if line.startswith('"', q + 1):
+                parts.append(line[j:q + 1])
+                j = q + 2
+            else:
+                break
+        parts.append(line[j:q])
+        cells.append("".join(parts))
+        i = q + 1
+        if i == n:
+            return cells
+        if line[i] != delim:
+            raise ValueError("%s: text after the closing quote at column %d" % (where, i + 1))
+        i += 1
+
+
+def no_constant(c):
+    raise ValueError("%s is not JSON" % c)
+
+
+def read_table(path, fmt, column):
+    """join's lookup table as spate reads it: {key: row}, a row being the
+    other columns as (name, value) pairs in the file's order, the key the
+    text the key column prints as; of rows with one key the last wins, a
+    row without the key (or with a null one) is left out. CSV and TSV have
+    a header line (an empty name is the column's position, a value past
+    the header is named by its position, the last of repeated names wins)
+    and text values; JSON lines keep their types, and COLUMN may be a
+    dotted path."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = [(n, l[:-1] if l.endswith("\r") else l) for n, l in enumerate(text.split("\n"))]
+    lines = [(n, l) for n, l in lines if l.strip()]
+    table = {}
+    if fmt == "jsonl":
+        for n, line in lines:
+            where = "%s line %d" % (path, n + 1)
+            try:
+                obj = json.loads(line, parse_constant=no_constant)
+            except ValueError as e:
+                raise ValueError("%s: invalid JSON: %s" % (where, e))
+            if not isinstance(obj, dict):
+                raise ValueError("%s: not a JSON object" % where)
+            row = [(k, json_to_value(v)) for k, v in obj.items()]
+            key = lookup(row, column)
+            if key is None or key[0] is None:
+                continue
+            table[text_of(key)] = [(k, v) for k, v in row if k != column]
+        return table
+    delim = "\t" if fmt == "tsv" else ","
+    if not lines:
+        raise ValueError("%s: empty; a lookup table needs a header line naming its columns" % path)
+    n, header = lines[0]
+    names = []
+    for v in table_cells(header, delim, "%s line %d" % (path, n + 1)):
+        names.append(v if v else str(len(names) + 1))
+    if column not in names:
+        raise ValueError("%s: no column '%s' in its header (its columns: %s)" % (path, column, ", ".join(names)))
+    for n, line in lines[1:]:
+        row, key = {}, None
+        for i, v in enumerate(table_cells(line, delim, "%s line %d" % (path, n + 1))):
+            name = names[i] if i < len(names) else str(i + 1)
+            if name == column:
+                key = v
+            else:
+                row[name] = ("s", v)
+        if key is not None:
+            table[key] = list(row.items())
+    return table
+
+
+def field_struct(v):
+    """A value as a field column's struct (text, kind, number)."""
+    if v is None or v[0] is None:
+        return None
+    kind, x = v
+    if kind == "i":
+        return (str(x), "i", float(x))
+    if kind == "f":
+        return (fmt_float(x), "f", x)
+    if kind == "b":
+        return ("true" if x else "false", "b", None)
+    return (x, kind, None)
+
+
+def join_table(df, key, path, fmt, column, names, drop):
+    """join: the table read once, on the driver, now (when the job
+    starts), as a broadcast DataFrame of its key and, for each of `names`
+    (the fields the chain reads), the row's value (__jv0, __jv1, ...);
+    the records join it on the text their key field prints as, left outer
+    (keep) or inner (drop). A record without the field matches no row."""
+    rows = [
+        tuple([k] + [field_struct(lookup(row, name)) for name in names])
+        for k, row in read_table(path, fmt, column).items()
+    ]
+    schema = ", ".join(["`__jk` STRING"] + ["`__jv%d` %s" % (i, FIELD) for i in range(len(names))])
+    table = df.sparkSession.createDataFrame(rows, schema)
+    df = df.withColumn("__jkey", F.when(key.isNotNull(), txt(key)))
+    df = df.join(F.broadcast(table), F.col("__jkey") == F.col("__jk"), "inner" if drop else "left")
+    return df.drop("__jkey", "__jk")
+
+
 ISO_TS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?| [+-][0-9]{2}:?[0-9]{2})?"
 CLF_TS = r"[0-9]{2}/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2}(?: [+-][0-9]{4})?"
 EPOCH_TS = r"[0-9]{10}(?:\.[0-9]+)?|[0-9]{13}"
