@@ -594,7 +594,9 @@ impl<'r> Engine<'r> {
             // --exit-on-row by line count, a signal while --speed waited):
             // the state goes on after the lines taken
             Left::Bytes(left, offsets) => {
-                self.read_to(source, end - left as u64, false);
+                // (a topic's chunks have no byte position: 0, their
+                // offsets say where they end)
+                self.read_to(source, end.saturating_sub(left as u64), false);
                 self.offsets_to(source, offsets);
             }
         }
