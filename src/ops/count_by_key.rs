@@ -18,7 +18,7 @@ use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
 use crate::agg::{AggState, Aggregation, same};
 use crate::ops::spark::{
-    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, arg_names,
+    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, reads_fields,
 };
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::{CURRENT, Name, Record, column_name};
@@ -87,14 +87,10 @@ impl Operator for CountByKey {
     }
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
-            reads: spark_reads,
+            reads: reads_fields,
             map: to_spark,
         })
     }
-}
-
-fn spark_reads(m: &ArgMatches) -> Vec<String> {
-    arg_names(m, "fields")
 }
 
 /// A group per key (`_` printed as `key`) and its count; the runtime

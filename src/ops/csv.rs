@@ -93,10 +93,7 @@ impl Operator for Csv {
         } else {
             Names::Fixed(Columns::new(Vec::new()))
         };
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         if field.is_empty() {
             return Err("the field name must not be empty".into());
         }
@@ -132,7 +129,7 @@ fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
         Some(c) => name_list(&c)?,
         None => Vec::new(),
     };
-    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let c = cx.expr(&crate::ops::field_or_current(m));
     cx.line(format!(
         "df = df.filter(txt({c}) != \"\").withColumn(\"__c\", csv_values(txt({c}), {}))",
         py(&delim)

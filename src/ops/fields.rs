@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use clap::{Arg, ArgAction, ArgMatches};
 
 use crate::accounting::Ctx;
-use crate::ops::spark::{Spark, SparkCx, SparkMap, arg_names};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, reads_fields};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, name_list};
 use crate::record::{CURRENT, Name, Record, column_name};
 use crate::value::Value;
@@ -73,14 +73,10 @@ impl Operator for Fields {
     }
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
-            reads: spark_reads,
+            reads: reads_fields,
             map: to_spark,
         })
     }
-}
-
-fn spark_reads(m: &ArgMatches) -> Vec<String> {
-    arg_names(m, "fields")
 }
 
 /// The program's records keep only these fields: `_` first when listed,

@@ -86,10 +86,7 @@ impl Operator for Grep {
             pattern.insert_str(0, "(?i)");
         }
         let re = LocalRegex::new(compile_regex(&pattern)?);
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         Ok(Built::Record(Box::new(GrepOp {
             re,
             invert: m.get_flag("invert"),
@@ -116,7 +113,7 @@ fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
         pattern.insert_str(0, "(?i)");
     }
     let re = cx.java_regex(&pattern)?;
-    let field = arg(m, "field").unwrap_or_else(|| CURRENT.into());
+    let field = crate::ops::field_or_current(m);
     let hit = format!(
         "F.coalesce(txt({}).rlike({}), F.lit(False))",
         cx.expr(&field),

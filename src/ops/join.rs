@@ -109,8 +109,8 @@ impl Operator for Join {
             format,
             field,
             column,
+            drop,
         } = target(m)?;
-        let drop = m.get_one::<String>("missing").is_some_and(|w| w == "drop");
         Ok(Built::Record(Box::new(JoinOp {
             path: PathBuf::from(file),
             format,
@@ -129,6 +129,8 @@ struct Target {
     format: Format,
     field: String,
     column: String,
+    /// `--missing drop`.
+    drop: bool,
 }
 
 fn target(m: &ArgMatches) -> Result<Target, String> {
@@ -156,17 +158,13 @@ fn target(m: &ArgMatches) -> Result<Target, String> {
         format,
         field: field.to_string(),
         column: column.to_string(),
+        drop: m.get_one::<String>("missing").is_some_and(|w| w == "drop"),
     })
 }
 
 /// The field join reads: `--on`'s FIELD.
 fn reads_on(m: &ArgMatches) -> Vec<String> {
-    m.get_one::<String>("on")
-        .map(|on| on.split_once('=').map_or(on.as_str(), |(f, _)| f))
-        .filter(|f| !f.is_empty())
-        .map(str::to_string)
-        .into_iter()
-        .collect()
+    target(m).map(|t| vec![t.field]).unwrap_or_default()
 }
 
 /// Spark: a stream-static join with the table as a broadcast DataFrame.
@@ -185,19 +183,14 @@ fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
         format,
         field,
         column,
+        drop,
     } = target(m)?;
-    let drop = m.get_one::<String>("missing").is_some_and(|w| w == "drop");
-    let format = match format {
-        Format::Csv => "csv",
-        Format::Tsv => "tsv",
-        Format::Jsonl => "jsonl",
-    };
     let names = cx.wanted();
     let key = cx.expr(&field);
     cx.line(format!(
         "df = join_table(df, {key}, {}, {}, {}, {}, {})",
         py(&file),
-        py(format),
+        py(format.name()),
         py(&column),
         py_list(&names.iter().map(|n| py(n)).collect::<Vec<_>>()),
         py_bool(drop)

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, Visitor};
 
 use crate::accounting::{Ctx, Reason};
-use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, py_list, reads_field};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, py, py_list, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -57,10 +57,7 @@ impl Operator for Json {
         Stage::PerRecord
     }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         if field.is_empty() {
             return Err("the field name must not be empty".into());
         }
@@ -78,7 +75,7 @@ impl Operator for Json {
 /// a number: the runtime's `json_fields`); lines that are not a JSON
 /// object are dropped.
 fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
-    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let c = cx.expr(&crate::ops::field_or_current(m));
     let mut paths = Vec::new();
     for name in cx.wanted() {
         let parts: Vec<String> = name.split('.').map(str::to_string).collect();

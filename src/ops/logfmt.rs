@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use clap::{Arg, ArgMatches};
 
 use crate::accounting::{Ctx, Reason};
-use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
+use crate::ops::spark::{Spark, SparkCx, SparkMap, py, reads_field};
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
@@ -50,10 +50,7 @@ impl Operator for Logfmt {
         Stage::PerRecord
     }
     fn build(&self, m: &ArgMatches, _cx: &BuildCx) -> Result<Built, String> {
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         Ok(Built::Record(Box::new(LogfmtOp { field })))
     }
     fn spark(&self) -> Spark {
@@ -68,7 +65,7 @@ impl Operator for Logfmt {
 /// `regexp_extract_all`, the last value of a key wins, quoted values
 /// unescaped); each name the chain reads is looked up in it.
 fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
-    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let c = cx.expr(&crate::ops::field_or_current(m));
     cx.line(format!(
         "df = df.withColumn(\"__l\", logfmt_pairs(txt({c}))).filter(F.col(\"__l\").isNotNull())"
     ));

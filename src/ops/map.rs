@@ -212,7 +212,7 @@ fn spark_reads(m: &ArgMatches) -> Vec<String> {
 /// `regexp_extract` (a filter drops what does not match), `element_at` of
 /// `split`, and `concat` for template.
 fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
-    let field = arg(m, "field").unwrap_or_else(|| CURRENT.into());
+    let field = crate::ops::field_or_current(m);
     let func = arg(m, "func").unwrap_or_default();
     let arg1 = arg(m, "arg1").unwrap_or_default();
     let arg2 = arg(m, "arg2").unwrap_or_default();

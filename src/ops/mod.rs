@@ -323,6 +323,14 @@ pub fn listed(m: &ArgMatches, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// The field an operator reads (its `-f FIELD`), the current value `_`
+/// when none is given.
+pub fn field_or_current(m: &ArgMatches) -> String {
+    m.get_one::<String>("field")
+        .cloned()
+        .unwrap_or_else(|| crate::record::CURRENT.into())
+}
+
 /// The one value of the argument `id`, as a list (for
 /// [`Operator::fields`]).
 pub fn one(m: &ArgMatches, id: &str) -> Vec<String> {

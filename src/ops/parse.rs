@@ -79,10 +79,7 @@ impl Operator for Parse {
                  (?P<status>\\d+)"
             ));
         }
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         let sets_current = groups.iter().any(|(_, n)| *n == CURRENT);
         let fast = Fixed::new(pattern).and_then(|f| {
             let named: Option<Named> = groups
@@ -125,7 +122,7 @@ fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
                 .into(),
         );
     }
-    let c = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let c = cx.expr(&crate::ops::field_or_current(m));
     let p = py(&re.pattern);
     cx.line(format!(
         "df = df.filter(F.coalesce(txt({c}).rlike({p}), F.lit(False)))"

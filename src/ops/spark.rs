@@ -18,7 +18,6 @@ use std::time::Duration;
 use clap::ArgMatches;
 
 use crate::batch::WindowSpec;
-use crate::ops::name_list;
 
 /// How an operator runs on Spark: the answer of [`super::Operator::spark`].
 #[derive(Clone, Copy)]
@@ -177,14 +176,10 @@ pub fn arg(m: &ArgMatches, id: &str) -> Option<String> {
     m.get_one::<String>(id).cloned()
 }
 
-/// Every name of a repeatable `NAME[,NAME...]` argument, in order (an
-/// empty name, which the operator's build refuses, is skipped).
-pub fn arg_names(m: &ArgMatches, id: &str) -> Vec<String> {
-    m.get_many::<String>(id)
-        .into_iter()
-        .flatten()
-        .flat_map(|s| name_list(s).unwrap_or_default())
-        .collect()
+/// The mapping's `reads` for an operator that reads its `FIELDS` list,
+/// as [`crate::ops::Operator::fields`] says (`count-by-key`, `fields`).
+pub fn reads_fields(m: &ArgMatches) -> Vec<String> {
+    crate::ops::listed(m, "fields")
 }
 
 /// The mapping's `reads` for an operator that reads no field by name.

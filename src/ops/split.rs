@@ -74,10 +74,7 @@ impl Operator for Split {
         } else {
             How::Whitespace
         };
-        let field = m
-            .get_one::<String>("field")
-            .cloned()
-            .unwrap_or_else(|| CURRENT.into());
+        let field = crate::ops::field_or_current(m);
         Ok(Built::Record(Box::new(SplitOp { how, field })))
     }
     fn spark(&self) -> Spark {
@@ -90,7 +87,7 @@ impl Operator for Split {
 
 /// `explode` of `split`, empty tokens dropped; each token is `_`.
 fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
-    let src = cx.expr(&arg(m, "field").unwrap_or_else(|| CURRENT.into()));
+    let src = cx.expr(&crate::ops::field_or_current(m));
     let pattern = if let Some(re) = arg(m, "regex") {
         cx.java_regex(&re)?.pattern
     } else if let Some(sep) = arg(m, "sep") {

@@ -23,9 +23,7 @@ use crate::agg::key::{Key, KeyTable, MISSING, Pos};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
 use crate::agg::{AggState, Aggregation, same};
-use crate::ops::spark::{
-    Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, arg_names,
-};
+use crate::ops::spark::{Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind};
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
 use crate::record::{Record, column_name};
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
@@ -107,9 +105,7 @@ impl Operator for Stats {
         Stage::Aggregation
     }
     fn fields(&self, m: &ArgMatches) -> Vec<String> {
-        let mut v = crate::ops::listed(m, "field");
-        v.extend(crate::ops::listed(m, "group"));
-        v
+        reads(m)
     }
     fn build(&self, m: &ArgMatches, cx: &BuildCx) -> Result<Built, String> {
         let fields = list(m, "field", "-f")?;
@@ -137,7 +133,7 @@ impl Operator for Stats {
     }
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
-            reads: spark_reads,
+            reads,
             map: to_spark,
         })
     }
@@ -147,9 +143,10 @@ impl Operator for Stats {
 /// relative rank error is 1/accuracy).
 const PERCENTILE_ACCURACY: u32 = 10_000;
 
-fn spark_reads(m: &ArgMatches) -> Vec<String> {
-    let mut v = arg_names(m, "field");
-    v.extend(arg_names(m, "group"));
+/// The fields stats reads: its `-f` fields, then its `-g` fields.
+fn reads(m: &ArgMatches) -> Vec<String> {
+    let mut v = crate::ops::listed(m, "field");
+    v.extend(crate::ops::listed(m, "group"));
     v
 }
 

@@ -34,6 +34,15 @@ impl Format {
             _ => None,
         }
     }
+
+    /// Its name, as its file's extension says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Jsonl => "jsonl",
+        }
+    }
 }
 
 /// The columns a row adds to a record, in the file's order.
