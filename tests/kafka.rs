@@ -880,7 +880,10 @@ fn kafka_state_with_a_group_counts_every_line_once() {
     ]
     .map(String::from)
     .to_vec();
-    let script = "import time\nfor i in range(150000):\n    if i % 1000 == 999:\n        p.flush(30)\n        time.sleep(0.02)\n    send(i % 3, b'line %d' % i)\n";
+    // produced over 9 s or more, so that several runs (a debug build's
+    // live up to 1.8 s) are killed while it goes on: at 3 s, two runs read
+    // it all in one CI run, and the test could not show the runs going on
+    let script = "import time\nfor i in range(150000):\n    if i % 1000 == 999:\n        p.flush(30)\n        time.sleep(0.06)\n    send(i % 3, b'line %d' % i)\n";
     let (kills, seen) = std::thread::scope(|sc| {
         let writing = std::thread::Builder::new()
             .spawn_scoped(sc, || b.produce("t3", script))
