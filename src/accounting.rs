@@ -354,6 +354,11 @@ pub struct Ctx {
     pub line_reason: Option<Reason>,
     pub strict: bool,
     pub offence: Option<Offence>,
+    /// Operators may leave out of a record the fields no later operator
+    /// reads ([`crate::ops::RecordOp::keep_only`]). False while the run
+    /// still looks for a field the chain names: the warning for one never
+    /// found lists the fields the records had, all of them.
+    pub project: bool,
 }
 
 impl Ctx {

@@ -124,6 +124,20 @@ impl<'a> Record<'a> {
             .chain(self.fields.iter().map(|(n, v)| (column_name(n), v)))
     }
 
+    /// An owned copy made by taking the record's fields and value out,
+    /// leaving the record empty with its field list's allocation.
+    pub fn take_owned(&mut self) -> Record<'static> {
+        Record {
+            value: self.value.take().map(Value::into_owned),
+            fields: self
+                .fields
+                .drain(..)
+                .map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned()))
+                .collect(),
+            raw: "",
+        }
+    }
+
     pub fn into_owned(self) -> Record<'static> {
         Record {
             value: self.value.map(Value::into_owned),

@@ -671,7 +671,7 @@ impl Deliver for ToOpen<'_> {
                     s.add(rec);
                 }
             }
-            Partial::Rows(_) => self.kept.extend(recs.drain(..).map(Record::into_owned)),
+            Partial::Rows(_) => self.kept.extend(recs.iter_mut().map(Record::take_owned)),
             Partial::Sessions(p) => {
                 if let Some(agg) = self.chain.aggregation() {
                     for rec in recs.iter() {
@@ -785,7 +785,7 @@ impl Deliver for ToEvent<'_> {
         let mut accepted = 0;
         let mut first_end: Option<Nanos> = None;
         let (mut untimed, mut late) = (false, false);
-        for rec in recs.drain(..) {
+        for rec in recs.iter_mut() {
             let ts = match self.rules.source {
                 EventTime::Auto => *line_ts.get_or_insert_with(|| self.rules.reader.find(raw)),
                 EventTime::Field(f) => rec
@@ -822,17 +822,17 @@ impl Deliver for ToEvent<'_> {
             {
                 Partial::Agg(s) => {
                     s.at(pos(seq, idx));
-                    s.add(&rec);
+                    s.add(rec);
                 }
                 Partial::Rows(r) => {
                     if let Some((_, kept)) = r.last_mut() {
-                        kept.push(rec.into_owned());
+                        kept.push(rec.take_owned());
                     }
                 }
                 Partial::Sessions(p) => {
                     if let Some(agg) = chain.aggregation() {
                         p.at(pos(seq, idx));
-                        p.add(&rec, ts, agg);
+                        p.add(rec, ts, agg);
                     }
                 }
             }
@@ -879,6 +879,9 @@ impl Job<'_> {
         let cut_last = self.cuts.get(part).copied().unwrap_or(false);
         let mut cur: Vec<Record<'_>> = Vec::with_capacity(16);
         let mut next: Vec<Record<'_>> = Vec::with_capacity(16);
+        // the field lists of a line's records, emptied, for the next
+        // line's: one allocation per part, not one per line
+        let mut spare: Vec<Vec<Field<'_>>> = Vec::new();
         // a lone splitter before the aggregation: tokens go straight in
         let fused = match self.chain.pre.as_slice() {
             [op] => Some(op.as_ref()),
@@ -948,8 +951,11 @@ impl Job<'_> {
                 return;
             }
         }
+        // the part checked as UTF-8 once, not line by line
+        let whole = std::str::from_utf8(data).ok();
         let mut start = 0;
         for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
+            let line_start = start;
             let mut line = &data[start..nl];
             let is_last = nl + 1 == data.len();
             start = nl + 1;
@@ -964,14 +970,16 @@ impl Job<'_> {
             } else if is_last && cut_last {
                 cx.drop_line(Reason::Cut, format_args!("longer than {max} bytes"));
             }
-            let (text, raw): (Cow<'_, str>, &str) = match std::str::from_utf8(line) {
-                Ok(s) => (Cow::Borrowed(s), s),
-                Err(e) => {
-                    let valid = std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or("");
-                    cx.drop_line(Reason::BadUtf8, "invalid UTF-8 replaced with U+FFFD");
-                    (String::from_utf8_lossy(line), valid)
-                }
-            };
+            let checked = whole.and_then(|w| w.get(line_start..line_start + line.len()));
+            let (text, raw): (Cow<'_, str>, &str) =
+                match checked.map_or_else(|| std::str::from_utf8(line), Ok) {
+                    Ok(s) => (Cow::Borrowed(s), s),
+                    Err(e) => {
+                        let valid = std::str::from_utf8(&line[..e.valid_up_to()]).unwrap_or("");
+                        cx.drop_line(Reason::BadUtf8, "invalid UTF-8 replaced with U+FFFD");
+                        (String::from_utf8_lossy(line), valid)
+                    }
+                };
             if let (Some(op), Some(state)) = (fused, d.fused()) {
                 let mut n = 0u64;
                 if op.tokens(&text, &mut |t| {
@@ -989,8 +997,13 @@ impl Job<'_> {
                     continue;
                 }
             }
-            cur.clear();
-            cur.push(Record::from_line(text, raw));
+            for rec in cur.drain(..) {
+                recycle(&mut spare, rec.fields);
+            }
+            let mut rec = Record::from_line(text, raw);
+            rec.fields = spare.pop().unwrap_or_default();
+            cur.push(rec);
+            cx.project = !seen.open;
             for (k, op) in self.chain.pre.iter().enumerate() {
                 if seen.open {
                     seen.look(At::Pre(k), &cur);
@@ -1026,6 +1039,21 @@ impl Job<'_> {
                 break;
             }
         }
+    }
+}
+
+/// A named field of a record.
+type Field<'a> = (crate::record::Name<'a>, Value<'a>);
+
+/// How many emptied field lists a worker keeps for its next lines.
+const SPARE_LISTS: usize = 16;
+
+/// Keeps `fields`' allocation, emptied, for a later record (unless it has
+/// none, is outsized, or enough are kept).
+fn recycle<'a>(spare: &mut Vec<Vec<Field<'a>>>, mut fields: Vec<Field<'a>>) {
+    if fields.capacity() > 0 && fields.capacity() <= 64 && spare.len() < SPARE_LISTS {
+        fields.clear();
+        spare.push(fields);
     }
 }
 
