@@ -130,11 +130,15 @@ pub fn build(
 
     let mut stages = Vec::with_capacity(parsed.len());
     let mut named = Vec::new();
+    // what each operator of `pre` reads, and the first aggregation
+    let mut pre_reads = Vec::new();
+    let mut agg_reads = None;
     for stage in parsed {
         let stage = stage?;
         let (pos, op, name) = (stage.pos, stage.op, stage.name());
         let err = |msg: String| UsageError::at(pos, Some(name), msg);
         let built = op.build(&stage.args, &cx).map_err(err)?;
+        let reads = op.reads(&stage.args);
         // where records reach it, once built in its place
         let at = match (op.stage(), &barrier) {
             (Stage::PerRecord, None) => At::Pre(pre.len()),
@@ -167,7 +171,10 @@ pub fn build(
         }
         match (op.stage(), built) {
             (Stage::PerRecord, Built::Record(r)) => match barrier {
-                None => pre.push(r),
+                None => {
+                    pre.push(r);
+                    pre_reads.push(reads);
+                }
                 Some(_) => post.push(PostOp::Record(r)),
             },
             (Stage::Rows, Built::Rows(r)) => {
@@ -211,6 +218,7 @@ pub fn build(
                 aggregates = true;
                 match barrier {
                     None => {
+                        agg_reads = reads;
                         barrier = Some(Barrier::Aggregate {
                             agg: a,
                             window: pending_window.take().map(|(_, w)| w),
@@ -232,6 +240,12 @@ pub fn build(
             "must be followed by count, count-by-key or stats",
         ));
     }
+    if let Some(mut after) = agg_reads {
+        if let Some(crate::batch::EventTime::Field(f)) = &batching.event_time {
+            after.push(f.clone());
+        }
+        keep_only(&mut pre, &pre_reads, after);
+    }
     let chain = Chain {
         pre,
         barrier: barrier.unwrap_or(Barrier::Collect),
@@ -241,6 +255,23 @@ pub fn build(
         named,
     };
     Ok((stages, chain))
+}
+
+/// Tells each per-record operator before the aggregation which fields the
+/// ones after it read (`after`: the aggregation's and event time's), as far
+/// back as every operator says what it reads.
+fn keep_only(
+    pre: &mut [Box<dyn crate::ops::RecordOp>],
+    reads: &[Option<Vec<String>>],
+    mut after: Vec<String>,
+) {
+    for (op, reads) in pre.iter_mut().zip(reads).rev() {
+        op.keep_only(&after);
+        match reads {
+            Some(r) => after.extend(r.iter().cloned()),
+            None => return,
+        }
+    }
 }
 
 #[cfg(test)]

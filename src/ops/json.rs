@@ -53,6 +53,9 @@ impl Operator for Json {
              spate -b eof json then count-by-key user.id",
         )
     }
+    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
+        Some(vec![crate::ops::field_or_current(m)])
+    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }
@@ -61,7 +64,7 @@ impl Operator for Json {
         if field.is_empty() {
             return Err("the field name must not be empty".into());
         }
-        Ok(Built::Record(Box::new(JsonOp { field })))
+        Ok(Built::Record(Box::new(JsonOp { field, keep: None })))
     }
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
@@ -109,6 +112,42 @@ fn to_spark(m: &ArgMatches, cx: &mut dyn SparkCx) -> Result<(), String> {
 
 struct JsonOp {
     field: String,
+    /// The only keys to make fields of, when later operators read only
+    /// these (see [`RecordOp::keep_only`]): the others' values are checked,
+    /// not built.
+    keep: Option<Keep>,
+}
+
+/// The top-level keys a record needs: the names later operators read, and
+/// the first part of each dotted one (`user` for `user.id`).
+#[derive(Debug, Clone)]
+struct Keep(Vec<String>);
+
+impl Keep {
+    fn new(names: &[String]) -> Keep {
+        let mut keys: Vec<String> = Vec::new();
+        for name in names {
+            let mut cut = name.len();
+            loop {
+                let key = &name[..cut];
+                if !keys.iter().any(|k| k == key) {
+                    keys.push(key.to_string());
+                }
+                match key.rfind('.') {
+                    Some(i) => cut = i,
+                    None => break,
+                }
+            }
+        }
+        Keep(keys)
+    }
+
+    #[inline]
+    fn wants(&self, key: &[u8]) -> bool {
+        self.0
+            .iter()
+            .any(|k| k.len() == key.len() && k.as_bytes() == key)
+    }
 }
 
 /// What there is to parse, taken out of the record so that the record can
@@ -140,22 +179,29 @@ fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
 }
 
 impl RecordOp for JsonOp {
+    fn keep_only(&mut self, names: &[String]) {
+        self.keep = Some(Keep::new(names));
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
+        let keep = self.keep.as_ref().filter(|_| cx.project);
         let parsed = match source(&rec, &self.field) {
             Source::Borrowed(s) => {
                 if rec.fields.is_empty() {
                     // one allocation for a typical event's keys, not two
-                    rec.fields.reserve(8);
+                    rec.fields.reserve(if keep.is_some() { 4 } else { 8 });
                 }
-                parse_object(s, |k, v| rec.set(k, v)).map_err(|e| e.to_string())
+                parse_object(s, keep, |k, v| rec.set(k, v)).map_err(|e| e.to_string())
             }
-            Source::Owned(s) => parse_object(&s, |k, v| {
+            Source::Owned(s) => parse_object(&s, keep, |k, v| {
                 rec.set(Cow::Owned(k.into_owned()), v.into_owned())
             })
             .map_err(|e| e.to_string()),
             Source::Object(map) => {
                 for (k, v) in map {
-                    rec.set(Cow::Owned(k), Value::from_json(v));
+                    if keep.is_none_or(|keep| keep.wants(k.as_bytes())) {
+                        rec.set(Cow::Owned(k), Value::from_json(v));
+                    }
                 }
                 Ok(())
             }
@@ -177,17 +223,28 @@ impl RecordOp for JsonOp {
 /// messages (`expected value at line 1 column 5`), depth limit included.
 /// A flat object (no nested object or array) is read by [`scan_flat`]
 /// first; anything it does not take on is read again by serde_json.
-pub fn parse_object<'de>(
+///
+/// With `keep`, only the keys it wants are handed over; the others'
+/// values are validated alike but not built.
+fn parse_object<'de>(
     text: &'de str,
+    keep: Option<&Keep>,
     mut put: impl FnMut(Cow<'de, str>, Value<'de>),
 ) -> Result<(), serde_json::Error> {
-    if scan_flat(text, &mut put).is_some() {
+    if scan_flat(text, keep, &mut put).is_some() {
         return Ok(());
     }
     // Pairs the scan handed over before giving up are handed over again,
     // in the same order: the record ends up the same.
     let mut de = serde_json::Deserializer::from_str(text);
-    de.deserialize_map(Top(put))?;
+    match keep {
+        None => de.deserialize_map(Top(put))?,
+        Some(keep) => de.deserialize_map(Top(|k: Cow<'de, str>, v| {
+            if keep.wants(k.as_bytes()) {
+                put(k, v);
+            }
+        }))?,
+    }
     de.end()
 }
 
@@ -197,7 +254,11 @@ pub fn parse_object<'de>(
 /// and the message to serde_json; it accepts only what serde_json accepts,
 /// with the same values (numbers follow serde_json's rules: `-0` is a
 /// float, integers beyond 64 bits and out of `i64` are floats).
-fn scan_flat<'de>(text: &'de str, put: &mut impl FnMut(Cow<'de, str>, Value<'de>)) -> Option<()> {
+fn scan_flat<'de>(
+    text: &'de str,
+    keep: Option<&Keep>,
+    put: &mut impl FnMut(Cow<'de, str>, Value<'de>),
+) -> Option<()> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -208,14 +269,28 @@ fn scan_flat<'de>(text: &'de str, put: &mut impl FnMut(Cow<'de, str>, Value<'de>
         i += 1;
     } else {
         loop {
-            let (key, j) = scan_string(text, i)?;
+            // a key not kept is looked at as bytes, not made a string
+            let (key, j) = match (keep, plain_end(b, i)?) {
+                (Some(keep), Ok(j)) if !keep.wants(&b[i + 1..j]) => (None, j + 1),
+                _ => {
+                    let (key, j) = scan_string(text, i)?;
+                    let wanted = keep.is_none_or(|keep| keep.wants(key.as_bytes()));
+                    (wanted.then_some(key), j)
+                }
+            };
             i = skip_ws(b, j);
             if b.get(i) != Some(&b':') {
                 return None;
             }
             i = skip_ws(b, i + 1);
-            let (value, j) = scan_scalar(text, i)?;
-            put(key, value);
+            let j = match key {
+                Some(key) => {
+                    let (value, j) = scan_scalar(text, i)?;
+                    put(key, value);
+                    j
+                }
+                None => skip_scalar(text, i)?,
+            };
             i = skip_ws(b, j);
             match b.get(i) {
                 Some(b',') => i = skip_ws(b, i + 1),
@@ -237,28 +312,40 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A string starting at `b[i]` (which must be its quote), and the index
-/// after its closing quote. Strings with escapes are decoded by serde_json.
-fn scan_string(text: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
-    let b = text.as_bytes();
+/// Where the string starting at `b[i]` (which must be its quote) ends when
+/// it has no escape: `Ok` with the index of its closing quote; `Err(())`
+/// when it has an escape (to be decoded); `None` when it is no string.
+#[inline]
+fn plain_end(b: &[u8], i: usize) -> Option<Result<usize, ()>> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let start = i + 1;
-    let mut j = start + plain_run(&b[start..]);
-    while let Some(&c) = b.get(j) {
-        if c == b'"' {
-            return Some((Cow::Borrowed(&text[start..j]), j + 1));
+    let mut j = i + 1 + plain_run(b.get(i + 1..)?);
+    loop {
+        match *b.get(j)? {
+            b'"' => return Some(Ok(j)),
+            b'\\' => return Some(Err(())),
+            c if c < 0x20 => return None,
+            _ => j += 1,
         }
-        if c == b'\\' {
-            break;
-        }
-        if c < 0x20 {
-            return None;
-        }
-        j += 1;
     }
-    // escaped: find the closing quote, skipping every `\x`
+}
+
+/// A string starting at `b[i]` (which must be its quote), and the index
+/// after its closing quote. Strings with escapes are decoded by serde_json.
+fn scan_string(text: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
+    match plain_end(text.as_bytes(), i)? {
+        Ok(j) => Some((Cow::Borrowed(text.get(i + 1..j)?), j + 1)),
+        Err(()) => scan_escaped(text, i),
+    }
+}
+
+/// [`scan_string`] for a string with an escape.
+#[cold]
+fn scan_escaped(text: &str, i: usize) -> Option<(Cow<'_, str>, usize)> {
+    let b = text.as_bytes();
+    // find the closing quote, skipping every `\x`
+    let mut j = i + 1;
     loop {
         match b.get(j)? {
             b'\\' => j += 2,
@@ -296,6 +383,27 @@ fn plain_run(b: &[u8]) -> usize {
     j
 }
 
+/// Where the string, number, boolean or null starting at `b[i]` ends, if
+/// [`scan_scalar`] would take it, without valuing it.
+fn skip_scalar(text: &str, i: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    match *b.get(i)? {
+        b'"' => match plain_end(b, i)? {
+            Ok(j) => Some(j + 1),
+            // escapes are checked by decoding them
+            Err(()) => scan_escaped(text, i).map(|(_, j)| j),
+        },
+        b'-' | b'0'..=b'9' => {
+            let n = Number::scan(b, i)?;
+            if n.surely_finite() {
+                return Some(n.end);
+            }
+            n.value(text, i).map(|_| n.end)
+        }
+        _ => scan_scalar(text, i).map(|(_, j)| j),
+    }
+}
+
 /// A string, number, boolean or null starting at `b[i]`, and the index
 /// after it.
 fn scan_scalar(text: &str, i: usize) -> Option<(Value<'_>, usize)> {
@@ -315,54 +423,128 @@ fn scan_scalar(text: &str, i: usize) -> Option<(Value<'_>, usize)> {
     }
 }
 
+/// A number in JSON's grammar, as one pass over it reads it.
+struct Number {
+    /// The index after it.
+    end: usize,
+    neg: bool,
+    /// Its digits as an integer (exact while `digits` <= 19).
+    mantissa: u64,
+    /// How many digits it has (integer and fraction parts).
+    digits: usize,
+    /// How many of them are after the point (`None`: no point).
+    frac: Option<usize>,
+    exp: bool,
+}
+
+impl Number {
+    /// The number starting at `b[i]`, if it is one.
+    #[inline]
+    fn scan(b: &[u8], i: usize) -> Option<Number> {
+        let mut n = Number {
+            end: i,
+            neg: b.get(i) == Some(&b'-'),
+            mantissa: 0,
+            digits: 0,
+            frac: None,
+            exp: false,
+        };
+        let mut j = i + usize::from(n.neg);
+        let digits = |j: &mut usize, n: &mut Number| {
+            let from = *j;
+            while let Some(&c) = b.get(*j).filter(|c| c.is_ascii_digit()) {
+                n.mantissa = n
+                    .mantissa
+                    .wrapping_mul(10)
+                    .wrapping_add(u64::from(c - b'0'));
+                *j += 1;
+            }
+            n.digits += *j - from;
+            *j - from
+        };
+        match b.get(j)? {
+            b'0' => {
+                n.digits = 1;
+                j += 1;
+            }
+            b'1'..=b'9' => {
+                digits(&mut j, &mut n);
+            }
+            _ => return None,
+        }
+        if b.get(j) == Some(&b'.') {
+            j += 1;
+            let k = digits(&mut j, &mut n);
+            if k == 0 {
+                return None;
+            }
+            n.frac = Some(k);
+        }
+        if let Some(b'e' | b'E') = b.get(j) {
+            n.exp = true;
+            j += 1;
+            if let Some(b'+' | b'-') = b.get(j) {
+                j += 1;
+            }
+            let d = j;
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            if j == d {
+                return None;
+            }
+        }
+        n.end = j;
+        Some(n)
+    }
+
+    /// Whether serde_json takes it without valuing it: a number without
+    /// exponent and with fewer than 300 digits is finite.
+    fn surely_finite(&self) -> bool {
+        !self.exp && self.digits < 300
+    }
+
+    /// Its value as serde_json values it (`None`: out of range).
+    fn value(&self, text: &str, i: usize) -> Option<Value<'static>> {
+        const POW10: [f64; 16] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+        ];
+        if !self.exp && self.digits <= 15 {
+            // the digits and the power of ten are exact in an f64 (below
+            // 2^53): one division rounds correctly, as a full parse would
+            // (Clinger's fast path); integers are exact in an i64
+            let m = self.mantissa;
+            return Some(match self.frac {
+                None if self.neg && m == 0 => Value::Float(-0.0),
+                // m < 10^15: no overflow
+                None => Value::Int(if self.neg { -(m as i64) } else { m as i64 }),
+                Some(k) => {
+                    let f = m as f64 / POW10.get(k)?;
+                    Value::Float(if self.neg { -f } else { f })
+                }
+            });
+        }
+        let tok = text.get(i..self.end)?;
+        if self.frac.is_none() && !self.exp {
+            match tok.parse::<i64>() {
+                // serde_json reads `-0` as the float -0.0
+                Ok(0) if self.neg => return Some(Value::Float(-0.0)),
+                Ok(v) => return Some(Value::Int(v)),
+                Err(_) => {}
+            }
+        }
+        // beyond i64 (as u64 or wider) and every other non-integer: the
+        // nearest f64, which is what serde_json's float_roundtrip parse
+        // gives
+        let f: f64 = tok.parse().ok()?;
+        f.is_finite().then_some(Value::Float(f))
+    }
+}
+
 /// A number in JSON's grammar, valued as serde_json values it.
 fn scan_number(text: &str, i: usize) -> Option<(Value<'_>, usize)> {
-    let b = text.as_bytes();
-    let digits = |mut j: usize| {
-        while b.get(j).is_some_and(u8::is_ascii_digit) {
-            j += 1;
-        }
-        j
-    };
-    let neg = b.get(i) == Some(&b'-');
-    let mut j = i + usize::from(neg);
-    match b.get(j)? {
-        b'0' => j += 1,
-        b'1'..=b'9' => j = digits(j + 1),
-        _ => return None,
-    }
-    let int_end = j;
-    if b.get(j) == Some(&b'.') {
-        let d = j + 1;
-        j = digits(d);
-        if j == d {
-            return None;
-        }
-    }
-    if let Some(b'e' | b'E') = b.get(j) {
-        j += 1;
-        if let Some(b'+' | b'-') = b.get(j) {
-            j += 1;
-        }
-        let d = j;
-        j = digits(d);
-        if j == d {
-            return None;
-        }
-    }
-    let tok = &text[i..j];
-    if j == int_end {
-        match tok.parse::<i64>() {
-            // serde_json reads `-0` as the float -0.0
-            Ok(0) if neg => return Some((Value::Float(-0.0), j)),
-            Ok(v) => return Some((Value::Int(v), j)),
-            Err(_) => {}
-        }
-    }
-    // beyond i64 (as u64 or wider) and every non-integer: the nearest f64,
-    // which is what serde_json's float_roundtrip parse gives
-    let f: f64 = tok.parse().ok()?;
-    f.is_finite().then_some((Value::Float(f), j))
+    let n = Number::scan(text.as_bytes(), i)?;
+    Some((n.value(text, i)?, n.end))
 }
 
 /// The top-level object: its pairs go straight into the record.
@@ -868,6 +1050,19 @@ mod tests {
             "2.4703282292062328e-324",
             "61.921",
             "1564.460",
+            "-1564.460",
+            "0.5",
+            "-0.5",
+            "123456789012345",
+            "-123456789012345",
+            "1234567890123456",
+            "12345678901234.5",
+            "1234567890123456.7",
+            "0.000000000000001",
+            "0.0000000000000001",
+            "9007199254740993",
+            "9007199254740993.0",
+            "0.30000000000000004",
             "00",
             "01",
             "1.",
@@ -929,6 +1124,114 @@ mod tests {
                 Ok(())
             })
             .expect("json agrees with serde_json");
+    }
+
+    /// Short decimals take a fast path: any mix of digits and point
+    /// positions is valued as serde_json values it.
+    #[test]
+    fn json_short_decimals_are_valued_as_serde_json_values_them() {
+        use proptest::prelude::*;
+        let number = (
+            any::<bool>(),
+            "[0-9]{1,18}",
+            prop::option::of("[0-9]{1,18}"),
+        );
+        proptest!(ProptestConfig::with_cases(20_000), |((neg, int, frac) in number)| {
+            let n = format!(
+                "{}{int}{}",
+                if neg { "-" } else { "" },
+                frac.map(|f| format!(".{f}")).unwrap_or_default()
+            );
+            let line = format!("{{\"n\":{n}}}");
+            prop_assert_eq!(via_op(&line), via_serde(&line), "{}", n);
+        });
+    }
+
+    /// With the keys to keep given, a line is accepted or dropped exactly
+    /// as without, and the record has exactly the kept keys' fields.
+    #[test]
+    fn json_keep_only_validates_alike_and_keeps_the_wanted_keys() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let seeds = [
+            r#"{"ts":"2024-03-10T12:00:00.000Z","service":"auth","latency_ms":61.921,"user":"u046229"}"#,
+            r#"{"a":[1,2,{"b":null}],"c":{"d":"e\"f"},"g":-0,"h":1e5,"i":true,"a":false}"#,
+            r#" { "k\u00e9" : "\ud83d\ude00" , "n" : -12.5E-3 , "big" : 1e400 } "#,
+            r#"{"":"","x":"\\\/\b\f\n\r\t","s":"a\qb"}"#,
+            r#"{"n":-0,"m":0.5e-3,"u":18446744073709551615,"g":1e999,"s":"\ud83d\ude00x"}"#,
+        ];
+        let keeps: [&[&str]; 5] = [
+            &["service", "latency_ms"],
+            &["a", "x", "n"],
+            &["k\u{e9}", "s"],
+            &[],
+            &["g", "c.d", "_"],
+        ];
+        let alphabet: Vec<char> = "{}[]\":,.-+eE0123456789 \\u/abtnrfl\u{e9}xd8\t\n\u{1}"
+            .chars()
+            .collect();
+        let edit = (
+            0..seeds.len(),
+            0..keeps.len(),
+            prop::collection::vec((0usize..200, 0usize..alphabet.len(), 0u8..3), 0..4),
+        );
+        let mut runner = TestRunner::new(Config {
+            cases: 20_000,
+            ..Config::default()
+        });
+        runner
+            .run(&edit, |(s, k, edits)| {
+                let mut chars: Vec<char> = seeds[s].chars().collect();
+                for (pos, c, kind) in edits {
+                    let pos = pos % (chars.len() + 1);
+                    match kind {
+                        0 => chars.insert(pos, alphabet[c]),
+                        1 if pos < chars.len() => {
+                            chars.remove(pos);
+                        }
+                        _ if pos < chars.len() => chars[pos] = alphabet[c],
+                        _ => chars.push(alphabet[c]),
+                    }
+                }
+                let line: String = chars.into_iter().collect();
+                let names: Vec<String> = keeps[k].iter().map(|n| n.to_string()).collect();
+                let keep = Keep::new(&names);
+                let mut op = JsonOp {
+                    field: CURRENT.to_string(),
+                    keep: None,
+                };
+                op.keep_only(&names);
+                let mut out = Vec::new();
+                let mut cx = Ctx::new(false);
+                cx.project = true;
+                op.process(
+                    Record::from_line(Cow::Borrowed(&line), &line),
+                    &mut out,
+                    &mut cx,
+                );
+                let got = out.first().map(|r| {
+                    r.fields
+                        .iter()
+                        .map(|(n, v)| format!("{n}: {v:?}"))
+                        .collect::<Vec<_>>()
+                });
+                let want = via_serde(&line).map(|all| {
+                    all.into_iter()
+                        .filter(|f| keep.0.iter().any(|k| f.starts_with(&format!("{k}: "))))
+                        .collect::<Vec<_>>()
+                });
+                prop_assert_eq!(got, want, "{} keeping {:?}", line, names);
+                Ok(())
+            })
+            .expect("json with keep_only agrees with serde_json");
+    }
+
+    /// Keys to keep: the names read and each dotted name's parents.
+    #[test]
+    fn json_keep_takes_dotted_names_parents() {
+        let keep = Keep::new(&["user.id".to_string(), "a.b.c".to_string(), "x".to_string()]);
+        assert_eq!(keep.0, ["user.id", "user", "a.b.c", "a.b", "a", "x"]);
+        assert!(keep.wants(b"user") && keep.wants(b"a.b") && !keep.wants(b"id"));
     }
 
     /// The eight-at-a-time scan stops where a byte loop would: at the first

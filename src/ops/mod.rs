@@ -98,6 +98,14 @@ pub trait Operator: Sync {
     fn memory(&self, _m: &ArgMatches) -> Option<String> {
         None
     }
+    /// Every field the built operator reads from a record, when these are
+    /// all it looks at: it passes the others on untouched and its result
+    /// does not depend on them (None: it may look at any, e.g. it keeps
+    /// records whole). Lets an earlier operator that makes fields leave
+    /// out those no later one reads (see [`RecordOp::keep_only`]).
+    fn reads(&self, _m: &ArgMatches) -> Option<Vec<String>> {
+        None
+    }
     /// The fields its arguments name (as built: defaults included), which
     /// the run checks against the records that reach it: one that no
     /// record had is a warning at exit.
@@ -250,6 +258,11 @@ pub trait RecordOp: Send + Sync {
     /// Takes back what [`RecordOp::learnt`] gave for input `input`, before
     /// a resumed run reads on from the middle of it.
     fn relearn(&self, _input: u32, _learnt: Vec<String>) {}
+
+    /// The operators after this one read only the fields `names` (dotted
+    /// paths included as written): an operator that makes fields may make
+    /// only these, whenever the line's [`Ctx::project`] says so.
+    fn keep_only(&mut self, _names: &[String]) {}
 
     /// Called once before the run reads any input (never for `--emit`):
     /// what the operator must read before the first record (`join`'s

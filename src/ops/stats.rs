@@ -101,6 +101,9 @@ impl Operator for Stats {
              spate -b 1m logfmt then stats -f user -a count,distinct",
         )
     }
+    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
+        Some(reads(m))
+    }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }
@@ -256,6 +259,9 @@ struct FieldSpec {
 struct Spec {
     fields: Vec<FieldSpec>,
     groups: Vec<String>,
+    /// The group fields are few and none is a dotted path: the key is
+    /// looked up on the stack ([`with_key`]).
+    groups_plain: bool,
     /// The kind of every slot of a group, all fields' slots in a row.
     kinds: Vec<SlotKind>,
     columns: Vec<Column>,
@@ -308,6 +314,7 @@ impl Spec {
         }
         Spec {
             fields: specs,
+            groups_plain: groups.len() <= STACK_KEY && !groups.iter().any(|n| n.contains('.')),
             groups,
             kinds,
             columns,
@@ -414,9 +421,15 @@ fn field_value<'r, 'a>(rec: &'r Record<'a>, name: &str) -> Option<Cow<'r, Value<
 }
 
 /// Calls `f` with the values of `rec`'s group fields (missing ones as
-/// [`MISSING`]), on the stack unless there are many or they reach into JSON.
-fn with_key<R>(rec: &Record<'_>, names: &[String], f: impl FnOnce(&[&Value<'_>]) -> R) -> R {
-    if names.len() <= STACK_KEY && !names.iter().any(|n| n.contains('.')) {
+/// [`MISSING`]), on the stack when they are `plain` (few, and none
+/// reaches into JSON).
+fn with_key<R>(
+    rec: &Record<'_>,
+    names: &[String],
+    plain: bool,
+    f: impl FnOnce(&[&Value<'_>]) -> R,
+) -> R {
+    if plain {
         let mut refs: [&Value<'_>; STACK_KEY] = [&MISSING; STACK_KEY];
         for (slot, name) in refs.iter_mut().zip(names) {
             *slot = rec.get(name).unwrap_or(&MISSING);
@@ -620,7 +633,7 @@ impl AggState for StatsState {
             part,
             ..
         } = self;
-        with_key(rec, &spec.groups, |key| {
+        with_key(rec, &spec.groups, spec.groups_plain, |key| {
             match groups.entry(key, *pos, || Group::new(spec, *part)) {
                 Some(g) => g.update(spec, rec, *pos),
                 None => other
