@@ -269,11 +269,19 @@ fn scan_flat<'de>(
         i += 1;
     } else {
         loop {
-            // a key not kept is looked at as bytes, not made a string
-            let (key, j) = match (keep, plain_end(b, i)?) {
-                (Some(keep), Ok(j)) if !keep.wants(&b[i + 1..j]) => (None, j + 1),
-                _ => {
-                    let (key, j) = scan_string(text, i)?;
+            // a key without escapes is looked at as bytes, and made a
+            // string only when kept
+            let (key, j) = match plain_end(b, i)? {
+                Ok(j) => {
+                    let key = b.get(i + 1..j)?;
+                    if keep.is_none_or(|keep| keep.wants(key)) {
+                        (Some(Cow::Borrowed(text.get(i + 1..j)?)), j + 1)
+                    } else {
+                        (None, j + 1)
+                    }
+                }
+                Err(()) => {
+                    let (key, j) = scan_escaped(text, i)?;
                     let wanted = keep.is_none_or(|keep| keep.wants(key.as_bytes()));
                     (wanted.then_some(key), j)
                 }
