@@ -311,6 +311,69 @@ fn clf_at(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> 
     Some((t, i))
 }
 
+/// The usual Common Log Format time, `DD/Mon/YYYY:HH:MM:SS ±HHMM` with no
+/// fraction, read at fixed positions: what [`clf_at`] reads there, or `None`
+/// when the text has any other shape or a field is out of range, and then
+/// [`clf_at`] decides. Access logs carry this time on every line, and
+/// consecutive lines share their date, so the date's day count comes from
+/// [`clf_days`]'s one-entry cache.
+#[inline(always)]
+fn clf_common_at(b: &[u8], p: usize) -> Option<(Nanos, usize)> {
+    let s: &[u8; 26] = b.get(p..p + 26)?.try_into().ok()?;
+    if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' {
+        return None;
+    }
+    if s[20] != b' ' {
+        return None;
+    }
+    let sign = match s[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let two = |i: usize| -> Option<i64> {
+        let (hi, lo) = (s[i].wrapping_sub(b'0'), s[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then(|| i64::from(hi * 10 + lo))
+    };
+    let (hour, minute, second) = (two(12)?, two(15)?, two(18)?);
+    let (off_h, off_m) = (two(22)?, two(24)?);
+    if hour >= 24 || minute >= 60 || second > 60 || off_h >= 24 || off_m >= 60 {
+        return None;
+    }
+    let date: &[u8; 11] = s[..11].try_into().ok()?;
+    let secs = clf_days(date)? * SECS_PER_DAY + hour * 3_600 + minute * 60 + second
+        - sign * (off_h * 3_600 + off_m * 60);
+    // Out of the i64 range of nanoseconds: clf_at says so too.
+    Some((secs.checked_mul(NANOS_PER_SEC)?, p + 26))
+}
+
+thread_local! {
+    /// The last CLF date read (`10/Mar/2024`) and its days since the epoch.
+    /// The key starts zeroed, which no date matches.
+    static CLF_DATE: Cell<([u8; 11], i64)> = const { Cell::new(([0; 11], 0)) };
+}
+
+/// Days since the epoch of a CLF date `DD/Mon/YYYY` (its separators
+/// already checked); `None` when it is no date (`31/Feb`, `10/mar`).
+#[inline]
+fn clf_days(date: &[u8; 11]) -> Option<i64> {
+    if let Ok((key, days)) = CLF_DATE.try_with(Cell::get)
+        && key == *date
+    {
+        return Some(days);
+    }
+    let day = num2(date, 0)?;
+    let month = month_at(date, 3)?;
+    let year = i64::from(num4(date, 7)?);
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    // Only a valid date is kept; a thread shutting down just misses.
+    let _ = CLF_DATE.try_with(|c| c.set((*date, days)));
+    Some(days)
+}
+
 /// Exactly 10 digits of epoch seconds at `start`, with an optional fraction.
 fn epoch_secs_at(b: &[u8], start: usize) -> Option<(Nanos, usize)> {
     let mut secs: i64 = 0;
@@ -480,7 +543,7 @@ pub fn parse_timestamp_in(s: &str, zone: Option<Zone>) -> Option<Nanos> {
         if byte_is(b, 4, b'-') {
             rfc3339_at(b, 0, zone)
         } else if byte_is(b, 2, b'/') {
-            clf_at(b, 0, zone)
+            clf_common_at(b, 0).or_else(|| clf_at(b, 0, zone))
         } else {
             let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
             match digits {
@@ -498,19 +561,20 @@ pub fn parse_timestamp_in(s: &str, zone: Option<Zone>) -> Option<Nanos> {
     }
 }
 
-const NOT_CANDIDATE: u8 = 0;
-const DIGIT: u8 = 1;
-const MONTH_INITIAL: u8 = 2;
+const NOT_KEY: u8 = 0;
+const DASH: u8 = 1;
+const SLASH: u8 = 2;
+const MONTH_INITIAL: u8 = 3;
 
-/// What each byte can start, so the scan skips everything else with one
-/// table load per byte.
-static CANDIDATE: [u8; 256] = {
-    let mut table = [NOT_CANDIDATE; 256];
-    let mut c = b'0';
-    while c <= b'9' {
-        table[c as usize] = DIGIT;
-        c += 1;
-    }
+/// The bytes that mark a formatted time: the `-` after an RFC 3339 year,
+/// the `/` after a CLF day, the initial of a syslog month. The scan stops
+/// only at these, with one table load per byte, and looks back for the
+/// digits: stopping at every run of digits (an access log's IP address has
+/// four) cost more than reading the CLF time itself.
+static KEY: [u8; 256] = {
+    let mut table = [NOT_KEY; 256];
+    table[b'-' as usize] = DASH;
+    table[b'/' as usize] = SLASH;
     let initials = b"JFMASOND";
     let mut i = 0;
     while i < initials.len() {
@@ -533,7 +597,7 @@ fn loose(c: u8) -> bool {
 fn formatted_at_digits(b: &[u8], start: usize, end: usize, zone: Option<Zone>) -> Option<Nanos> {
     let (t, stop) = match end - start {
         4 if byte_is(b, end, b'-') => rfc3339_at(b, start, zone)?,
-        2 if byte_is(b, end, b'/') => clf_at(b, start, zone)?,
+        2 if byte_is(b, end, b'/') => clf_common_at(b, start).or_else(|| clf_at(b, start, zone))?,
         _ => return None,
     };
     // no timestamp ends in the middle of a run of digits
@@ -571,44 +635,81 @@ pub fn find_timestamp(line: &str) -> Option<Nanos> {
 
 /// [`find_timestamp`], with times written without an offset read on
 /// `zone`'s wall clock.
+///
+/// Two passes: the formatted times, then (on a line with none) the epoch
+/// numbers. The first pass stops only at [`KEY`] bytes, so a line with a
+/// formatted time, the usual case, is never looked at digit by digit; a
+/// line without one is read twice, the second time up to its first epoch
+/// number.
 pub fn find_timestamp_in(line: &str, zone: Option<Zone>) -> Option<Nanos> {
     let b = line.as_bytes();
-    // the first epoch number, kept in case no formatted time follows
-    let mut epoch: Option<Nanos> = None;
+    find_formatted(b, zone).or_else(|| find_epoch(b))
+}
+
+/// The first formatted time in `b`. Each candidate is tried at its key
+/// byte, and keys come in the order of the times they would start: the
+/// digits before a `-` or `/` cannot hold an earlier key.
+fn find_formatted(b: &[u8], zone: Option<Zone>) -> Option<Nanos> {
     let mut i = 0;
-    while i < b.len() {
-        match CANDIDATE[usize::from(b[i])] {
-            NOT_CANDIDATE => i += 1,
-            DIGIT => {
-                // Formats start only at the first digit of a run, so the
-                // whole run is consumed here.
-                let start = i;
-                i += 1;
-                while is_digit_at(b, i) {
-                    i += 1;
-                }
-                match i - start {
-                    2 | 4 => {
-                        if let Some(t) = formatted_at_digits(b, start, i, zone) {
-                            return Some(t);
-                        }
-                    }
-                    10 | 13 if epoch.is_none() => epoch = epoch_at_digits(b, start, i),
-                    _ => {}
-                }
-            }
+    loop {
+        i += b
+            .get(i..)?
+            .iter()
+            .position(|&c| KEY[usize::from(c)] != NOT_KEY)?;
+        let found = match KEY[usize::from(b[i])] {
+            // the digit run before the key must be exactly a year or a day
+            DASH => match digits_before(b, i) {
+                4 => formatted_at_digits(b, i - 4, i, zone),
+                _ => None,
+            },
+            SLASH => match digits_before(b, i) {
+                2 => formatted_at_digits(b, i - 2, i, zone),
+                _ => None,
+            },
             _ => {
                 if (i == 0 || !b[i - 1].is_ascii_alphanumeric())
                     && let Some((t, end)) = syslog_at(b, i, zone)
                     && !is_digit_at(b, end)
                 {
-                    return Some(t);
+                    Some(t)
+                } else {
+                    None
                 }
-                i += 1;
             }
+        };
+        if found.is_some() {
+            return found;
+        }
+        i += 1;
+    }
+}
+
+/// The length of the run of digits that ends just before `i`, counted up
+/// to 5 (enough to tell a year or a day from anything else).
+#[inline]
+fn digits_before(b: &[u8], i: usize) -> usize {
+    b[..i]
+        .iter()
+        .rev()
+        .take(5)
+        .take_while(|c| c.is_ascii_digit())
+        .count()
+}
+
+/// The first epoch number standing alone in `b`.
+fn find_epoch(b: &[u8]) -> Option<Nanos> {
+    let mut i = 0;
+    loop {
+        i += b.get(i..)?.iter().position(u8::is_ascii_digit)?;
+        // a number starts only at the first digit of a run
+        let start = i;
+        i += b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if let 10 | 13 = i - start
+            && let Some(t) = epoch_at_digits(b, start, i)
+        {
+            return Some(t);
         }
     }
-    epoch
 }
 
 // ---------------------------------------------------------------------------
@@ -1368,6 +1469,163 @@ mod tests {
         assert!(!whole.contains('.'));
     }
 
+    /// `--event-time auto` as it was before the fast paths: the same scan,
+    /// reading every candidate with the general parsers only. The fast
+    /// paths must give its answer on every line.
+    fn find_reference(line: &str, zone: Option<Zone>) -> Option<Nanos> {
+        let b = line.as_bytes();
+        let mut epoch: Option<Nanos> = None;
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let start = i;
+                while is_digit_at(b, i) {
+                    i += 1;
+                }
+                let parsed = match i - start {
+                    4 if byte_is(b, i, b'-') => rfc3339_at(b, start, zone),
+                    2 if byte_is(b, i, b'/') => clf_at(b, start, zone),
+                    10 | 13 if epoch.is_none() => {
+                        epoch = epoch_at_digits(b, start, i);
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some((t, stop)) = parsed
+                    && !is_digit_at(b, stop)
+                {
+                    return Some(t);
+                }
+            } else {
+                if b"JFMASOND".contains(&b[i])
+                    && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+                    && let Some((t, end)) = syslog_at(b, i, zone)
+                    && !is_digit_at(b, end)
+                {
+                    return Some(t);
+                }
+                i += 1;
+            }
+        }
+        epoch
+    }
+
+    /// An access-log line around a CLF time built from `parts`, after
+    /// `before` (which may hold a time of another shape), with a few bytes
+    /// then overwritten: the near misses of the fast paths.
+    fn clf_line(before: &str, parts: &ClfParts, edits: &[(prop::sample::Index, u8)]) -> String {
+        let (day, month, year, h, m, s, sep, offset, after) = parts;
+        let mut line = format!(
+            "{before}212.202.150.172 - - [{day:02}/{month}/{year:04}:{h:02}:{m:02}:{s:02}{sep}{offset}] \
+             \"GET /checkout HTTP/1.1\" 200 15241 {after}"
+        )
+        .into_bytes();
+        for (at, byte) in edits {
+            let i = at.index(line.len());
+            line[i] = *byte;
+        }
+        // the edits are ASCII, but may have split a character of `before`
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
+    type ClfParts = (
+        u32,
+        &'static str,
+        u32,
+        u32,
+        u32,
+        u32,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+
+    fn clf_parts() -> impl Strategy<Value = ClfParts> {
+        let months = vec![
+            "Jan", "Feb", "Mar", "Apr", "Jun", "Sep", "Dec", "mar", "MAR", "Foo", "Ma",
+        ];
+        let years = vec![
+            2024, 2023, 2000, 1900, 1970, 1677, 1678, 2262, 2263, 0, 9999,
+        ];
+        let seps = vec![
+            " ",
+            "",
+            "  ",
+            ".5 ",
+            ".123456789 ",
+            ",5 ",
+            ".1234567890 ",
+            ":",
+        ];
+        let offsets = vec![
+            "+0000", "-0000", "+0100", "-0530", "+2359", "+2400", "+0060", "+01:00", "+01", "0100",
+            "x0100", "+01000", "",
+        ];
+        let after = vec![
+            "\"-\" \"Mozilla/5.0\"",
+            "1710072000",
+            "Mar 10 12:00:00",
+            "",
+            "5",
+        ];
+        (
+            (
+                0u32..=40,
+                prop::sample::select(months),
+                prop::sample::select(years),
+            ),
+            (0u32..=25, 0u32..=61, 0u32..=61),
+            (
+                prop::sample::select(seps),
+                prop::sample::select(offsets),
+                prop::sample::select(after),
+            ),
+        )
+            .prop_map(|((d, mo, y), (h, m, s), (sep, off, after))| {
+                (d, mo, y, h, m, s, sep, off, after)
+            })
+    }
+
+    #[test]
+    fn clf_common_reads_the_usual_shape() {
+        let line = b"[10/Mar/2024:13:00:00 +0100] x";
+        assert_eq!(clf_common_at(line, 1), Some((T0, 27)));
+        assert_eq!(clf_common_at(line, 1), clf_at(line, 1, None));
+        // twice in a row: the second read comes from the cache
+        assert_eq!(
+            clf_common_at(b"29/Feb/2024:00:00:00 -0000", 0),
+            clf_at(b"29/Feb/2024:00:00:00 -0000", 0, None)
+        );
+        assert_eq!(
+            clf_common_at(b"29/Feb/2024:00:00:00 -0000", 0).map(|(t, _)| t),
+            Some(utc(2024, 2, 29, 0, 0, 0))
+        );
+        // other shapes and bad fields are clf_at's to decide
+        for other in [
+            "31/Feb/2024:00:00:00 +0000",
+            "29/Feb/2023:00:00:00 +0000",
+            "00/Mar/2024:00:00:00 +0000",
+            "10/mar/2024:00:00:00 +0000",
+            "10/Mar/2024:24:00:00 +0000",
+            "10/Mar/2024:12:00:00 +2400",
+            "10/Mar/2024:12:00:00.5 +0000",
+            "10/Mar/2024:12:00:00 +01:00",
+            "10/Mar/2024:12:00:00",
+            "10/Mar/2024:12:00:00 +010",
+            "10/Mar/1677:12:00:00 +0000",
+        ] {
+            assert_eq!(clf_common_at(other.as_bytes(), 0), None, "{other}");
+        }
+        assert_eq!(
+            find_timestamp("[10/Mar/2024:12:00:00 +01:00]"),
+            Some(T0 - 3_600 * S)
+        );
+        assert_eq!(
+            find_timestamp("[31/Feb/2024:12:00:00 +0000] 1710072000"),
+            Some(T0)
+        );
+    }
+
     /// 1970-01-01 to 2200-01-01, in milliseconds.
     const MS_1970_TO_2200: i64 = 7_258_118_400_000;
 
@@ -1399,6 +1657,107 @@ mod tests {
             let text = format_time(t, TimeFormat::EpochMs, false);
             prop_assert_eq!(parse_timestamp(&text), Some(t));
             prop_assert_eq!(find_timestamp(&format!("ts={text} x")), Some(t));
+        }
+
+        /// The fast paths find what the general scan finds, on access-log
+        /// lines and their near misses, with and without a zone.
+        #[test]
+        fn find_equals_the_reference_on_clf_lines(
+            before in prop::sample::select(vec![
+                "",
+                "2024-03-10T12:00:00Z ",
+                "Mar  9 23:59:59 ",
+                "1710000000 ",
+                "09/Mar/2024:23:59:59 -0130 ",
+                "ünï ",
+                "12/",
+            ]),
+            parts in clf_parts(),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"0123456789/:+- .[]JMFax".to_vec())),
+                0..3,
+            ),
+        ) {
+            let line = clf_line(before, &parts, &edits);
+            let paris = Zone::parse("Europe/Paris").ok();
+            for zone in [None, paris] {
+                prop_assert_eq!(
+                    find_timestamp_in(&line, zone),
+                    find_reference(&line, zone),
+                    "{:?}", line
+                );
+            }
+            let b = line.as_bytes();
+            for p in 0..b.len() {
+                if let Some(fast) = clf_common_at(b, p) {
+                    prop_assert_eq!(Some(fast), clf_at(b, p, None), "{:?} at {}", line, p);
+                }
+            }
+        }
+
+        /// Dates read one after another, sharing their day, month or year,
+        /// each read as [`clf_at`] reads it: the cache never answers for
+        /// another date.
+        #[test]
+        fn clf_common_cache_never_goes_stale(
+            dates in prop::collection::vec(
+                (
+                    prop::sample::select(vec![1u32, 10, 28, 29, 30, 31]),
+                    prop::sample::select(vec!["Feb", "Mar", "Apr"]),
+                    prop::sample::select(vec![1900u32, 2000, 2023, 2024]),
+                ),
+                1..20,
+            ),
+        ) {
+            for (day, month, year) in dates {
+                let text = format!("{day:02}/{month}/{year}:12:00:00 +0000");
+                let b = text.as_bytes();
+                prop_assert_eq!(clf_common_at(b, 0).map(|(t, _)| t), clf_at(b, 0, None).map(|(t, _)| t), "{}", text);
+            }
+        }
+
+        /// The same on lines pieced together from times of every shape,
+        /// their near misses, digit runs and separators, a few bytes then
+        /// overwritten.
+        #[test]
+        fn find_equals_the_reference_on_mixed_lines(
+            pieces in prop::collection::vec(prop::sample::select(vec![
+                "2024-03-10T12:00:00Z", "2024-03-10 13:00:00 +0100", "2024-03-10T12:00:00",
+                "2024-13-01T00:00:00Z", "12024-03-10T12:00:00Z", "10/Mar/2024:12:00:00 +0000",
+                "10/Mar/2024:12:00:00", "31/Feb/2024:00:00:00 +0000", "110/Mar/2024:12:00:00",
+                "Mar 10 12:00:00", "Mar  1 12:00:00", "Mar 99", "1710072000", "1710072000123",
+                "1710072000.25", "17100720001", "12", "2024", "123", "12345", "-", "/", " ",
+                ".", "_", ":", "x", "[", "]", "Oct", "ü", "GET /img/1710000000.png",
+            ]), 0..8),
+            edits in prop::collection::vec(
+                (any::<prop::sample::Index>(), prop::sample::select(b"0123456789/:+- .JMax".to_vec())),
+                0..3,
+            ),
+        ) {
+            let mut line = pieces.concat().into_bytes();
+            if !line.is_empty() {
+                for (at, byte) in &edits {
+                    let i = at.index(line.len());
+                    line[i] = *byte;
+                }
+            }
+            let line = String::from_utf8_lossy(&line);
+            let paris = Zone::parse("Europe/Paris").ok();
+            for zone in [None, paris] {
+                prop_assert_eq!(
+                    find_timestamp_in(&line, zone),
+                    find_reference(&line, zone),
+                    "{:?}", line
+                );
+            }
+        }
+
+        /// The same on short lines of timestamp-like bytes.
+        #[test]
+        fn find_equals_the_reference_on_near_misses(
+            s in "[0-9 :/.,+TZ\\-\\[\\]JanOctMrFebx]{0,48}",
+        ) {
+            prop_assert_eq!(find_timestamp(&s), find_reference(&s, None), "{:?}", s);
         }
 
         #[test]

@@ -121,10 +121,14 @@ impl Fixed {
         for step in self.steps.iter() {
             match step {
                 Step::Lit(l) => {
-                    if !line[pos..].starts_with(l) {
-                        return Some(false);
+                    // byte by byte: these literals are a byte or two, and
+                    // a call to memcmp cost more than the comparison
+                    for &c in l.iter() {
+                        if line.get(pos) != Some(&c) {
+                            return Some(false);
+                        }
+                        pos += 1;
                     }
-                    pos += l.len();
                 }
                 Step::Class { ascii, wide } => {
                     let Some(&b) = line.get(pos) else {
