@@ -276,10 +276,12 @@ impl Work {
             self.next_line.resize(src + 1, 1);
         }
         let first_line = self.next_line[src];
-        // Line numbers matter to --strict (the offending line) and event
-        // time (parts redone); otherwise the workers count the lines as they
-        // go, and this thread does not read the chunk once more first.
-        let numbered = limits.strict || limits.dead || event.is_some();
+        // Line numbers matter to --strict (the offending line), to
+        // --dead-letter (also when event time redoes a part) and to Kafka's
+        // message times (found by line); otherwise the workers count the
+        // lines as they go, and this thread does not read the chunk once
+        // more first.
+        let numbered = limits.strict || limits.dead || matches!(event, Some((_, Some(_))));
         if limits.dead {
             for w in &mut self.workers {
                 w.cx.dead.get_or_insert_with(Vec::new);
