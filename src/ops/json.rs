@@ -1087,6 +1087,24 @@ mod tests {
         }
     }
 
+    /// `seed` with `edits` applied: (position, character of `alphabet`,
+    /// insert / remove / replace).
+    fn mutated(seed: &str, edits: &[(usize, usize, u8)], alphabet: &[char]) -> String {
+        let mut chars: Vec<char> = seed.chars().collect();
+        for &(pos, c, kind) in edits {
+            let pos = pos % (chars.len() + 1);
+            match kind {
+                0 => chars.insert(pos, alphabet[c]),
+                1 if pos < chars.len() => {
+                    chars.remove(pos);
+                }
+                _ if pos < chars.len() => chars[pos] = alphabet[c],
+                _ => chars.push(alphabet[c]),
+            }
+        }
+        chars.into_iter().collect()
+    }
+
     /// Random edits of valid lines: the operator must accept exactly what
     /// serde_json accepts as an object, and give the same fields.
     #[test]
@@ -1115,19 +1133,7 @@ mod tests {
         });
         runner
             .run(&edit, |(s, edits)| {
-                let mut chars: Vec<char> = seeds[s].chars().collect();
-                for (pos, c, kind) in edits {
-                    let pos = pos % (chars.len() + 1);
-                    match kind {
-                        0 => chars.insert(pos, alphabet[c]),
-                        1 if pos < chars.len() => {
-                            chars.remove(pos);
-                        }
-                        _ if pos < chars.len() => chars[pos] = alphabet[c],
-                        _ => chars.push(alphabet[c]),
-                    }
-                }
-                let line: String = chars.into_iter().collect();
+                let line = mutated(seeds[s], &edits, &alphabet);
                 prop_assert_eq!(via_op(&line), via_serde(&line), "{}", line);
                 Ok(())
             })
@@ -1189,19 +1195,7 @@ mod tests {
         });
         runner
             .run(&edit, |(s, k, edits)| {
-                let mut chars: Vec<char> = seeds[s].chars().collect();
-                for (pos, c, kind) in edits {
-                    let pos = pos % (chars.len() + 1);
-                    match kind {
-                        0 => chars.insert(pos, alphabet[c]),
-                        1 if pos < chars.len() => {
-                            chars.remove(pos);
-                        }
-                        _ if pos < chars.len() => chars[pos] = alphabet[c],
-                        _ => chars.push(alphabet[c]),
-                    }
-                }
-                let line: String = chars.into_iter().collect();
+                let line = mutated(seeds[s], &edits, &alphabet);
                 let names: Vec<String> = keeps[k].iter().map(|n| n.to_string()).collect();
                 let keep = Keep::new(&names);
                 let mut op = JsonOp {
