@@ -9,6 +9,9 @@ use crate::value::Value;
 /// A field name; borrowed from the plan or the input where possible.
 pub type Name<'a> = Cow<'a, str>;
 
+/// A named field: its name and value.
+pub type Field<'a> = (Name<'a>, Value<'a>);
+
 /// The name of the current value.
 pub const CURRENT: &str = "_";
 
@@ -22,7 +25,7 @@ pub struct Record<'a> {
     /// The current value `_`; `None` once `fields` dropped it.
     pub value: Option<Value<'a>>,
     /// Named fields, in order of creation.
-    pub fields: Vec<(Name<'a>, Value<'a>)>,
+    pub fields: Vec<Field<'a>>,
     /// The raw input line the record came from (for `--event-time auto`);
     /// empty once the record is owned.
     pub raw: &'a str,
@@ -138,16 +141,8 @@ impl<'a> Record<'a> {
         }
     }
 
-    pub fn into_owned(self) -> Record<'static> {
-        Record {
-            value: self.value.map(Value::into_owned),
-            fields: self
-                .fields
-                .into_iter()
-                .map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned()))
-                .collect(),
-            raw: "",
-        }
+    pub fn into_owned(mut self) -> Record<'static> {
+        self.take_owned()
     }
 }
 

@@ -311,6 +311,13 @@ fn clf_at(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> 
     Some((t, i))
 }
 
+/// A CLF time at `start`: the usual shape read at fixed positions, any
+/// other by [`clf_at`].
+#[inline]
+fn clf(b: &[u8], start: usize, zone: Option<Zone>) -> Option<(Nanos, usize)> {
+    clf_common_at(b, start).or_else(|| clf_at(b, start, zone))
+}
+
 /// The usual Common Log Format time, `DD/Mon/YYYY:HH:MM:SS ±HHMM` with no
 /// fraction, read at fixed positions: what [`clf_at`] reads there, or `None`
 /// when the text has any other shape or a field is out of range, and then
@@ -543,7 +550,7 @@ pub fn parse_timestamp_in(s: &str, zone: Option<Zone>) -> Option<Nanos> {
         if byte_is(b, 4, b'-') {
             rfc3339_at(b, 0, zone)
         } else if byte_is(b, 2, b'/') {
-            clf_common_at(b, 0).or_else(|| clf_at(b, 0, zone))
+            clf(b, 0, zone)
         } else {
             let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
             match digits {
@@ -597,7 +604,7 @@ fn loose(c: u8) -> bool {
 fn formatted_at_digits(b: &[u8], start: usize, end: usize, zone: Option<Zone>) -> Option<Nanos> {
     let (t, stop) = match end - start {
         4 if byte_is(b, end, b'-') => rfc3339_at(b, start, zone)?,
-        2 if byte_is(b, end, b'/') => clf_common_at(b, start).or_else(|| clf_at(b, start, zone))?,
+        2 if byte_is(b, end, b'/') => clf(b, start, zone)?,
         _ => return None,
     };
     // no timestamp ends in the middle of a run of digits

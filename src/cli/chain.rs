@@ -138,7 +138,12 @@ pub fn build(
         let (pos, op, name) = (stage.pos, stage.op, stage.name());
         let err = |msg: String| UsageError::at(pos, Some(name), msg);
         let built = op.build(&stage.args, &cx).map_err(err)?;
-        let reads = op.reads(&stage.args);
+        // the fields it reads, as its Spark mapping lists them (`json`
+        // extracts these on Spark too); one without a mapping may read any
+        let reads = match op.spark() {
+            crate::ops::spark::Spark::Map(map) => Some((map.reads)(&stage.args)),
+            _ => None,
+        };
         // where records reach it, once built in its place
         let at = match (op.stage(), &barrier) {
             (Stage::PerRecord, None) => At::Pre(pre.len()),
@@ -241,6 +246,8 @@ pub fn build(
         ));
     }
     if let Some(mut after) = agg_reads {
+        // `_` unlisted, as the mappings leave it (an operator's default)
+        after.push(crate::record::CURRENT.to_string());
         if let Some(crate::batch::EventTime::Field(f)) = &batching.event_time {
             after.push(f.clone());
         }
@@ -258,8 +265,8 @@ pub fn build(
 }
 
 /// Tells each per-record operator before the aggregation which fields the
-/// ones after it read (`after`: the aggregation's and event time's), as far
-/// back as every operator says what it reads.
+/// ones after it read (`after`: the aggregation's, `_` and event time's),
+/// as far back as every operator's Spark mapping lists what it reads.
 fn keep_only(
     pre: &mut [Box<dyn crate::ops::RecordOp>],
     reads: &[Option<Vec<String>>],

@@ -28,7 +28,7 @@ use crate::batch::event::{Rules, Step};
 use crate::batch::pieces::Pieces;
 use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
-use crate::record::Record;
+use crate::record::{Field, Record};
 use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
@@ -1043,9 +1043,6 @@ impl Job<'_> {
         }
     }
 }
-
-/// A named field of a record.
-type Field<'a> = (crate::record::Name<'a>, Value<'a>);
 
 /// How many emptied field lists a worker keeps for its next lines.
 const SPARE_LISTS: usize = 16;

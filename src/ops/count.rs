@@ -28,9 +28,6 @@ impl Operator for Count {
              Example:\n  spate -b 10s grep ERROR then count",
         )
     }
-    fn reads(&self, _m: &ArgMatches) -> Option<Vec<String>> {
-        Some(Vec::new())
-    }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }

@@ -53,14 +53,6 @@ impl Operator for CountByKey {
              spate parse '(?P<ip>\\S+) .*\" (?P<status>\\d{3}) ' then count-by-key ip status",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        let fields = crate::ops::listed(m, "fields");
-        Some(if fields.is_empty() {
-            vec![CURRENT.to_string()]
-        } else {
-            fields
-        })
-    }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }

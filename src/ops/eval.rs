@@ -61,9 +61,6 @@ impl Operator for Eval {
                  spate -b eof json then eval \"tag = concat(lower(svc), '/', level)\" then count-by-key tag",
             )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(self.fields(m))
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

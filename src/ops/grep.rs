@@ -65,9 +65,6 @@ impl Operator for Grep {
              spate json then grep -f user.email '@example\\.com$' then count-by-key service",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(vec![crate::ops::field_or_current(m)])
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

@@ -81,9 +81,6 @@ impl Operator for Join {
              spate -b eof logfmt then join users.jsonl --on user=id then stats -f ms -a p99 -g tier",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(self.fields(m))
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

@@ -53,9 +53,6 @@ impl Operator for Json {
              spate -b eof json then count-by-key user.id",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(vec![crate::ops::field_or_current(m)])
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

@@ -98,14 +98,6 @@ pub trait Operator: Sync {
     fn memory(&self, _m: &ArgMatches) -> Option<String> {
         None
     }
-    /// Every field the built operator reads from a record, when these are
-    /// all it looks at: it passes the others on untouched and its result
-    /// does not depend on them (None: it may look at any, e.g. it keeps
-    /// records whole). Lets an earlier operator that makes fields leave
-    /// out those no later one reads (see [`RecordOp::keep_only`]).
-    fn reads(&self, _m: &ArgMatches) -> Option<Vec<String>> {
-        None
-    }
     /// The fields its arguments name (as built: defaults included), which
     /// the run checks against the records that reach it: one that no
     /// record had is a warning at exit.

@@ -54,9 +54,6 @@ impl Operator for Parse {
              spate json then parse -f msg 'user=(?P<user>\\w+)' then count-by-key user",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(vec![crate::ops::field_or_current(m)])
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

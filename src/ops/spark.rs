@@ -35,9 +35,13 @@ pub enum Spark {
 /// An operator's mapping: two plain functions of its parsed arguments.
 #[derive(Clone, Copy)]
 pub struct SparkMap {
-    /// The field names the operator reads (a superset is fine), asked of
-    /// every stage before any is mapped: the parsers whose keys are only
-    /// known from the data (json, csv, logfmt) extract these.
+    /// The field names the operator reads (a superset is fine; `_` may be
+    /// left out), asked of every stage before any is mapped: the parsers
+    /// whose keys are only known from the data (json, csv, logfmt) extract
+    /// these. spate's own `json` relies on the list too: before an
+    /// aggregation it makes only the fields the operators after it list
+    /// ([`crate::ops::RecordOp::keep_only`]), so it must name every field
+    /// the operator's result depends on.
     pub reads: fn(&ArgMatches) -> Vec<String>,
     /// Adds the operator's code through the context; `Err` is a refusal
     /// of these arguments, saying why.

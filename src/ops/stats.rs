@@ -101,9 +101,6 @@ impl Operator for Stats {
              spate -b 1m logfmt then stats -f user -a count,distinct",
         )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(reads(m))
-    }
     fn stage(&self) -> Stage {
         Stage::Aggregation
     }

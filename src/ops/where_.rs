@@ -72,9 +72,6 @@ impl Operator for Where {
                  spate logfmt then where msg '~' '(?i)timeout' then count-by-key host",
             )
     }
-    fn reads(&self, m: &ArgMatches) -> Option<Vec<String>> {
-        Some(self.fields(m))
-    }
     fn stage(&self) -> Stage {
         Stage::PerRecord
     }

@@ -70,10 +70,6 @@ impl Operator for Window {
              spate -i events.jsonl --event-time ts -b 10s json then window session 30s then stats -f latency_ms -a count,p99 -g user",
         )
     }
-    fn reads(&self, _m: &ArgMatches) -> Option<Vec<String>> {
-        // sessions are per key of the aggregation that follows
-        Some(Vec::new())
-    }
     fn stage(&self) -> Stage {
         Stage::Window
     }
