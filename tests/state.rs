@@ -154,17 +154,30 @@ fn crash(
     let mut writing = true;
     let run_args = args(&s, true, batching, Some("state"), "", chain);
     // how far each state says the runs got
-    let mut committed = Vec::new();
+    let mut committed: Vec<u64> = Vec::new();
+    // the window a run is killed in: doubled after each run that got no
+    // further (a debug build on a loaded machine can take longer than
+    // `max_wait_ms` to restore its state before it reads on; 22 runs in a
+    // row killed while restoring failed a CI run), back to `max_wait_ms`
+    // once one did
+    let mut window = max_wait_ms;
     while writing || kills < 30 {
         let mut child = spate(&run_args).spawn();
-        let wait = 5 + rng.below(max_wait_ms);
+        let wait = 5 + rng.below(window);
         std::thread::sleep(Duration::from_millis(wait));
         kill(child.id(), "KILL");
         let code = wait_code(&mut child, Duration::from_secs(20));
         assert!(code == 137 || code == 0, "a run ended with {code}");
         kills += 1;
         writing = !writer.is_finished();
-        committed.push(committed_output(&run_args, &s.path("state")));
+        let now = committed_output(&run_args, &s.path("state"));
+        let stalled = committed.last().is_some_and(|&last| now <= last);
+        window = if stalled {
+            (window * 2).min(max_wait_ms.max(4_000))
+        } else {
+            max_wait_ms
+        };
+        committed.push(now);
     }
     // each run went on from the last one's state: what was committed only
     // grows, and it grew across the runs (a run that started afresh each
