@@ -118,7 +118,13 @@ struct JsonOp {
 /// The top-level keys a record needs: the names later operators read, and
 /// the first part of each dotted one (`user` for `user.id`).
 #[derive(Debug, Clone)]
-struct Keep(Vec<String>);
+struct Keep {
+    keys: Vec<String>,
+    /// Bit `n` set when a key is `n` bytes long (n < 64; bit 63 for the
+    /// longer ones): most keys a line has are told apart by their length
+    /// alone, without a comparison.
+    lengths: u64,
+}
 
 impl Keep {
     fn new(names: &[String]) -> Keep {
@@ -136,14 +142,22 @@ impl Keep {
                 }
             }
         }
-        Keep(keys)
+        let lengths = keys.iter().fold(0, |m, k| m | Keep::length_bit(k.len()));
+        Keep { keys, lengths }
+    }
+
+    #[inline]
+    fn length_bit(len: usize) -> u64 {
+        1 << len.min(63)
     }
 
     #[inline]
     fn wants(&self, key: &[u8]) -> bool {
-        self.0
-            .iter()
-            .any(|k| k.len() == key.len() && k.as_bytes() == key)
+        self.lengths & Keep::length_bit(key.len()) != 0
+            && self
+                .keys
+                .iter()
+                .any(|k| k.len() == key.len() && k.as_bytes() == key)
     }
 }
 
@@ -1216,7 +1230,7 @@ mod tests {
                 });
                 let want = via_serde(&line).map(|all| {
                     all.into_iter()
-                        .filter(|f| keep.0.iter().any(|k| f.starts_with(&format!("{k}: "))))
+                        .filter(|f| keep.keys.iter().any(|k| f.starts_with(&format!("{k}: "))))
                         .collect::<Vec<_>>()
                 });
                 prop_assert_eq!(got, want, "{} keeping {:?}", line, names);
@@ -1227,9 +1241,35 @@ mod tests {
 
     /// Keys to keep: the names read and each dotted name's parents.
     #[test]
+    fn json_keep_tells_long_keys_apart() {
+        let long = "k".repeat(70);
+        let keep = Keep::new(&[long.clone(), "m".repeat(64), "id".to_string()]);
+        assert!(keep.wants(long.as_bytes()));
+        assert!(keep.wants("m".repeat(64).as_bytes()));
+        assert!(keep.wants(b"id"));
+        // the same lengths, other bytes; lengths of no kept key
+        assert!(
+            !keep.wants(
+                "k".repeat(69)
+                    .as_bytes()
+                    .iter()
+                    .chain(b"x")
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .as_slice()
+            )
+        );
+        assert!(!keep.wants("j".repeat(64).as_bytes()));
+        assert!(!keep.wants("k".repeat(65).as_bytes()));
+        assert!(!keep.wants(b"ix"));
+        assert!(!keep.wants(b"i"));
+        assert!(!keep.wants(b""));
+    }
+
+    #[test]
     fn json_keep_takes_dotted_names_parents() {
         let keep = Keep::new(&["user.id".to_string(), "a.b.c".to_string(), "x".to_string()]);
-        assert_eq!(keep.0, ["user.id", "user", "a.b.c", "a.b", "a", "x"]);
+        assert_eq!(keep.keys, ["user.id", "user", "a.b.c", "a.b", "a", "x"]);
         assert!(keep.wants(b"user") && keep.wants(b"a.b") && !keep.wants(b"id"));
     }
 
