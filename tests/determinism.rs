@@ -458,3 +458,60 @@ fn determinism_batch_lines() {
     assert_deterministic(&i.words, &args);
     assert_deterministic(&i.words, &["-b", "eof", "count"]);
 }
+
+/// A plain count reads no line: over ASCII, other UTF-8, CRLF and
+/// invalid lines alike it is the number of lines, the invalid ones still
+/// reported, whatever the threads and however the input is cut.
+#[test]
+fn determinism_count_of_mixed_text_is_every_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = Lcg(7);
+    let mut data: Vec<u8> = Vec::new();
+    let mut lines = 0u64;
+    let mut invalid = 0u64;
+    while data.len() < 3_000_000 {
+        // long runs of one kind, so that many chunks are all of a kind
+        let kind = r.next(5);
+        for _ in 0..1 + r.next(4000) {
+            match kind {
+                0 | 1 => data.extend_from_slice(b"plain ascii words here"),
+                2 => data.extend_from_slice("caf\u{e9} na\u{ef}ve \u{65e5}\u{672c}".as_bytes()),
+                3 => data.extend_from_slice(b"windows line\r"),
+                _ if r.next(50) == 0 => {
+                    data.extend_from_slice(b"bad \xff byte");
+                    invalid += 1;
+                }
+                _ => data.extend_from_slice("\u{e9}t\u{e9}\r".as_bytes()),
+            }
+            data.push(b'\n');
+            lines += 1;
+        }
+    }
+    assert!(invalid > 0);
+    let path = dir.path().join("mixed.txt");
+    std::fs::write(&path, &data).expect("write the input");
+    assert_deterministic(&path, &["-b", "eof", "-o", "tsv", "count"]);
+    let out = spate([
+        "-i",
+        path.to_str().expect("utf-8"),
+        "-b",
+        "eof",
+        "-o",
+        "tsv",
+        "count",
+    ])
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.ends_with(&format!("\t{lines}\n")),
+        "{lines} lines: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "{lines} lines read: {lines} processed, 0 filtered, 0 dropped; repaired ({invalid} bad UTF-8)"
+        )),
+        "every line counted, the invalid ones repaired: {}",
+        out.stderr
+    );
+}

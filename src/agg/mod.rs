@@ -120,12 +120,18 @@ pub trait AggState: Send + Sync + Any {
         0
     }
 
-    /// Adds a block of `lines` whole ASCII lines, each as its own current
-    /// value, when the aggregation needs nothing of their text (a plain
-    /// count); returns whether it did.
-    fn add_ascii_lines(&mut self, _block: &[u8], _lines: u64) -> bool {
+    /// Whether it needs nothing of a record but that there is one (a plain
+    /// count): a block of whole lines then goes in by their number alone
+    /// ([`AggState::add_lines`]), whatever text they hold, and the engine
+    /// counts a chunk's lines on its own thread rather than waking the
+    /// workers for it.
+    fn counts_only(&self) -> bool {
         false
     }
+
+    /// Adds `lines` records of which nothing is read; called only when
+    /// [`AggState::counts_only`].
+    fn add_lines(&mut self, _lines: u64) {}
 
     /// [`AggState::add_current`] for ASCII text given as bytes.
     fn add_current_ascii(&mut self, text: &[u8]) {

@@ -84,9 +84,11 @@ impl AggState for Counter {
     fn add_current_ascii(&mut self, _text: &[u8]) {
         self.0 += 1;
     }
-    fn add_ascii_lines(&mut self, _block: &[u8], lines: u64) -> bool {
-        self.0 += lines;
+    fn counts_only(&self) -> bool {
         true
+    }
+    fn add_lines(&mut self, lines: u64) {
+        self.0 += lines;
     }
     fn add_ascii_words(&mut self, block: &[u8]) -> Option<(u64, u64, u64)> {
         let mut n = 0u64;
