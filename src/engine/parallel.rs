@@ -245,8 +245,8 @@ impl Work {
     ) -> Vec<&'d [u8]> {
         let ordered = chain.pre.iter().all(|op| op.ready(source));
         // a plain count of lines: counting a chunk's newlines here costs
-        // less than waking the workers for it (`-b eof count` 0.043 ->
-        // 0.037 s on 200 MB)
+        // less than waking the workers for it (`-b eof count` on 200 MB:
+        // 0.051 -> 0.042 s)
         let counts_only = !event
             && chain.pre.is_empty()
             && matches!(self.workers.first().map(|w| &w.partial),
