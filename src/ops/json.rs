@@ -151,13 +151,15 @@ impl Keep {
         1 << len.min(63)
     }
 
-    #[inline]
+    #[inline(always)]
     fn wants(&self, key: &[u8]) -> bool {
-        self.lengths & Keep::length_bit(key.len()) != 0
-            && self
-                .keys
-                .iter()
-                .any(|k| k.len() == key.len() && k.as_bytes() == key)
+        self.lengths & Keep::length_bit(key.len()) != 0 && self.has(key)
+    }
+
+    fn has(&self, key: &[u8]) -> bool {
+        self.keys
+            .iter()
+            .any(|k| k.len() == key.len() && k.as_bytes() == key)
     }
 }
 
@@ -324,7 +326,16 @@ fn scan_flat<'de>(
     (skip_ws(b, i) == b.len()).then_some(())
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+#[inline(always)]
+fn skip_ws(b: &[u8], i: usize) -> usize {
+    // mostly there is none: one comparison says so
+    match b.get(i) {
+        Some(&c) if c > b' ' => i,
+        _ => skip_ws_run(b, i),
+    }
+}
+
+fn skip_ws_run(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
