@@ -569,9 +569,9 @@ pub fn parse_timestamp_in(s: &str, zone: Option<Zone>) -> Option<Nanos> {
 }
 
 const NOT_KEY: u8 = 0;
-const DASH: u8 = 1;
-const SLASH: u8 = 2;
-const MONTH_INITIAL: u8 = 3;
+/// `-` or `/`: the digits before it may be a year or a day.
+const SEPARATOR: u8 = 1;
+const MONTH_INITIAL: u8 = 2;
 
 /// The bytes that mark a formatted time: the `-` after an RFC 3339 year,
 /// the `/` after a CLF day, the initial of a syslog month. The scan stops
@@ -580,8 +580,8 @@ const MONTH_INITIAL: u8 = 3;
 /// four) cost more than reading the CLF time itself.
 static KEY: [u8; 256] = {
     let mut table = [NOT_KEY; 256];
-    table[b'-' as usize] = DASH;
-    table[b'/' as usize] = SLASH;
+    table[b'-' as usize] = SEPARATOR;
+    table[b'/' as usize] = SEPARATOR;
     let initials = b"JFMASOND";
     let mut i = 0;
     while i < initials.len() {
@@ -664,13 +664,10 @@ fn find_formatted(b: &[u8], zone: Option<Zone>) -> Option<Nanos> {
             .iter()
             .position(|&c| KEY[usize::from(c)] != NOT_KEY)?;
         let found = match KEY[usize::from(b[i])] {
-            // the digit run before the key must be exactly a year or a day
-            DASH => match digits_before(b, i) {
-                4 => formatted_at_digits(b, i - 4, i, zone),
-                _ => None,
-            },
-            SLASH => match digits_before(b, i) {
-                2 => formatted_at_digits(b, i - 2, i, zone),
+            // the digit run before the key: formatted_at_digits takes a
+            // year before a `-` and a day before a `/`
+            SEPARATOR => match digits_before(b, i) {
+                n @ (2 | 4) => formatted_at_digits(b, i - n, i, zone),
                 _ => None,
             },
             _ => {

@@ -157,9 +157,7 @@ impl Keep {
     }
 
     fn has(&self, key: &[u8]) -> bool {
-        self.keys
-            .iter()
-            .any(|k| k.len() == key.len() && k.as_bytes() == key)
+        self.keys.iter().any(|k| k.as_bytes() == key)
     }
 }
 
