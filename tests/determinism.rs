@@ -515,3 +515,110 @@ fn determinism_count_of_mixed_text_is_every_line() {
         out.stderr
     );
 }
+
+/// `json` alone before `stats` hands the fields stats reads straight to it
+/// (no record): on every shape of line (repeated, escaped, missing and
+/// null keys, `_` as a key, nested values, numbers at serde_json's edges,
+/// text where a number is read, invalid JSON, bad UTF-8, CRLF) the result,
+/// the summary and the dead letters equal those of the record path, which
+/// an operator between the two forces.
+#[test]
+fn determinism_json_stats_values_equal_the_record_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = Lcg(11);
+    let services = ["auth", "api", "search", "caf\u{e9}", "a\\\"b", "x y"];
+    let levels = ["\"info\"", "\"warn\"", "null", "7", "true"];
+    let numbers = [
+        "61.921",
+        "-0",
+        "0",
+        "12345678901234567890",
+        "-9223372036854775808",
+        "1.5e3",
+        "1e400",
+        "\"12\"",
+        "\"n/a\"",
+        "null",
+        "1234567890.1234567",
+        "0.1",
+        "-3",
+    ];
+    let mut data: Vec<u8> = Vec::new();
+    while data.len() < 2_500_000 {
+        let s = services[r.next(services.len() as u64) as usize];
+        let l = levels[r.next(levels.len() as u64) as usize];
+        let n = numbers[r.next(numbers.len() as u64) as usize];
+        let line = match r.next(20) {
+            0 => format!(r#"{{"service":"{s}","service":"other","latency_ms":{n}}}"#),
+            1 => format!(r#"{{"serv\u0069ce":"{s}","latency_ms":{n},"level":{l}}}"#),
+            2 => format!(r#"{{"_":"{s}","service":null,"latency_ms":{n}}}"#),
+            3 => format!(r#"{{"service":"{s}","meta":{{"k":[1,2]}},"latency_ms":{n}}}"#),
+            4 => format!(r#"{{"service":"{s}","latency_ms":{n},}}"#),
+            5 => format!(r#"{{"latency_ms":{n}}}"#),
+            6 => format!(r#"  {{ "service" : "{s}" , "latency_ms" : {n} }}  "#),
+            7 => format!("{{\"service\":\"{s}\",\"latency_ms\":{n}}}\r"),
+            8 => format!(r#"{{"service":{n},"level":"{s}"}}"#),
+            9 => "[1,2]".to_string(),
+            10 => String::new(),
+            11 => format!(r#"{{"service":"{s}","latency_ms":{n}}} x"#),
+            _ => format!(
+                r#"{{"ts":"2024-03-10T12:00:00.000Z","service":"{s}","level":{l},"latency_ms":{n},"user":"u{}"}}"#,
+                r.next(1000)
+            ),
+        };
+        data.extend_from_slice(line.as_bytes());
+        if r.next(200) == 0 {
+            data.extend_from_slice(b"{\"service\":\"bad \xff\",\"latency_ms\":1}");
+        }
+        data.push(b'\n');
+    }
+    let path = dir.path().join("events.jsonl");
+    std::fs::write(&path, &data).expect("write the input");
+    let stats = [
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "count,sum,mean,min,max,distinct,p50",
+        "-g",
+        "service,level",
+    ];
+    let direct: Vec<&str> = ["-b", "eof", "-o", "tsv", "json", "then"]
+        .into_iter()
+        .chain(stats)
+        .collect();
+    assert_deterministic(&path, &direct);
+    let run = |between: &[&str], dead: &Path| {
+        let mut args = vec![
+            "--threads",
+            "2",
+            "--no-progress",
+            "-i",
+            path.to_str().expect("utf-8"),
+            "--dead-letter",
+            dead.to_str().expect("utf-8"),
+            "-b",
+            "eof",
+            "-o",
+            "tsv",
+            "json",
+            "then",
+        ];
+        args.extend_from_slice(between);
+        args.extend(stats);
+        let out = spate(&args).run();
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let dead = std::fs::read_to_string(dead).expect("dead letters");
+        (normalize_times(&out.stdout), out.stderr, dead)
+    };
+    let fused = run(&[], &dir.path().join("dead1"));
+    let records = run(
+        &["fields", "service,level,latency_ms", "then"],
+        &dir.path().join("dead2"),
+    );
+    assert!(fused.0.lines().count() > 20, "{}", fused.0);
+    assert!(fused.2.lines().count() > 100, "lines dropped: {}", fused.2);
+    assert_eq!(fused.0, records.0, "rows");
+    assert_eq!(fused.1, records.1, "summary");
+    assert_eq!(fused.2, records.2, "dead letters");
+}

@@ -17,6 +17,10 @@ use std::any::Any;
 use crate::record::Record;
 use crate::sink::RowSource;
 use crate::state::codec::{self, Decoder, Encoder};
+use crate::value::Value;
+
+/// The most fields [`AggState::value_fields`] may name.
+pub const VALUE_FIELDS: usize = 8;
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
 /// a batch, merged at its end).
@@ -99,6 +103,31 @@ pub trait AggState: Send + Sync + Any {
     fn seal(&mut self, _copies: usize) -> Vec<Box<dyn AggState>> {
         Vec::new()
     }
+    /// The fields this accumulator reads, when it can take their values
+    /// without a record ([`AggState::add_values`]): at most
+    /// [`VALUE_FIELDS`] plain names (neither `_` nor a dotted path), each
+    /// once. `None`: it reads records.
+    fn value_fields(&self) -> Option<&[String]> {
+        None
+    }
+
+    /// Adds the record whose fields named by [`AggState::value_fields`]
+    /// have these values (`None`: the record has no such field), as
+    /// [`AggState::add`] would add it: the fused path of
+    /// [`crate::ops::RecordOp::values`]. Aggregations override it to skip
+    /// building the record.
+    fn add_values(&mut self, vals: &[Option<Value<'_>>]) {
+        let Some(names) = self.value_fields() else {
+            return;
+        };
+        let fields = names
+            .iter()
+            .zip(vals)
+            .filter_map(|(n, v)| Some((std::borrow::Cow::Owned(n.clone()), v.clone()?)))
+            .collect();
+        self.add(&Record::row(fields));
+    }
+
     /// Adds a record whose only field is `_`, with this text (the fused
     /// path of [`RecordOp::tokens`]). Aggregations override it to skip
     /// building the record.

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use clap::{Arg, ArgMatches};
 use serde::Deserialize;
@@ -61,7 +62,11 @@ impl Operator for Json {
         if field.is_empty() {
             return Err("the field name must not be empty".into());
         }
-        Ok(Built::Record(Box::new(JsonOp { field, keep: None })))
+        Ok(Built::Record(Box::new(JsonOp {
+            field,
+            keep: None,
+            slots: OnceLock::new(),
+        })))
     }
     fn spark(&self) -> Spark {
         Spark::Map(SparkMap {
@@ -113,6 +118,11 @@ struct JsonOp {
     /// these (see [`RecordOp::keep_only`]): the others' values are checked,
     /// not built.
     keep: Option<Keep>,
+    /// For [`RecordOp::values`]: the names asked for, and where each kept
+    /// key's value goes among them (set by the first
+    /// [`RecordOp::gives_values`]; an aggregation asks for the same names
+    /// all along).
+    slots: OnceLock<(Vec<String>, Vec<Option<usize>>)>,
 }
 
 /// The top-level keys a record needs: the names later operators read, and
@@ -153,7 +163,16 @@ impl Keep {
 
     #[inline(always)]
     fn wants(&self, key: &[u8]) -> bool {
-        self.lengths & Keep::length_bit(key.len()) != 0 && self.has(key)
+        self.find(key).is_some()
+    }
+
+    /// The index of `key` among the kept keys.
+    #[inline(always)]
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.lengths & Keep::length_bit(key.len()) == 0 {
+            return None;
+        }
+        self.keys.iter().position(|k| k.as_bytes() == key)
     }
 
     fn has(&self, key: &[u8]) -> bool {
@@ -192,6 +211,44 @@ fn source<'a>(rec: &Record<'a>, field: &str) -> Source<'a> {
 impl RecordOp for JsonOp {
     fn keep_only(&mut self, names: &[String]) {
         self.keep = Some(Keep::new(names));
+    }
+
+    fn gives_values(&self, names: &[String]) -> bool {
+        // the line itself is parsed, and every name asked for is kept
+        let Some(keep) = self.keep.as_ref().filter(|_| self.field == CURRENT) else {
+            return false;
+        };
+        if !names.iter().all(|n| keep.has(n.as_bytes())) {
+            return false;
+        }
+        let (asked, _) = self.slots.get_or_init(|| {
+            let to = keep
+                .keys
+                .iter()
+                .map(|k| names.iter().position(|n| n == k))
+                .collect();
+            (names.to_vec(), to)
+        });
+        asked == names
+    }
+
+    fn values<'t>(&self, text: &'t str, _names: &[String], out: &mut [Option<Value<'t>>]) -> bool {
+        let Some((_, to)) = self.slots.get() else {
+            return false;
+        };
+        // the record `process` makes: `_` (not asked for), then each key's
+        // value, the last of a repeated key winning; only a flat object
+        // (scan_flat's) is taken, the rest goes the general way
+        out.iter_mut().for_each(|v| *v = None);
+        scan_flat(text, self.keep.as_ref(), &mut |kept, _, v| {
+            if let Some(slot) = kept
+                .and_then(|k| to.get(k).copied().flatten())
+                .and_then(|i| out.get_mut(i))
+            {
+                *slot = Some(v);
+            }
+        })
+        .is_some()
     }
 
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
@@ -242,7 +299,7 @@ fn parse_object<'de>(
     keep: Option<&Keep>,
     mut put: impl FnMut(Cow<'de, str>, Value<'de>),
 ) -> Result<(), serde_json::Error> {
-    if scan_flat(text, keep, &mut put).is_some() {
+    if scan_flat(text, keep, &mut |_, k, v| put(k, v)).is_some() {
         return Ok(());
     }
     // Pairs the scan handed over before giving up are handed over again,
@@ -264,11 +321,12 @@ fn parse_object<'de>(
 /// (`None`) on nested values and on anything invalid, leaving the verdict
 /// and the message to serde_json; it accepts only what serde_json accepts,
 /// with the same values (numbers follow serde_json's rules: `-0` is a
-/// float, integers beyond 64 bits and out of `i64` are floats).
+/// float, integers beyond 64 bits and out of `i64` are floats). `put` is
+/// also told a kept key's index in `keep`.
 fn scan_flat<'de>(
     text: &'de str,
     keep: Option<&Keep>,
-    put: &mut impl FnMut(Cow<'de, str>, Value<'de>),
+    put: &mut impl FnMut(Option<usize>, Cow<'de, str>, Value<'de>),
 ) -> Option<()> {
     let b = text.as_bytes();
     let mut i = skip_ws(b, 0);
@@ -285,16 +343,21 @@ fn scan_flat<'de>(
             let (key, j) = match plain_end(b, i)? {
                 Ok(j) => {
                     let key = b.get(i + 1..j)?;
-                    if keep.is_none_or(|keep| keep.wants(key)) {
-                        (Some(Cow::Borrowed(text.get(i + 1..j)?)), j + 1)
-                    } else {
-                        (None, j + 1)
+                    match keep.map(|keep| keep.find(key)) {
+                        None => (Some((None, Cow::Borrowed(text.get(i + 1..j)?))), j + 1),
+                        Some(Some(k)) => {
+                            (Some((Some(k), Cow::Borrowed(text.get(i + 1..j)?))), j + 1)
+                        }
+                        Some(None) => (None, j + 1),
                     }
                 }
                 Err(()) => {
                     let (key, j) = scan_escaped(text, i)?;
-                    let wanted = keep.is_none_or(|keep| keep.wants(key.as_bytes()));
-                    (wanted.then_some(key), j)
+                    match keep.map(|keep| keep.find(key.as_bytes())) {
+                        None => (Some((None, key)), j),
+                        Some(Some(k)) => (Some((Some(k), key)), j),
+                        Some(None) => (None, j),
+                    }
                 }
             };
             i = skip_ws(b, j);
@@ -303,9 +366,9 @@ fn scan_flat<'de>(
             }
             i = skip_ws(b, i + 1);
             let j = match key {
-                Some(key) => {
+                Some((kept, key)) => {
                     let (value, j) = scan_scalar(text, i)?;
-                    put(key, value);
+                    put(kept, key, value);
                     j
                 }
                 None => skip_scalar(text, i)?,
@@ -1193,6 +1256,7 @@ mod tests {
             r#" { "k\u00e9" : "\ud83d\ude00" , "n" : -12.5E-3 , "big" : 1e400 } "#,
             r#"{"":"","x":"\\\/\b\f\n\r\t","s":"a\qb"}"#,
             r#"{"n":-0,"m":0.5e-3,"u":18446744073709551615,"g":1e999,"s":"\ud83d\ude00x"}"#,
+            r#"{"service":"a","latency_ms":1,"x":null,"service":"b\"","s\u0065rvice":"c","a":2}"#,
         ];
         let keeps: [&[&str]; 5] = [
             &["service", "latency_ms"],
@@ -1221,8 +1285,27 @@ mod tests {
                 let mut op = JsonOp {
                     field: CURRENT.to_string(),
                     keep: None,
+                    slots: OnceLock::new(),
                 };
                 op.keep_only(&names);
+                // the values path, asked for the plain names in another
+                // order: when it takes the line, `process` makes a record
+                // of the same values
+                let plain: Vec<String> = names
+                    .iter()
+                    .rev()
+                    .filter(|n| *n != CURRENT && !n.contains('.'))
+                    .cloned()
+                    .collect();
+                let mut vals: Vec<Option<Value<'_>>> = vec![None; plain.len()];
+                let direct =
+                    (op.gives_values(&plain) && op.values(&line, &plain, &mut vals)).then(|| {
+                        plain
+                            .iter()
+                            .zip(&vals)
+                            .filter_map(|(n, v)| Some(format!("{n}: {:?}", v.as_ref()?)))
+                            .collect::<Vec<_>>()
+                    });
                 let mut out = Vec::new();
                 let mut cx = Ctx::new(false);
                 cx.project = true;
@@ -1242,6 +1325,18 @@ mod tests {
                         .filter(|f| keep.keys.iter().any(|k| f.starts_with(&format!("{k}: "))))
                         .collect::<Vec<_>>()
                 });
+                if let Some(mut direct) = direct {
+                    let mut made = got.clone().unwrap_or_default();
+                    made.retain(|f| plain.iter().any(|n| f.starts_with(&format!("{n}: "))));
+                    made.sort();
+                    direct.sort();
+                    prop_assert!(
+                        got.is_some(),
+                        "{} taken by values, dropped by process",
+                        line
+                    );
+                    prop_assert_eq!(direct, made, "{} values of {:?}", line, plain);
+                }
                 prop_assert_eq!(got, want, "{} keeping {:?}", line, names);
                 Ok(())
             })

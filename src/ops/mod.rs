@@ -13,6 +13,7 @@ use crate::accounting::Ctx;
 use crate::agg::Aggregation;
 use crate::batch::WindowSpec;
 use crate::record::Record;
+use crate::value::Value;
 
 pub mod chain;
 pub mod count;
@@ -216,6 +217,32 @@ pub trait RecordOp: Send + Sync {
     /// had tokens and how many had none; `None` when this operator cannot.
     fn tokens_block(&self, _text: &[u8], _f: &mut dyn FnMut(&[u8])) -> Option<(u64, u64)> {
         None
+    }
+
+    /// Whether [`RecordOp::values`] can give the fields `names` (plain
+    /// names, neither `_` nor dotted): asked once per part of a chunk.
+    fn gives_values(&self, _names: &[String]) -> bool {
+        false
+    }
+
+    /// A fused fast path for an operator that makes fields of a line, alone
+    /// before an aggregation that reads a few plain fields
+    /// ([`crate::agg::AggState::value_fields`]): puts in `out` the values
+    /// the fields `names` would have in the one record [`RecordOp::process`]
+    /// makes of a line whose `_` is `text` (`None` where it has no such
+    /// field), without making the record, and returns true. False when it
+    /// cannot say so for this line (it would drop it, or the line needs
+    /// the general path): the engine then runs the line through
+    /// [`RecordOp::process`]. Called only when [`RecordOp::gives_values`]
+    /// said yes for `names` and the line's fields may be projected
+    /// ([`Ctx::project`]).
+    fn values<'t>(
+        &self,
+        _text: &'t str,
+        _names: &[String],
+        _out: &mut [Option<Value<'t>>],
+    ) -> bool {
+        false
     }
 
     /// Whether this operator is `split` at runs of white space on `_`, so

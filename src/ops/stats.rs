@@ -22,10 +22,10 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::agg::key::{Key, KeyTable, MISSING, Pos};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
-use crate::agg::{AggState, Aggregation, same};
+use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same};
 use crate::ops::spark::{Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind};
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
-use crate::record::{Record, column_name};
+use crate::record::{CURRENT, Record, column_name};
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::{Num, Value};
 
@@ -262,6 +262,40 @@ struct Spec {
     /// The kind of every slot of a group, all fields' slots in a row.
     kinds: Vec<SlotKind>,
     columns: Vec<Column>,
+    /// The fields read, each once, when a record's values can be taken
+    /// without the record ([`AggState::add_values`]): the group fields'
+    /// and the aggregated fields' indexes into it.
+    values: Option<ValueFields>,
+}
+
+/// See [`Spec::values`].
+struct ValueFields {
+    names: Vec<String>,
+    group_at: Vec<usize>,
+    field_at: Vec<usize>,
+}
+
+impl ValueFields {
+    /// `None` when a name is `_` or a dotted path, or they are too many.
+    fn new(groups: &[String], fields: &[FieldSpec]) -> Option<ValueFields> {
+        let mut names: Vec<String> = Vec::new();
+        let mut at = |name: &String| match names.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                names.push(name.clone());
+                names.len() - 1
+            }
+        };
+        let group_at: Vec<usize> = groups.iter().map(&mut at).collect();
+        let field_at: Vec<usize> = fields.iter().map(|f| at(&f.name)).collect();
+        let plain = |n: &String| n != CURRENT && !n.contains('.');
+        (names.len() <= VALUE_FIELDS && group_at.len() <= STACK_KEY && names.iter().all(plain))
+            .then_some(ValueFields {
+                names,
+                group_at,
+                field_at,
+            })
+    }
 }
 
 impl Spec {
@@ -310,6 +344,7 @@ impl Spec {
             });
         }
         Spec {
+            values: ValueFields::new(&groups, &specs),
             fields: specs,
             groups_plain: groups.len() <= STACK_KEY && !groups.iter().any(|n| n.contains('.')),
             groups,
@@ -445,21 +480,28 @@ impl Spec {
     /// Folds `rec` (at input position `pos`) into its group's slots.
     fn update(&self, slots: &mut [Slot], rec: &Record<'_>, pos: Pos) {
         for f in &self.fields {
-            let Some(v) = field_value(rec, &f.name) else {
-                continue;
-            };
-            // NaN is no number to aggregate (text never reads as NaN, but a
-            // float may be one); it would poison sums and orders.
-            let num = if f.numeric {
-                v.as_num()
-                    .filter(|n| !matches!(n, Num::Float(x) if x.is_nan()))
-            } else {
-                None
-            };
-            if let Some(group) = slots.get_mut(f.slots.clone()) {
-                for slot in group {
-                    slot.add(&v, num, pos);
-                }
+            if let Some(v) = field_value(rec, &f.name) {
+                f.add(slots, &v, pos);
+            }
+        }
+    }
+}
+
+impl FieldSpec {
+    /// Folds the field's value `v` (not null) into its slots of a group.
+    #[inline]
+    fn add(&self, slots: &mut [Slot], v: &Value<'_>, pos: Pos) {
+        // NaN is no number to aggregate (text never reads as NaN, but a
+        // float may be one); it would poison sums and orders.
+        let num = if self.numeric {
+            v.as_num()
+                .filter(|n| !matches!(n, Num::Float(x) if x.is_nan()))
+        } else {
+            None
+        };
+        if let Some(group) = slots.get_mut(self.slots.clone()) {
+            for slot in group {
+                slot.add(v, num, pos);
             }
         }
     }
@@ -638,6 +680,41 @@ impl AggState for StatsState {
                     .update(spec, rec, *pos),
             }
         });
+        *pos += 1;
+    }
+
+    fn value_fields(&self) -> Option<&[String]> {
+        self.spec.values.as_ref().map(|v| v.names.as_slice())
+    }
+
+    fn add_values(&mut self, vals: &[Option<Value<'_>>]) {
+        let StatsState {
+            spec,
+            groups,
+            other,
+            pos,
+            part,
+            ..
+        } = self;
+        let Some(at) = &spec.values else {
+            return;
+        };
+        let value = |i: usize| vals.get(i).and_then(Option::as_ref);
+        let mut key: [&Value<'_>; STACK_KEY] = [&MISSING; STACK_KEY];
+        for (k, &i) in key.iter_mut().zip(&at.group_at) {
+            *k = value(i).unwrap_or(&MISSING);
+        }
+        let key = &key[..at.group_at.len()];
+        let g = match groups.entry(key, *pos, || Group::new(spec, *part)) {
+            Some(g) => g,
+            None => other.get_or_insert_with(|| Group::new(spec, *part)),
+        };
+        for (f, &i) in spec.fields.iter().zip(&at.field_at) {
+            if let Some(v) = value(i).filter(|v| !v.is_null()) {
+                f.add(&mut g.slots, v, *pos);
+            }
+        }
+        g.records += 1;
         *pos += 1;
     }
 
