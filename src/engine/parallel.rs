@@ -90,6 +90,11 @@ impl crate::batch::Partial for Partial {
     }
 }
 
+/// Aligned to two cache lines (a pair of them is fetched together): the
+/// workers sit side by side in a `Vec` and each writes its counters per
+/// line, which would otherwise make the cores trade a shared line back and
+/// forth (false sharing).
+#[repr(align(128))]
 pub(super) struct Worker {
     /// The open batch's partial (processing time, line count, eof).
     pub(super) partial: Partial,
