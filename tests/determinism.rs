@@ -622,3 +622,119 @@ fn determinism_json_stats_values_equal_the_record_path() {
     assert_eq!(fused.1, records.1, "summary");
     assert_eq!(fused.2, records.2, "dead letters");
 }
+
+/// The values path by event time: `parse` alone before `count-by-key` or
+/// `stats` (one field and several, a fixed-width pattern and one the regex
+/// engine runs, sliding windows) hands the groups straight to the batch's
+/// state; lines out of order past the lateness, without a time, or not
+/// matching give the same rows, summary and dead letters as the record
+/// path, which an operator between the two forces.
+#[test]
+fn determinism_parse_values_by_event_time_equal_the_record_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = Lcg(5);
+    let mut data = String::new();
+    let mut t: i64 = 0;
+    while data.len() < 2_000_000 {
+        t += r.next(3) as i64;
+        // now and then a line from well before (late), or no time at all
+        let at = if r.next(500) == 0 { t - 900 } else { t };
+        let stamp = format!(
+            "10/Mar/2024:{:02}:{:02}:{:02} +0000",
+            12 + at / 3600,
+            (at / 60) % 60,
+            at % 60
+        );
+        let method = ["GET", "POST", "PUT"][r.next(3) as usize];
+        let status = ["200", "304", "404", "500", "20x"][r.next(5) as usize];
+        let line = match r.next(100) {
+            0 => format!(
+                "10.0.0.{} - - [no time] \"{method} /x HTTP/1.1\" {status} 12\n",
+                r.next(9)
+            ),
+            1 => format!("garbage line {}\n", r.next(1000)),
+            _ => format!(
+                "10.0.0.{} - - [{stamp}] \"{method} /p/{} HTTP/1.1\" {status} {}\n",
+                r.next(9),
+                r.next(50),
+                r.next(5000)
+            ),
+        };
+        data.push_str(&line);
+    }
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, &data).expect("write the input");
+    let cases: [(&str, &str, &[&str]); 3] = [
+        (
+            r#"" (?P<status>\d{3}) "#,
+            "status",
+            &["count-by-key", "status"],
+        ),
+        (
+            r#""(?P<method>[A-Z]+) \S+ \S+" (?P<status>\S+) (?P<bytes>\d+)"#,
+            "method,status,bytes",
+            &["count-by-key", "method,status"],
+        ),
+        (
+            r#""(?P<method>[A-Z]+) \S+ \S+" (?P<status>\S+) (?P<bytes>\d+)"#,
+            "method,status,bytes",
+            &[
+                "window",
+                "10m",
+                "--slide",
+                "1m",
+                "then",
+                "stats",
+                "-f",
+                "bytes",
+                "-a",
+                "count,sum,p90",
+                "-g",
+                "status",
+            ],
+        ),
+    ];
+    for (regex, made, agg) in cases {
+        let run = |between: &[&str], dead: &Path| {
+            let mut args = vec![
+                "--threads",
+                "2",
+                "--no-progress",
+                "-i",
+                path.to_str().expect("utf-8"),
+                "--dead-letter",
+                dead.to_str().expect("utf-8"),
+                "--event-time",
+                "auto",
+                "--lateness",
+                "5m",
+                "-b",
+                "1m",
+                "-o",
+                "tsv",
+                "parse",
+                regex,
+                "then",
+            ];
+            args.extend_from_slice(between);
+            args.extend_from_slice(agg);
+            let out = spate(&args).run();
+            assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+            let dead = std::fs::read_to_string(dead).expect("dead letters");
+            (out.stdout, out.stderr, dead)
+        };
+        let direct = run(&[], &dir.path().join("dead1"));
+        let records = run(&["fields", made, "then"], &dir.path().join("dead2"));
+        assert!(direct.0.lines().count() > 100, "{}", direct.0);
+        for reason in ["late", "untimed", "unparsed"] {
+            assert!(
+                direct.2.contains(reason),
+                "{agg:?}: no {reason} line: {}",
+                direct.1
+            );
+        }
+        assert_eq!(direct.0, records.0, "{agg:?}: rows");
+        assert_eq!(direct.1, records.1, "{agg:?}: summary");
+        assert_eq!(direct.2, records.2, "{agg:?}: dead letters");
+    }
+}

@@ -55,6 +55,13 @@ pub trait Aggregation: Send + Sync {
     fn new_part(&self) -> Box<dyn AggState> {
         self.new_state()
     }
+    /// The fields it reads, when its states can take their values without
+    /// a record ([`AggState::add_values`]): at most [`VALUE_FIELDS`] plain
+    /// names (neither `_` nor a dotted path), each once. `None`: its states
+    /// read records.
+    fn value_fields(&self) -> Option<&[String]> {
+        None
+    }
     /// The fields whose values make a record's key (`count-by-key`'s
     /// fields, `stats -g`; none for `count`, one stream). Its rows lead with
     /// one column per key field, in this order: `window session` keeps
@@ -103,27 +110,16 @@ pub trait AggState: Send + Sync + Any {
     fn seal(&mut self, _copies: usize) -> Vec<Box<dyn AggState>> {
         Vec::new()
     }
-    /// The fields this accumulator reads, when it can take their values
-    /// without a record ([`AggState::add_values`]): at most
-    /// [`VALUE_FIELDS`] plain names (neither `_` nor a dotted path), each
-    /// once. `None`: it reads records.
-    fn value_fields(&self) -> Option<&[String]> {
-        None
-    }
-
-    /// Adds the record whose fields named by [`AggState::value_fields`]
-    /// have these values (`None`: the record has no such field), as
-    /// [`AggState::add`] would add it: the fused path of
-    /// [`crate::ops::RecordOp::values`]. Aggregations override it to skip
-    /// building the record.
-    fn add_values(&mut self, vals: &[Option<Value<'_>>]) {
-        let Some(names) = self.value_fields() else {
-            return;
-        };
+    /// Adds the record whose fields `names` (the aggregation's
+    /// [`Aggregation::value_fields`]) have these values (`None`: the
+    /// record has no such field), as [`AggState::add`] would add it: the
+    /// fused path of [`crate::ops::RecordOp::values`]. Aggregations
+    /// override it to skip building the record.
+    fn add_values(&mut self, names: &[String], vals: &[Option<Value<'_>>]) {
         let fields = names
             .iter()
             .zip(vals)
-            .filter_map(|(n, v)| Some((std::borrow::Cow::Owned(n.clone()), v.clone()?)))
+            .filter_map(|(n, v)| Some((std::borrow::Cow::Borrowed(n.as_str()), v.clone()?)))
             .collect();
         self.add(&Record::row(fields));
     }

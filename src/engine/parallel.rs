@@ -656,6 +656,23 @@ trait Deliver {
     fn fused(&mut self) -> Option<&mut dyn AggState> {
         None
     }
+
+    /// Whether [`Deliver::deliver_values`] may be called: the records go
+    /// to an aggregation's state, and nothing but their values is read.
+    fn takes_values(&self) -> bool {
+        false
+    }
+
+    /// Takes a line's one record as the values of its fields `names` (the
+    /// aggregation's [`Aggregation::value_fields`]); returns how many
+    /// records it accepted, as [`Deliver::deliver`] does.
+    fn deliver_values(
+        &mut self,
+        names: &[String],
+        vals: &[Option<Value<'_>>],
+        raw: &str,
+        cx: &mut Ctx,
+    ) -> u64;
 }
 
 /// Into the open batch's partial.
@@ -673,6 +690,29 @@ impl Deliver for ToOpen<'_> {
         match self.partial {
             Partial::Agg(s) => Some(s.as_mut()),
             Partial::Rows(_) | Partial::Sessions(_) => None,
+        }
+    }
+
+    fn takes_values(&self) -> bool {
+        matches!(self.partial, Partial::Agg(_))
+    }
+
+    fn deliver_values(
+        &mut self,
+        names: &[String],
+        vals: &[Option<Value<'_>>],
+        _raw: &str,
+        cx: &mut Ctx,
+    ) -> u64 {
+        match self.partial {
+            Partial::Agg(s) => {
+                s.add_values(names, vals);
+                cx.counts.records += 1;
+                1
+            }
+            Partial::Rows(_) | Partial::Sessions(_) => {
+                unreachable!("invariant: values go only to an aggregation's state")
+            }
         }
     }
 
@@ -793,68 +833,95 @@ fn value_time(v: &Value<'_>, reader: &Reader) -> Option<Nanos> {
     }
 }
 
-impl Deliver for ToEvent<'_> {
-    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
-        let mut line_ts: Option<Option<Nanos>> = None;
-        let mut accepted = 0;
-        let mut first_end: Option<Nanos> = None;
-        let (mut untimed, mut late) = (false, false);
-        for rec in recs.iter_mut() {
-            let ts = match self.rules.source {
-                EventTime::Auto => *line_ts.get_or_insert_with(|| self.rules.reader.find(raw)),
-                EventTime::Field(f) => rec
-                    .lookup(f)
-                    .and_then(|v| value_time(&v, self.rules.reader)),
-                EventTime::Kafka => *line_ts.get_or_insert_with(|| {
-                    self.times
-                        .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first)))
-                }),
-            };
-            let Some(ts) = ts else {
-                untimed = true;
-                continue;
-            };
-            let end = self.end_of(ts);
-            if self.rules.is_late(end, self.max_ts) {
-                late = true;
-                continue;
+/// One record for [`ToEvent`] to place: whole, or as the values of the
+/// aggregation's fields (see [`Deliver::deliver_values`]).
+enum One<'r, 'a> {
+    Record(&'r mut Record<'a>),
+    Values(&'r [String], &'r [Option<Value<'a>>]),
+}
+
+/// What became of a line's records in [`ToEvent`].
+#[derive(Default)]
+struct LineFate {
+    accepted: u64,
+    /// The end of the earliest batch a record went to.
+    first_end: Option<Nanos>,
+    untimed: bool,
+    late: bool,
+}
+
+impl ToEvent<'_> {
+    /// The time of the line itself (`--event-time auto`) or of its
+    /// message (`kafka`); `None` for a field's time.
+    fn line_time(&self, raw: &str, cx: &Ctx) -> Option<Nanos> {
+        match self.rules.source {
+            EventTime::Auto => self.rules.reader.find(raw),
+            EventTime::Kafka => self
+                .times
+                .and_then(|(t, first)| t.get(cx.line.wrapping_sub(first))),
+            EventTime::Field(_) => None,
+        }
+    }
+
+    /// Places one record of time `ts` into its batch's partial, unless it
+    /// has no time or its batch was emitted.
+    fn place(&mut self, one: One<'_, '_>, ts: Option<Nanos>, fate: &mut LineFate, cx: &mut Ctx) {
+        let Some(ts) = ts else {
+            fate.untimed = true;
+            return;
+        };
+        let end = self.end_of(ts);
+        if self.rules.is_late(end, self.max_ts) {
+            fate.late = true;
+            return;
+        }
+        self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
+        fate.first_end = Some(fate.first_end.map_or(end, |x| x.min(end)));
+        self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
+        cx.counts.records += 1;
+        fate.accepted += 1;
+        if self.stats {
+            *self.counted.entry(end).or_default() += 1;
+        }
+        let (chain, seq, idx) = (self.chain, self.seq, self.idx);
+        self.idx += 1;
+        let partial = self
+            .batches
+            .entry(end)
+            .or_insert_with(|| Partial::part(chain, seq));
+        match (partial, one) {
+            (Partial::Agg(s), One::Record(rec)) => {
+                s.at(pos(seq, idx));
+                s.add(rec);
             }
-            self.min_end_accepted = Some(self.min_end_accepted.map_or(end, |x| x.min(end)));
-            first_end = Some(first_end.map_or(end, |x| x.min(end)));
-            self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
-            cx.counts.records += 1;
-            accepted += 1;
-            if self.stats {
-                *self.counted.entry(end).or_default() += 1;
+            (Partial::Agg(s), One::Values(names, vals)) => {
+                s.at(pos(seq, idx));
+                s.add_values(names, vals);
             }
-            let (chain, seq, idx) = (self.chain, self.seq, self.idx);
-            self.idx += 1;
-            match self
-                .batches
-                .entry(end)
-                .or_insert_with(|| Partial::part(chain, seq))
-            {
-                Partial::Agg(s) => {
-                    s.at(pos(seq, idx));
-                    s.add(rec);
+            (Partial::Rows(r), One::Record(rec)) => {
+                if let Some((_, kept)) = r.last_mut() {
+                    kept.push(rec.take_owned());
                 }
-                Partial::Rows(r) => {
-                    if let Some((_, kept)) = r.last_mut() {
-                        kept.push(rec.take_owned());
-                    }
+            }
+            (Partial::Sessions(p), One::Record(rec)) => {
+                if let Some(agg) = chain.aggregation() {
+                    p.at(pos(seq, idx));
+                    p.add(rec, ts, agg);
                 }
-                Partial::Sessions(p) => {
-                    if let Some(agg) = chain.aggregation() {
-                        p.at(pos(seq, idx));
-                        p.add(rec, ts, agg);
-                    }
-                }
+            }
+            (Partial::Rows(_) | Partial::Sessions(_), One::Values(..)) => {
+                unreachable!("invariant: values go only to an aggregation's state")
             }
         }
-        if let Some(end) = first_end {
+    }
+
+    /// Accounts for a line whose records were placed: returns how many
+    /// were accepted.
+    fn end_line(&mut self, fate: LineFate, cx: &mut Ctx) -> u64 {
+        if let Some(end) = fate.first_end {
             self.count_line(end);
         }
-        if untimed {
+        if fate.untimed {
             let what = match self.rules.source {
                 EventTime::Auto => "no timestamp found in the line".to_string(),
                 EventTime::Field(f) => match self.rules.reader.format() {
@@ -867,13 +934,57 @@ impl Deliver for ToEvent<'_> {
             };
             cx.drop_line(Reason::Untimed, what);
         }
-        if late {
+        if fate.late {
             cx.drop_line(
                 Reason::Late,
                 "its batch was already emitted (the watermark had passed it)",
             );
         }
-        accepted
+        fate.accepted
+    }
+}
+
+impl Deliver for ToEvent<'_> {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
+        let mut fate = LineFate::default();
+        // the line's time, found once for all its records
+        let mut line_ts: Option<Option<Nanos>> = None;
+        for rec in recs.iter_mut() {
+            let ts = match self.rules.source {
+                EventTime::Field(f) => rec
+                    .lookup(f)
+                    .and_then(|v| value_time(&v, self.rules.reader)),
+                EventTime::Auto | EventTime::Kafka => {
+                    *line_ts.get_or_insert_with(|| self.line_time(raw, cx))
+                }
+            };
+            self.place(One::Record(rec), ts, &mut fate, cx);
+        }
+        self.end_line(fate, cx)
+    }
+
+    fn takes_values(&self) -> bool {
+        // the line's time is the line's own or its message's, not a field
+        // of the record; the partials are an aggregation's states
+        !matches!(self.rules.source, EventTime::Field(_))
+            && matches!(
+                self.chain.barrier,
+                Barrier::Aggregate { ref window, .. }
+                    if !matches!(window, Some(WindowSpec::Session { .. }))
+            )
+    }
+
+    fn deliver_values(
+        &mut self,
+        names: &[String],
+        vals: &[Option<Value<'_>>],
+        raw: &str,
+        cx: &mut Ctx,
+    ) -> u64 {
+        let mut fate = LineFate::default();
+        let ts = self.line_time(raw, cx);
+        self.place(One::Values(names, vals), ts, &mut fate, cx);
+        self.end_line(fate, cx)
     }
 }
 
@@ -975,10 +1086,10 @@ impl Job<'_> {
         }
         // a lone field-making operator before an aggregation that reads a
         // few plain fields: their values go straight in, with no record
-        let value_names: Option<Vec<String>> = match (fused, d.fused()) {
-            (Some(op), Some(state)) => state
+        let value_names: Option<Vec<String>> = match (fused, self.chain.aggregation()) {
+            (Some(op), Some(agg)) if d.takes_values() => agg
                 .value_fields()
-                .filter(|names| op.gives_values(names))
+                .filter(|names| names.len() <= VALUE_FIELDS && op.gives_values(names))
                 .map(<[String]>::to_vec),
             _ => None,
         };
@@ -1012,7 +1123,18 @@ impl Job<'_> {
                         (String::from_utf8_lossy(line), valid)
                     }
                 };
-            if let (Some(op), Some(state)) = (fused, d.fused()) {
+            let direct = match (fused, &value_names, seen.open) {
+                (Some(op), Some(names), false) => {
+                    // all None, as `values` expects
+                    let mut vals: [Option<Value<'_>>; VALUE_FIELDS] = Default::default();
+                    let vals = &mut vals[..names.len().min(VALUE_FIELDS)];
+                    cx.project = true;
+                    op.values(&text, names, vals)
+                        .then(|| d.deliver_values(names, vals, raw, cx))
+                }
+                _ => None,
+            };
+            if let (Some(op), None, Some(state)) = (fused, &value_names, d.fused()) {
                 let mut n = 0u64;
                 if op.tokens(&text, &mut |t| {
                     state.add_current(t);
@@ -1029,49 +1151,38 @@ impl Job<'_> {
                     continue;
                 }
             }
-            if let (Some(op), Some(names), false) = (fused, &value_names, seen.open) {
-                if let Some(state) = d.fused() {
-                    let mut vals: [Option<Value<'_>>; VALUE_FIELDS] = Default::default();
-                    let vals = &mut vals[..names.len().min(VALUE_FIELDS)];
-                    cx.project = true;
-                    if op.values(&text, names, vals) {
-                        state.add_values(vals);
-                        cx.counts.records += 1;
-                        cx.end_line(1);
-                        if cx.offence.is_some() {
+            let delivered = match direct {
+                Some(delivered) => delivered,
+                None => {
+                    for rec in cur.drain(..) {
+                        recycle(&mut spare, rec.fields);
+                    }
+                    let mut rec = Record::from_line(text, raw);
+                    rec.fields = spare.pop().unwrap_or_default();
+                    cur.push(rec);
+                    cx.project = !seen.open;
+                    for (k, op) in self.chain.pre.iter().enumerate() {
+                        if seen.open {
+                            seen.look(At::Pre(k), &cur);
+                        }
+                        next.clear();
+                        for rec in cur.drain(..) {
+                            op.process(rec, &mut next, cx);
+                        }
+                        std::mem::swap(&mut cur, &mut next);
+                        if cur.is_empty() {
                             break;
                         }
-                        continue;
+                    }
+                    if cur.is_empty() {
+                        0
+                    } else {
+                        if seen.open {
+                            seen.look(At::Barrier, &cur);
+                        }
+                        d.deliver(&mut cur, raw, cx)
                     }
                 }
-            }
-            for rec in cur.drain(..) {
-                recycle(&mut spare, rec.fields);
-            }
-            let mut rec = Record::from_line(text, raw);
-            rec.fields = spare.pop().unwrap_or_default();
-            cur.push(rec);
-            cx.project = !seen.open;
-            for (k, op) in self.chain.pre.iter().enumerate() {
-                if seen.open {
-                    seen.look(At::Pre(k), &cur);
-                }
-                next.clear();
-                for rec in cur.drain(..) {
-                    op.process(rec, &mut next, cx);
-                }
-                std::mem::swap(&mut cur, &mut next);
-                if cur.is_empty() {
-                    break;
-                }
-            }
-            let delivered = if cur.is_empty() {
-                0
-            } else {
-                if seen.open {
-                    seen.look(At::Barrier, &cur);
-                }
-                d.deliver(&mut cur, raw, cx)
             };
             if let Some(reason) = cx.end_line(delivered) {
                 if let Some(d) = &mut cx.dead {

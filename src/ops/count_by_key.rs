@@ -16,7 +16,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_bytes};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
-use crate::agg::{AggState, Aggregation, same};
+use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same};
 use crate::ops::spark::{
     Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, reads_fields,
 };
@@ -176,6 +176,14 @@ impl Aggregation for CountByKeyAgg {
 
     fn key_fields(&self) -> &[String] {
         &self.fields
+    }
+
+    fn value_fields(&self) -> Option<&[String]> {
+        let f = &self.fields;
+        let plain = f.len() <= VALUE_FIELDS
+            && f.iter().all(|n| n != CURRENT && !n.contains('.'))
+            && f.iter().enumerate().all(|(i, n)| !f[..i].contains(n));
+        plain.then_some(&self.fields[..])
     }
 
     /// Count descending, then the key ascending in `sort`'s order, as
@@ -557,6 +565,23 @@ impl AggState for Counts {
             .map(|v| v.as_deref().unwrap_or(&MISSING))
             .collect();
         self.bump(&refs, 1);
+    }
+
+    fn add_values(&mut self, _names: &[String], vals: &[Option<Value<'_>>]) {
+        // `vals` are the key fields' values, in order (value_fields)
+        if let [v] = vals {
+            match v {
+                Some(Value::Str(t)) if !t.quoted => self.bump_text(t, 1),
+                Some(v) => self.bump_value(v, 1),
+                None => self.bump_text("", 1),
+            }
+            return;
+        }
+        let mut key: [&Value<'_>; VALUE_FIELDS] = [&MISSING; VALUE_FIELDS];
+        for (k, v) in key.iter_mut().zip(vals) {
+            *k = v.as_ref().unwrap_or(&MISSING);
+        }
+        self.bump(&key[..vals.len().min(VALUE_FIELDS)], 1);
     }
 
     fn at(&mut self, pos: Pos) {

@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 
 use clap::{Arg, ArgMatches};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, SeqAccess, 
 
 use crate::accounting::{Ctx, Reason};
 use crate::ops::spark::{Spark, SparkCx, SparkMap, py, py_list, reads_field};
-use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, ValueSlots};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
 
@@ -65,7 +64,7 @@ impl Operator for Json {
         Ok(Built::Record(Box::new(JsonOp {
             field,
             keep: None,
-            slots: OnceLock::new(),
+            slots: ValueSlots::default(),
         })))
     }
     fn spark(&self) -> Spark {
@@ -118,11 +117,8 @@ struct JsonOp {
     /// these (see [`RecordOp::keep_only`]): the others' values are checked,
     /// not built.
     keep: Option<Keep>,
-    /// For [`RecordOp::values`]: the names asked for, and where each kept
-    /// key's value goes among them (set by the first
-    /// [`RecordOp::gives_values`]; an aggregation asks for the same names
-    /// all along).
-    slots: OnceLock<(Vec<String>, Vec<Option<usize>>)>,
+    /// For [`RecordOp::values`]: where each kept key's value goes.
+    slots: ValueSlots,
 }
 
 /// The top-level keys a record needs: the names later operators read, and
@@ -221,25 +217,14 @@ impl RecordOp for JsonOp {
         if !names.iter().all(|n| keep.has(n.as_bytes())) {
             return false;
         }
-        let (asked, _) = self.slots.get_or_init(|| {
-            let to = keep
-                .keys
-                .iter()
-                .map(|k| names.iter().position(|n| n == k))
-                .collect();
-            (names.to_vec(), to)
-        });
-        asked == names
+        self.slots.ask(names, keep.keys.iter().map(String::as_str))
     }
 
     fn values<'t>(&self, text: &'t str, _names: &[String], out: &mut [Option<Value<'t>>]) -> bool {
-        let Some((_, to)) = self.slots.get() else {
-            return false;
-        };
+        let to = self.slots.slots();
         // the record `process` makes: `_` (not asked for), then each key's
         // value, the last of a repeated key winning; only a flat object
         // (scan_flat's) is taken, the rest goes the general way
-        out.iter_mut().for_each(|v| *v = None);
         scan_flat(text, self.keep.as_ref(), &mut |kept, _, v| {
             if let Some(slot) = kept
                 .and_then(|k| to.get(k).copied().flatten())
@@ -1285,7 +1270,7 @@ mod tests {
                 let mut op = JsonOp {
                     field: CURRENT.to_string(),
                     keep: None,
-                    slots: OnceLock::new(),
+                    slots: ValueSlots::default(),
                 };
                 op.keep_only(&names);
                 // the values path, asked for the plain names in another

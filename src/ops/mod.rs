@@ -5,6 +5,7 @@
 //! and what it becomes on Spark ([`spark`]). Adding an operator touches its
 //! own file and one line of [`REGISTRY`].
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use clap::ArgMatches;
@@ -201,6 +202,33 @@ pub enum Built {
 /// A per-record operator: takes a record, pushes 0..N records into `out`.
 /// Dropping a record for a reason is counted through `cx`; dropping it as a
 /// filter is silent.
+/// Where each field an operator makes goes among the names an
+/// aggregation asks [`RecordOp::values`] for: set by the first
+/// [`RecordOp::gives_values`] (an aggregation asks for the same names all
+/// along).
+#[derive(Debug, Default)]
+pub struct ValueSlots(OnceLock<(Vec<String>, Vec<Option<usize>>)>);
+
+impl ValueSlots {
+    /// Whether `names` are the names asked for (the first call sets them),
+    /// the operator making the fields `made`, in its own order.
+    pub fn ask<'m>(&self, names: &[String], made: impl Iterator<Item = &'m str>) -> bool {
+        let (asked, _) = self.0.get_or_init(|| {
+            let to = made.map(|m| names.iter().position(|n| n == m)).collect();
+            (names.to_vec(), to)
+        });
+        asked == names
+    }
+
+    /// For each field the operator makes, in its order, its index among
+    /// the names asked for (`None`: not asked for); empty before
+    /// [`ValueSlots::ask`].
+    #[inline]
+    pub fn slots(&self) -> &[Option<usize>] {
+        self.0.get().map_or(&[], |(_, to)| to.as_slice())
+    }
+}
+
 pub trait RecordOp: Send + Sync {
     fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx);
 
@@ -229,8 +257,9 @@ pub trait RecordOp: Send + Sync {
     /// before an aggregation that reads a few plain fields
     /// ([`crate::agg::AggState::value_fields`]): puts in `out` the values
     /// the fields `names` would have in the one record [`RecordOp::process`]
-    /// makes of a line whose `_` is `text` (`None` where it has no such
-    /// field), without making the record, and returns true. False when it
+    /// makes of a line whose `_` is `text` (`out` comes all `None`: it
+    /// stays so where there is no such field), without making the record,
+    /// and returns true. False when it
     /// cannot say so for this line (it would drop it, or the line needs
     /// the general path): the engine then runs the line through
     /// [`RecordOp::process`]. Called only when [`RecordOp::gives_values`]

@@ -14,7 +14,7 @@ use regex::{CaptureLocations, Regex};
 use crate::accounting::{Ctx, Reason};
 use crate::ops::fixed::{Fixed, Found};
 use crate::ops::spark::{Spark, SparkCx, SparkMap, arg, py, reads_field};
-use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
+use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, ValueSlots, compile_regex};
 use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
 
@@ -98,6 +98,7 @@ impl Operator for Parse {
             sets_current,
             groups,
             field,
+            slots: ValueSlots::default(),
         })))
     }
     fn spark(&self) -> Spark {
@@ -150,9 +151,48 @@ struct ParseOp {
     /// Whether a group is named `_`, which replaces the current value.
     sets_current: bool,
     field: String,
+    /// For [`RecordOp::values`]: where each group's text goes.
+    slots: ValueSlots,
 }
 
 impl RecordOp for ParseOp {
+    fn gives_values(&self, names: &[String]) -> bool {
+        // the line itself is parsed; its record has `_` and the groups
+        self.field == CURRENT && self.slots.ask(names, self.groups.iter().map(|&(_, n)| n))
+    }
+
+    fn values<'t>(&self, text: &'t str, _names: &[String], out: &mut [Option<Value<'t>>]) -> bool {
+        // a line that does not match is dropped by `process`, with its
+        // reason
+        let to = self.slots.slots();
+        let mut put = |k: usize, t: Option<&'t str>| {
+            if let (Some(t), Some(slot)) = (t, to.get(k).copied().flatten()) {
+                if let Some(v) = out.get_mut(slot) {
+                    *v = Some(Value::str(t));
+                }
+            }
+        };
+        if let Some((f, named)) = &self.fast {
+            match f.find(text.as_bytes()) {
+                Found::At(at) => {
+                    for (k, &(a, b, _)) in named.iter().enumerate() {
+                        put(k, text.get(at + a..at + b));
+                    }
+                    return true;
+                }
+                Found::None => return false,
+                Found::Ask => {}
+            }
+        }
+        self.re
+            .captures(text, |locs| {
+                for (k, &(i, _)) in self.groups.iter().enumerate() {
+                    put(k, locs.get(i).and_then(|(a, b)| text.get(a..b)));
+                }
+            })
+            .is_some()
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
         if let Some(Value::Str(Text {
             s: Cow::Borrowed(s),

@@ -421,6 +421,10 @@ impl Aggregation for StatsAgg {
         self.state(self.ordered())
     }
 
+    fn value_fields(&self) -> Option<&[String]> {
+        self.0.values.as_ref().map(|v| v.names.as_slice())
+    }
+
     fn key_fields(&self) -> &[String] {
         &self.0.groups
     }
@@ -683,11 +687,7 @@ impl AggState for StatsState {
         *pos += 1;
     }
 
-    fn value_fields(&self) -> Option<&[String]> {
-        self.spec.values.as_ref().map(|v| v.names.as_slice())
-    }
-
-    fn add_values(&mut self, vals: &[Option<Value<'_>>]) {
+    fn add_values(&mut self, _names: &[String], vals: &[Option<Value<'_>>]) {
         let StatsState {
             spec,
             groups,
