@@ -214,6 +214,10 @@ impl Aggregation for CountByKeyAgg {
     }
 }
 
+/// Aligned to two cache lines: the workers' states are allocated one
+/// after the other, and each writes its own (`pos`, per record): unaligned,
+/// two cores would trade the line they share (false sharing).
+#[repr(align(128))]
 struct Counts {
     /// Shared by every accumulator of the aggregation (`window session`
     /// makes one per key and slice of time).

@@ -511,6 +511,10 @@ impl FieldSpec {
     }
 }
 
+/// Aligned to two cache lines: the workers' states are allocated one
+/// after the other, and each writes its own (`pos`, per record): unaligned,
+/// two cores would trade the line they share (false sharing).
+#[repr(align(128))]
 struct StatsState {
     spec: Arc<Spec>,
     groups: KeyTable<Group>,
