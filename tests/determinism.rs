@@ -588,39 +588,56 @@ fn determinism_json_stats_values_equal_the_record_path() {
         .chain(stats)
         .collect();
     assert_deterministic(&path, &direct);
+    let (rows, _, dead) = values_equal_records(
+        &path,
+        &["-b", "eof"],
+        &["json"],
+        "service,level,latency_ms",
+        &stats,
+    );
+    assert!(rows.lines().count() > 20, "{rows}");
+    assert!(dead.lines().count() > 100, "lines dropped: {dead}");
+}
+
+/// Runs `OP then AGG` and `OP then fields MADE then AGG` (which makes
+/// records) over `input` with `options`, and checks that the rows, the
+/// summary and the dead letters are equal; returns the first run's.
+fn values_equal_records(
+    input: &Path,
+    options: &[&str],
+    op: &[&str],
+    made: &str,
+    agg: &[&str],
+) -> (String, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
     let run = |between: &[&str], dead: &Path| {
         let mut args = vec![
             "--threads",
             "2",
             "--no-progress",
             "-i",
-            path.to_str().expect("utf-8"),
+            input.to_str().expect("utf-8"),
             "--dead-letter",
             dead.to_str().expect("utf-8"),
-            "-b",
-            "eof",
             "-o",
             "tsv",
-            "json",
-            "then",
         ];
+        args.extend_from_slice(options);
+        args.extend_from_slice(op);
+        args.push("then");
         args.extend_from_slice(between);
-        args.extend(stats);
+        args.extend_from_slice(agg);
         let out = spate(&args).run();
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
         let dead = std::fs::read_to_string(dead).expect("dead letters");
         (normalize_times(&out.stdout), out.stderr, dead)
     };
-    let fused = run(&[], &dir.path().join("dead1"));
-    let records = run(
-        &["fields", "service,level,latency_ms", "then"],
-        &dir.path().join("dead2"),
-    );
-    assert!(fused.0.lines().count() > 20, "{}", fused.0);
-    assert!(fused.2.lines().count() > 100, "lines dropped: {}", fused.2);
-    assert_eq!(fused.0, records.0, "rows");
-    assert_eq!(fused.1, records.1, "summary");
-    assert_eq!(fused.2, records.2, "dead letters");
+    let direct = run(&[], &dir.path().join("dead1"));
+    let records = run(&["fields", made, "then"], &dir.path().join("dead2"));
+    assert_eq!(direct.0, records.0, "{op:?} {agg:?}: rows");
+    assert_eq!(direct.1, records.1, "{op:?} {agg:?}: summary");
+    assert_eq!(direct.2, records.2, "{op:?} {agg:?}: dead letters");
+    direct
 }
 
 /// The values path by event time: `parse` alone before `count-by-key` or
@@ -695,36 +712,8 @@ fn determinism_parse_values_by_event_time_equal_the_record_path() {
         ),
     ];
     for (regex, made, agg) in cases {
-        let run = |between: &[&str], dead: &Path| {
-            let mut args = vec![
-                "--threads",
-                "2",
-                "--no-progress",
-                "-i",
-                path.to_str().expect("utf-8"),
-                "--dead-letter",
-                dead.to_str().expect("utf-8"),
-                "--event-time",
-                "auto",
-                "--lateness",
-                "5m",
-                "-b",
-                "1m",
-                "-o",
-                "tsv",
-                "parse",
-                regex,
-                "then",
-            ];
-            args.extend_from_slice(between);
-            args.extend_from_slice(agg);
-            let out = spate(&args).run();
-            assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
-            let dead = std::fs::read_to_string(dead).expect("dead letters");
-            (out.stdout, out.stderr, dead)
-        };
-        let direct = run(&[], &dir.path().join("dead1"));
-        let records = run(&["fields", made, "then"], &dir.path().join("dead2"));
+        let options = ["--event-time", "auto", "--lateness", "5m", "-b", "1m"];
+        let direct = values_equal_records(&path, &options, &["parse", regex], made, agg);
         assert!(direct.0.lines().count() > 100, "{}", direct.0);
         for reason in ["late", "untimed", "unparsed"] {
             assert!(
@@ -733,8 +722,5 @@ fn determinism_parse_values_by_event_time_equal_the_record_path() {
                 direct.1
             );
         }
-        assert_eq!(direct.0, records.0, "{agg:?}: rows");
-        assert_eq!(direct.1, records.1, "{agg:?}: summary");
-        assert_eq!(direct.2, records.2, "{agg:?}: dead letters");
     }
 }
