@@ -724,3 +724,80 @@ fn determinism_parse_values_by_event_time_equal_the_record_path() {
         }
     }
 }
+
+/// The values path of `logfmt`: quoted values with escapes, repeated and
+/// bare keys, `_` as a key, numbers and text, lines with no pair or an
+/// unterminated quote give the same rows, summary and dead letters as the
+/// record path, whatever the threads and the reads.
+#[test]
+fn determinism_logfmt_values_equal_the_record_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut r = Lcg(17);
+    let services = [
+        "auth",
+        "\"api gw\"",
+        "\"a \\\"q\\\" b\"",
+        "caf\u{e9}",
+        "\"\"",
+    ];
+    let numbers = [
+        "61.9",
+        "-0",
+        "12345678901234567890",
+        "1e400",
+        "n/a",
+        "\"7\"",
+        "",
+    ];
+    let mut data = String::new();
+    while data.len() < 2_000_000 {
+        let s = services[r.next(services.len() as u64) as usize];
+        let n = numbers[r.next(numbers.len() as u64) as usize];
+        let line = match r.next(16) {
+            0 => format!("service={s} latency_ms={n} service=other"),
+            1 => format!("_={s} service latency_ms={n}"),
+            2 => format!("service={s} latency_ms=\"{n}"),
+            3 => "just words here".to_string(),
+            4 => format!("\"quoted\" service={s} level=warn latency_ms={n}"),
+            5 => format!("latency_ms={n}"),
+            _ => format!(
+                "ts=2024-03-10T12:00:00.000Z service={s} level=info latency_ms={n} user=u{}",
+                r.next(1000)
+            ),
+        };
+        data.push_str(&line);
+        data.push('\n');
+    }
+    let path = dir.path().join("events.logfmt");
+    std::fs::write(&path, &data).expect("write the input");
+    let stats = [
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        "count,sum,mean,max,distinct,p50",
+        "-g",
+        "service,level",
+    ];
+    let direct: Vec<&str> = ["-b", "eof", "-o", "tsv", "logfmt", "then"]
+        .into_iter()
+        .chain(stats)
+        .collect();
+    assert_deterministic(&path, &direct);
+    let (rows, _, dead) = values_equal_records(
+        &path,
+        &["-b", "eof"],
+        &["logfmt"],
+        "service,level,latency_ms",
+        &stats,
+    );
+    assert!(rows.lines().count() > 10, "{rows}");
+    assert!(dead.lines().count() > 100, "lines dropped: {dead}");
+    values_equal_records(
+        &path,
+        &["-b", "eof"],
+        &["logfmt"],
+        "service,level",
+        &["count-by-key", "service,level"],
+    );
+}

@@ -225,6 +225,29 @@ fn unescape(s: &str) -> String {
 }
 
 impl RecordOp for LogfmtOp {
+    fn gives_values(&self, _names: &[String]) -> bool {
+        // the line itself is parsed; its record has `_` and the pairs
+        self.field == CURRENT
+    }
+
+    fn values<'t>(&self, text: &'t str, names: &[String], out: &mut [Option<Value<'t>>]) -> bool {
+        // a line `process` drops (with its reason) goes the record way
+        let Ok(pairs) = scan(text) else {
+            return false;
+        };
+        // in order: a repeated key's last value wins, as `Record::set` does
+        for (k, v) in pairs {
+            if let Some(slot) = names
+                .iter()
+                .position(|n| n == k)
+                .and_then(|i| out.get_mut(i))
+            {
+                *slot = Some(Value::text_of(v));
+            }
+        }
+        true
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx) {
         if let Some(Value::Str(Text {
             s: Cow::Borrowed(s),
