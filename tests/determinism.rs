@@ -544,6 +544,7 @@ fn determinism_json_stats_values_equal_the_record_path() {
         "-3",
     ];
     let mut data: Vec<u8> = Vec::new();
+    let mut t: i64 = 1000;
     while data.len() < 2_500_000 {
         let s = services[r.next(services.len() as u64) as usize];
         let l = levels[r.next(levels.len() as u64) as usize];
@@ -561,11 +562,24 @@ fn determinism_json_stats_values_equal_the_record_path() {
             9 => "[1,2]".to_string(),
             10 => String::new(),
             11 => format!(r#"{{"service":"{s}","latency_ms":{n}}} x"#),
-            _ => format!(
-                r#"{{"ts":"2024-03-10T12:00:00.000Z","service":"{s}","level":{l},"latency_ms":{n},"user":"u{}"}}"#,
-                r.next(1000)
+            12 => format!(r#"{{"ts":null,"service":"{s}","latency_ms":{n}}}"#),
+            13 => format!(
+                r#"{{"ts":{},"service":"{s}","latency_ms":{n}}}"#,
+                1_710_072_000_000 + t * 1000
             ),
+            _ => {
+                // now and then a time well before (late by event time)
+                let at = if r.next(300) == 0 { t - 900 } else { t };
+                format!(
+                    r#"{{"ts":"2024-03-10T{:02}:{:02}:{:02}.000Z","service":"{s}","level":{l},"latency_ms":{n},"user":"u{}"}}"#,
+                    12 + at / 3600,
+                    (at / 60) % 60,
+                    at % 60,
+                    r.next(1000)
+                )
+            }
         };
+        t += r.next(2) as i64;
         data.extend_from_slice(line.as_bytes());
         if r.next(200) == 0 {
             data.extend_from_slice(b"{\"service\":\"bad \xff\",\"latency_ms\":1}");
@@ -597,6 +611,18 @@ fn determinism_json_stats_values_equal_the_record_path() {
     );
     assert!(rows.lines().count() > 20, "{rows}");
     assert!(dead.lines().count() > 100, "lines dropped: {dead}");
+    // by event time read from a field the aggregation does not read
+    let (rows, _, dead) = values_equal_records(
+        &path,
+        &["--event-time", "ts", "--lateness", "5m", "-b", "1m"],
+        &["json"],
+        "ts,service,level,latency_ms",
+        &stats,
+    );
+    assert!(rows.lines().count() > 100, "{rows}");
+    for reason in ["late", "untimed"] {
+        assert!(dead.contains(reason), "no {reason} line: {dead}");
+    }
 }
 
 /// Runs `OP then AGG` and `OP then fields MADE then AGG` (which makes

@@ -28,7 +28,7 @@ use crate::batch::event::{Rules, Step};
 use crate::batch::pieces::Pieces;
 use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
-use crate::record::{Field, Record};
+use crate::record::{CURRENT, Field, Record};
 use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
@@ -663,16 +663,43 @@ trait Deliver {
         false
     }
 
-    /// Takes a line's one record as the values of its fields `names` (the
-    /// aggregation's [`Aggregation::value_fields`]); returns how many
-    /// records it accepted, as [`Deliver::deliver`] does.
+    /// The field a record's time is read from, when it needs its value
+    /// besides the aggregation's (`--event-time FIELD`).
+    fn time_field(&self) -> Option<&str> {
+        None
+    }
+
+    /// Takes a line's one record as the values of the fields `v` names;
+    /// returns how many records it accepted, as [`Deliver::deliver`] does.
     fn deliver_values(
         &mut self,
-        names: &[String],
+        v: &ValueNames,
         vals: &[Option<Value<'_>>],
         raw: &str,
         cx: &mut Ctx,
     ) -> u64;
+}
+
+/// The fields a line's values are asked for on the values path: the
+/// aggregation's ([`Aggregation::value_fields`]) first, then the time
+/// field when it is not one of them.
+struct ValueNames {
+    names: Vec<String>,
+    /// How many of `names` are the aggregation's.
+    agg: usize,
+    /// Where the time field is among them.
+    time: Option<usize>,
+}
+
+impl ValueNames {
+    /// The aggregation's names and values (`vals` in the order of `names`).
+    fn agg<'v, 'a>(
+        &'v self,
+        vals: &'v [Option<Value<'a>>],
+    ) -> (&'v [String], &'v [Option<Value<'a>>]) {
+        let n = self.agg.min(vals.len());
+        (&self.names[..n], &vals[..n])
+    }
 }
 
 /// Into the open batch's partial.
@@ -699,13 +726,14 @@ impl Deliver for ToOpen<'_> {
 
     fn deliver_values(
         &mut self,
-        names: &[String],
+        v: &ValueNames,
         vals: &[Option<Value<'_>>],
         _raw: &str,
         cx: &mut Ctx,
     ) -> u64 {
         match self.partial {
             Partial::Agg(s) => {
+                let (names, vals) = v.agg(vals);
                 s.add_values(names, vals);
                 cx.counts.records += 1;
                 1
@@ -964,9 +992,10 @@ impl Deliver for ToEvent<'_> {
     }
 
     fn takes_values(&self) -> bool {
-        // the line's time is the line's own or its message's, not a field
-        // of the record; the partials are an aggregation's states
-        !matches!(self.rules.source, EventTime::Field(_))
+        // the line's time is the line's own, its message's, or a plain
+        // field's (asked for with the aggregation's); the partials are an
+        // aggregation's states
+        !matches!(self.rules.source, EventTime::Field(f) if f == CURRENT || f.contains('.'))
             && matches!(
                 self.chain.barrier,
                 Barrier::Aggregate { ref window, .. }
@@ -974,15 +1003,30 @@ impl Deliver for ToEvent<'_> {
             )
     }
 
+    fn time_field(&self) -> Option<&str> {
+        match self.rules.source {
+            EventTime::Field(f) => Some(f),
+            EventTime::Auto | EventTime::Kafka => None,
+        }
+    }
+
     fn deliver_values(
         &mut self,
-        names: &[String],
+        v: &ValueNames,
         vals: &[Option<Value<'_>>],
         raw: &str,
         cx: &mut Ctx,
     ) -> u64 {
         let mut fate = LineFate::default();
-        let ts = self.line_time(raw, cx);
+        let ts = match self.rules.source {
+            EventTime::Field(_) => v
+                .time
+                .and_then(|i| vals.get(i))
+                .and_then(Option::as_ref)
+                .and_then(|t| value_time(t, self.rules.reader)),
+            EventTime::Auto | EventTime::Kafka => self.line_time(raw, cx),
+        };
+        let (names, vals) = v.agg(vals);
         self.place(One::Values(names, vals), ts, &mut fate, cx);
         self.end_line(fate, cx)
     }
@@ -1086,11 +1130,21 @@ impl Job<'_> {
         }
         // a lone field-making operator before an aggregation that reads a
         // few plain fields: their values go straight in, with no record
-        let value_names: Option<Vec<String>> = match (fused, self.chain.aggregation()) {
+        let value_names: Option<ValueNames> = match (fused, self.chain.aggregation()) {
             (Some(op), Some(agg)) if d.takes_values() => agg
                 .value_fields()
-                .filter(|names| names.len() <= VALUE_FIELDS && op.gives_values(names))
-                .map(<[String]>::to_vec),
+                .map(|names| {
+                    let mut names = names.to_vec();
+                    let agg = names.len();
+                    let time = d.time_field().map(|f| {
+                        names.iter().position(|n| n == f).unwrap_or_else(|| {
+                            names.push(f.to_string());
+                            agg
+                        })
+                    });
+                    ValueNames { names, agg, time }
+                })
+                .filter(|v| v.names.len() <= VALUE_FIELDS && op.gives_values(&v.names)),
             _ => None,
         };
         // the part checked as UTF-8 once, not line by line (simdutf8: 32
@@ -1124,13 +1178,13 @@ impl Job<'_> {
                     }
                 };
             let direct = match (fused, &value_names, seen.open) {
-                (Some(op), Some(names), false) => {
+                (Some(op), Some(v), false) => {
                     // all None, as `values` expects
                     let mut vals: [Option<Value<'_>>; VALUE_FIELDS] = Default::default();
-                    let vals = &mut vals[..names.len().min(VALUE_FIELDS)];
+                    let vals = &mut vals[..v.names.len().min(VALUE_FIELDS)];
                     cx.project = true;
-                    op.values(&text, names, vals)
-                        .then(|| d.deliver_values(names, vals, raw, cx))
+                    op.values(&text, &v.names, vals)
+                        .then(|| d.deliver_values(v, vals, raw, cx))
                 }
                 _ => None,
             };
