@@ -588,27 +588,8 @@ fn determinism_json_stats_values_equal_the_record_path() {
     }
     let path = dir.path().join("events.jsonl");
     std::fs::write(&path, &data).expect("write the input");
-    let stats = [
-        "stats",
-        "-f",
-        "latency_ms",
-        "-a",
-        "count,sum,mean,min,max,distinct,p50",
-        "-g",
-        "service,level",
-    ];
-    let direct: Vec<&str> = ["-b", "eof", "-o", "tsv", "json", "then"]
-        .into_iter()
-        .chain(stats)
-        .collect();
-    assert_deterministic(&path, &direct);
-    let (rows, _, dead) = values_equal_records(
-        &path,
-        &["-b", "eof"],
-        &["json"],
-        "service,level,latency_ms",
-        &stats,
-    );
+    let stats = latency_stats("count,sum,mean,min,max,distinct,p50");
+    let (rows, dead) = eof_values_deterministic(&path, "json", &stats);
     assert!(rows.lines().count() > 20, "{rows}");
     assert!(dead.lines().count() > 100, "lines dropped: {dead}");
     // by event time read from a field the aggregation does not read
@@ -623,6 +604,39 @@ fn determinism_json_stats_values_equal_the_record_path() {
     for reason in ["late", "untimed"] {
         assert!(dead.contains(reason), "no {reason} line: {dead}");
     }
+}
+
+/// `stats` of latency_ms by service and level, with these aggregates.
+fn latency_stats(aggs: &str) -> [&str; 7] {
+    [
+        "stats",
+        "-f",
+        "latency_ms",
+        "-a",
+        aggs,
+        "-g",
+        "service,level",
+    ]
+}
+
+/// `-b eof OP then STATS` (stats of latency_ms by service and level) over
+/// `input`: the same bytes whatever the threads and reads, and the same
+/// rows, summary and dead letters as the record path; returns the rows and
+/// the dead letters.
+fn eof_values_deterministic(input: &Path, op: &str, stats: &[&str]) -> (String, String) {
+    let direct: Vec<&str> = ["-b", "eof", "-o", "tsv", op, "then"]
+        .into_iter()
+        .chain(stats.iter().copied())
+        .collect();
+    assert_deterministic(input, &direct);
+    let (rows, _, dead) = values_equal_records(
+        input,
+        &["-b", "eof"],
+        &[op],
+        "service,level,latency_ms",
+        stats,
+    );
+    (rows, dead)
 }
 
 /// Runs `OP then AGG` and `OP then fields MADE then AGG` (which makes
@@ -796,27 +810,8 @@ fn determinism_logfmt_values_equal_the_record_path() {
     }
     let path = dir.path().join("events.logfmt");
     std::fs::write(&path, &data).expect("write the input");
-    let stats = [
-        "stats",
-        "-f",
-        "latency_ms",
-        "-a",
-        "count,sum,mean,max,distinct,p50",
-        "-g",
-        "service,level",
-    ];
-    let direct: Vec<&str> = ["-b", "eof", "-o", "tsv", "logfmt", "then"]
-        .into_iter()
-        .chain(stats)
-        .collect();
-    assert_deterministic(&path, &direct);
-    let (rows, _, dead) = values_equal_records(
-        &path,
-        &["-b", "eof"],
-        &["logfmt"],
-        "service,level,latency_ms",
-        &stats,
-    );
+    let stats = latency_stats("count,sum,mean,max,distinct,p50");
+    let (rows, dead) = eof_values_deterministic(&path, "logfmt", &stats);
     assert!(rows.lines().count() > 10, "{rows}");
     assert!(dead.lines().count() > 100, "lines dropped: {dead}");
     values_equal_records(
