@@ -22,6 +22,7 @@ pub mod plan;
 pub mod progress;
 pub mod record;
 pub mod run;
+pub mod simd;
 pub mod sink;
 pub mod source;
 pub mod state;

@@ -33,6 +33,7 @@ const LAYERS: &[(&[&str], bool)] = &[
             "strftime",
             "zone",
             "civil",
+            "simd",
         ],
         true,
     ),

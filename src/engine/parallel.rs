@@ -1108,7 +1108,7 @@ impl Job<'_> {
                 } else if data.is_ascii() && memchr::memchr(b'\r', data).is_none() {
                     let mut n = 0;
                     let mut start = 0;
-                    for nl in memchr::memchr_iter(b'\n', data) {
+                    for nl in crate::simd::Newlines::new(data) {
                         state.add_current_ascii(&data[start..nl]);
                         start = nl + 1;
                         n += 1;
@@ -1151,7 +1151,7 @@ impl Job<'_> {
         // bytes a step where std takes 8, and far more on non-ASCII text)
         let whole = simdutf8::basic::from_utf8(data).ok();
         let mut start = 0;
-        for (line_no, nl) in (first_line..).zip(memchr::memchr_iter(b'\n', data)) {
+        for (line_no, nl) in (first_line..).zip(crate::simd::Newlines::new(data)) {
             let line_start = start;
             let mut line = &data[start..nl];
             let is_last = nl + 1 == data.len();
@@ -1179,12 +1179,18 @@ impl Job<'_> {
                 };
             let direct = match (fused, &value_names, seen.open) {
                 (Some(op), Some(v), false) => {
-                    // all None, as `values` expects
-                    let mut vals: [Option<Value<'_>>; VALUE_FIELDS] = Default::default();
-                    let vals = &mut vals[..v.names.len().min(VALUE_FIELDS)];
+                    // all None, as `values` expects; only the slots in use
+                    // can be filled, and only they are dropped (a drop of
+                    // all eight cost more than the aggregation's add)
+                    let mut all =
+                        std::mem::ManuallyDrop::new(<[Option<Value<'_>>; VALUE_FIELDS]>::default());
+                    let vals = &mut all[..v.names.len().min(VALUE_FIELDS)];
                     cx.project = true;
-                    op.values(&text, &v.names, vals)
-                        .then(|| d.deliver_values(v, vals, raw, cx))
+                    let delivered = op
+                        .values(&text, &v.names, vals)
+                        .then(|| d.deliver_values(v, vals, raw, cx));
+                    vals.iter_mut().for_each(|v| drop(v.take()));
+                    delivered
                 }
                 _ => None,
             };
