@@ -1057,9 +1057,13 @@ impl Job<'_> {
             _ => None,
         };
         // the whole part in one pass when nothing about a line can need a
-        // repair, a cut or a drop: ASCII, no line over the limit
+        // repair, a cut or a drop: ASCII, no line over the limit (looked
+        // at only for the splitter that can take a block)
         if let (Some(op), false) = (fused, cut_last) {
-            if data.is_ascii() && (data.len() <= max || longest_line(data) <= max) {
+            if op.splits_ascii_whitespace()
+                && data.is_ascii()
+                && (data.len() <= max || longest_line(data) <= max)
+            {
                 if let Some(state) = d.fused() {
                     // the fused paths make no records: only _ reaches the
                     // aggregation
@@ -1068,15 +1072,13 @@ impl Job<'_> {
                             seen.bare_at_barrier();
                         }
                     };
-                    if op.splits_ascii_whitespace() {
-                        if let Some((with, without, n)) = state.add_ascii_words(data) {
-                            bare(n);
-                            cx.counts.lines += with + without;
-                            cx.counts.processed += with;
-                            cx.counts.filtered += without;
-                            cx.counts.records += n;
-                            return;
-                        }
+                    if let Some((with, without, n)) = state.add_ascii_words(data) {
+                        bare(n);
+                        cx.counts.lines += with + without;
+                        cx.counts.processed += with;
+                        cx.counts.filtered += without;
+                        cx.counts.records += n;
+                        return;
                     }
                     let mut n = 0u64;
                     if let Some((with, without)) = op.tokens_block(data, &mut |t| {
