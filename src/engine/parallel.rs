@@ -1067,25 +1067,20 @@ impl Job<'_> {
                 if let Some(state) = d.fused() {
                     // the fused paths make no records: only _ reaches the
                     // aggregation
-                    let mut bare = |n: u64| {
+                    // the state's own split and insert, else the splitter
+                    // handing it each token
+                    let counted = state.add_ascii_words(data).or_else(|| {
+                        let mut n = 0u64;
+                        op.tokens_block(data, &mut |t| {
+                            state.add_current_ascii(t);
+                            n += 1;
+                        })
+                        .map(|(with, without)| (with, without, n))
+                    });
+                    if let Some((with, without, n)) = counted {
                         if n > 0 && seen.open {
                             seen.bare_at_barrier();
                         }
-                    };
-                    if let Some((with, without, n)) = state.add_ascii_words(data) {
-                        bare(n);
-                        cx.counts.lines += with + without;
-                        cx.counts.processed += with;
-                        cx.counts.filtered += without;
-                        cx.counts.records += n;
-                        return;
-                    }
-                    let mut n = 0u64;
-                    if let Some((with, without)) = op.tokens_block(data, &mut |t| {
-                        state.add_current_ascii(t);
-                        n += 1;
-                    }) {
-                        bare(n);
                         cx.counts.lines += with + without;
                         cx.counts.processed += with;
                         cx.counts.filtered += without;
