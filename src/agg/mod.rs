@@ -14,13 +14,20 @@ pub mod textmap;
 
 use std::any::Any;
 
-use crate::record::Record;
+use crate::record::{CURRENT, Record};
 use crate::sink::RowSource;
 use crate::state::codec::{self, Decoder, Encoder};
 use crate::value::Value;
 
-/// The most fields [`AggState::value_fields`] may name.
+/// The most fields [`Aggregation::value_fields`] may name.
 pub const VALUE_FIELDS: usize = 8;
+
+/// Whether a field can be read on the values path
+/// ([`Aggregation::value_fields`]): a plain name, neither `_` nor a dotted
+/// path into a value.
+pub fn value_field(name: &str) -> bool {
+    name != CURRENT && !name.contains('.')
+}
 
 /// An aggregation: a factory of accumulators, one per batch (or per part of
 /// a batch, merged at its end).

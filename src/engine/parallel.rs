@@ -22,13 +22,13 @@ use rayon::prelude::*;
 
 use crate::accounting::{Counts, Ctx, DeadLine, Offence, Reason};
 use crate::agg::key::pos;
-use crate::agg::{AggState, Aggregation, VALUE_FIELDS};
+use crate::agg::{AggState, Aggregation, VALUE_FIELDS, value_field};
 use crate::batch::event::Reader;
 use crate::batch::event::{Rules, Step};
 use crate::batch::pieces::Pieces;
 use crate::batch::{EventTime, WindowSpec};
 use crate::ops::chain::{At, Barrier, Chain};
-use crate::record::{CURRENT, Field, Record};
+use crate::record::{Field, Record};
 use crate::source::LineTimes;
 use crate::timestamp::Nanos;
 use crate::value::Value;
@@ -995,7 +995,7 @@ impl Deliver for ToEvent<'_> {
         // the line's time is the line's own, its message's, or a plain
         // field's (asked for with the aggregation's); the partials are an
         // aggregation's states
-        !matches!(self.rules.source, EventTime::Field(f) if f == CURRENT || f.contains('.'))
+        !matches!(self.rules.source, EventTime::Field(f) if !value_field(f))
             && matches!(
                 self.chain.barrier,
                 Barrier::Aggregate { ref window, .. }
@@ -1065,9 +1065,8 @@ impl Job<'_> {
                 && (data.len() <= max || longest_line(data) <= max)
             {
                 if let Some(state) = d.fused() {
-                    // the fused paths make no records: only _ reaches the
-                    // aggregation
-                    // the state's own split and insert, else the splitter
+                    // no records: only _ reaches the aggregation, by the
+                    // state's own split and insert, else by the splitter
                     // handing it each token
                     let counted = state.add_ascii_words(data).or_else(|| {
                         let mut n = 0u64;

@@ -16,7 +16,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::agg::key::{Key, KeyTable, MISSING, Pos, Rank, with_bytes};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::textmap::{PAR_ROWS, Sorted, TextCounts};
-use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same};
+use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same, value_field};
 use crate::ops::spark::{
     Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind, reads_fields,
 };
@@ -181,7 +181,7 @@ impl Aggregation for CountByKeyAgg {
     fn value_fields(&self) -> Option<&[String]> {
         let f = &self.fields;
         let plain = f.len() <= VALUE_FIELDS
-            && f.iter().all(|n| n != CURRENT && !n.contains('.'))
+            && f.iter().all(|n| value_field(n))
             && f.iter().enumerate().all(|(i, n)| !f[..i].contains(n));
         plain.then_some(&self.fields[..])
     }

@@ -199,9 +199,6 @@ pub enum Built {
     Window(WindowSpec),
 }
 
-/// A per-record operator: takes a record, pushes 0..N records into `out`.
-/// Dropping a record for a reason is counted through `cx`; dropping it as a
-/// filter is silent.
 /// Where each field an operator makes goes among the names an
 /// aggregation asks [`RecordOp::values`] for: set by the first
 /// [`RecordOp::gives_values`] (an aggregation asks for the same names all
@@ -229,6 +226,9 @@ impl ValueSlots {
     }
 }
 
+/// A per-record operator: takes a record, pushes 0..N records into `out`.
+/// Dropping a record for a reason is counted through `cx`; dropping it as a
+/// filter is silent.
 pub trait RecordOp: Send + Sync {
     fn process<'a>(&self, rec: Record<'a>, out: &mut Vec<Record<'a>>, cx: &mut Ctx);
 
@@ -255,7 +255,7 @@ pub trait RecordOp: Send + Sync {
 
     /// A fused fast path for an operator that makes fields of a line, alone
     /// before an aggregation that reads a few plain fields
-    /// ([`crate::agg::AggState::value_fields`]): puts in `out` the values
+    /// ([`crate::agg::Aggregation::value_fields`]): puts in `out` the values
     /// the fields `names` would have in the one record [`RecordOp::process`]
     /// makes of a line whose `_` is `text` (`out` comes all `None`: it
     /// stays so where there is no such field), without making the record,

@@ -22,10 +22,10 @@ use clap::{Arg, ArgAction, ArgMatches};
 use crate::agg::key::{Key, KeyTable, MISSING, Pos};
 use crate::agg::limit::{KeyLimit, OTHER};
 use crate::agg::stats::{Agg, NAMES, Slot, SlotKind, parse_agg};
-use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same};
+use crate::agg::{AggState, Aggregation, VALUE_FIELDS, same, value_field};
 use crate::ops::spark::{Spark, SparkAggregate, SparkCx, SparkMap, SparkValue, ValueKind};
 use crate::ops::{BuildCx, Built, Operator, Stage, name_list};
-use crate::record::{CURRENT, Record, column_name};
+use crate::record::{Record, column_name};
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 use crate::value::{Num, Value};
 
@@ -288,13 +288,14 @@ impl ValueFields {
         };
         let group_at: Vec<usize> = groups.iter().map(&mut at).collect();
         let field_at: Vec<usize> = fields.iter().map(|f| at(&f.name)).collect();
-        let plain = |n: &String| n != CURRENT && !n.contains('.');
-        (names.len() <= VALUE_FIELDS && group_at.len() <= STACK_KEY && names.iter().all(plain))
-            .then_some(ValueFields {
-                names,
-                group_at,
-                field_at,
-            })
+        (names.len() <= VALUE_FIELDS
+            && group_at.len() <= STACK_KEY
+            && names.iter().all(|n| value_field(n)))
+        .then_some(ValueFields {
+            names,
+            group_at,
+            field_at,
+        })
     }
 }
 
