@@ -4,6 +4,10 @@
 //! Data flows one way: sources (threads) -> bounded channel -> engine
 //! (batcher + per-record operators, in parallel) -> aggregation -> the
 //! operators after it -> the output formatter.
+//!
+//! No unsafe code, but for the memory maps of [`source::mapped`].
+
+#![deny(unsafe_code)]
 
 pub mod accounting;
 pub mod agg;

@@ -651,3 +651,59 @@ fn inputs_csv_header_per_connection() {
     assert_eq!(rows, ["a\t1", "b\t2"]);
     assert_eq!(code, 130);
 }
+
+/// A file truncated while spate reads it (through memory maps: its pages
+/// behind the new end are gone) ends the run with exit 1 and a message
+/// naming it, never a crash by SIGBUS.
+#[test]
+fn inputs_file_truncated_while_read_is_exit_1_naming_it() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shrinks.log");
+    let mut data = Vec::new();
+    let mut i = 0u64;
+    while data.len() < 40 << 20 {
+        data.extend_from_slice(format!("line {i} of a file that will shrink\n").as_bytes());
+        i += 1;
+    }
+    std::fs::write(&path, &data).expect("write input");
+    let name = path.to_str().expect("utf-8 temp path");
+    // every line out: standard output, unread, fills and stops the engine,
+    // while the reader fills the channel with mapped chunks
+    let mut child = spate([
+        "-i",
+        name,
+        "--batch-lines",
+        "1000",
+        "-o",
+        "tsv",
+        "fields",
+        "_",
+    ])
+    .spawn();
+    let mut stdout = child.stdout.take().expect("stdout piped");
+    let err = crate::util::read_on_thread(child.stderr.take());
+    let mut first = [0u8; 4096];
+    stdout.read_exact(&mut first).expect("spate writes");
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(0))
+        .expect("truncate the input");
+    // let it go on: it meets the missing pages
+    let out = crate::util::read_on_thread(Some(stdout));
+    let code = crate::util::wait_code(&mut child, Duration::from_secs(60));
+    let (out, err) = (
+        out.join().expect("stdout reader"),
+        err.join().expect("stderr reader"),
+    );
+    assert_eq!(code, 1, "stderr: {err}");
+    assert!(
+        err.contains(&format!("{name} was truncated while it was read")),
+        "{err}"
+    );
+    // what was written before is whole lines of the file
+    let lines = out.lines().count();
+    assert!(lines > 0 && (lines as u64) < i, "{lines} of {i} lines");
+}

@@ -19,6 +19,7 @@ pub mod follow;
 pub mod identity;
 pub mod kafka;
 pub mod listen;
+pub mod mapped;
 pub mod mark;
 pub mod pattern;
 pub mod reader;

@@ -19,6 +19,7 @@ use std::ops::Deref;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::bom::BomCheck;
+use super::mapped::Window;
 use super::{CHANNEL_CHUNKS, Msg};
 
 /// The read size: large enough for fast scans and parallel splits.
@@ -49,19 +50,41 @@ pub struct Chunk {
     pub mark: Option<super::Mark>,
 }
 
-/// The bytes of a chunk (`mem[..len]`). Dropping it sends the memory back
-/// to the reader that filled it, if that reader still runs and its pool has
-/// room; otherwise the memory is freed.
+/// The bytes of a chunk: the first `len` of a buffer or of a mapped window
+/// of a file. Dropping it sends a buffer back to the reader that filled
+/// it, if that reader still runs and its pool has room (otherwise the
+/// memory is freed), and unmaps a window.
 pub struct ChunkData {
-    /// Every byte of `mem` is initialised; the data is its first `len`.
+    /// Every byte of `mem` is initialised; the data is its first `len`
+    /// (when not `mapped`).
     mem: Vec<u8>,
     len: usize,
     home: Option<Sender<Vec<u8>>>,
+    /// A window of a file, the data its first `len` bytes.
+    mapped: Option<Window>,
 }
 
 impl ChunkData {
+    /// The first `len` bytes of `window` (at most all of them).
+    pub fn mapped(window: Window, len: usize) -> Self {
+        ChunkData {
+            mem: Vec::new(),
+            len: len.min(window.len()),
+            home: None,
+            mapped: Some(window),
+        }
+    }
+
+    /// Whether the bytes are a mapped window of a file's.
+    pub fn is_mapped(&self) -> bool {
+        self.mapped.is_some()
+    }
+
     /// The data as a plain vector (which then goes to no pool).
     pub fn into_vec(mut self) -> Vec<u8> {
+        if self.mapped.is_some() {
+            return self.to_vec();
+        }
         let mut v = std::mem::take(&mut self.mem);
         v.truncate(self.len);
         self.home = None;
@@ -72,7 +95,10 @@ impl ChunkData {
 impl Deref for ChunkData {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.mem[..self.len]
+        match &self.mapped {
+            Some(window) => &window[..self.len],
+            None => &self.mem[..self.len],
+        }
     }
 }
 
@@ -82,6 +108,7 @@ impl From<Vec<u8>> for ChunkData {
             len: mem.len(),
             mem,
             home: None,
+            mapped: None,
         }
     }
 }
@@ -91,6 +118,7 @@ impl fmt::Debug for ChunkData {
         f.debug_struct("ChunkData")
             .field("len", &self.len)
             .field("pooled", &self.home.is_some())
+            .field("mapped", &self.mapped.is_some())
             .finish()
     }
 }
@@ -138,6 +166,7 @@ impl Pool {
             mem,
             len,
             home: Some(self.home.clone()),
+            mapped: None,
         }
     }
 }

@@ -12,12 +12,13 @@
 //! once its batches are written.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 use anyhow::Context;
 use crossbeam_channel::Sender;
 
 use super::decompress::{Codec, Decoded, Raw};
+use super::mapped::{self, Taken};
 use super::reader::{Resume, read_chunks_from};
 use super::{EndingFile, Msg, Roster, SourceOptions};
 
@@ -43,7 +44,7 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
                     None => File::open(&f.name).with_context(|| format!("cannot open {}", f.name)),
                 };
                 let from = super::identity::start_of(opts.resume.as_deref(), &f.name);
-                let res = res.and_then(|file| read_one(file, f.id, opts, tx, from));
+                let res = res.and_then(|file| read_file(file, &f.name, f.id, opts, tx, from));
                 (f.id, f.name, res)
             }
         };
@@ -59,6 +60,35 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
     }
     // the engine may have stopped already; nothing to tell then
     let _ = tx.send(Msg::End(last));
+}
+
+/// Reads a file to its end: through memory maps as far as they take it
+/// (see [`super::mapped`]), the plain way from there.
+fn read_file(
+    mut file: File,
+    name: &str,
+    id: u32,
+    opts: &SourceOptions,
+    tx: &Sender<Msg>,
+    from: Resume,
+) -> anyhow::Result<Option<super::decompress::Damage>> {
+    if from.skip_line {
+        return read_one(file, id, opts, tx, from);
+    }
+    match mapped::send(&file, name, id, from.offset, tx) {
+        Taken::Nothing => read_one(file, id, opts, tx, from),
+        Taken::Stopped => Ok(None),
+        Taken::Upto(offset) => {
+            // a plain file (the maps took none other), from a line's start
+            file.seek(SeekFrom::Start(offset))?;
+            let from = Resume {
+                offset,
+                skip_line: false,
+            };
+            read_chunks_from(Raw::new(file), id, opts.max_line_bytes, tx, from)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Reads one input to its end (or to the damage that ends it, returned).
@@ -98,6 +128,8 @@ fn skip<R: Read>(r: &mut R, n: u64) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::bom::BOM;
+    use super::super::reader::CHUNK_BYTES;
     use super::*;
     use std::io::Write;
     use std::sync::atomic::Ordering;
@@ -198,8 +230,13 @@ mod tests {
         assert!(lines > 9_000 && lines <= 10_000, "{lines}");
     }
 
+    /// Held by the tests that read megabytes, so that the progress bar's
+    /// test counts its own bytes.
+    static MEGABYTES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn sequence_counts_compressed_bytes_for_the_progress_bar() {
+        let _alone = MEGABYTES.lock();
         // 20 MB of text, a few tens of KB compressed: the bar counts the
         // file's bytes, against its size on disk
         let packed = gzip(&b"the same line once more\n".repeat(870_000));
@@ -210,5 +247,152 @@ mod tests {
         assert!(got.iter().map(|(_, d)| d.len()).sum::<usize>() > 20_000_000);
         // other tests may count bytes meanwhile, but not megabytes
         assert!(read >= len && read < len + 5_000_000, "{read} for {len}");
+    }
+
+    /// No line is cut in these tests: where a line is cut depends on how
+    /// the reads fell (the engine cuts the rest alike).
+    const LONGEST: usize = 4 << 20;
+
+    /// The chunks of `data` as a file read from `offset`: each chunk's
+    /// bytes, its end and whether it was mapped.
+    fn file_chunks(data: &[u8], offset: u64) -> Vec<(Vec<u8>, u64, bool)> {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(data).expect("write test input");
+        let file = File::open(f.path()).expect("reopen");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let from = Resume {
+            offset,
+            skip_line: false,
+        };
+        let opts = SourceOptions {
+            max_line_bytes: LONGEST,
+            ..opts()
+        };
+        let damage = read_file(file, "test", 0, &opts, &tx, from).expect("read");
+        assert!(damage.is_none());
+        drop(tx);
+        rx.iter()
+            .filter_map(|m| match m {
+                Msg::Chunk(c) => Some((c.data.to_vec(), c.end, c.data.is_mapped())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The plain reads' chunks of the same bytes from the same offset.
+    fn plain_chunks(data: &[u8], offset: u64) -> Vec<(Vec<u8>, u64)> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let from = Resume {
+            offset,
+            skip_line: false,
+        };
+        let rest = data.get(offset as usize..).unwrap_or_default();
+        read_chunks_from(rest, 0, LONGEST, &tx, from).expect("read");
+        drop(tx);
+        rx.iter()
+            .filter_map(|m| match m {
+                Msg::Chunk(c) => Some((c.data.to_vec(), c.end)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A plain file read through maps gives the bytes the plain reads
+    /// give, in chunks of whole lines whose ends say where they end in the
+    /// file (what a resumed run starts from), whatever its lines: long
+    /// ones (over a chunk: the plain reads take over there), CRLF, empty
+    /// lines, a last line with or without a newline, a resume point
+    /// anywhere.
+    #[test]
+    fn mapped_files_read_as_plain_reads_do() {
+        let _alone = MEGABYTES.lock();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n.max(1)
+        };
+        let mut mapped_any = false;
+        for case in 0..12 {
+            let mut data = Vec::new();
+            let size = [300_000, 1 << 20, 3_500_000][case % 3];
+            while data.len() < size {
+                let len = match next(100) {
+                    0 if case % 4 == 1 => 1_100_000 + next(300_000) as usize,
+                    0..=4 => 0,
+                    _ => next(400) as usize,
+                };
+                data.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+                if next(10) == 0 {
+                    data.push(b'\r');
+                }
+                data.push(b'\n');
+            }
+            if case % 2 == 0 {
+                data.extend_from_slice(b"last line without a newline");
+            }
+            // from the start, and from a line's start further on
+            let at = data.len() as u64 * next(4) / 4;
+            let line_start = match memchr::memrchr(b'\n', &data[..at as usize]) {
+                Some(i) => i as u64 + 1,
+                None => 0,
+            };
+            for offset in [0, line_start] {
+                let got = file_chunks(&data, offset);
+                let want = plain_chunks(&data, offset);
+                let joined =
+                    |c: Vec<&Vec<u8>>| c.into_iter().flatten().copied().collect::<Vec<u8>>();
+                let (g, w) = (
+                    joined(got.iter().map(|c| &c.0).collect()),
+                    joined(want.iter().map(|c| &c.0).collect()),
+                );
+                let differ = g.iter().zip(&w).position(|(a, b)| a != b);
+                assert!(
+                    g == w,
+                    "case {case} from {offset}: {} bytes vs {}, first difference at {differ:?}; chunks {:?} vs {:?}",
+                    g.len(),
+                    w.len(),
+                    got.iter()
+                        .map(|c| (c.0.len(), c.1, c.2))
+                        .collect::<Vec<_>>(),
+                    want.iter().map(|c| (c.0.len(), c.1)).collect::<Vec<_>>()
+                );
+                // each chunk ends where its whole lines end in the file (the
+                // plain reads give an unterminated last line its newline)
+                let unterminated = data.last() != Some(&b'\n');
+                let mut end = offset;
+                for (k, (bytes, e, mapped)) in got.iter().enumerate() {
+                    assert_eq!(bytes.last(), Some(&b'\n'), "case {case}");
+                    assert!(!mapped || bytes.len() <= CHUNK_BYTES, "case {case}");
+                    end += bytes.len() as u64;
+                    let last = k + 1 == got.len();
+                    let want_end = end - u64::from(last && unterminated);
+                    assert_eq!(*e, want_end, "case {case} chunk {k}");
+                    mapped_any |= mapped;
+                }
+            }
+        }
+        assert!(mapped_any, "no chunk was mapped");
+    }
+
+    /// Compressed files, files starting with a byte order mark and small
+    /// files are left to the plain reads.
+    #[test]
+    fn maps_leave_compressed_marked_and_small_files_alone() {
+        let _alone = MEGABYTES.lock();
+        let text = b"some line of text\n".repeat(60_000);
+        let mut marked = BOM.to_vec();
+        marked.extend_from_slice(&text);
+        for (data, want) in [
+            (gzip(&b"a\n".repeat(400_000)), b"a\n".repeat(400_000)),
+            (marked, text.clone()),
+            (b"a\nb\n".to_vec(), b"a\nb\n".to_vec()),
+        ] {
+            let got = file_chunks(&data, 0);
+            assert!(got.iter().all(|c| !c.2), "a chunk was mapped");
+            assert_eq!(got.into_iter().flat_map(|c| c.0).collect::<Vec<u8>>(), want);
+        }
+        assert!(file_chunks(&text, 0).iter().any(|c| c.2));
     }
 }
