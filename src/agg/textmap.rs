@@ -127,12 +127,13 @@ fn pack(t: &[u8]) -> [u8; INLINE] {
     } else if n >= 4 {
         // the two loads overlap on equal bytes, so OR-ing them is exact
         (load4(t, 0) | (load4(t, n - 4) << (8 * (n - 4))), 0)
+    } else if n > 0 {
+        // 1 to 3 bytes: the first, the middle and the last (some the same
+        // byte, OR-ed onto itself), without a loop
+        let byte = |i: usize| u64::from(t[i]) << (8 * i);
+        (byte(0) | byte(n / 2) | byte(n - 1), 0)
     } else {
-        let mut lo = 0u64;
-        for (i, b) in t.iter().enumerate() {
-            lo |= u64::from(*b) << (8 * i);
-        }
-        (lo, 0)
+        (0, 0)
     };
     let mut k = [0u8; INLINE];
     k[..8].copy_from_slice(&lo.to_le_bytes());
@@ -858,6 +859,17 @@ fn slot_text<'a>(s: &'a Slot, arena: &'a [u8]) -> &'a str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A key of every inline length is its bytes, zero-padded.
+    #[test]
+    fn textmap_pack_pads_every_length() {
+        let bytes: Vec<u8> = (1..=16u8).map(|i| i.wrapping_mul(37)).collect();
+        for n in 0..=INLINE {
+            let mut want = [0u8; INLINE];
+            want[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(pack(&bytes[..n]), want, "{n} bytes");
+        }
+    }
 
     #[test]
     fn textmap_counts_and_merges() {
