@@ -73,6 +73,14 @@ impl Slot {
 
     #[inline(always)]
     fn bump(&mut self, n: u64) {
+        if n == 1 {
+            // the hot case (a word counted once): no carry leaves the count
+            // below its saturation
+            if self.meta & COUNT_MASK != COUNT_MASK {
+                self.meta += 1;
+            }
+            return;
+        }
         let c = self.count().saturating_add(n).min(COUNT_MASK);
         self.meta = (self.meta & !COUNT_MASK) | c;
     }
@@ -328,7 +336,9 @@ impl TextCounts {
         let k = pack(t);
         let len = t.len() as u64;
         let h = self.hasher.inline(&k, len);
-        if let Some(s) = self.table.find_mut(h, |s| s.key == k && s.tag() == len) {
+        if let Some(s) = self.table.find_mut(h, |s| {
+            u128::from_ne_bytes(s.key) == u128::from_ne_bytes(k) && s.tag() == len
+        }) {
             s.bump(n);
             if rank != Rank::Text {
                 s.raise(rank);
@@ -859,6 +869,26 @@ fn slot_text<'a>(s: &'a Slot, arena: &'a [u8]) -> &'a str {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A count stops at its saturation, by ones or more, and leaves the
+    /// length tag and the rank beside it alone.
+    #[test]
+    fn textmap_counts_saturate_in_place() {
+        let meta = (3 << 56) | ((Rank::Float as u64) << RANK_SHIFT) | (COUNT_MASK - 1);
+        let mut s = Slot {
+            key: pack(b"abc"),
+            meta,
+        };
+        for n in [1, 1, 1, 7, u64::MAX] {
+            s.bump(n);
+            assert_eq!(s.count(), COUNT_MASK);
+            assert_eq!((s.tag(), s.rank()), (3, Rank::Float));
+        }
+        s.meta = 3 << 56;
+        s.bump(1);
+        s.bump(2);
+        assert_eq!((s.count(), s.tag()), (3, 3));
+    }
 
     /// A key of every inline length is its bytes, zero-padded.
     #[test]
