@@ -47,9 +47,8 @@ pub const MIN_BYTES: u64 = (CHUNK_BYTES / 4) as u64;
 /// The mapped bytes of one chunk; unmapped when dropped.
 pub struct Window {
     map: memmap2::Mmap,
-    /// Its entry among the live windows (none when all were taken: the
-    /// window works, a SIGBUS in it gets the default action).
-    slot: Option<usize>,
+    /// Its entry among the live windows.
+    slot: usize,
     /// The message the handler writes for this window's file; kept alive
     /// while the window is registered.
     _msg: Arc<[u8]>,
@@ -64,10 +63,9 @@ impl Deref for Window {
 
 impl Drop for Window {
     fn drop(&mut self) {
-        if let Some(i) = self.slot {
-            LIVE[i].start.store(0, Ordering::Release);
-            LIVE[i].used.store(false, Ordering::Release);
-        }
+        let live = &LIVE[self.slot];
+        live.start.store(0, Ordering::Release);
+        live.used.store(false, Ordering::Release);
     }
 }
 
@@ -150,10 +148,12 @@ fn shrank_message(name: &str) -> String {
 /// window registered for the SIGBUS handler before any byte is read.
 fn map(file: &File, offset: u64, len: usize, msg: &Arc<[u8]>) -> Option<Window> {
     install_handler();
-    // SAFETY: the map is read-only and private. The one way its bytes can
-    // go is a truncation of the file while it is mapped; a read there
-    // raises SIGBUS, which the handler installed above turns into exit 1
-    // with a message (the window is registered before its first read).
+    // SAFETY: the map is read-only. The one way its bytes can go is a
+    // truncation of the file while it is mapped; a read there raises
+    // SIGBUS, which the handler installed above turns into exit 1 with a
+    // message (the window is registered before its first read, or not
+    // used). A file rewritten in place while it is read (not appended to:
+    // logs are) may show old and new bytes mixed, as a read of it may.
     let map = unsafe {
         memmap2::MmapOptions::new()
             .offset(offset)
@@ -162,7 +162,9 @@ fn map(file: &File, offset: u64, len: usize, msg: &Arc<[u8]>) -> Option<Window> 
             .map(file)
     }
     .ok()?;
-    let slot = register(map.as_ptr() as usize, map.len(), msg);
+    // every live window is known to the handler: with none left, the
+    // plain reads go on
+    let slot = register(map.as_ptr() as usize, map.len(), msg)?;
     Some(Window {
         map,
         slot,
@@ -171,7 +173,8 @@ fn map(file: &File, offset: u64, len: usize, msg: &Arc<[u8]>) -> Option<Window> 
 }
 
 /// How many windows can be live at once: the chunks the channel holds,
-/// those the engine works on and the one being cut, with room to spare.
+/// those the engine works on and the one being cut, with room to spare
+/// (past it, the plain reads take over).
 const SLOTS: usize = 64;
 
 /// A live window's address range and its message.
