@@ -48,15 +48,16 @@ pub fn mask64(b: &[u8], f: impl Fn(&[u8; 16]) -> u16) -> u64 {
         a.copy_from_slice(b);
         u64::from(f(&a))
     };
+    // `g` is 64 bytes long
+    let all = |g: &[u8]| {
+        block(&g[..16]) | block(&g[16..32]) << 16 | block(&g[32..48]) << 32 | block(&g[48..]) << 48
+    };
     if let Some(g) = b.get(..64) {
-        return block(&g[..16])
-            | block(&g[16..32]) << 16
-            | block(&g[32..48]) << 32
-            | block(&g[48..]) << 48;
+        return all(g);
     }
     let mut a = [0u8; 64];
     a[..b.len()].copy_from_slice(b);
-    block(&a[..16]) | block(&a[16..32]) << 16 | block(&a[32..48]) << 32 | block(&a[48..]) << 48
+    all(&a)
 }
 
 /// Where the newlines of `data` are, in order: memchr's iterator for the

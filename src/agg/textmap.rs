@@ -66,6 +66,13 @@ impl Slot {
         }
     }
 
+    /// Whether the slot holds the inline key `k` of `len` bytes (its
+    /// bytes compared as one 128-bit value).
+    #[inline(always)]
+    fn holds(&self, k: &[u8; INLINE], len: u64) -> bool {
+        u128::from_ne_bytes(self.key) == u128::from_ne_bytes(*k) && self.tag() == len
+    }
+
     #[inline(always)]
     fn count(&self) -> u64 {
         self.meta & COUNT_MASK
@@ -336,9 +343,7 @@ impl TextCounts {
         let k = pack(t);
         let len = t.len() as u64;
         let h = self.hasher.inline(&k, len);
-        if let Some(s) = self.table.find_mut(h, |s| {
-            u128::from_ne_bytes(s.key) == u128::from_ne_bytes(k) && s.tag() == len
-        }) {
+        if let Some(s) = self.table.find_mut(h, |s| s.holds(&k, len)) {
             s.bump(n);
             if rank != Rank::Text {
                 s.raise(rank);
@@ -376,7 +381,7 @@ impl TextCounts {
                 .find(h, |s| s.tag() == LONG && s.bytes(arena) == t);
         }
         let (k, len) = (pack(t), t.len() as u64);
-        self.table.find(h, |s| s.key == k && s.tag() == len)
+        self.table.find(h, |s| s.holds(&k, len))
     }
 
     /// The slot of the key `t` (hashing to `h`), to change.
@@ -388,7 +393,7 @@ impl TextCounts {
                 .find_mut(h, |s| s.tag() == LONG && s.bytes(arena) == t);
         }
         let (k, len) = (pack(t), t.len() as u64);
-        self.table.find_mut(h, |s| s.key == k && s.tag() == len)
+        self.table.find_mut(h, |s| s.holds(&k, len))
     }
 
     #[inline(never)]

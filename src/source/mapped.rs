@@ -42,7 +42,7 @@ use super::{BYTES_READ, Msg};
 
 /// A file shorter than this (from where reading starts) is read the plain
 /// way: a map saves nothing on a few pages.
-pub const MIN_BYTES: u64 = (CHUNK_BYTES / 4) as u64;
+const MIN_BYTES: u64 = (CHUNK_BYTES / 4) as u64;
 
 /// The mapped bytes of one chunk; unmapped when dropped.
 pub struct Window {
