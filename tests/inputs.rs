@@ -657,6 +657,17 @@ fn inputs_csv_header_per_connection() {
 /// naming it, never a crash by SIGBUS.
 #[test]
 fn inputs_file_truncated_while_read_is_exit_1_naming_it() {
+    truncated_while_read(false);
+}
+
+#[test]
+fn inputs_stdin_file_truncated_while_read_is_exit_1_saying_so() {
+    truncated_while_read(true);
+}
+
+/// A 40 MB file truncated while spate reads it (named with -i, or as
+/// standard input redirected from it): exit 1, the message names it.
+fn truncated_while_read(stdin: bool) {
     use std::io::Read;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("shrinks.log");
@@ -670,17 +681,13 @@ fn inputs_file_truncated_while_read_is_exit_1_naming_it() {
     let name = path.to_str().expect("utf-8 temp path");
     // every line out: standard output, unread, fills and stops the engine,
     // while the reader fills the channel with mapped chunks
-    let mut child = spate([
-        "-i",
-        name,
-        "--batch-lines",
-        "1000",
-        "-o",
-        "tsv",
-        "fields",
-        "_",
-    ])
-    .spawn();
+    let args = ["--batch-lines", "1000", "-o", "tsv", "fields", "_"];
+    let mut child = if stdin {
+        let file = std::fs::File::open(&path).expect("open input");
+        spate(args).stdin_file(file).spawn()
+    } else {
+        spate(["-i", name].into_iter().chain(args)).spawn()
+    };
     let mut stdout = child.stdout.take().expect("stdout piped");
     let err = crate::util::read_on_thread(child.stderr.take());
     let mut first = [0u8; 4096];
@@ -699,11 +706,88 @@ fn inputs_file_truncated_while_read_is_exit_1_naming_it() {
         err.join().expect("stderr reader"),
     );
     assert_eq!(code, 1, "stderr: {err}");
+    let said = if stdin { "stdin (a file)" } else { name };
     assert!(
-        err.contains(&format!("{name} was truncated while it was read")),
+        err.contains(&format!("{said} was truncated while it was read")),
         "{err}"
     );
     // what was written before is whole lines of the file
     let lines = out.lines().count();
     assert!(lines > 0 && (lines as u64) < i, "{lines} of {i} lines");
+}
+
+/// A file of `n` bytes or more whose lines test the reads' edges: long
+/// lines (one over a map's window and over --max-line-bytes), CRLF, bytes
+/// that are not UTF-8, empty lines; no newline at its end.
+fn edgy_file(n: usize) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut i = 0u64;
+    while data.len() < n {
+        match i % 997 {
+            5 => data.extend_from_slice(b"\xff\xfe not utf-8\n"),
+            7 => data.extend_from_slice(b"crlf line\r\n"),
+            11 => data.push(b'\n'),
+            13 if i < 2000 => {
+                data.extend(std::iter::repeat_n(
+                    b'x',
+                    (1 << 20) + 5000 * (i as usize % 3),
+                ));
+                data.push(b'\n');
+            }
+            _ => data.extend_from_slice(format!("line {i} w{} w{}\n", i % 7, i % 50).as_bytes()),
+        }
+        i += 1;
+    }
+    data.extend_from_slice(b"last line without its newline");
+    data
+}
+
+#[test]
+fn inputs_stdin_redirected_from_a_file_reads_as_a_pipe_does() {
+    use std::io::{Seek, SeekFrom};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("in.txt");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&edgy_file(300 << 10)).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let plain = edgy_file(6 << 20);
+    let mut bom = b"head line\n\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(&plain);
+    let mut zipped = b"head line\n".to_vec();
+    zipped.extend_from_slice(&gz);
+    // (file, where standard input's offset stands when spate starts)
+    let cases: [(&[u8], u64); 6] = [
+        (&plain, 0),
+        (&plain, 16),      // a line's start
+        (&plain, 20),      // inside a line: the stream starts there
+        (&plain, 3 << 20), // past the long lines
+        (&bom, 10),        // a byte order mark where the stream starts
+        (&zipped, 10),     // a gzip stream there
+    ];
+    let args = [
+        "--max-line-bytes",
+        "1048576",
+        "--batch-lines",
+        "5000",
+        "-o",
+        "tsv",
+        "fields",
+        "_",
+    ];
+    for (data, at) in cases {
+        std::fs::write(&path, data).expect("write input");
+        let mut file = std::fs::File::open(&path).expect("open input");
+        file.seek(SeekFrom::Start(at)).expect("seek");
+        let from_file = spate(args).stdin_file(file).run();
+        let piped = spate(args).stdin(&data[at as usize..]).run();
+        assert_eq!(piped.code, 0, "{}", piped.stderr);
+        assert_eq!(from_file.code, piped.code, "at {at}: {}", from_file.stderr);
+        assert!(
+            normalize_times(&from_file.stdout) == normalize_times(&piped.stdout),
+            "at {at}: the redirected file's lines differ from the pipe's ({} vs {} bytes)",
+            from_file.stdout.len(),
+            piped.stdout.len()
+        );
+        assert_eq!(from_file.stderr, piped.stderr, "at {at}");
+    }
 }

@@ -29,6 +29,8 @@ pub struct Output {
 pub struct Run {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    /// Standard input is a file given with [`Run::stdin_file`].
+    stdin_file: bool,
     timeout: Duration,
 }
 
@@ -47,6 +49,7 @@ where
     Run {
         cmd,
         stdin: None,
+        stdin_file: false,
         timeout: Duration::from_secs(30),
     }
 }
@@ -55,6 +58,14 @@ impl Run {
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(data.into());
         self.cmd.stdin(Stdio::piped());
+        self
+    }
+    /// Standard input redirected from `file` (`spate ... < FILE`), from
+    /// where its offset stands.
+    pub fn stdin_file(mut self, file: std::fs::File) -> Self {
+        self.stdin = None;
+        self.stdin_file = true;
+        self.cmd.stdin(Stdio::from(file));
         self
     }
     pub fn env(mut self, k: &str, v: &str) -> Self {
@@ -72,7 +83,9 @@ impl Run {
 
     /// Starts it without waiting.
     pub fn spawn(mut self) -> Child {
-        self.cmd.stdin(Stdio::piped());
+        if !self.stdin_file {
+            self.cmd.stdin(Stdio::piped());
+        }
         self.cmd.spawn().expect("spawn spate")
     }
 

@@ -83,8 +83,19 @@ pub enum Taken {
 
 /// Sends `file`'s lines from `offset` (where a line starts) as chunks of
 /// mapped windows, as far as they can be taken (see the module's
-/// comment). `name` is for the message if the file shrinks meanwhile.
-pub fn send(file: &File, name: &str, source: u32, offset: u64, tx: &Sender<Msg>) -> Taken {
+/// comment). The input starts at `base` in the file (0 for a named file;
+/// standard input redirected from a file starts where its offset was):
+/// the compression and the byte order mark are looked for there, and the
+/// chunks' ends count from there, as the plain reads' do. `name` is for
+/// the message if the file shrinks meanwhile.
+pub fn send(
+    file: &File,
+    name: &str,
+    source: u32,
+    base: u64,
+    offset: u64,
+    tx: &Sender<Msg>,
+) -> Taken {
     let Ok(meta) = file.metadata() else {
         return Taken::Nothing;
     };
@@ -94,11 +105,11 @@ pub fn send(file: &File, name: &str, source: u32, offset: u64, tx: &Sender<Msg>)
     }
     // the plain reads decode a compressed file and strip a byte order mark
     let mut head = [0u8; 8];
-    let Ok(n) = file.read_at(&mut head, 0) else {
+    let Ok(n) = file.read_at(&mut head, base) else {
         return Taken::Nothing;
     };
     let head = &head[..n];
-    if Codec::sniff(head).is_some() || (offset == 0 && head.starts_with(BOM)) {
+    if Codec::sniff(head).is_some() || (offset == base && head.starts_with(BOM)) {
         return Taken::Nothing;
     }
     let msg: Arc<[u8]> = Arc::from(shrank_message(name).into_bytes());
@@ -119,7 +130,7 @@ pub fn send(file: &File, name: &str, source: u32, offset: u64, tx: &Sender<Msg>)
             data: ChunkData::mapped(window, len),
             last_cut: false,
             last_unterminated: false,
-            end: pos + len as u64,
+            end: pos - base + len as u64,
             times: None,
             mark: None,
         };
@@ -137,6 +148,12 @@ pub fn send(file: &File, name: &str, source: u32, offset: u64, tx: &Sender<Msg>)
 }
 
 fn shrank_message(name: &str) -> String {
+    if name == "stdin" {
+        return "spate: stdin (a file) was truncated while it was read (it is read through a \
+                memory map): the run stops here. To read a file that may be truncated \
+                meanwhile, pipe it: cat FILE | spate ... rather than spate ... < FILE\n"
+            .to_string();
+    }
     format!(
         "spate: {name} was truncated while it was read (it is read through a memory map): \
          the run stops here. To read a file that may be truncated meanwhile, pipe it: \

@@ -35,8 +35,16 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
     for input in inputs {
         let (id, name, res) = match input {
             Ending::Stdin { id } => {
-                let res = read_one(std::io::stdin().lock(), id, opts, tx, Resume::default());
-                (id, "stdin".to_string(), res)
+                let name = "stdin";
+                let res = match stdin_file() {
+                    // redirected from a file: mapped as a named file is,
+                    // from where its offset stands
+                    Some((file, base)) => {
+                        read_file(file, name, id, opts, tx, Resume::default(), base)
+                    }
+                    None => read_one(std::io::stdin().lock(), id, opts, tx, Resume::default()),
+                };
+                (id, name.to_string(), res)
             }
             Ending::File(f) => {
                 let res = match f.file {
@@ -44,7 +52,7 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
                     None => File::open(&f.name).with_context(|| format!("cannot open {}", f.name)),
                 };
                 let from = super::identity::start_of(opts.resume.as_deref(), &f.name);
-                let res = res.and_then(|file| read_file(file, &f.name, f.id, opts, tx, from));
+                let res = res.and_then(|file| read_file(file, &f.name, f.id, opts, tx, from, 0));
                 (f.id, f.name, res)
             }
         };
@@ -62,8 +70,25 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
     let _ = tx.send(Msg::End(last));
 }
 
+/// Standard input when it is a regular file (`spate ... < FILE`), as a
+/// file of its own on the same open file description, with the offset
+/// it stands at: reading it moves standard input's offset as reading
+/// standard input would.
+fn stdin_file() -> Option<(File, u64)> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let mut file = File::from(fd);
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let base = file.stream_position().ok()?;
+    Some((file, base))
+}
+
 /// Reads a file to its end: through memory maps as far as they take it
-/// (see [`super::mapped`]), the plain way from there.
+/// (see [`super::mapped`]), the plain way from there. The input starts at
+/// `base` in the file and is read from `from.offset` past that; `file`
+/// stands at `base`.
 fn read_file(
     mut file: File,
     name: &str,
@@ -71,18 +96,19 @@ fn read_file(
     opts: &SourceOptions,
     tx: &Sender<Msg>,
     from: Resume,
+    base: u64,
 ) -> anyhow::Result<Option<super::decompress::Damage>> {
     if from.skip_line {
         return read_one(file, id, opts, tx, from);
     }
-    match mapped::send(&file, name, id, from.offset, tx) {
+    match mapped::send(&file, name, id, base, base + from.offset, tx) {
         Taken::Nothing => read_one(file, id, opts, tx, from),
         Taken::Stopped => Ok(None),
-        Taken::Upto(offset) => {
+        Taken::Upto(at) => {
             // a plain file (the maps took none other), from a line's start
-            file.seek(SeekFrom::Start(offset))?;
+            file.seek(SeekFrom::Start(at))?;
             let from = Resume {
-                offset,
+                offset: at - base,
                 skip_line: false,
             };
             read_chunks_from(Raw::new(file), id, opts.max_line_bytes, tx, from)?;
@@ -254,11 +280,21 @@ mod tests {
     const LONGEST: usize = 4 << 20;
 
     /// The chunks of `data` as a file read from `offset`: each chunk's
-    /// bytes, its end and whether it was mapped.
-    fn file_chunks(data: &[u8], offset: u64) -> Vec<(Vec<u8>, u64, bool)> {
+    /// bytes, its end and whether it was mapped. With `base` > 0, `data`
+    /// follows `base` other bytes (a gzip stream's magic first) in the
+    /// file, which stands at `base` when read (standard input redirected
+    /// from a file that was partly read).
+    fn file_chunks(data: &[u8], offset: u64, base: u64) -> Vec<(Vec<u8>, u64, bool)> {
         let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        let mut before = vec![b'-'; base as usize];
+        before
+            .iter_mut()
+            .zip([0x1f, 0x8b])
+            .for_each(|(b, m)| *b = m);
+        f.write_all(&before).expect("write test input");
         f.write_all(data).expect("write test input");
-        let file = File::open(f.path()).expect("reopen");
+        let mut file = File::open(f.path()).expect("reopen");
+        file.seek(SeekFrom::Start(base)).expect("seek");
         let (tx, rx) = crossbeam_channel::unbounded();
         let from = Resume {
             offset,
@@ -268,7 +304,7 @@ mod tests {
             max_line_bytes: LONGEST,
             ..opts()
         };
-        let damage = read_file(file, "test", 0, &opts, &tx, from).expect("read");
+        let damage = read_file(file, "test", 0, &opts, &tx, from, base).expect("read");
         assert!(damage.is_none());
         drop(tx);
         rx.iter()
@@ -302,7 +338,7 @@ mod tests {
     /// file (what a resumed run starts from), whatever its lines: long
     /// ones (over a chunk: the plain reads take over there), CRLF, empty
     /// lines, a last line with or without a newline, a resume point
-    /// anywhere.
+    /// anywhere, the input starting further on in its file.
     #[test]
     fn mapped_files_read_as_plain_reads_do() {
         let _alone = MEGABYTES.lock();
@@ -338,8 +374,9 @@ mod tests {
                 Some(i) => i as u64 + 1,
                 None => 0,
             };
+            let base = [0, 4099][case % 2];
             for offset in [0, line_start] {
-                let got = file_chunks(&data, offset);
+                let got = file_chunks(&data, offset, base);
                 let want = plain_chunks(&data, offset);
                 let joined =
                     |c: Vec<&Vec<u8>>| c.into_iter().flatten().copied().collect::<Vec<u8>>();
@@ -350,7 +387,7 @@ mod tests {
                 let differ = g.iter().zip(&w).position(|(a, b)| a != b);
                 assert!(
                     g == w,
-                    "case {case} from {offset}: {} bytes vs {}, first difference at {differ:?}; chunks {:?} vs {:?}",
+                    "case {case} from {offset} (base {base}): {} bytes vs {}, first difference at {differ:?}; chunks {:?} vs {:?}",
                     g.len(),
                     w.len(),
                     got.iter()
@@ -377,7 +414,7 @@ mod tests {
     }
 
     /// Compressed files, files starting with a byte order mark and small
-    /// files are left to the plain reads.
+    /// files are left to the plain reads, where the input starts.
     #[test]
     fn maps_leave_compressed_marked_and_small_files_alone() {
         let _alone = MEGABYTES.lock();
@@ -389,10 +426,17 @@ mod tests {
             (marked, text.clone()),
             (b"a\nb\n".to_vec(), b"a\nb\n".to_vec()),
         ] {
-            let got = file_chunks(&data, 0);
-            assert!(got.iter().all(|c| !c.2), "a chunk was mapped");
-            assert_eq!(got.into_iter().flat_map(|c| c.0).collect::<Vec<u8>>(), want);
+            // the input at its file's start, or after other bytes
+            for base in [0, 4099] {
+                let got = file_chunks(&data, 0, base);
+                assert!(got.iter().all(|c| !c.2), "a chunk was mapped");
+                let got = got.into_iter().flat_map(|c| c.0).collect::<Vec<u8>>();
+                assert!(got == want, "base {base}: {} bytes", got.len());
+            }
         }
-        assert!(file_chunks(&text, 0).iter().any(|c| c.2));
+        // a gzip magic before the input is not the input's
+        for base in [0, 4099] {
+            assert!(file_chunks(&text, 0, base).iter().any(|c| c.2));
+        }
     }
 }
