@@ -86,11 +86,11 @@ pub enum Taken {
 /// comment). The input starts at `base` in the file (0 for a named file;
 /// standard input redirected from a file starts where its offset was):
 /// the compression and the byte order mark are looked for there, and the
-/// chunks' ends count from there, as the plain reads' do. `name` is for
-/// the message if the file shrinks meanwhile.
+/// chunks' ends count from there, as the plain reads' do. `name` (none
+/// for standard input) is for the message if the file shrinks meanwhile.
 pub fn send(
     file: &File,
-    name: &str,
+    name: Option<&str>,
     source: u32,
     base: u64,
     offset: u64,
@@ -147,13 +147,13 @@ pub fn send(
     }
 }
 
-fn shrank_message(name: &str) -> String {
-    if name == "stdin" {
+fn shrank_message(name: Option<&str>) -> String {
+    let Some(name) = name else {
         return "spate: stdin (a file) was truncated while it was read (it is read through a \
                 memory map): the run stops here. To read a file that may be truncated \
                 meanwhile, pipe it: cat FILE | spate ... rather than spate ... < FILE\n"
             .to_string();
-    }
+    };
     format!(
         "spate: {name} was truncated while it was read (it is read through a memory map): \
          the run stops here. To read a file that may be truncated meanwhile, pipe it: \

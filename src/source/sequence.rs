@@ -35,16 +35,15 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
     for input in inputs {
         let (id, name, res) = match input {
             Ending::Stdin { id } => {
-                let name = "stdin";
                 let res = match stdin_file() {
                     // redirected from a file: mapped as a named file is,
                     // from where its offset stands
                     Some((file, base)) => {
-                        read_file(file, name, id, opts, tx, Resume::default(), base)
+                        read_file(file, None, id, opts, tx, Resume::default(), base)
                     }
                     None => read_one(std::io::stdin().lock(), id, opts, tx, Resume::default()),
                 };
-                (id, name.to_string(), res)
+                (id, "stdin".to_string(), res)
             }
             Ending::File(f) => {
                 let res = match f.file {
@@ -52,7 +51,8 @@ pub fn run(inputs: Vec<Ending>, tx: &Sender<Msg>, opts: &SourceOptions, roster: 
                     None => File::open(&f.name).with_context(|| format!("cannot open {}", f.name)),
                 };
                 let from = super::identity::start_of(opts.resume.as_deref(), &f.name);
-                let res = res.and_then(|file| read_file(file, &f.name, f.id, opts, tx, from, 0));
+                let res =
+                    res.and_then(|file| read_file(file, Some(&f.name), f.id, opts, tx, from, 0));
                 (f.id, f.name, res)
             }
         };
@@ -88,10 +88,10 @@ fn stdin_file() -> Option<(File, u64)> {
 /// Reads a file to its end: through memory maps as far as they take it
 /// (see [`super::mapped`]), the plain way from there. The input starts at
 /// `base` in the file and is read from `from.offset` past that; `file`
-/// stands at `base`.
+/// stands at `base`. `name`: the file's, none for standard input.
 fn read_file(
     mut file: File,
-    name: &str,
+    name: Option<&str>,
     id: u32,
     opts: &SourceOptions,
     tx: &Sender<Msg>,
@@ -304,7 +304,7 @@ mod tests {
             max_line_bytes: LONGEST,
             ..opts()
         };
-        let damage = read_file(file, "test", 0, &opts, &tx, from, base).expect("read");
+        let damage = read_file(file, Some("test"), 0, &opts, &tx, from, base).expect("read");
         assert!(damage.is_none());
         drop(tx);
         rx.iter()
