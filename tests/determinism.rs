@@ -1,8 +1,9 @@
 //! Determinism: the same input bytes and arguments give the same output
 //! bytes whatever `--threads` is, however the input is cut into chunks
 //! (`--max-line-bytes` sets the read size) and whether it comes from a
-//! file or a pipe. Every aggregate and sketch is run on inputs large enough
-//! to be cut into many parts: count-by-key of one and of several fields,
+//! file named with `-i`, a pipe or a file redirected to standard input.
+//! Every aggregate and sketch is run on inputs large enough to be cut
+//! into many parts: count-by-key of one and of several fields,
 //! stats with every aggregate (percentiles over more than 4096 values a
 //! group, distinct over more than 10,000), `--max-keys` far below the
 //! number of keys, event time with sliding windows, and `--batch-lines`.
@@ -14,10 +15,21 @@ use std::time::Duration;
 
 use crate::util::{normalize_times, spate};
 
+/// Where one run's input comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    /// `-i FILE`
+    File,
+    /// a pipe on standard input
+    Pipe,
+    /// `< FILE`
+    Redirect,
+}
+
 /// How one run reads its input.
 struct Variant {
     threads: &'static str,
-    pipe: bool,
+    source: Source,
     /// `--max-line-bytes`: above 1 MiB it sets the size of a read.
     max_line: Option<&'static str>,
 }
@@ -25,43 +37,48 @@ struct Variant {
 const VARIANTS: &[Variant] = &[
     Variant {
         threads: "1",
-        pipe: false,
+        source: Source::File,
         max_line: None,
     },
     Variant {
         threads: "2",
-        pipe: false,
+        source: Source::File,
         max_line: None,
     },
     Variant {
         threads: "4",
-        pipe: false,
+        source: Source::File,
         max_line: None,
     },
     Variant {
         threads: "2",
-        pipe: true,
+        source: Source::Pipe,
         max_line: None,
     },
     Variant {
         threads: "4",
-        pipe: true,
+        source: Source::Pipe,
         max_line: None,
     },
     Variant {
         threads: "3",
-        pipe: false,
+        source: Source::File,
         max_line: Some("2500000"),
     },
     Variant {
         threads: "1",
-        pipe: true,
+        source: Source::Pipe,
         max_line: Some("2500000"),
     },
     Variant {
         threads: "2",
-        pipe: false,
+        source: Source::File,
         max_line: Some("5000000"),
+    },
+    Variant {
+        threads: "4",
+        source: Source::Redirect,
+        max_line: None,
     },
 ];
 
@@ -168,20 +185,28 @@ fn assert_deterministic(file: &Path, args: &[&str]) {
         if let Some(m) = v.max_line {
             full.extend(["--max-line-bytes", m]);
         }
-        if !v.pipe {
+        if v.source == Source::File {
             full.extend(["-i", path]);
         }
         full.extend_from_slice(args);
         let mut run = spate(&full).timeout(Duration::from_secs(300));
-        if v.pipe {
-            run = run.stdin(data.clone());
+        match v.source {
+            Source::File => {}
+            Source::Pipe => run = run.stdin(data.clone()),
+            Source::Redirect => {
+                run = run.stdin_file(std::fs::File::open(file).expect("open input"))
+            }
         }
         let out = run.run();
         assert_eq!(out.code, 0, "spate {full:?}: {}", out.stderr);
         let label = format!(
             "--threads {} {} --max-line-bytes {}",
             v.threads,
-            if v.pipe { "pipe" } else { "file" },
+            match v.source {
+                Source::File => "file",
+                Source::Pipe => "pipe",
+                Source::Redirect => "redirected file",
+            },
             v.max_line.unwrap_or("default")
         );
         let got = (normalize_times(&out.stdout), out.stderr);
