@@ -6,13 +6,28 @@
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use safe_arch::{
-        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        add_i8_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i, sub_saturating_u8_m128i, zeroed_m128i,
     };
 
     #[inline(always)]
     pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
         let v = load_unaligned_m128i(b);
         move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(c as i8))) as u16
+    }
+
+    /// Space, or one of \t \n \v \f \r (9 to 13: less 9, then less 4
+    /// saturating, is zero exactly for them).
+    #[inline(always)]
+    pub fn space16(b: &[u8; 16]) -> u16 {
+        let v = load_unaligned_m128i(b);
+        let space = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b' ' as i8));
+        let low = sub_saturating_u8_m128i(
+            add_i8_m128i(v, set_splat_i8_m128i(-9)),
+            set_splat_i8_m128i(4),
+        );
+        let control = cmp_eq_mask_i8_m128i(low, zeroed_m128i());
+        move_mask_i8_m128i(bitor_m128i(space, control)) as u16
     }
 }
 
@@ -31,12 +46,38 @@ mod imp {
     pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
         mask(b, |x| x == c)
     }
+
+    #[inline(always)]
+    pub fn space16(b: &[u8; 16]) -> u16 {
+        mask(b, |x| x == b' ' || (9..=13).contains(&x))
+    }
 }
 
 /// The bytes equal to `c`.
 #[inline(always)]
 pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
     imp::eq16(b, c)
+}
+
+/// The ASCII white space among `b`: space, \t, \n, \v, \f and \r
+/// (the bytes Unicode calls white space below 0x80).
+#[inline(always)]
+pub fn space16(b: &[u8; 16]) -> u16 {
+    imp::space16(b)
+}
+
+/// The white space ([`space16`]) and the newlines of the first 64 bytes
+/// of `b`; bytes past its end count as white space, not as newlines.
+#[inline(always)]
+pub fn space_newlines64(b: &[u8]) -> (u64, u64) {
+    let space = mask64(b, space16);
+    let newlines = mask64(b, |x| eq16(x, b'\n'));
+    let past = if b.len() >= 64 {
+        0
+    } else {
+        u64::MAX << b.len()
+    };
+    (space | past, newlines)
 }
 
 /// The mask of the first 64 bytes of `b` (bytes past its end count as
@@ -111,6 +152,18 @@ mod tests {
             let fast: Vec<usize> = Newlines::new(&b).collect();
             let slow: Vec<usize> = memchr::memchr_iter(b'\n', &b).collect();
             prop_assert_eq!(fast, slow);
+        }
+
+        /// The white space and newline masks, byte by byte, for every
+        /// byte value and length around 64.
+        #[test]
+        fn space_newlines_are_bytes(b in prop::collection::vec(prop_oneof![0u8..=32, any::<u8>()], 0..80)) {
+            let (space, newlines) = space_newlines64(&b);
+            for k in 0..64 {
+                let c = b.get(k).copied();
+                prop_assert_eq!(space >> k & 1 == 1, c.is_none_or(|c| c == b' ' || (9..=13).contains(&c)), "byte {} of {:?}", k, c);
+                prop_assert_eq!(newlines >> k & 1 == 1, c == Some(b'\n'));
+            }
         }
     }
 }

@@ -171,62 +171,66 @@ fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
 
 /// Splits many ASCII lines at once at runs of whitespace (a newline is
 /// whitespace too), counting the lines that had tokens and those that had
-/// none. Eight bytes at a time: for ASCII bytes, adding 0x5f to the low
-/// seven bits sets the high bit exactly for the bytes above 0x20, so the
-/// candidates for white space come out as a bit mask without carries
-/// between bytes; the rare control byte that is not white space is
-/// skipped by a table check.
+/// none. 64 bytes at a time: their white space and newlines as two bit
+/// masks ([`crate::simd::space_newlines64`]), from which the tokens'
+/// starts (a byte that is not white space after one that is) and ends (the
+/// reverse) come out as masks too, read a bit at a time; a token may go
+/// on over the next 64 bytes.
 pub fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const ADD: u64 = 0x5f5f_5f5f_5f5f_5f5f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let n = b.len();
+    /// No token goes on from the 64 bytes before.
+    const NONE: usize = usize::MAX;
     let (mut with, mut without) = (0u64, 0u64);
+    // a token since the last newline
     let mut had = false;
-    // the byte after the last separator: where the next token starts
-    let mut prev = 0;
-    let mut i = 0;
-    // one loop, so that `f` is called (and inlined) at one place only: the
-    // last word is the bytes left, then a space that ends the last token,
-    // then letters
-    loop {
-        let last = i + 8 > n;
-        let mut w = [b'a'; 8];
-        if last {
-            let left = n - i;
-            w[..left].copy_from_slice(&b[i..]);
-            w[left] = b' ';
-        } else {
-            w.copy_from_slice(&b[i..i + 8]);
-        }
-        let x = u64::from_le_bytes(w);
-        let mut sep = !((x & LOW7) + ADD) & HIGH;
-        while sep != 0 {
-            let k = sep.trailing_zeros() / 8;
-            sep &= sep - 1;
-            let c = (x >> (8 * k)) as u8;
-            if !WS[c as usize] {
-                continue;
+    // where the token that goes on into these 64 bytes started, or NONE
+    let mut open = NONE;
+    let mut at = 0;
+    // past the end only to end a token that reaches it (bytes past the end
+    // count as white space)
+    while at < b.len() || (at == b.len() && open != NONE) {
+        let (space, newlines) = crate::simd::space_newlines64(b.get(at..).unwrap_or_default());
+        // bit k: the byte before byte k is white space (or the input's start)
+        let after_space = (space << 1) | u64::from(open == NONE);
+        let tokens = !space & after_space;
+        // the lines that end here: each had a token if one started since
+        // the newline before it (or the line began earlier with one)
+        let mut nl = newlines;
+        let mut since = u64::MAX;
+        while nl != 0 {
+            let k = nl.trailing_zeros();
+            nl &= nl - 1;
+            let before = !(u64::MAX << k);
+            if had || tokens & since & before != 0 {
+                with += 1;
+            } else {
+                without += 1;
             }
-            let p = i + k as usize;
-            if p > prev {
-                f(&b[prev..p]);
-                had = true;
-            }
-            prev = p + 1;
-            if c == b'\n' {
-                if had {
-                    with += 1;
-                } else {
-                    without += 1;
-                }
-                had = false;
-            }
+            had = false;
+            since = u64::MAX.checked_shl(k + 1).unwrap_or(0);
         }
-        if last {
-            break;
+        had |= tokens & since != 0;
+        let mut starts = tokens;
+        let mut ends = space & !after_space;
+        // each end closes the open token, else the next start: they
+        // alternate, so at most one start is left over, a token that goes
+        // on; one place calls `f`, so that it is inlined once
+        while ends != 0 {
+            let e = at + ends.trailing_zeros() as usize;
+            ends &= ends - 1;
+            let s = if open != NONE {
+                open
+            } else {
+                let k = starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                at + k
+            };
+            open = NONE;
+            f(&b[s..e]);
         }
-        i += 8;
+        if starts != 0 {
+            open = at + starts.trailing_zeros() as usize;
+        }
+        at += 64;
     }
     if had {
         with += 1;
@@ -335,6 +339,49 @@ mod tests {
             });
             proptest::prop_assert_eq!(cut, want);
             proptest::prop_assert_eq!(cut_with, w);
+        }
+    }
+
+    proptest::proptest! {
+        /// Tokens and runs of white space of every length around the
+        /// 64-byte steps (a token over several of them, one that ends
+        /// the input on a step), against a byte-by-byte split.
+        #[test]
+        fn split_block_equals_naive_over_long_tokens(
+            parts in proptest::collection::vec((1usize..150, proptest::prop_oneof![
+                proptest::strategy::Just(" "), proptest::strategy::Just("\n"),
+                proptest::strategy::Just(" \n\t"), proptest::strategy::Just("\r\n\n"),
+                proptest::strategy::Just("\x0b\x0c  ")]), 0..12),
+            pad in 0usize..64,
+            close in proptest::bool::ANY,
+        ) {
+            let mut text = " ".repeat(pad);
+            for (i, (len, sep)) in parts.iter().enumerate() {
+                text.extend(std::iter::repeat_n(char::from(b'a' + (i % 26) as u8), *len));
+                text.push_str(sep);
+            }
+            if !close {
+                text = text.trim_end().to_string();
+            }
+            let mut got: Vec<String> = Vec::new();
+            let (with, without) =
+                ascii_words_lines(text.as_bytes(), |t| got.push(String::from_utf8_lossy(t).into_owned()));
+            // \v too, unlike split_ascii_whitespace
+            let words = |l: &str| -> Vec<String> {
+                l.split(|c: char| c == ' ' || ('\t'..='\r').contains(&c))
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            };
+            proptest::prop_assert_eq!(&got, &words(&text));
+            // lines: those split by newlines, a last one without a newline
+            // only when it has a token
+            let mut lines: Vec<&str> = text.split('\n').collect();
+            if lines.last().is_some_and(|l| words(l).is_empty()) {
+                lines.pop();
+            }
+            let w = lines.iter().filter(|l| !words(l).is_empty()).count() as u64;
+            proptest::prop_assert_eq!((with, without), (w, lines.len() as u64 - w));
         }
     }
 
