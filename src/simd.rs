@@ -7,13 +7,60 @@
 mod imp {
     use safe_arch::{
         add_i8_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i, sub_saturating_u8_m128i, zeroed_m128i,
+        set_splat_i8_m128i, sub_i8_m128i, sub_saturating_u8_m128i, sum_of_u8_abs_diff_m128i,
+        zeroed_m128i,
     };
 
     #[inline(always)]
     pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
         let v = load_unaligned_m128i(b);
         move_mask_i8_m128i(cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(c as i8))) as u16
+    }
+
+    /// Blocks of 64 bytes counted into byte-wide sums before these are
+    /// added up: four a block, under 256.
+    const RUN: usize = 63;
+
+    /// The newlines of `b` if every byte of it is ASCII: one pass, each
+    /// 16 bytes compared with a newline (into byte-wide sums) and or-ed
+    /// together (their high bits).
+    #[inline]
+    pub fn ascii_newlines(b: &[u8]) -> Option<u64> {
+        let newline = set_splat_i8_m128i(b'\n' as i8);
+        let mut total = 0u64;
+        let mut high = zeroed_m128i();
+        let mut blocks = b.chunks_exact(64);
+        loop {
+            let mut sums = zeroed_m128i();
+            let mut n = 0;
+            for block in blocks.by_ref() {
+                for part in block.chunks_exact(16) {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(part);
+                    let v = load_unaligned_m128i(&a);
+                    // a newline compares as -1: less it, one more
+                    sums = sub_i8_m128i(sums, cmp_eq_mask_i8_m128i(v, newline));
+                    high = bitor_m128i(high, v);
+                }
+                n += 1;
+                if n == RUN {
+                    break;
+                }
+            }
+            let [lo, hi]: [u64; 2] = sum_of_u8_abs_diff_m128i(sums, zeroed_m128i()).into();
+            total += lo + hi;
+            if move_mask_i8_m128i(high) != 0 {
+                return None;
+            }
+            if n < RUN {
+                break;
+            }
+        }
+        let rest = blocks.remainder();
+        if !rest.is_ascii() {
+            return None;
+        }
+        Some(total + rest.iter().filter(|&&c| c == b'\n').count() as u64)
     }
 
     /// Space, or one of \t \n \v \f \r (9 to 13: less 9, then less 4
@@ -51,6 +98,11 @@ mod imp {
     pub fn space16(b: &[u8; 16]) -> u16 {
         mask(b, |x| x == b' ' || (9..=13).contains(&x))
     }
+
+    pub fn ascii_newlines(b: &[u8]) -> Option<u64> {
+        b.is_ascii()
+            .then(|| b.iter().filter(|&&c| c == b'\n').count() as u64)
+    }
 }
 
 /// The bytes equal to `c`.
@@ -64,6 +116,12 @@ pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
 #[inline(always)]
 pub fn space16(b: &[u8; 16]) -> u16 {
     imp::space16(b)
+}
+
+/// The number of newlines in `b` if all of it is ASCII, else None: the
+/// check and the count in one pass over the bytes.
+pub fn ascii_newlines(b: &[u8]) -> Option<u64> {
+    imp::ascii_newlines(b)
 }
 
 /// The white space ([`space16`]) and the newlines of the first 64 bytes
@@ -152,6 +210,20 @@ mod tests {
             let fast: Vec<usize> = Newlines::new(&b).collect();
             let slow: Vec<usize> = memchr::memchr_iter(b'\n', &b).collect();
             prop_assert_eq!(fast, slow);
+        }
+
+        /// The one-pass count of ASCII text's newlines is memchr's, and
+        /// None exactly when a byte is not ASCII, over lengths around the
+        /// 64-byte blocks and the runs of 63 of them.
+        #[test]
+        fn ascii_newlines_are_counted(b in prop::collection::vec(prop_oneof![Just(b'\n'), 0u8..0x80, any::<u8>()], 0..300), lead in 0usize..5000, at in any::<prop::sample::Index>()) {
+            // long inputs with the bytes somewhere past the first runs
+            let mut long = vec![b'\n'; lead];
+            long.splice(at.index(lead + 1)..at.index(lead + 1), b.iter().copied());
+            for data in [&b[..], &long[..]] {
+                let want = data.is_ascii().then(|| memchr::memchr_iter(b'\n', data).count() as u64);
+                prop_assert_eq!(ascii_newlines(data), want);
+            }
         }
 
         /// The white space and newline masks, byte by byte, for every

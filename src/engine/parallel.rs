@@ -1095,10 +1095,17 @@ impl Job<'_> {
             && (data.len() <= max || longest_line(data) <= max)
         {
             if let Some(state) = d.fused() {
-                let n = if state.counts_only() && simdutf8::basic::from_utf8(data).is_ok() {
-                    // a count reads no line: valid UTF-8 is all it asks
-                    // (a line's `\r` or non-ASCII text changes nothing)
-                    let n = memchr::memchr_iter(b'\n', data).count() as u64;
+                // a count reads no line: valid UTF-8 is all it asks (a
+                // line's `\r` or non-ASCII text changes nothing); ASCII is
+                // checked as the newlines are counted, in one pass
+                let counted = || {
+                    crate::simd::ascii_newlines(data).or_else(|| {
+                        simdutf8::basic::from_utf8(data)
+                            .is_ok()
+                            .then(|| memchr::memchr_iter(b'\n', data).count() as u64)
+                    })
+                };
+                let n = if let Some(n) = state.counts_only().then(counted).flatten() {
                     state.add_lines(n);
                     Some(n)
                 } else if data.is_ascii() && memchr::memchr(b'\r', data).is_none() {
