@@ -1096,16 +1096,13 @@ impl Job<'_> {
         {
             if let Some(state) = d.fused() {
                 // a count reads no line: valid UTF-8 is all it asks (a
-                // line's `\r` or non-ASCII text changes nothing); ASCII is
-                // checked as the newlines are counted, in one pass
-                let counted = || {
-                    crate::simd::ascii_newlines(data).or_else(|| {
-                        simdutf8::basic::from_utf8(data)
-                            .is_ok()
-                            .then(|| memchr::memchr_iter(b'\n', data).count() as u64)
-                    })
+                // line's `\r` or non-ASCII text changes nothing)
+                let counted = if state.counts_only() {
+                    utf8_newlines(data)
+                } else {
+                    None
                 };
-                let n = if let Some(n) = state.counts_only().then(counted).flatten() {
+                let n = if let Some(n) = counted {
                     state.add_lines(n);
                     Some(n)
                 } else if data.is_ascii() && memchr::memchr(b'\r', data).is_none() {
@@ -1277,6 +1274,17 @@ fn recycle<'a>(spare: &mut Vec<Vec<Field<'a>>>, mut fields: Vec<Field<'a>>) {
 }
 
 /// The length of the longest line of `data` (whole lines).
+/// The newlines of `data` if it is valid UTF-8: ASCII checked as they are
+/// counted, in one pass ([`crate::simd::ascii_newlines`]); other text
+/// validated, then counted.
+fn utf8_newlines(data: &[u8]) -> Option<u64> {
+    crate::simd::ascii_newlines(data).or_else(|| {
+        simdutf8::basic::from_utf8(data)
+            .is_ok()
+            .then(|| memchr::memchr_iter(b'\n', data).count() as u64)
+    })
+}
+
 fn longest_line(data: &[u8]) -> usize {
     let mut start = 0;
     let mut longest = 0;
