@@ -156,6 +156,40 @@ fn pack(t: &[u8]) -> [u8; INLINE] {
     k
 }
 
+/// For a key of n bytes (n = 0..=16), the masks that keep the first n of
+/// 16 bytes read as two little-endian words.
+static MASKS: [[u64; 2]; INLINE + 1] = {
+    let mut m = [[0u64; 2]; INLINE + 1];
+    let mut n = 0;
+    while n <= INLINE {
+        let lo = if n >= 8 { u64::MAX } else { (1 << (8 * n)) - 1 };
+        let hi = match n {
+            0..=8 => 0,
+            16 => u64::MAX,
+            _ => (1 << (8 * (n - 8))) - 1,
+        };
+        m[n] = [lo, hi];
+        n += 1;
+    }
+    m
+};
+
+/// [`pack`] of `b[s..e]` from one 16-byte load at `s` and a mask for the
+/// length: none if that is past the end of `b` or over 16 bytes.
+#[inline(always)]
+fn pack_at(b: &[u8], s: usize, e: usize) -> Option<[u8; INLINE]> {
+    let w = b.get(s..s.checked_add(INLINE)?)?;
+    let &[lo_mask, hi_mask] = MASKS.get(e.checked_sub(s)?)?;
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&w[..8]);
+    hi.copy_from_slice(&w[8..]);
+    let mut k = [0u8; INLINE];
+    k[..8].copy_from_slice(&(u64::from_le_bytes(lo) & lo_mask).to_le_bytes());
+    k[8..].copy_from_slice(&(u64::from_le_bytes(hi) & hi_mask).to_le_bytes());
+    Some(k)
+}
+
 #[inline(always)]
 fn folded_multiply(a: u64, b: u64) -> u64 {
     let p = u128::from(a) * u128::from(b);
@@ -362,6 +396,25 @@ impl TextCounts {
         };
         self.insert(h, slot, first);
         true
+    }
+
+    /// [`TextCounts::add_at`] of `b[s..e]`, counted once. A key found
+    /// takes one 16-byte load from `s` and a mask for its length, no
+    /// branch on the length (the lengths of words in a text vary too much
+    /// for a branch on them to be guessed, and each wrong guess stalls the
+    /// loads of the words after it); near the end of `b`, a long key or a
+    /// new one goes the way of [`TextCounts::add_at`].
+    #[inline(always)]
+    pub fn add_span(&mut self, b: &[u8], s: usize, e: usize, first: Pos, room: bool) -> bool {
+        if let Some(k) = pack_at(b, s, e) {
+            let len = (e - s) as u64;
+            let h = self.hasher.inline(&k, len);
+            if let Some(slot) = self.table.find_mut(h, |x| x.holds(&k, len)) {
+                slot.bump(1);
+                return true;
+            }
+        }
+        self.add_at(&b[s..e], 1, first, room)
     }
 
     fn hash_bytes(&self, t: &[u8]) -> u64 {
@@ -895,6 +948,21 @@ mod tests {
         assert_eq!((s.count(), s.tag()), (3, 3));
     }
 
+    /// A key packed from a load and a mask is [`pack`] of its bytes, for
+    /// every start and length in a buffer of distinct bytes; none where
+    /// the load would pass the buffer's end or the key is long.
+    #[test]
+    fn textmap_pack_at_is_pack() {
+        let b: Vec<u8> = (1..=40u8).collect();
+        for s in 0..=b.len() {
+            for e in s..=b.len() {
+                let want = (s + INLINE <= b.len() && e - s <= INLINE).then(|| pack(&b[s..e]));
+                assert_eq!(pack_at(&b, s, e), want, "{s}..{e}");
+            }
+        }
+        assert_eq!(pack_at(&b, 5, 4), None);
+    }
+
     /// A key of every inline length is its bytes, zero-padded.
     #[test]
     fn textmap_pack_pads_every_length() {
@@ -1083,6 +1151,28 @@ mod tests {
             let mut want: Vec<(String, u64)> = naive.into_iter().collect();
             want.sort();
             prop_assert_eq!(got, want);
+        }
+
+        /// Keys added as spans of a buffer (one load and a mask, or the
+        /// plain way near its end) equal the same keys added as slices:
+        /// the counts, the first positions and the limit on new keys, for
+        /// every length on both sides of 16, anywhere in the buffer (the
+        /// packing itself: `textmap_pack_at_is_pack`).
+        #[test]
+        fn textmap_spans_equal_slices(
+            buf in prop::collection::vec(prop::sample::select(vec![b'\0', b'\0', b'a', b'\xc3']), 0..48),
+            spans in prop::collection::vec((0usize..48, 0usize..20), 0..300),
+            max in 0usize..40,
+        ) {
+            let (mut a, mut b) = (TextCounts::default(), TextCounts::default());
+            for (i, &(s, n)) in spans.iter().enumerate() {
+                let s = s.min(buf.len());
+                let e = (s + n).min(buf.len());
+                let first = i as Pos;
+                let took = a.add_span(&buf, s, e, first, a.len() < max);
+                prop_assert_eq!(took, b.add_at(&buf[s..e], 1, first, b.len() < max));
+            }
+            prop_assert_eq!(a.entries(), b.entries());
         }
 
         /// `sorted` orders exactly as count descending then `SortKey`.

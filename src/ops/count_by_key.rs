@@ -639,9 +639,9 @@ impl AggState for Counts {
         let (with, without) = if self.sealed || self.all_other {
             let limit = if self.all_other { 0 } else { self.limit.max };
             let (text, other) = (&mut self.text, &mut self.other);
-            crate::ops::split::ascii_words_lines(block, |t| {
+            crate::ops::split::ascii_words_spans(block, |s, e| {
                 let room = text.len() < limit;
-                if !text.add_at(t, 1, base + n, room) {
+                if !text.add_span(block, s, e, base + n, room) {
                     *other += 1;
                 }
                 n += 1;
@@ -649,8 +649,8 @@ impl AggState for Counts {
         } else {
             // the common case: every key is taken, nothing to decide
             let text = &mut self.text;
-            crate::ops::split::ascii_words_lines(block, |t| {
-                text.add_at(t, 1, base + n, true);
+            crate::ops::split::ascii_words_spans(block, |s, e| {
+                text.add_span(block, s, e, base + n, true);
                 n += 1;
             })
         };

@@ -177,6 +177,13 @@ fn ascii_words<'t>(s: &'t str, mut f: impl FnMut(&'t str)) {
 /// reverse) come out as masks too, read a bit at a time; a token may go
 /// on over the next 64 bytes.
 pub fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
+    ascii_words_spans(b, |s, e| f(&b[s..e]))
+}
+
+/// [`ascii_words_lines`], giving each token as where it starts and ends
+/// in `b` (so that a caller may read the bytes after it).
+#[inline(always)]
+pub fn ascii_words_spans(b: &[u8], mut f: impl FnMut(usize, usize)) -> (u64, u64) {
     /// No token goes on from the 64 bytes before.
     const NONE: usize = usize::MAX;
     let (mut with, mut without) = (0u64, 0u64);
@@ -225,7 +232,7 @@ pub fn ascii_words_lines(b: &[u8], mut f: impl FnMut(&[u8])) -> (u64, u64) {
                 at + k
             };
             open = NONE;
-            f(&b[s..e]);
+            f(s, e);
         }
         if starts != 0 {
             open = at + starts.trailing_zeros() as usize;
