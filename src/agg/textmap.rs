@@ -28,16 +28,19 @@ const LONG: u64 = 0xFF;
 /// Counts share their word with the length tag and the rank: 53 bits,
 /// saturating (9e15, more than any stream's line count).
 const COUNT_MASK: u64 = (1 << 53) - 1;
-/// Where the rank sits in a slot's `meta`.
-const RANK_SHIFT: u32 = 53;
+/// Where the rank sits in a slot's `meta` (the tag is its low byte).
+const RANK_SHIFT: u32 = 8;
+/// Where the count sits in a slot's `meta`: its top bits, so that adding
+/// one to a count that is at its saturation carries out of the word.
+const COUNT_SHIFT: u32 = 11;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// Inline: the key's bytes, zero-padded. Long: the arena offset and
     /// the length, little-endian.
     key: [u8; INLINE],
-    /// Length tag (top 8 bits: 0..=16 inline, [`LONG`]), the rank (3 bits)
-    /// and the count.
+    /// The count (top 53 bits), the rank (3 bits) and the length tag
+    /// (low 8 bits: 0..=16 inline, [`LONG`]).
     meta: u64,
 }
 
@@ -50,10 +53,15 @@ struct First {
     pos: Pos,
 }
 
+/// A slot's `meta`: the count saturates at [`COUNT_MASK`].
+fn meta(tag: u64, rank: Rank, count: u64) -> u64 {
+    (count.min(COUNT_MASK) << COUNT_SHIFT) | ((rank as u64) << RANK_SHIFT) | tag
+}
+
 impl Slot {
     #[inline(always)]
     fn tag(&self) -> u64 {
-        self.meta >> 56
+        self.meta & 0xFF
     }
 
     fn rank(&self) -> Rank {
@@ -75,21 +83,21 @@ impl Slot {
 
     #[inline(always)]
     fn count(&self) -> u64 {
-        self.meta & COUNT_MASK
+        self.meta >> COUNT_SHIFT
     }
 
     #[inline(always)]
     fn bump(&mut self, n: u64) {
         if n == 1 {
-            // the hot case (a word counted once): no carry leaves the count
-            // below its saturation
-            if self.meta & COUNT_MASK != COUNT_MASK {
-                self.meta += 1;
+            // the hot case (a word counted once): an add that carries out
+            // of the word finds the count at its saturation, and is dropped
+            if let Some(m) = self.meta.checked_add(1 << COUNT_SHIFT) {
+                self.meta = m;
             }
             return;
         }
         let c = self.count().saturating_add(n).min(COUNT_MASK);
-        self.meta = (self.meta & !COUNT_MASK) | c;
+        self.meta = (self.meta & ((1 << COUNT_SHIFT) - 1)) | (c << COUNT_SHIFT);
     }
 
     fn long_span(&self) -> (usize, usize) {
@@ -178,8 +186,8 @@ static MASKS: [[u64; 2]; INLINE + 1] = {
 /// length: none if that is past the end of `b` or over 16 bytes.
 #[inline(always)]
 fn pack_at(b: &[u8], s: usize, e: usize) -> Option<[u8; INLINE]> {
-    let w = b.get(s..s.checked_add(INLINE)?)?;
-    let &[lo_mask, hi_mask] = MASKS.get(e.checked_sub(s)?)?;
+    let w = b.get(s..)?.get(..INLINE)?;
+    let &[lo_mask, hi_mask] = MASKS.get(e.wrapping_sub(s))?;
     let mut lo = [0u8; 8];
     let mut hi = [0u8; 8];
     lo.copy_from_slice(&w[..8]);
@@ -200,7 +208,7 @@ fn folded_multiply(a: u64, b: u64) -> u64 {
 /// borrow them while the table is borrowed mutably.
 #[derive(Debug, Clone)]
 struct Hasher {
-    seeds: [u64; 4],
+    seeds: [u64; 2],
     long: foldhash::fast::RandomState,
 }
 
@@ -213,7 +221,7 @@ impl Hasher {
     fn get() -> &'static Hasher {
         HASHER.get_or_init(|| {
             let long = foldhash::fast::RandomState::default();
-            let seeds = [1u64, 2, 3, 4].map(|i| long.hash_one(i) | 1);
+            let seeds = [1u64, 2].map(|i| long.hash_one(i) | 1);
             Hasher { seeds, long }
         })
     }
@@ -225,8 +233,10 @@ impl Hasher {
         lo.copy_from_slice(&k[..8]);
         hi.copy_from_slice(&k[8..]);
         let s = &self.seeds;
-        let x = folded_multiply(u64::from_le_bytes(lo) ^ s[0], u64::from_le_bytes(hi) ^ s[1]);
-        folded_multiply(x ^ s[2], len ^ s[3])
+        folded_multiply(
+            u64::from_le_bytes(lo) ^ s[0],
+            u64::from_le_bytes(hi) ^ s[1] ^ (len << 56),
+        )
     }
 
     fn slot(&self, s: &Slot, arena: &[u8]) -> u64 {
@@ -392,7 +402,7 @@ impl TextCounts {
         }
         let slot = Slot {
             key: k,
-            meta: (len << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
+            meta: meta(len, rank, n),
         };
         self.insert(h, slot, first);
         true
@@ -407,7 +417,7 @@ impl TextCounts {
     #[inline(always)]
     pub fn add_span(&mut self, b: &[u8], s: usize, e: usize, first: Pos, room: bool) -> bool {
         if let Some(k) = pack_at(b, s, e) {
-            let len = (e - s) as u64;
+            let len = e.wrapping_sub(s) as u64;
             let h = self.hasher.inline(&k, len);
             if let Some(slot) = self.table.find_mut(h, |x| x.holds(&k, len)) {
                 slot.bump(1);
@@ -470,7 +480,7 @@ impl TextCounts {
         let key = self.store_long(t);
         let slot = Slot {
             key,
-            meta: (LONG << 56) | ((rank as u64) << RANK_SHIFT) | n.min(COUNT_MASK),
+            meta: meta(LONG, rank, n),
         };
         self.insert(h, slot, first);
         true
@@ -544,7 +554,7 @@ impl TextCounts {
             }
             let theirs = Slot {
                 key: f.key,
-                meta: LONG << 56,
+                meta: LONG,
             };
             let t = theirs.bytes(&other.arena);
             let h = self.hash_bytes(t);
@@ -609,7 +619,7 @@ impl TextCounts {
             .filter(|f| {
                 let s = Slot {
                     key: f.key,
-                    meta: f.tag << 56,
+                    meta: f.tag,
                 };
                 let h = hasher.slot(&s, arena);
                 table
@@ -630,7 +640,7 @@ impl TextCounts {
             let h = self.hasher.slot(s, &self.arena);
             let zero = Slot {
                 key: s.key,
-                meta: s.meta & !COUNT_MASK,
+                meta: s.meta & ((1 << COUNT_SHIFT) - 1),
             };
             let (arena, hasher) = (&t.arena, t.hasher);
             t.table.insert_unique(h, zero, |s| hasher.slot(s, arena));
@@ -713,9 +723,7 @@ impl TextCounts {
                 self.table
                     .find(h, |o| o.tag() == LONG && o.bytes(mine) == key)
             }
-            _ => self
-                .table
-                .find(h, |o| o.key == s.key && o.meta >> 56 == s.meta >> 56),
+            _ => self.table.find(h, |o| o.key == s.key && o.tag() == s.tag()),
         }
     }
 
@@ -932,7 +940,7 @@ mod tests {
     /// length tag and the rank beside it alone.
     #[test]
     fn textmap_counts_saturate_in_place() {
-        let meta = (3 << 56) | ((Rank::Float as u64) << RANK_SHIFT) | (COUNT_MASK - 1);
+        let meta = meta(3, Rank::Float, COUNT_MASK - 1);
         let mut s = Slot {
             key: pack(b"abc"),
             meta,
@@ -942,7 +950,7 @@ mod tests {
             assert_eq!(s.count(), COUNT_MASK);
             assert_eq!((s.tag(), s.rank()), (3, Rank::Float));
         }
-        s.meta = 3 << 56;
+        s.meta = 3;
         s.bump(1);
         s.bump(2);
         assert_eq!((s.count(), s.tag()), (3, 3));
