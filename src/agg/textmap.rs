@@ -226,6 +226,10 @@ impl Hasher {
         })
     }
 
+    /// An inline key's hash: one folded multiply of its two halves, each
+    /// with a seed, the length in the top byte (a zero byte in a key
+    /// shorter than 16, so that "a" and "a\0" hash apart); keys that
+    /// collide are told apart by their slots' compare.
     #[inline(always)]
     fn inline(&self, k: &[u8; INLINE], len: u64) -> u64 {
         let mut lo = [0u8; 8];
