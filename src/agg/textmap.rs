@@ -33,6 +33,8 @@ const RANK_SHIFT: u32 = 8;
 /// Where the count sits in a slot's `meta`: its top bits, so that adding
 /// one to a count that is at its saturation carries out of the word.
 const COUNT_SHIFT: u32 = 11;
+/// The tag and the rank: a slot's `meta` without its count.
+const NOT_COUNT: u64 = (1 << COUNT_SHIFT) - 1;
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
@@ -97,7 +99,7 @@ impl Slot {
             return;
         }
         let c = self.count().saturating_add(n).min(COUNT_MASK);
-        self.meta = (self.meta & ((1 << COUNT_SHIFT) - 1)) | (c << COUNT_SHIFT);
+        self.meta = (self.meta & NOT_COUNT) | (c << COUNT_SHIFT);
     }
 
     fn long_span(&self) -> (usize, usize) {
@@ -644,7 +646,7 @@ impl TextCounts {
             let h = self.hasher.slot(s, &self.arena);
             let zero = Slot {
                 key: s.key,
-                meta: s.meta & ((1 << COUNT_SHIFT) - 1),
+                meta: s.meta & NOT_COUNT,
             };
             let (arena, hasher) = (&t.arena, t.hasher);
             t.table.insert_unique(h, zero, |s| hasher.slot(s, arena));

@@ -1273,7 +1273,6 @@ fn recycle<'a>(spare: &mut Vec<Vec<Field<'a>>>, mut fields: Vec<Field<'a>>) {
     }
 }
 
-/// The length of the longest line of `data` (whole lines).
 /// The newlines of `data` if it is valid UTF-8: ASCII checked as they are
 /// counted, in one pass ([`crate::simd::ascii_newlines`]); other text
 /// validated, then counted.
@@ -1285,6 +1284,7 @@ fn utf8_newlines(data: &[u8]) -> Option<u64> {
     })
 }
 
+/// The length of the longest line of `data` (whole lines).
 fn longest_line(data: &[u8]) -> usize {
     let mut start = 0;
     let mut longest = 0;
