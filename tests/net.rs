@@ -506,3 +506,77 @@ fn net_exit_on_row_ends_without_a_row_with_1() {
     assert_eq!(out.stdout, "");
     assert!(peer.join().expect("peer thread"));
 }
+
+/// A live word count whose 100 ms batches close with tens of thousands of
+/// rows: the workers are woken ahead of each batch's end for its close
+/// (the engine's `wake_at`), which must neither lose nor double a word,
+/// nor keep the run from ending.
+#[test]
+fn net_tcp_live_batches_with_many_rows_count_every_word() {
+    let (l, port) = server();
+    let rounds = 16u64;
+    let server = std::thread::spawn(move || {
+        let Some(mut s) = accept_within(&l, Duration::from_secs(10)) else {
+            return false;
+        };
+        for r in 0..rounds {
+            let mut text = String::new();
+            for i in 0..20_000u64 {
+                text.push_str(&format!("w{} r{r}\n", (i * 7 + r) % 30_000));
+            }
+            if s.write_all(text.as_bytes()).is_err() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        true
+    });
+    let src = format!("tcp://127.0.0.1:{port}");
+    let out = spate([
+        "-i",
+        &src,
+        "-b",
+        "100ms",
+        "--threads",
+        "2",
+        "--stats",
+        "-o",
+        "tsv",
+        "split",
+        "then",
+        "count-by-key",
+    ])
+    .timeout(Duration::from_secs(60))
+    .run();
+    assert!(server.join().expect("server thread"), "the server served");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut want: HashMap<String, u64> = HashMap::new();
+    for r in 0..rounds {
+        for i in 0..20_000u64 {
+            *want
+                .entry(format!("w{}", (i * 7 + r) % 30_000))
+                .or_insert(0) += 1;
+        }
+        want.insert(format!("r{r}"), 20_000);
+    }
+    assert!(
+        counts_by_key(&out.stdout) == want,
+        "every word counted once"
+    );
+    // several batches closed with many rows, so the next ones woke early
+    let big = out
+        .stderr
+        .lines()
+        .filter_map(|l| {
+            l.split(" rows=")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .filter(|&rows| rows >= 8192)
+        .count();
+    assert!(big >= 2, "batches with many rows: {big}\n{}", out.stderr);
+    assert!(out.stderr.contains("total_dropped=0"), "{}", out.stderr);
+}

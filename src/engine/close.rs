@@ -279,6 +279,7 @@ impl Engine<'_> {
     /// `--exit-on-row` stops at the first one with a row.
     fn printed(&mut self, rows: usize) {
         self.emitted += 1;
+        self.big_close = rows >= crate::agg::textmap::PAR_ROWS;
         if rows > 0 {
             self.wrote_row = true;
         }

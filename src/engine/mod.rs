@@ -31,6 +31,17 @@ use crate::sink::{BatchOut, Formatter};
 use crate::source::{Chunk, LineTimes, Mark, Msg, PartitionOffset, Roster};
 use crate::timestamp::Nanos;
 
+/// How long before a processing-time batch's end the workers are woken
+/// for its close, when the batch before it closed with many rows
+/// ([`Work::wake`]): T4 (2,000,000 lines/s, 100 ms batches of 50,000
+/// distinct words) closed in 7.3 ms (median) without, 4.8-5.3 ms with 2 to
+/// 8 ms ahead.
+const WAKE_AHEAD: Nanos = 4_000_000;
+/// The longest the workers stay awake for one close.
+const WAKE_MOST: Duration = Duration::from_millis(40);
+/// Only batches at least this many times [`WAKE_AHEAD`] long wake their
+/// workers early (at most a twentieth of the time spent awake waiting).
+const WAKE_SHARE: i64 = 20;
 use parallel::{Limits, PAR_MIN_BYTES, Partial, Work, nth_line_end};
 use seen::Seen;
 
@@ -186,6 +197,9 @@ pub struct Engine<'r> {
     span: Option<Nanos>,
     /// When the last batch closed (the run's start before the first).
     last_close: Nanos,
+    /// The last batch written had many rows (its close ran on the pool):
+    /// the workers are woken ahead of the next one's end.
+    big_close: bool,
     /// The first batch's start (`window all`'s, with `--with-start`).
     first_start: Option<Nanos>,
     /// `--state`: where the state goes after each step that wrote.
@@ -247,6 +261,7 @@ impl<'r> Engine<'r> {
             batcher: batch::batcher(batching, now()),
             span: batching.interval().map(nanos),
             last_close: now(),
+            big_close: false,
             first_start: None,
             counts: Counts::default(),
             pending: Pending::default(),
@@ -381,7 +396,8 @@ impl<'r> Engine<'r> {
                 let left = COMMIT_EVERY.saturating_sub(self.last_commit.elapsed());
                 now().saturating_add(nanos(left))
             });
-            let deadline = [self.batcher.deadline(), stop_at, commit_at]
+            let wake_at = self.wake_at();
+            let deadline = [self.batcher.deadline(), stop_at, commit_at, wake_at]
                 .into_iter()
                 .flatten()
                 .min();
@@ -412,8 +428,15 @@ impl<'r> Engine<'r> {
                 self.drain(rx)?;
                 break;
             }
+            if wake_at.is_some_and(|w| t >= w) {
+                self.work.wake(WAKE_MOST);
+            }
             let due = self.batcher.due(Some(t));
+            let closing = !due.is_empty();
             self.close_due(due)?;
+            if closing {
+                self.work.rest();
+            }
             match ev {
                 Event::Msg(Msg::Chunk(c)) => {
                     let (group, ended) = self.gather(c, rx);
@@ -631,6 +654,16 @@ impl<'r> Engine<'r> {
                 None => known.push(o),
             }
         }
+    }
+
+    /// When to wake the workers for the open batch's close: [`WAKE_AHEAD`]
+    /// before its end on the wall clock, when the batch before it closed
+    /// with many rows and batches are long enough (processing time only).
+    fn wake_at(&self) -> Option<Nanos> {
+        let end = self.batcher.deadline()?;
+        let long = self.span? >= WAKE_SHARE * WAKE_AHEAD;
+        (long && self.big_close && self.work.pool.is_some() && !self.work.is_awake())
+            .then(|| end.saturating_sub(WAKE_AHEAD))
     }
 
     /// Input was read since the state was last handed over.
