@@ -11,6 +11,14 @@ mod imp {
         zeroed_m128i,
     };
 
+    /// Asks for the cache line of `b`'s first byte.
+    #[inline(always)]
+    pub fn prefetch(b: &[u8]) {
+        if let Some(first) = b.first() {
+            safe_arch::prefetch_t0(first);
+        }
+    }
+
     #[inline(always)]
     pub fn eq16(b: &[u8; 16], c: u8) -> u16 {
         let v = load_unaligned_m128i(b);
@@ -67,6 +75,9 @@ mod imp {
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     #[inline(always)]
+    pub fn prefetch(_b: &[u8]) {}
+
+    #[inline(always)]
     fn mask(b: &[u8; 16], f: impl Fn(u8) -> bool) -> u16 {
         let mut m = 0u16;
         for (k, &c) in b.iter().enumerate() {
@@ -89,6 +100,13 @@ mod imp {
         b.is_ascii()
             .then(|| b.iter().filter(|&&c| c == b'\n').count() as u64)
     }
+}
+
+/// Asks for the cache line holding the start of `b`, to be read soon (a
+/// hint: nothing on targets other than x86-64).
+#[inline(always)]
+pub fn prefetch(b: &[u8]) {
+    imp::prefetch(b);
 }
 
 /// The bytes equal to `c`.
@@ -185,6 +203,15 @@ impl Iterator for Newlines<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefetch_takes_any_slice() {
+        // a hint only: nothing to see, and no byte to ask for in an empty one
+        prefetch(b"");
+        prefetch(b"a key");
+        prefetch(&[0u8; 4096][4095..]);
+    }
+
     use proptest::prelude::*;
 
     proptest! {

@@ -152,7 +152,10 @@ impl Work {
     /// the pool, and a thread that has slept a while can take milliseconds
     /// to run again on a virtual machine (its idle core is halted and must
     /// be woken by the host: 1.4-2.3 ms median, up to 5 ms, on this
-    /// project's 2-core machine), which the close would wait for.
+    /// project's 2-core machine), which the close would wait for. Called
+    /// between steps, when nothing on the pool waits on a join: a thread
+    /// waiting on one could take its keep-awake job there, and its wait
+    /// would last as long.
     pub(super) fn wake(&mut self, most: Duration) {
         if let (Some(pool), None) = (&self.pool, &self.awake) {
             self.awake = Some(keep_awake(pool, most));
