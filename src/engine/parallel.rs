@@ -616,8 +616,9 @@ impl Work {
 struct Awake {
     /// Set: they may sleep again.
     rest: AtomicBool,
-    /// How many are awake now.
-    running: AtomicUsize,
+    /// How many have woken, and how many of those have gone back to sleep.
+    woken: AtomicUsize,
+    slept: AtomicUsize,
 }
 
 /// Keeps every thread of `pool` running until told to rest, or for `most`
@@ -626,18 +627,19 @@ struct Awake {
 fn keep_awake(pool: &rayon::ThreadPool, most: Duration) -> Arc<Awake> {
     let awake = Arc::new(Awake {
         rest: AtomicBool::new(false),
-        running: AtomicUsize::new(0),
+        woken: AtomicUsize::new(0),
+        slept: AtomicUsize::new(0),
     });
     let a = Arc::clone(&awake);
     pool.spawn_broadcast(move |_| {
-        a.running.fetch_add(1, AtomicOrdering::Relaxed);
+        a.woken.fetch_add(1, AtomicOrdering::Relaxed);
         let woke = Instant::now();
         while !a.rest.load(AtomicOrdering::Relaxed) && woke.elapsed() < most {
             if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
                 std::thread::yield_now();
             }
         }
-        a.running.fetch_sub(1, AtomicOrdering::Relaxed);
+        a.slept.fetch_add(1, AtomicOrdering::Relaxed);
     });
     awake
 }
@@ -1408,11 +1410,11 @@ mod tests {
         assert_eq!(parts.len(), 2);
     }
 
-    /// Waits up to 10 s for `running` to reach `n`.
-    fn reaches(a: &Awake, n: usize) -> bool {
+    /// Waits up to 10 s for `count` to reach `n`.
+    fn reaches(count: &AtomicUsize, n: usize) -> bool {
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(10) {
-            if a.running.load(AtomicOrdering::Relaxed) == n {
+            if count.load(AtomicOrdering::Relaxed) == n {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(1));
@@ -1429,19 +1431,19 @@ mod tests {
             .build()
             .expect("a two-thread pool");
         let a = keep_awake(&pool, Duration::from_secs(60));
-        assert!(reaches(&a, 2), "both threads awake");
+        assert!(reaches(&a.woken, 2), "both threads awake");
         let sum: u64 = pool.install(|| (1..=100_000u64).into_par_iter().sum());
         assert_eq!(sum, 5_000_050_000);
         let (x, y) = pool.install(|| rayon::join(|| 1, || 2));
         assert_eq!((x, y), (1, 2));
         // the work was taken while they were awake, not after
-        assert_eq!(a.running.load(AtomicOrdering::Relaxed), 2);
+        assert_eq!(a.slept.load(AtomicOrdering::Relaxed), 0);
         a.rest.store(true, AtomicOrdering::Relaxed);
-        assert!(reaches(&a, 0), "told to rest, both sleep");
+        assert!(reaches(&a.slept, 2), "told to rest, both sleep");
         // not told: for `most` at most
-        let b = keep_awake(&pool, Duration::from_millis(300));
-        assert!(reaches(&b, 2), "both threads awake");
-        assert!(reaches(&b, 0), "both sleep after their time");
+        let b = keep_awake(&pool, Duration::from_millis(50));
+        assert!(reaches(&b.slept, 2), "both sleep after their time");
+        assert_eq!(b.woken.load(AtomicOrdering::Relaxed), 2);
         assert!(!b.rest.load(AtomicOrdering::Relaxed));
     }
 
