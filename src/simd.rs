@@ -203,6 +203,7 @@ impl Iterator for Newlines<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn prefetch_takes_any_slice() {
@@ -211,8 +212,6 @@ mod tests {
         prefetch(b"a key");
         prefetch(&[0u8; 4096][4095..]);
     }
-
-    use proptest::prelude::*;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(5_000))]

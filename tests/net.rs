@@ -575,7 +575,7 @@ fn net_tcp_live_batches_with_many_rows_count_every_word() {
                 .parse::<u64>()
                 .ok()
         })
-        .filter(|&rows| rows >= 8192)
+        .filter(|&rows| rows >= spate::agg::textmap::PAR_ROWS as u64)
         .count();
     assert!(big >= 2, "batches with many rows: {big}\n{}", out.stderr);
     assert!(out.stderr.contains("total_dropped=0"), "{}", out.stderr);
