@@ -425,6 +425,94 @@ fn inputs_pipe_chunks_gathered_keep_counts_and_order() {
 }
 
 /// `prefix` and a zero-padded number, one a line, `n` lines.
+/// A file of many chunks, through maps (`-i`, `< FILE`) and through a
+/// decoder: the engine takes the chunks queued behind a full one into one
+/// step, each cut into parts as on its own, and a line longer than a chunk
+/// (cut, read the plain way) among them. Every line is counted once, as on
+/// one thread, and a chain with no aggregation keeps the input's order.
+#[test]
+fn inputs_file_chunks_gathered_keep_counts_and_order() {
+    const LINES: usize = 500_000;
+    let mut input = String::new();
+    for i in 0..LINES {
+        if i == LINES / 2 {
+            // past --max-line-bytes (1 MiB): cut, its first MiB counted
+            input.push_str(&"q ".repeat(600_000));
+            input.push('\n');
+        }
+        input.push_str(&format!("w{} v{} padding-{}\n", i % 1000, i % 7919, i % 3));
+    }
+    assert!(input.len() > 11 << 20, "{} bytes", input.len());
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("lines.txt");
+    std::fs::write(&plain, &input).unwrap();
+    let packed = dir.path().join("lines.txt.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(input.as_bytes()).unwrap();
+    std::fs::write(&packed, gz.finish().unwrap()).unwrap();
+    let count = ["-b", "eof", "-o", "tsv", "split", "then", "count-by-key"];
+    let run = |threads: &str, path: &std::path::Path, redirect: bool, chain: &[&str]| {
+        let mut args = vec!["--threads", threads];
+        let name = path.to_str().unwrap();
+        if !redirect {
+            args.extend(["-i", name]);
+        }
+        args.extend(chain);
+        let mut r = spate(&args).timeout(Duration::from_secs(120));
+        if redirect {
+            r = r.stdin_file(std::fs::File::open(path).unwrap());
+        }
+        let out = r.run();
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("1 cut"), "{args:?}: {}", out.stderr);
+        tsv_body(&out.stdout)
+    };
+    let one = run("1", &plain, false, &count);
+    let mut seen = 0;
+    for r in &one {
+        let (key, n) = r.split_once('\t').expect("key and count");
+        let n: usize = n.parse().expect("a count");
+        let want = match key.as_bytes()[0] {
+            b'w' => LINES / 1000,
+            b'v' => {
+                let k: usize = key[1..].parse().expect("a number");
+                LINES / 7919 + usize::from(k < LINES % 7919)
+            }
+            b'p' => {
+                let k: usize = key[8..].parse().expect("a number");
+                LINES / 3 + usize::from(k < LINES % 3)
+            }
+            _ => continue,
+        };
+        assert_eq!(n, want, "{key}");
+        seen += n;
+    }
+    assert_eq!(seen, 3 * LINES);
+    assert!(one.contains(&"q\t524288".to_string()), "{:?}", &one[..3]);
+    for (path, redirect) in [(&plain, false), (&plain, true), (&packed, false)] {
+        let two = run("2", path, redirect, &count);
+        assert!(
+            one == two,
+            "{path:?} (redirected: {redirect}): two threads differ"
+        );
+    }
+    let grep = ["-b", "eof", "-o", "tsv", "grep", "w17 "];
+    let want: Vec<String> = input
+        .lines()
+        .filter(|l| l.contains("w17 "))
+        .map(String::from)
+        .collect();
+    assert!(want.len() > 100);
+    let got = run("2", &plain, false, &grep);
+    let first = got.iter().zip(&want).position(|(g, w)| g != w);
+    assert!(
+        got.len() == want.len() && first.is_none(),
+        "{} lines for {}; first difference at {first:?}",
+        got.len(),
+        want.len()
+    );
+}
+
 fn numbered_lines(prefix: &str, n: usize) -> String {
     (0..n).map(|i| format!("{prefix}{i:07}\n")).collect()
 }
