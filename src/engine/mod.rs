@@ -28,7 +28,7 @@ use crate::batch::{
 };
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
-use crate::source::{CHANNEL_CHUNKS, Chunk, LineTimes, Mark, Msg, PartitionOffset, Roster};
+use crate::source::{Chunk, LineTimes, Mark, Msg, PartitionOffset, Roster};
 use crate::timestamp::Nanos;
 
 /// How long before a processing-time batch's end the workers are woken
@@ -50,18 +50,11 @@ use seen::Seen;
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// SIGTERM's number: with `--state` it suspends instead of draining.
 const SIGTERM: i32 = 15;
-/// The most queued input one step takes ([`Engine::gather`]).
-const GATHER_MOST: usize = 4 << 20;
-/// What a step takes behind a small chunk (a pipe's read), and before a
-/// batch's end while the workers' speed is not known yet.
+/// How much queued input [`Engine::gather`] takes behind a small chunk.
 const GATHER_BYTES: usize = 1 << 18;
-/// Chunks queued from which a live input is behind, and a step takes
-/// more than one full chunk ([`Engine::gather`]).
-const BEHIND_CHUNKS: usize = CHANNEL_CHUNKS / 2;
-/// Before a batch's end, a step takes what the workers are expected to
-/// finish this long (nanoseconds) before it: before they are woken for
-/// its close ([`WAKE_AHEAD`]), with a millisecond to spare.
-const GATHER_MARGIN: Nanos = WAKE_AHEAD + 1_000_000;
+/// How much queued input [`Engine::gather`] takes behind a full chunk
+/// when no batch end is to be met (`-b eof`).
+const GATHER_MOST: usize = 4 << 20;
 /// `--speed`: lines processed between two looks at the clock.
 const PACE_LINES: u64 = 64;
 
@@ -210,9 +203,6 @@ pub struct Engine<'r> {
     /// The last batch written had many rows (its close ran on the pool):
     /// the workers are woken ahead of the next one's end.
     big_close: bool,
-    /// The steps' time per byte of input (nanoseconds, averaged over the
-    /// last few), once a step of [`PAR_MIN_BYTES`] or more has run.
-    step_rate: Option<f64>,
     /// The first batch's start (`window all`'s, with `--with-start`).
     first_start: Option<Nanos>,
     /// `--state`: where the state goes after each step that wrote.
@@ -275,7 +265,6 @@ impl<'r> Engine<'r> {
             span: batching.interval().map(nanos),
             last_close: now(),
             big_close: false,
-            step_rate: None,
             first_start: None,
             counts: Counts::default(),
             pending: Pending::default(),
@@ -824,10 +813,9 @@ impl<'r> Engine<'r> {
     /// [`GATHER_BYTES`]. Each step hands its parts to the pool and waits for
     /// the last, so a step of several 1 MiB chunks spends less of its time
     /// waking the workers and waiting for them: behind a full chunk, up to
-    /// [`Engine::gather_most`] when no batch end is to be met (`-b eof`) or
-    /// the input is behind (T1 on two cores in 0.88x the time; a live word
-    /// count fed as fast as it goes, 9.0 -> 12.0M lines/s). Returns the
-    /// group and the message that ended it, if one did.
+    /// [`GATHER_MOST`] when no batch end is to be met (`-b eof`; T1 on two
+    /// cores in 0.88x the time). Returns the group and the message that
+    /// ended it, if one did.
     fn gather(&self, first: Chunk, rx: &Receiver<Msg>) -> (Vec<Chunk>, Option<Msg>) {
         let mut total = first.data.len();
         let source = first.source;
@@ -838,16 +826,15 @@ impl<'r> Engine<'r> {
         // not past the open batch's end: what is taken after it belongs
         // to the next batch, as it would one chunk at a time
         let end = self.batcher.deadline();
-        // behind a full chunk of a live stream that keeps up (less than
-        // half the channel queued), none: taking what came in meanwhile
-        // made T4's closes at 2M lines/s about 1 ms slower (median), though
-        // no step ran past a batch's end
-        let most = if total < PAR_MIN_BYTES {
-            GATHER_BYTES
-        } else if end.is_none() || rx.len() >= BEHIND_CHUNKS {
-            self.gather_most(end)
-        } else {
-            0
+        // behind a full chunk before a batch's end, none: in a live word
+        // count, steps of what was queued (up to 4 MiB, kept to what the
+        // workers would finish 5 ms before the end) took 9.0 -> 12.0M
+        // lines/s as fast as fed, but the delay's p99 at 2M lines/s 1-2 ms
+        // higher (60 s runs, interleaved)
+        let most = match (total < PAR_MIN_BYTES, end) {
+            (true, _) => GATHER_BYTES,
+            (false, None) => GATHER_MOST,
+            (false, Some(_)) => 0,
         };
         while total < most && end.is_none_or(|end| now() < end) {
             match rx.try_recv() {
@@ -860,26 +847,6 @@ impl<'r> Engine<'r> {
             }
         }
         (group, None)
-    }
-
-    /// How much input one step may take: [`GATHER_MOST`]; before the end
-    /// of a batch (processing time), what the workers are expected to
-    /// finish [`GATHER_MARGIN`] before it, at their speed in the steps so
-    /// far ([`GATHER_BYTES`] until it is known): a step that runs past a
-    /// batch's end holds up its close.
-    fn gather_most(&self, end: Option<Nanos>) -> usize {
-        let Some(end) = end else {
-            return GATHER_MOST;
-        };
-        let Some(rate) = self.step_rate else {
-            return GATHER_BYTES;
-        };
-        let left = end.saturating_sub(now()).saturating_sub(GATHER_MARGIN);
-        if left <= 0 {
-            return 0;
-        }
-        // (a float to an integer saturates)
-        ((left as f64 / rate.max(f64::MIN_POSITIVE)) as usize).min(GATHER_MOST)
     }
 
     /// Processes a group made by [`Engine::gather`]: each chunk cut into
@@ -957,7 +924,6 @@ impl<'r> Engine<'r> {
                 None => now(),
             },
         };
-        let bytes: usize = parts.iter().map(|p| p.len()).sum();
         let out = self.work.step(
             self.chain,
             limits,
@@ -966,10 +932,6 @@ impl<'r> Engine<'r> {
             cuts,
             self.batcher.event().map(|r| (r, times)),
         );
-        if bytes >= PAR_MIN_BYTES {
-            let rate = t0.elapsed().as_nanos() as f64 / bytes as f64;
-            self.step_rate = Some(self.step_rate.map_or(rate, |r| 0.75 * r + 0.25 * rate));
-        }
         for (end, n) in out.lines_by_end {
             self.pending.add(end, n);
         }
