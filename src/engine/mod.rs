@@ -870,10 +870,9 @@ impl<'r> Engine<'r> {
         let mut parts: Vec<&[u8]> = Vec::new();
         let mut cuts: Vec<bool> = Vec::new();
         for c in &group {
-            let cut = self.work.parts(self.chain, source, &c.data[..], false);
-            let n = cut.len();
-            parts.extend(cut);
-            cuts.extend((1..=n).map(|i| i == n && c.last_cut));
+            let (p, k) = self.parts_of(source, &c.data[..], c.last_cut);
+            parts.extend(p);
+            cuts.extend(k);
         }
         self.step(source, parts, cuts, None)?;
         if let Some(last) = group.last() {
@@ -893,6 +892,19 @@ impl<'r> Engine<'r> {
         last_cut: bool,
         times: Option<&LineTimes>,
     ) -> Result<(), Stop> {
+        let (parts, cuts) = self.parts_of(source, data, last_cut);
+        self.step(source, parts, cuts, times)
+    }
+
+    /// One chunk's parts for the workers ([`Work::parts`]), and for each
+    /// whether its last line was cut by the reader: only the last part's
+    /// can be, when the chunk's was.
+    fn parts_of<'d>(
+        &self,
+        source: u32,
+        data: &'d [u8],
+        last_cut: bool,
+    ) -> (Vec<&'d [u8]>, Vec<bool>) {
         let parts = self
             .work
             .parts(self.chain, source, data, self.batcher.event().is_some());
@@ -900,7 +912,7 @@ impl<'r> Engine<'r> {
         if let Some(c) = cuts.last_mut() {
             *c = last_cut;
         }
-        self.step(source, parts, cuts, times)
+        (parts, cuts)
     }
 
     /// One parallel step over parts of one source, then what it made due
