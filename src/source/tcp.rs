@@ -138,6 +138,14 @@ pub(super) fn is_reset(e: &io::Error) -> bool {
 /// bounds how late a batch closes when data arrives in bursts (a 1 MiB read
 /// is about 3 ms of work on two cores, 256 KiB under 1 ms).
 const SOCKET_READ_BYTES: usize = 256 * 1024;
+/// The most one socket read takes after [`BEHIND_READS`] reads in a row
+/// each filled what it was offered: the sender is ahead, more is waiting
+/// in the socket, and fewer, larger chunks keep up with it.
+const SOCKET_BEHIND_BYTES: usize = 1 << 20;
+/// How many full reads in a row tell a sender that stays ahead from a
+/// burst: a sender paced at 100 sends a second (1 MB each at 2M lines
+/// a second) fills four reads at most.
+const BEHIND_READS: u32 = 4;
 
 /// A connection read to its end: a read error ends it like a close (kept
 /// in `error`), so that `read_chunks` delivers the partial last line
@@ -150,6 +158,8 @@ pub(super) struct Conn<R> {
     /// stopped listening).
     pub ended: bool,
     pub error: Option<io::Error>,
+    /// Reads in a row that filled what they were offered.
+    full: u32,
 }
 
 impl<R: Read> Conn<R> {
@@ -159,6 +169,7 @@ impl<R: Read> Conn<R> {
             bytes: 0,
             ended: false,
             error: None,
+            full: 0,
         }
     }
 }
@@ -168,7 +179,12 @@ impl<R: Read> Read for Conn<R> {
         if self.ended {
             return Ok(0);
         }
-        let most = buf.len().min(SOCKET_READ_BYTES);
+        let most = if self.full >= BEHIND_READS {
+            SOCKET_BEHIND_BYTES
+        } else {
+            SOCKET_READ_BYTES
+        };
+        let most = buf.len().min(most);
         let buf = &mut buf[..most];
         loop {
             match self.inner.read(buf) {
@@ -177,6 +193,7 @@ impl<R: Read> Read for Conn<R> {
                     return Ok(0);
                 }
                 Ok(n) => {
+                    self.full = if n == most { self.full + 1 } else { 0 };
                     self.bytes += n as u64;
                     super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                     return Ok(n);
@@ -259,6 +276,63 @@ mod tests {
             })
             .collect();
         (data, conn)
+    }
+
+    /// A sender with `waiting` bytes in the socket at each read, noting
+    /// how much each read offered.
+    struct Ahead {
+        waiting: Vec<usize>,
+        offered: Vec<usize>,
+    }
+
+    impl Read for Ahead {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.offered.push(buf.len());
+            let n = if self.waiting.is_empty() {
+                0
+            } else {
+                self.waiting.remove(0).min(buf.len())
+            };
+            buf[..n].fill(b'x');
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn tcp_reads_grow_while_the_sender_stays_ahead() {
+        let lots = 8 << 20;
+        // four full reads, then larger ones while they fill; a read that
+        // does not fill (a burst's end) goes back to the usual size
+        let waiting = vec![lots, lots, lots, lots, lots, lots, 1000, lots, lots];
+        let mut conn = Conn::new(Ahead {
+            waiting,
+            offered: Vec::new(),
+        });
+        let mut buf = vec![0u8; 4 << 20];
+        let mut got = Vec::new();
+        while let Ok(n @ 1..) = conn.read(&mut buf) {
+            got.push(n);
+        }
+        let (small, large) = (SOCKET_READ_BYTES, SOCKET_BEHIND_BYTES);
+        assert_eq!(
+            got,
+            [small, small, small, small, large, large, 1000, small, small]
+        );
+        assert_eq!(conn.inner.offered[4..7], [large, large, large]);
+        assert_eq!(
+            conn.bytes,
+            (4 * small + 2 * large + 1000 + 2 * small) as u64
+        );
+        // a paced sender's burst of four reads and a bit is read as before
+        let mut conn = Conn::new(Ahead {
+            waiting: vec![small, small, small, small, 50_000, small],
+            offered: Vec::new(),
+        });
+        let mut got = Vec::new();
+        while let Ok(n @ 1..) = conn.read(&mut buf) {
+            got.push(n);
+        }
+        assert_eq!(got, [small, small, small, small, 50_000, small]);
     }
 
     #[test]
