@@ -193,7 +193,11 @@ impl<R: Read> Read for Conn<R> {
                     return Ok(0);
                 }
                 Ok(n) => {
-                    self.full = if n == most { self.full + 1 } else { 0 };
+                    self.full = if n == most {
+                        self.full.saturating_add(1)
+                    } else {
+                        0
+                    };
                     self.bytes += n as u64;
                     super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                     return Ok(n);
