@@ -424,7 +424,6 @@ fn inputs_pipe_chunks_gathered_keep_counts_and_order() {
     assert_eq!(tsv_body(&out.stdout), lines);
 }
 
-/// `prefix` and a zero-padded number, one a line, `n` lines.
 /// A file of many chunks, through maps (`-i`, `< FILE`) and through a
 /// decoder: the engine takes the chunks queued behind a full one into one
 /// step, each cut into parts as on its own, and a line longer than a chunk
@@ -513,6 +512,7 @@ fn inputs_file_chunks_gathered_keep_counts_and_order() {
     );
 }
 
+/// `prefix` and a zero-padded number, one a line, `n` lines.
 fn numbered_lines(prefix: &str, n: usize) -> String {
     (0..n).map(|i| format!("{prefix}{i:07}\n")).collect()
 }
