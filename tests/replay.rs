@@ -238,3 +238,49 @@ fn replay_speed_paces_and_changes_nothing_written() {
         "--speed 10 took {took:.2} s for 100 s of event time"
     );
 }
+
+/// `--speed 10` on a few lines a second apart: each batch is written when
+/// the line after it is due (a tenth of a second apart), not all at the
+/// end, and the run takes the log's 1.9 s of event time over 10. (The
+/// lines were taken 64 at a time and each group's wait came after its
+/// batches were written: 20 lines were written at once, with no wait.)
+#[test]
+fn replay_speed_writes_each_batch_when_its_time_comes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sparse.log");
+    let log: String = (0..20)
+        .map(|i| format!("2024-03-10T12:00:{i:02}Z GET /x 200\n"))
+        .collect();
+    std::fs::write(&path, log).expect("write the log");
+    let began = std::time::Instant::now();
+    let mut child = std::process::Command::new(crate::util::BIN)
+        .arg("-i")
+        .arg(&path)
+        .args(["--event-time", "auto", "-b", "1s", "--speed", "10", "count"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spate starts");
+    let out = child.stdout.take().expect("its output");
+    let mut at = Vec::new();
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line.expect("a row");
+        at.push((began.elapsed().as_secs_f64(), line));
+    }
+    let status = child.wait().expect("spate ends");
+    let took = began.elapsed().as_secs_f64();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(at.len(), 20, "{at:?}");
+    assert!(at[0].1.starts_with("2024-03-10T12:00:01Z\t1"), "{at:?}");
+    // the first batch is due after 0.1 s, the tenth after 1.0 s
+    assert!(at[0].0 < 0.6, "the first batch came at {:.2} s", at[0].0);
+    assert!(
+        (0.8..1.6).contains(&at[9].0),
+        "the tenth batch came at {:.2} s",
+        at[9].0
+    );
+    assert!(
+        (1.8..=2.8).contains(&took),
+        "--speed 10 took {took:.2} s for 1.9 s of event time"
+    );
+}

@@ -55,8 +55,12 @@ const GATHER_BYTES: usize = 1 << 18;
 /// How much queued input [`Engine::gather`] takes behind a full chunk
 /// when no batch end is to be met (`-b eof`).
 const GATHER_MOST: usize = 4 << 20;
-/// `--speed`: lines processed between two looks at the clock.
+/// `--speed`: lines processed between two looks at the clock while the
+/// replay is behind (one at a time otherwise).
 const PACE_LINES: u64 = 64;
+/// `--speed`: how late lines may be read for the replay to count as
+/// keeping up.
+const PACE_BEHIND: Duration = Duration::from_millis(2);
 
 /// What the run left of a chunk when it stopped inside it.
 enum Left {
@@ -174,6 +178,9 @@ pub struct Engine<'r> {
     wrote_row: bool,
     /// `--speed`: when the replay began and the event time it began at.
     pace: Option<(Instant, Nanos)>,
+    /// `--speed`: the last lines' time had come already when they were
+    /// read (the replay is behind: lines are taken more at a time).
+    pace_behind: bool,
     /// The signals, to be heard while `--speed` waits.
     signals: Option<Receiver<i32>>,
     /// A signal heard while `--speed` waited.
@@ -283,6 +290,7 @@ impl<'r> Engine<'r> {
             emitted: 0,
             wrote_row: false,
             pace: None,
+            pace_behind: false,
             signals: None,
             interrupted: None,
             done: false,
@@ -693,12 +701,15 @@ impl<'r> Engine<'r> {
             // --speed: a few lines at a time, each when its time comes
             // (file inputs only: no marks, no line times)
             while !data.is_empty() && !self.done && self.interrupted.is_none() {
-                let cut = nth_line_end(data, PACE_LINES);
+                // a line at a time while the replay keeps up, so that each
+                // batch closes when its last line's time comes; more at
+                // once while behind
+                let lines = if self.pace_behind { PACE_LINES } else { 1 };
+                let cut = nth_line_end(data, lines);
                 let (head, tail) = data.split_at(cut);
                 let last_cut = c.last_cut && tail.is_empty();
                 self.process(c.source, head, last_cut, None)?;
                 data = tail;
-                self.pace_wait();
             }
             return Ok(Left::of(data.len(), Vec::new()));
         }
@@ -764,7 +775,11 @@ impl<'r> Engine<'r> {
         let (began, first) = *self.pace.get_or_insert((Instant::now(), max_ts));
         let ahead = (max_ts.saturating_sub(first)) as f64 / speed;
         let due = began + Duration::from_nanos(ahead.clamp(0.0, 1e18) as u64);
-        let wait = due.saturating_duration_since(Instant::now());
+        let at = Instant::now();
+        let wait = due.saturating_duration_since(at);
+        // behind: these lines' time had come a while ago (not the first
+        // line, whose time is now)
+        self.pace_behind = at.saturating_duration_since(due) > PACE_BEHIND;
         if wait.is_zero() {
             return;
         }
@@ -952,6 +967,11 @@ impl<'r> Engine<'r> {
                 self.first_chunk.entry(*end).or_insert(self.chunk_no);
             }
             self.batcher.absorb(step);
+            if self.opts.speed.is_some() && self.signals.is_some() {
+                // --speed: what these lines make due closes when their
+                // time comes
+                self.pace_wait();
+            }
         }
         self.batcher.took(out.lines, t0.elapsed());
         if let Some(w) = &mut self.watch {
