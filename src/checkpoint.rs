@@ -69,6 +69,14 @@ pub fn fingerprint(plan: &Plan) -> Fingerprint {
     f.push("--header", o.options.header);
     f.push("--time-format", format!("{:?}", o.options.time_format));
     f.push("--with-start", o.options.with_start);
+    // the files the state's committed lengths are of: another file (or
+    // none) would be cut back to this one's length
+    let path = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .map_or_else(|| "none".to_string(), |p| p.display().to_string())
+    };
+    f.push("--output-file", path(&o.file));
+    f.push("--dead-letter", path(&o.dead_letter));
     f
 }
 

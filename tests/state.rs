@@ -445,10 +445,73 @@ fn state_for_other_arguments_is_exit_2_naming_the_difference() {
     assert_eq!(std::fs::read(s.path("out")).expect("output"), before);
 }
 
+/// The output and dead-letter files are part of what a state was made
+/// for: their committed lengths are in it. Another file (or standard
+/// output) is exit 2 naming the option, and the other file is left as it
+/// was (it was cut back to the state's length for the first file).
+#[test]
+fn state_for_another_output_file_is_exit_2_and_leaves_it_alone() {
+    let s = Setup::new();
+    let (a, _) = small_run(&s);
+    let kept = "a file of the user's\n".repeat(50);
+    std::fs::write(s.path("out2"), &kept).expect("write another file");
+    let b = args(
+        &s,
+        false,
+        &["--event-time", "auto", "-b", "1m"],
+        Some("state"),
+        "2",
+        &["parse", PARSE, "then", "count"],
+    );
+    let out = spate(&b).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--output-file"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(s.path("out2")).expect("it"), kept);
+    // to standard output instead
+    let at = a
+        .iter()
+        .position(|w| w == "--output-file")
+        .expect("the option");
+    let mut c = a.clone();
+    c.drain(at..at + 2);
+    let out = spate(&c).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--output-file"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    // another dead-letter file
+    let at = a
+        .iter()
+        .position(|w| w == "--dead-letter")
+        .expect("the option");
+    let mut d = a.clone();
+    d[at + 1] = s.arg("dead2");
+    std::fs::write(s.path("dead2"), &kept).expect("write another file");
+    let out = spate(&d).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--dead-letter"), "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(s.path("dead2")).expect("it"), kept);
+}
+
 /// Inputs that cannot be read again are refused with --state.
 #[test]
 fn state_refuses_inputs_that_cannot_be_read_again() {
-    for input in ["-", "tcp://127.0.0.1:9", "listen://127.0.0.1:0"] {
+    // a named pipe (it was read, then opened again at its end: the run
+    // waited for a writer forever), and /dev/stdin
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let fifo = fifo.to_string_lossy().into_owned();
+    for input in [
+        "-",
+        "tcp://127.0.0.1:9",
+        "listen://127.0.0.1:0",
+        &fifo,
+        "/dev/stdin",
+    ] {
         let out = spate(["-i", input, "--state", "/tmp/never-written", "count"]).run();
         assert_eq!(out.code, 2, "{input}: {}", out.stderr);
         assert!(

@@ -377,6 +377,23 @@ pub fn clap_one_line(e: &clap::Error) -> String {
     out
 }
 
+/// Whether the path `input` names a stream that cannot be read again (a
+/// named pipe, a terminal, a socket, `/dev/stdin`): not a file or a
+/// directory.
+#[cfg(unix)]
+fn streamed(input: &str) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(input).is_ok_and(|m| {
+        let t = m.file_type();
+        t.is_fifo() || t.is_char_device() || t.is_socket()
+    })
+}
+
+#[cfg(not(unix))]
+fn streamed(_input: &str) -> bool {
+    false
+}
+
 /// Parses the whole command line into the plan.
 pub fn parse<I, T>(args: I) -> Result<Parsed, UsageError>
 where
@@ -505,7 +522,9 @@ fn plan_from(
         // a resumed run reads its inputs again from where it stopped
         let again: Vec<&str> = inputs
             .iter()
-            .filter(|i| *i == "-" || i.starts_with("tcp://") || i.starts_with("listen://"))
+            .filter(|i| {
+                *i == "-" || i.starts_with("tcp://") || i.starts_with("listen://") || streamed(i)
+            })
             .map(String::as_str)
             .collect();
         if let Some(first) = again.first() {
