@@ -144,6 +144,8 @@ struct SavedInput {
 /// A state read back.
 pub struct Saved {
     pub finished: bool,
+    /// Batches written after the state (see [`Snapshot::ahead`]).
+    pub ahead: u64,
     pub output_len: Option<u64>,
     pub dead_len: Option<u64>,
     inputs: Vec<SavedInput>,
@@ -175,6 +177,7 @@ fn decode(payload: &[u8], fp: &Fingerprint) -> Result<Saved, Refusal> {
     }
     let body = (|| -> codec::Result<Saved> {
         let finished = d.bool()?;
+        let ahead = d.u64()?;
         let output_len = load_opt_u64(&mut d)?;
         let dead_len = load_opt_u64(&mut d)?;
         let n = d.count()?;
@@ -225,6 +228,7 @@ fn decode(payload: &[u8], fp: &Fingerprint) -> Result<Saved, Refusal> {
         d.finish()?;
         Ok(Saved {
             finished,
+            ahead,
             output_len,
             dead_len,
             inputs,
@@ -338,6 +342,11 @@ pub struct Keeper {
     dead: Option<Tracked>,
     /// The identity of each source's file, by (id, generation).
     identities: HashMap<(u32, u32), Identity>,
+    /// The last state kept (or read back), with the dead-letter file's
+    /// length then: kept when `--max-batches` or `--exit-on-row` may stop
+    /// the run inside a step (see [`Checkpoint::written_ahead`]).
+    last: Option<(Snapshot, Option<u64>)>,
+    keep_last: bool,
 }
 
 impl Keeper {
@@ -355,15 +364,30 @@ impl Keeper {
             output,
             dead,
             identities: HashMap::new(),
+            last: None,
+            keep_last: false,
         }
     }
 
-    fn payload(&mut self, snap: &Snapshot) -> Vec<u8> {
+    /// Keeps the last state for [`Checkpoint::written_ahead`] (a run that
+    /// `--max-batches` or `--exit-on-row` may stop); `now`: the state read
+    /// back, as the engine has it after loading it (none on a fresh start:
+    /// its first commit comes before the run).
+    pub fn keep_last(&mut self, now: Option<Snapshot>) {
+        self.keep_last = true;
+        let dead = self.dead.as_ref().map(Tracked::len);
+        self.last = now.map(|s| (s, dead));
+    }
+
+    /// The state's bytes: `snap`, `ahead` batches written after it, the
+    /// output's length now and the dead letters' length `dead`.
+    fn payload(&mut self, snap: &Snapshot, ahead: u64, dead: Option<u64>) -> Vec<u8> {
         let mut e = Encoder::new();
         self.fp.save(&mut e);
         e.bool(snap.finished);
+        e.u64(ahead);
         opt_u64(&mut e, self.output.as_ref().map(Tracked::len));
-        opt_u64(&mut e, self.dead.as_ref().map(Tracked::len));
+        opt_u64(&mut e, dead);
         e.usize(snap.positions.len());
         for (id, pos) in snap.positions.iter().enumerate() {
             let id = id as u32;
@@ -419,7 +443,27 @@ impl Checkpoint for Keeper {
             t.sync()
                 .map_err(|e| format!("syncing the output before the state file {name}: {e}"))?;
         }
-        let payload = self.payload(snap);
-        state::write(&self.path, &payload).map_err(|e| e.to_string())
+        let dead = self.dead.as_ref().map(Tracked::len);
+        let payload = self.payload(snap, snap.ahead, dead);
+        state::write(&self.path, &payload).map_err(|e| e.to_string())?;
+        if self.keep_last {
+            self.last = Some((snap.clone(), dead));
+        }
+        Ok(())
+    }
+
+    fn written_ahead(&mut self, ahead: u64) -> Result<(), String> {
+        let Some((snap, dead)) = self.last.take() else {
+            return Ok(());
+        };
+        let name = self.path.display().to_string();
+        if let Some(t) = &self.output {
+            t.sync()
+                .map_err(|e| format!("syncing the output before the state file {name}: {e}"))?;
+        }
+        let payload = self.payload(&snap, ahead, dead);
+        let res = state::write(&self.path, &payload).map_err(|e| e.to_string());
+        self.last = Some((snap, dead));
+        res
     }
 }

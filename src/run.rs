@@ -225,7 +225,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         if let Some(saved) = &saved {
             let positions = saved.positions(&roster, &resumed);
             let offsets = saved.offsets(&roster);
-            if let Err(e) = engine.load(&saved.engine, &positions, &offsets) {
+            if let Err(e) = engine.load(&saved.engine, &positions, &offsets, saved.ahead) {
                 eprintln!(
                     "spate: state file {}: {e}; it cannot be resumed from (move it away to start afresh)",
                     path.display()
@@ -240,6 +240,10 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             tracked_out,
             dead_file,
         );
+        if plan.engine.max_batches.is_some() || plan.engine.exit_on_row {
+            // a stop inside a step keeps the state before it
+            k.keep_last(saved.is_some().then(|| engine.snapshot()));
+        }
         if saved.is_none() {
             // a fresh start: the state first, with the output files'
             // lengths now (results go after what they hold)

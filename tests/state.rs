@@ -726,3 +726,66 @@ fn state_max_batches_then_go_on_equals_one_run() {
         assert_eq!(read("dead"), read("dead.ref"), "{batching:?} {chain:?}");
     }
 }
+
+/// `--max-batches` counts the batches of every run on standard output
+/// too: a run that goes on writes none of the batches the run before it
+/// wrote (its state stays before the step that stopped it, with the count
+/// of batches written after it; the step done again closes them without
+/// writing them), the same N again writes nothing, and the runs' outputs
+/// put end to end are one uninterrupted run's (the csv header once). The
+/// step used to be written again: a small file is one step, so each run
+/// wrote every batch from the first.
+#[test]
+fn state_max_batches_on_standard_output_writes_each_batch_once() {
+    let lines: String = (0..2000)
+        .map(|i| {
+            let (m, s) = ((i * 3) / 60, (i * 3) % 60);
+            format!(
+                "2024-03-10T{:02}:{:02}:{s:02}Z k{}\n",
+                12 + m / 60,
+                m % 60,
+                i % 7
+            )
+        })
+        .collect();
+    let cases: [&[&str]; 2] = [
+        &["--event-time", "auto", "-b", "10m"],
+        &["--batch-lines", "150"],
+    ];
+    for batching in cases {
+        let s = Setup::new();
+        std::fs::write(s.path("log"), &lines).expect("write the log");
+        let run = |state: bool, more: &[&str]| {
+            let mut a = vec!["-i".to_string(), s.arg("log"), "-o".into(), "csv".into()];
+            a.extend(batching.iter().map(|x| x.to_string()));
+            if state {
+                a.extend(["--state".to_string(), s.arg("state")]);
+            }
+            a.extend(more.iter().map(|x| x.to_string()));
+            a.extend(["map", "field", "2", "then", "count-by-key"].map(String::from));
+            let out = spate(&a).run();
+            assert_eq!(out.code, 0, "{batching:?}: {}", out.stderr);
+            out.stdout
+        };
+        let reference = run(false, &[]);
+        let runs = [
+            run(true, &["--max-batches", "2"]),
+            run(true, &["--max-batches", "2"]),
+            run(true, &["--max-batches", "5"]),
+            run(true, &[]),
+        ];
+        assert!(runs[1].is_empty(), "{batching:?}: {}", runs[1]);
+        assert_eq!(runs[0].matches("time,").count(), 1, "{}", runs[0]);
+        let all = runs.concat();
+        // the time of a line-count batch is the wall clock's
+        let cells = |t: &str| -> Vec<String> {
+            t.lines()
+                .map(|l| l.split_once(',').map_or(l, |(_, r)| r).to_string())
+                .collect()
+        };
+        assert_eq!(cells(&all), cells(&reference), "{batching:?}");
+        if batching[0] == "--event-time" {
+            assert_eq!(all, reference);
+        }
+    }
+}

@@ -62,8 +62,10 @@ impl Engine<'_> {
                 });
                 if let Some(n) = printed {
                     let n = n.map_err(Stop::Output)?;
-                    self.out.write_all(&self.text).map_err(Stop::Output)?;
-                    self.out.flush().map_err(Stop::Output)?;
+                    if self.ahead == 0 {
+                        self.out.write_all(&self.text).map_err(Stop::Output)?;
+                        self.out.flush().map_err(Stop::Output)?;
+                    }
                     // the tables freed on a worker, as rows are
                     pool.spawn(move || drop((first, states)));
                     self.printed(n);
@@ -234,6 +236,15 @@ impl Engine<'_> {
             b.starts = Some(&starts);
         }
         let own = own.filter(|_| !rows.is_empty() && self.fmt.rows_carry_time());
+        // written by the run the state is of, after it (see
+        // [`Engine::ahead`]): formatted, so that the format goes on as it
+        // did, and not written again
+        let mut nowhere = std::io::sink();
+        let out: &mut dyn std::io::Write = if self.ahead > 0 {
+            &mut nowhere
+        } else {
+            &mut *self.out
+        };
         match (&self.work.pool, own) {
             // rows with times of their own: a run of rows at a time
             (_, Some(own)) => {
@@ -243,7 +254,7 @@ impl Engine<'_> {
                     let n = rows[at..].iter().take_while(|r| own(r) == t).count();
                     let (time, start) = t.map_or((time, start), |(s, e)| (e, s));
                     let run = BatchOut::new(time, start, &rows[at..at + n]);
-                    self.fmt.batch(&run, self.out).map_err(Stop::Output)?;
+                    self.fmt.batch(&run, out).map_err(Stop::Output)?;
                     at += n;
                 }
             }
@@ -253,11 +264,11 @@ impl Engine<'_> {
                 let (fmt, text) = (&mut self.fmt, &mut self.text);
                 text.clear();
                 pool.install(|| fmt.batch(&b, text)).map_err(Stop::Output)?;
-                self.out.write_all(text).map_err(Stop::Output)?;
+                out.write_all(text).map_err(Stop::Output)?;
             }
-            _ => self.fmt.batch(&b, self.out).map_err(Stop::Output)?,
+            _ => self.fmt.batch(&b, out).map_err(Stop::Output)?,
         }
-        self.out.flush().map_err(Stop::Output)?;
+        out.flush().map_err(Stop::Output)?;
         if let Some(w) = &mut self.watch {
             w.batch(&b).map_err(Stop::Output)?;
         }
@@ -279,6 +290,7 @@ impl Engine<'_> {
     /// `--exit-on-row` stops at the first one with a row.
     fn printed(&mut self, rows: usize) {
         self.emitted += 1;
+        self.ahead = self.ahead.saturating_sub(1);
         self.big_close = rows >= crate::agg::textmap::PAR_ROWS;
         if rows > 0 {
             self.wrote_row = true;

@@ -191,6 +191,15 @@ pub struct Engine<'r> {
     /// windows, and what it read, would be lost to a run that goes on);
     /// a restart does it again, the output file cut back to the state.
     stopped: bool,
+    /// Batches the run a state is of wrote after the state, in the step
+    /// `--max-batches` or `--exit-on-row` stopped it in: a run that goes on
+    /// does that step again and closes them again, formatted but not
+    /// written (see [`Engine::commit`]).
+    ahead: u64,
+    /// The batches are cut by what was read (event time, line count, end
+    /// of input), not by the wall clock: a step done again closes the same
+    /// batches, in the same order.
+    replays: bool,
     watch: Option<&'r mut dyn Watch>,
     /// Chunks taken so far; numbers the marks.
     chunk_no: u64,
@@ -295,6 +304,8 @@ impl<'r> Engine<'r> {
             interrupted: None,
             done: false,
             stopped: false,
+            ahead: 0,
+            replays: batching.event_time.is_some() || batching.interval().is_none(),
             watch: None,
             chunk_no: 0,
             marks: Default::default(),
@@ -511,8 +522,20 @@ impl<'r> Engine<'r> {
 
     /// Hands the state to the checkpoint (`--state`), the output and the
     /// dead letters flushed first.
+    ///
+    /// A step that `--max-batches` or `--exit-on-row` stopped the run in is
+    /// not committed: it may have read more lines and closed more batches,
+    /// windows or sessions than it wrote, and a run that goes on does it
+    /// again from the state before it. When batches are cut by what was
+    /// read (they close again the same), that state is kept with the
+    /// output as it is now and the count of batches written after it:
+    /// the run that goes on closes those again without writing them, so
+    /// that nothing is written twice, on standard output too, and a run
+    /// with the same `--max-batches` writes nothing more. By the wall
+    /// clock the step's lines would fall into other batches: the state
+    /// stays as it was, and the output file is cut back to it.
     fn commit(&mut self) -> Result<(), Stop> {
-        if self.stopped {
+        if self.stopped && !self.replays {
             return Ok(());
         }
         let Some(cp) = self.checkpoint.take() else {
@@ -526,6 +549,12 @@ impl<'r> Engine<'r> {
                 Some(d) => d.flush().map_err(Stop::DeadLetter),
                 None => Ok(()),
             });
+        if self.stopped {
+            let ahead = (self.emitted - self.committed) + self.ahead;
+            let res = flushed.and_then(|()| cp.written_ahead(ahead).map_err(Stop::State));
+            self.checkpoint = Some(cp);
+            return res;
+        }
         let res = flushed.and_then(|()| cp.commit(&self.snapshot()).map_err(Stop::State));
         self.checkpoint = Some(cp);
         self.committed = self.emitted;

@@ -32,6 +32,7 @@ pub struct Position {
 }
 
 /// The engine's part of a state, at a consistent point.
+#[derive(Clone)]
 pub struct Snapshot {
     /// The engine's own encoding (see [`Engine::load`]).
     pub engine: Vec<u8>,
@@ -43,6 +44,9 @@ pub struct Snapshot {
     /// The run reached the end of every input and wrote every batch: a
     /// restart has nothing more to write.
     pub finished: bool,
+    /// Batches written after this state, to be closed again by a run that
+    /// goes on from it and not written (see [`Engine::commit`]).
+    pub ahead: u64,
 }
 
 /// Where the engine hands its state over (`--state`): after a step that
@@ -51,6 +55,11 @@ pub trait Checkpoint {
     /// Keeps `snap` durably; the output and the dead letters written so
     /// far were flushed just before. An error stops the run (exit 1).
     fn commit(&mut self, snap: &Snapshot) -> Result<(), String>;
+    /// The run stopped inside a step after writing batches the last state
+    /// does not have: that state stands, with the output as it is now and
+    /// `ahead` batches written after it (the output was flushed just
+    /// before).
+    fn written_ahead(&mut self, ahead: u64) -> Result<(), String>;
 }
 
 fn save_counts(c: &Counts, e: &mut Encoder) {
@@ -219,17 +228,21 @@ impl Engine<'_> {
             positions,
             offsets: self.offsets.clone(),
             finished: self.finished,
+            ahead: self.ahead,
         }
     }
 
     /// Restores what [`Engine::snapshot`] saved (before the run starts), and
-    /// where each source was read to.
+    /// where each source was read to; `ahead`: the batches written after
+    /// the state (see [`Snapshot::ahead`]).
     pub fn load(
         &mut self,
         bytes: &[u8],
         positions: &[Option<Position>],
         offsets: &[Vec<PartitionOffset>],
+        ahead: u64,
     ) -> codec::Result<()> {
+        self.ahead = ahead;
         let mut d = Decoder::new(bytes);
         self.counts = load_counts(&mut d)?;
         let n = d.count()?;
@@ -321,7 +334,11 @@ impl Engine<'_> {
             .collect();
         self.work.set_next_lines(&lines);
         self.committed = self.emitted;
-        if self.opts.max_batches.is_some_and(|m| self.emitted >= m) {
+        if self
+            .opts
+            .max_batches
+            .is_some_and(|m| self.emitted.saturating_add(ahead) >= m)
+        {
             // every batch the run was to write is written
             self.done = true;
         }

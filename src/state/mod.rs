@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every state file.
 const MAGIC: &[u8; 8] = b"spate-st";
 /// The payload format this build writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// magic + version + length + checksum.
 const HEADER: usize = 8 + 4 + 8 + 4;
 
@@ -229,9 +229,9 @@ mod tests {
             assert!(decode_file(&bad).is_err(), "flipped byte {i}");
         }
         let mut other = whole.clone();
-        other[8] = 2;
+        other[8] = 9;
         let e = decode_file(&other).unwrap_err();
-        assert!(e.contains("version 2"), "{e}");
+        assert!(e.contains("version 9"), "{e}");
     }
 
     #[test]
