@@ -753,3 +753,63 @@ fn faults_event_time_leap_with_emit_empty_is_bounded() {
         out.stderr
     );
 }
+
+/// A `head` before an aggregation (or with none) is a filter in the
+/// accounting: the lines whose records all fall past its N are filtered,
+/// not processed (SPEC: "filtered (... a `head` before an aggregation)");
+/// a line split into records that straddles N is processed. The same
+/// with one thread or four, by line count, at end of input and by event
+/// time. (They were all counted processed.)
+#[test]
+fn accounting_head_before_an_aggregation_filters_the_lines_it_cuts() {
+    let seq: String = (1..=25).map(|i| format!("{i}\n")).collect();
+    let words = "a b c\nd e\nf\ng h\n";
+    let timed: String = (0..30)
+        .map(|i| format!("2024-03-10T12:00:{i:02}Z x{i}\n"))
+        .collect();
+    let cases: [(&str, &[&str], (u64, u64)); 6] = [
+        (&seq, &["-b", "eof", "head", "1", "then", "count"], (1, 24)),
+        (&seq, &["-b", "eof", "head", "3"], (3, 22)),
+        (
+            &seq,
+            &["--batch-lines", "10", "head", "2", "then", "count"],
+            (6, 19),
+        ),
+        // 4 records: the line `d e` straddles (processed), `f` and `g h`
+        // are cut whole
+        (
+            words,
+            &["-b", "eof", "split", "then", "head", "4", "then", "count"],
+            (2, 2),
+        ),
+        (words, &["-b", "eof", "split", "then", "head", "0"], (0, 4)),
+        (
+            &timed,
+            &[
+                "--event-time",
+                "auto",
+                "-b",
+                "10s",
+                "head",
+                "2",
+                "then",
+                "count",
+            ],
+            (6, 24),
+        ),
+    ];
+    for (input, chain, (processed, filtered)) in cases {
+        for threads in ["1", "4"] {
+            let mut a = vec!["--threads", threads, "--stats-json", "-o", "jsonl"];
+            a.extend(chain);
+            let out = spate(&a).stdin(input.as_bytes().to_vec()).run();
+            assert_eq!(out.code, 0, "{chain:?}: {}", out.stderr);
+            let acc = accounting(&out.stdout);
+            assert_eq!(
+                (acc["processed"].as_u64(), acc["filtered"].as_u64()),
+                (Some(processed), Some(filtered)),
+                "{chain:?} --threads {threads}: {acc}"
+            );
+        }
+    }
+}

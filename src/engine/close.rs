@@ -113,8 +113,9 @@ impl Engine<'_> {
                     state.into_rows(emit_empty)
                 }
                 Partial::Rows(mut parts) => {
-                    parts.sort_unstable_by_key(|(s, _)| *s);
-                    parts.into_iter().flat_map(|(_, r)| r).collect()
+                    parts.sort_unstable_by_key(|k| k.seq);
+                    self.cut_by_head(&parts);
+                    parts.into_iter().flat_map(|k| k.recs).collect()
                 }
                 // the sessions' batches close above
                 Partial::Sessions(_) => Vec::new(),
@@ -179,6 +180,27 @@ impl Engine<'_> {
     ) -> Result<usize, Stop> {
         let rows = self.post(rows);
         self.write(time, start, rows, None)
+    }
+
+    /// A batch's kept records (no aggregation first) that a `head` (or
+    /// several) takes first: the lines whose records all fall past its N
+    /// count as filtered, not processed (see [`Engine::counts`]).
+    fn cut_by_head(&mut self, parts: &[super::parallel::Kept]) {
+        let heads = self.chain.post.iter().map_while(|op| match op {
+            PostOp::Rows(r) => r.keeps_first(),
+            _ => None,
+        });
+        let Some(n) = heads.min() else {
+            return;
+        };
+        let mut before = 0usize;
+        let mut cut = 0u64;
+        for k in parts {
+            let past = k.starts.iter().filter(|&&s| before + s as usize >= n);
+            cut += past.count() as u64;
+            before += k.recs.len();
+        }
+        self.head_cut += cut;
     }
 
     /// Runs the operators after the barrier on a batch's rows.

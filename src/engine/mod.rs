@@ -196,6 +196,9 @@ pub struct Engine<'r> {
     /// does that step again and closes them again, formatted but not
     /// written (see [`Engine::commit`]).
     ahead: u64,
+    /// Lines a `head` before any aggregation cut whole from written
+    /// batches: counted processed by the workers, filtered in the end.
+    head_cut: u64,
     /// The batches are cut by what was read (event time, line count, end
     /// of input), not by the wall clock: a step done again closes the same
     /// batches, in the same order.
@@ -305,6 +308,7 @@ impl<'r> Engine<'r> {
             done: false,
             stopped: false,
             ahead: 0,
+            head_cut: 0,
             replays: batching.event_time.is_some() || batching.interval().is_none(),
             watch: None,
             chunk_no: 0,
@@ -364,6 +368,10 @@ impl<'r> Engine<'r> {
         let mut c = self.counts.clone();
         self.work.counts(&mut c);
         c.hold_back(self.unemitted);
+        // lines a head cut whole: filtered, though they reached the batch
+        let cut = self.head_cut.min(c.processed);
+        c.processed -= cut;
+        c.filtered += cut;
         c
     }
 

@@ -47,8 +47,18 @@ const PART_MIN_BYTES: usize = 64 * 1024;
 /// `window session` the aggregate's pieces by key and time.
 pub(super) enum Partial {
     Agg(Box<dyn AggState>),
-    Rows(Vec<(u64, Vec<Record<'static>>)>),
+    Rows(Vec<Kept>),
     Sessions(Pieces),
+}
+
+/// A part's kept records (no aggregation first), under the part's
+/// sequence number, with where each line's records start among them (a
+/// `head` after them counts the lines it cuts whole as filtered).
+#[derive(Default)]
+pub(super) struct Kept {
+    pub seq: u64,
+    pub recs: Vec<Record<'static>>,
+    pub starts: Vec<u32>,
 }
 
 impl Partial {
@@ -76,7 +86,10 @@ impl Partial {
                 ..
             } => Partial::new(chain),
             Barrier::Aggregate { agg, .. } => Partial::Agg(agg.new_part()),
-            Barrier::Collect => Partial::Rows(vec![(seq, Vec::new())]),
+            Barrier::Collect => Partial::Rows(vec![Kept {
+                seq,
+                ..Kept::default()
+            }]),
         }
     }
 }
@@ -378,14 +391,18 @@ impl Work {
                             }
                             let mut to = ToOpen {
                                 partial,
-                                kept: Vec::new(),
+                                kept: Kept {
+                                    seq: seq0 + i as u64,
+                                    ..Kept::default()
+                                },
                                 chain,
                                 clock: limits.clock,
                             };
                             job.run(part, i, starts[i], cx, seen, &mut to);
-                            if let (Partial::Rows(r), false) = (&mut to.partial, to.kept.is_empty())
+                            if let (Partial::Rows(r), false) =
+                                (&mut to.partial, to.kept.recs.is_empty())
                             {
-                                r.push((seq0 + i as u64, to.kept));
+                                r.push(to.kept);
                             }
                         };
                         on_free_workers(&mut self.workers, self.pool.as_ref(), &parts, run);
@@ -446,7 +463,7 @@ impl Work {
                 let mut p = Partial::Agg(state);
                 let mut to = ToOpen {
                     partial: &mut p,
-                    kept: Vec::new(),
+                    kept: Kept::default(),
                     chain: job.chain,
                     clock,
                 };
@@ -768,7 +785,7 @@ impl ValueNames {
 /// Into the open batch's partial.
 struct ToOpen<'s> {
     partial: &'s mut Partial,
-    kept: Vec<Record<'static>>,
+    kept: Kept,
     chain: &'s Chain,
     /// The step's wall-clock time: each record's time for `window
     /// session` in processing time.
@@ -816,7 +833,15 @@ impl Deliver for ToOpen<'_> {
                     s.add(rec);
                 }
             }
-            Partial::Rows(_) => self.kept.extend(recs.iter_mut().map(Record::take_owned)),
+            Partial::Rows(_) => {
+                if !recs.is_empty() {
+                    let at = self.kept.recs.len();
+                    self.kept.starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+                }
+                self.kept
+                    .recs
+                    .extend(recs.iter_mut().map(Record::take_owned));
+            }
             Partial::Sessions(p) => {
                 if let Some(agg) = self.chain.aggregation() {
                     for rec in recs.iter() {
@@ -856,6 +881,9 @@ struct ToEvent<'c> {
     /// The latest run of lines into one batch, not yet in `lines` (most
     /// lines go where the line before went).
     line_run: Option<(Nanos, u64)>,
+    /// The batches the current line's records went to so far (kept
+    /// records: where each line's start).
+    line_ends: Vec<Nanos>,
 }
 
 impl<'c> ToEvent<'c> {
@@ -897,6 +925,7 @@ impl<'c> ToEvent<'c> {
             last: None,
             lines: BTreeMap::new(),
             line_run: None,
+            line_ends: Vec::new(),
         }
     }
 
@@ -990,8 +1019,14 @@ impl ToEvent<'_> {
                 s.add_values(names, vals);
             }
             (Partial::Rows(r), One::Record(rec)) => {
-                if let Some((_, kept)) = r.last_mut() {
-                    kept.push(rec.take_owned());
+                if let Some(kept) = r.last_mut() {
+                    // the line's first record in this batch
+                    if !self.line_ends.contains(&end) {
+                        self.line_ends.push(end);
+                        let at = kept.recs.len();
+                        kept.starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+                    }
+                    kept.recs.push(rec.take_owned());
                 }
             }
             (Partial::Sessions(p), One::Record(rec)) => {
@@ -1009,6 +1044,7 @@ impl ToEvent<'_> {
     /// Accounts for a line whose records were placed: returns how many
     /// were accepted.
     fn end_line(&mut self, fate: LineFate, cx: &mut Ctx) -> u64 {
+        self.line_ends.clear();
         if let Some(end) = fate.first_end {
             self.count_line(end);
         }

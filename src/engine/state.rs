@@ -16,7 +16,7 @@ use crate::source::PartitionOffset;
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 
 use super::Engine;
-use super::parallel::Partial;
+use super::parallel::{Kept, Partial};
 
 /// How far a source was read: the end of its last chunk read whole in its
 /// byte stream, whether that chunk ended inside a cut line (whose rest a
@@ -101,11 +101,15 @@ fn save_partial(p: &Partial, e: &mut Encoder) {
         Partial::Rows(parts) => {
             e.u8(1);
             e.usize(parts.len());
-            for (seq, recs) in parts {
-                e.u64(*seq);
-                e.usize(recs.len());
-                for r in recs {
+            for kept in parts {
+                e.u64(kept.seq);
+                e.usize(kept.recs.len());
+                for r in &kept.recs {
                     e.record(r);
+                }
+                e.usize(kept.starts.len());
+                for &s in &kept.starts {
+                    e.u64(u64::from(s));
                 }
             }
         }
@@ -131,7 +135,16 @@ fn load_partial(chain: &Chain, d: &mut Decoder<'_>) -> codec::Result<Partial> {
                     for _ in 0..m {
                         recs.push(d.record()?);
                     }
-                    parts.push((seq, recs));
+                    let k = d.count()?;
+                    let mut starts = Vec::with_capacity(k);
+                    for _ in 0..k {
+                        let s = u32::try_from(d.u64()?)
+                            .ok()
+                            .filter(|&s| (s as usize) < m && starts.last().is_none_or(|&l| l < s))
+                            .ok_or_else(|| DecodeError("a line's start out of order".into()))?;
+                        starts.push(s);
+                    }
+                    parts.push(Kept { seq, recs, starts });
                 }
                 Ok(Partial::Rows(parts))
             }
@@ -155,6 +168,7 @@ impl Engine<'_> {
         }
         e.u64(self.emitted);
         e.bool(self.wrote_row);
+        e.u64(self.head_cut);
         // --with-start: where the next line-count or eof batch starts, and
         // `window all`'s start
         e.i64(self.last_close);
@@ -253,6 +267,7 @@ impl Engine<'_> {
         }
         self.emitted = d.u64()?;
         self.wrote_row = d.bool()?;
+        self.head_cut = d.u64()?;
         self.last_close = d.i64()?;
         let has_first = d.bool()?;
         let first = d.i64()?;

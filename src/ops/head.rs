@@ -72,6 +72,10 @@ impl RowsOp for HeadOp {
         rows.truncate(self.n);
         rows
     }
+
+    fn keeps_first(&self) -> Option<usize> {
+        Some(self.n)
+    }
 }
 
 #[cfg(test)]

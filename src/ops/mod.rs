@@ -340,6 +340,13 @@ pub trait RecordOp: Send + Sync {
 pub trait RowsOp: Send + Sync {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
 
+    /// Keeps the first N rows as they come and drops the rest (`head`):
+    /// before an aggregation, the lines whose records all fall past them
+    /// count as filtered.
+    fn keeps_first(&self) -> Option<usize> {
+        None
+    }
+
     /// The columns of its rows given those of the rows it takes (see
     /// [`RecordOp::columns`]): by default the same, as it only picks and
     /// orders rows.
