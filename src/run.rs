@@ -524,6 +524,7 @@ mod tests {
                 lt
             }),
             mark: Some(Mark::new(offsets, Some(home.clone())).with_steps(steps)),
+            tail: None,
         }
     }
 

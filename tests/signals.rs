@@ -111,3 +111,65 @@ fn signals_second_signal_exits_at_once() {
     // that ignored it would fail the bounded wait)
     assert_eq!(wait_code(&mut child, Duration::from_secs(10)), 130);
 }
+
+/// SIGINT, SIGTERM and `--duration` end the input as its end would: an
+/// unfinished last line (no `\n` yet) counts, from a pipe (in one read or
+/// grown over several) and from a followed file. (It was left unread and
+/// uncounted: `lines` missed it.)
+#[test]
+fn signals_count_an_unfinished_last_line_as_end_of_input_does() {
+    let stats = |stdout: &str| -> (Vec<String>, String) {
+        let rows: Vec<String> = stdout
+            .lines()
+            .filter(|l| l.starts_with("{\"time\""))
+            .map(|l| l.split("\"value\":").nth(1).unwrap_or(l).to_string())
+            .collect();
+        let acc = stdout.lines().last().unwrap_or_default().to_string();
+        (rows, acc)
+    };
+    let args = ["-b", "1h", "-o", "jsonl", "--stats-json", "fields", "_"];
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let child = running(&args, "a\nnoeol");
+        kill(child.id(), signal);
+        let out = wait_output(child, Duration::from_secs(10));
+        assert_eq!(out.code, code, "stderr: {}", out.stderr);
+        let (rows, acc) = stats(&out.stdout);
+        assert_eq!(rows, ["\"a\"}", "\"noeol\"}"], "{}", out.stdout);
+        assert!(acc.contains("\"lines\":2,\"processed\":2"), "{acc}");
+    }
+    // the line grows over several reads, then --duration ends the run
+    let mut child = spate(["--duration", "2s", "-b", "1h", "-o", "jsonl", "fields", "_"]).spawn();
+    let mut sin = child.stdin.take().expect("stdin");
+    for part in ["a\n", "no", "eo", "l"] {
+        sin.write_all(part.as_bytes()).expect("write");
+        sin.flush().expect("flush");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let out = wait_output(child, Duration::from_secs(10));
+    drop(sin);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert_eq!(
+        stats(&out.stdout).0,
+        ["\"a\"}", "\"noeol\"}"],
+        "{}",
+        out.stdout
+    );
+    // a followed file
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("f.log");
+    std::fs::write(&path, "a\nnoeol").expect("write");
+    let p = path.to_string_lossy().into_owned();
+    let mut a = vec!["-F", "-i", &p];
+    a.extend(args);
+    let child = spate(&a).spawn();
+    std::thread::sleep(Duration::from_millis(400));
+    kill(child.id(), "INT");
+    let out = wait_output(child, Duration::from_secs(10));
+    assert_eq!(out.code, 130, "stderr: {}", out.stderr);
+    assert_eq!(
+        stats(&out.stdout).0,
+        ["\"a\"}", "\"noeol\"}"],
+        "{}",
+        out.stdout
+    );
+}

@@ -127,7 +127,10 @@ pub enum Stop {
     State(String),
 }
 
-/// What the engine's loop wakes up for.
+/// What the engine's loop wakes up for: one at a time, on the stack, moved
+/// out at once (a chunk is a message's size; boxing it would cost an
+/// allocation per chunk for nothing).
+#[allow(clippy::large_enum_variant)]
 enum Event {
     Msg(Msg),
     Signal(i32),
@@ -199,6 +202,8 @@ pub struct Engine<'r> {
     /// Lines a `head` before any aggregation cut whole from written
     /// batches: counted processed by the workers, filtered in the end.
     head_cut: u64,
+    /// Per source, its unfinished line (see [`Chunk::tail`]).
+    tails: std::collections::BTreeMap<u32, Vec<u8>>,
     /// The batches are cut by what was read (event time, line count, end
     /// of input), not by the wall clock: a step done again closes the same
     /// batches, in the same order.
@@ -309,6 +314,7 @@ impl<'r> Engine<'r> {
             stopped: false,
             ahead: 0,
             head_cut: 0,
+            tails: std::collections::BTreeMap::new(),
             replays: batching.event_time.is_some() || batching.interval().is_none(),
             watch: None,
             chunk_no: 0,
@@ -453,9 +459,11 @@ impl<'r> Engine<'r> {
                     // it arrived by the stop: it still belongs to the run
                     Event::Msg(Msg::Chunk(c)) => self.chunk(c)?,
                     Event::Msg(Msg::Begin(id)) => self.begin(id),
+                    Event::Msg(Msg::Tail(id, t)) => self.tail(id, Some(t)),
                     _ => {}
                 }
                 self.drain(rx)?;
+                self.last_lines()?;
                 break;
             }
             if wake_at.is_some_and(|w| t >= w) {
@@ -476,6 +484,7 @@ impl<'r> Engine<'r> {
                         Some(Msg::Begin(id)) => self.begin(id),
                         Some(Msg::End(_)) => live -= 1,
                         Some(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
+                        Some(Msg::Tail(id, t)) => self.tail(id, Some(t)),
                         None => {}
                     }
                     if let Some(n) = self.interrupted.take() {
@@ -485,6 +494,7 @@ impl<'r> Engine<'r> {
                             self.suspended = true;
                         } else {
                             self.drain(rx)?;
+                            self.last_lines()?;
                         }
                         break;
                     }
@@ -492,6 +502,7 @@ impl<'r> Engine<'r> {
                 Event::Msg(Msg::Begin(id)) => self.begin(id),
                 Event::Msg(Msg::End(_)) => live -= 1,
                 Event::Msg(Msg::Failed(_, e)) => return Err(Stop::Source(e)),
+                Event::Msg(Msg::Tail(id, t)) => self.tail(id, Some(t)),
                 Event::Signal(n) => {
                     signal = Some(n);
                     if self.opts.suspend && n == SIGTERM {
@@ -499,6 +510,7 @@ impl<'r> Engine<'r> {
                         self.suspended = true;
                     } else {
                         self.drain(rx)?;
+                        self.last_lines()?;
                     }
                     break;
                 }
@@ -586,9 +598,48 @@ impl<'r> Engine<'r> {
             match rx.try_recv() {
                 Ok(Msg::Chunk(c)) if !self.done => self.chunk(c)?,
                 Ok(Msg::Begin(id)) => self.begin(id),
+                Ok(Msg::Tail(id, t)) => self.tail(id, Some(t)),
                 Ok(_) => {}
                 Err(_) => break,
             }
+        }
+        Ok(())
+    }
+
+    /// Source `id`'s unfinished line is now `t` (none: it has none).
+    fn tail(&mut self, id: u32, t: Option<Vec<u8>>) {
+        match t {
+            Some(t) => {
+                self.tails.insert(id, t);
+            }
+            None => {
+                self.tails.remove(&id);
+            }
+        }
+    }
+
+    /// A stop by signal or `--duration` ends the input as its end would: an
+    /// unfinished last line counts, as at the end of input. Not with
+    /// `--state`, where the state stays before it and a run that goes on
+    /// reads it again, whole.
+    fn last_lines(&mut self) -> Result<(), Stop> {
+        let tails = std::mem::take(&mut self.tails);
+        if self.checkpoint.is_some() || self.done {
+            return Ok(());
+        }
+        for (source, mut t) in tails {
+            t.push(b'\n');
+            let c = Chunk {
+                source,
+                end: 0,
+                data: t.into(),
+                last_cut: false,
+                last_unterminated: true,
+                times: None,
+                mark: None,
+                tail: None,
+            };
+            self.chunk(c)?;
         }
         Ok(())
     }
@@ -653,7 +704,8 @@ impl<'r> Engine<'r> {
         Ok(())
     }
 
-    fn chunk(&mut self, c: Chunk) -> Result<(), Stop> {
+    fn chunk(&mut self, mut c: Chunk) -> Result<(), Stop> {
+        self.tail(c.source, c.tail.take());
         let (source, end, cut) = (c.source, c.end, c.last_cut);
         let offsets = self.wants_offsets(&c);
         match self.chunk_lines(c)? {
@@ -911,6 +963,9 @@ impl<'r> Engine<'r> {
             return Ok(());
         }
         // (never in event time nor by line count: see `gathers`)
+        for c in &mut group {
+            self.tail(c.source, c.tail.take());
+        }
         self.chunk_no += 1;
         let offsets: Vec<PartitionOffset> =
             group.iter().flat_map(|c| self.wants_offsets(c)).collect();

@@ -42,6 +42,14 @@ impl BomCheck {
     }
 }
 
+impl BomCheck {
+    /// Whether the start is decided (the bytes so far are the input's
+    /// text, the mark removed).
+    pub fn decided(&self) -> bool {
+        !self.pending
+    }
+}
+
 impl Default for BomCheck {
     fn default() -> Self {
         BomCheck::new()

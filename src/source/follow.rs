@@ -229,8 +229,16 @@ impl<'a> Follower<'a> {
             }
             self.pos += n as u64;
             super::BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            let mut sent = false;
             while let Some(chunk) = self.lines.take() {
+                sent = true;
                 if let Flow::Gone = send(tx, chunk) {
+                    return Ok(Flow::Gone);
+                }
+            }
+            // the unfinished line grew
+            if let (false, Some(t)) = (sent, self.lines.partial()) {
+                if tx.send(Msg::Tail(self.lines.source, t)).is_err() {
                     return Ok(Flow::Gone);
                 }
             }
@@ -405,6 +413,7 @@ impl Lines {
             end,
             times: None,
             mark: None,
+            tail: None,
         }
     }
 
@@ -428,7 +437,9 @@ impl Lines {
             self.buf.truncate(last + 1);
             let data = std::mem::replace(&mut self.buf, rest);
             let end = self.consumed - self.buf.len() as u64;
-            return Some(self.chunk(data, false, false, end));
+            let mut c = self.chunk(data, false, false, end);
+            c.tail = self.partial();
+            return Some(c);
         }
         if self.buf.len() > self.max {
             let keep = cut_point(&self.buf, self.max);
@@ -439,6 +450,12 @@ impl Lines {
             return Some(self.chunk(data, true, false, self.consumed));
         }
         None
+    }
+
+    /// The unfinished line buffered (see [`Chunk::tail`]), if any.
+    fn partial(&self) -> Option<Vec<u8>> {
+        let open = !self.buf.is_empty() && !self.skipping && self.bom.decided();
+        open.then(|| self.buf.clone())
     }
 
     /// The line without `\n` left at the end of a file that is done with.

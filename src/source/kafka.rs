@@ -312,6 +312,7 @@ impl Builder {
             end: 0,
             times,
             mark,
+            tail: None,
         })
     }
 }

@@ -133,6 +133,7 @@ pub fn send(
             end: pos - base + len as u64,
             times: None,
             mark: None,
+            tail: None,
         };
         BYTES_READ.fetch_add(len as u64, Ordering::Relaxed);
         if tx.send(Msg::Chunk(chunk)).is_err() {

@@ -57,6 +57,9 @@ pub enum Msg {
     End(u32),
     /// The source `id` failed; the run stops with this error.
     Failed(u32, anyhow::Error),
+    /// Source `id`'s unfinished line grew without a newline: its bytes so
+    /// far (see [`Chunk::tail`]).
+    Tail(u32, Vec<u8>),
 }
 
 /// Bytes read from every input so far, for the progress bar: what was

@@ -48,6 +48,10 @@ pub struct Chunk {
     /// [`super::Mark::written`] once every line of it is in a written
     /// batch (Kafka commits its offsets then).
     pub mark: Option<super::Mark>,
+    /// The source's unfinished line after this chunk (the bytes read after
+    /// its last newline), if any: a stop by signal or `--duration` counts
+    /// it as the input's last line, as the end of input would.
+    pub tail: Option<Vec<u8>>,
 }
 
 /// The bytes of a chunk: the first `len` of a buffer or of a mapped window
@@ -204,7 +208,11 @@ pub fn read_chunks_from<R: Read>(
     let mut buf = pool.take();
     // bytes of the stream read so far, the byte order mark included
     let mut consumed = from.offset;
-    let send = |data: ChunkData, last_cut: bool, last_unterminated: bool, end: u64| {
+    let send = |data: ChunkData,
+                last_cut: bool,
+                last_unterminated: bool,
+                end: u64,
+                tail: Option<Vec<u8>>| {
         let chunk = Chunk {
             source,
             data,
@@ -213,6 +221,7 @@ pub fn read_chunks_from<R: Read>(
             end,
             times: None,
             mark: None,
+            tail,
         };
         tx.send(Msg::Chunk(chunk)).is_ok()
     };
@@ -267,7 +276,7 @@ pub fn read_chunks_from<R: Read>(
                     buf.mem.push(b'\n');
                 }
                 buf.len += 1;
-                let _ = send(pool.wrap(buf), false, true, consumed);
+                let _ = send(pool.wrap(buf), false, true, consumed, None);
             }
             return Ok(());
         }
@@ -297,7 +306,8 @@ pub fn read_chunks_from<R: Read>(
                 buf.len = last + 1;
                 let full = std::mem::replace(&mut buf, next);
                 let end = consumed - buf.len as u64;
-                if !send(pool.wrap(full), false, false, end) {
+                let tail = (buf.len > 0).then(|| buf.mem[..buf.len].to_vec());
+                if !send(pool.wrap(full), false, false, end, tail) {
                     return Ok(());
                 }
             }
@@ -310,7 +320,14 @@ pub fn read_chunks_from<R: Read>(
                 buf.len = keep + 1;
                 skipping = true;
                 let full = std::mem::replace(&mut buf, pool.take());
-                if !send(pool.wrap(full), true, false, consumed) {
+                if !send(pool.wrap(full), true, false, consumed, None) {
+                    return Ok(());
+                }
+            }
+            // the unfinished line grew
+            None if !skipping && bom.decided() => {
+                let heard = tx.send(Msg::Tail(source, buf.mem[..buf.len].to_vec()));
+                if heard.is_err() {
                     return Ok(());
                 }
             }

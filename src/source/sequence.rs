@@ -204,7 +204,7 @@ mod tests {
                     Some((id, data)) if *id == c.source => data.extend(c.data.into_vec()),
                     _ => got.push((c.source, c.data.into_vec())),
                 },
-                Msg::Begin(_) => {}
+                Msg::Begin(_) | Msg::Tail(..) => {}
                 Msg::End(_) => break,
                 Msg::Failed(_, e) => panic!("{e:#}"),
             }
