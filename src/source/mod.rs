@@ -67,6 +67,11 @@ pub enum Msg {
 /// file.
 pub static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 
+/// Held by the unit tests that read megabytes, so that the progress bar's
+/// test counts its own bytes in [`BYTES_READ`].
+#[cfg(test)]
+pub(crate) static MEGABYTES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Clients `listen://` refused (`--max-connections`), for the summary.
 pub static CONNECTIONS_REFUSED: AtomicU64 = AtomicU64::new(0);
 

@@ -256,9 +256,7 @@ mod tests {
         assert!(lines > 9_000 && lines <= 10_000, "{lines}");
     }
 
-    /// Held by the tests that read megabytes, so that the progress bar's
-    /// test counts its own bytes.
-    static MEGABYTES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    use super::super::MEGABYTES;
 
     #[test]
     fn sequence_counts_compressed_bytes_for_the_progress_bar() {
