@@ -194,6 +194,39 @@ fn cli_spate_options_after_the_chain_go_before_it() {
 }
 
 #[test]
+fn cli_short_options_take_their_value_attached() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("f.txt"), "a\nb\nc\n").expect("write f.txt");
+    let runs: [(&[&str], &str); 5] = [
+        (&["-beof", "-otsv", "count"], "\t2\n"),
+        (&["-b=eof", "-o=tsv", "count"], "\t2\n"),
+        (&["-beof", "-ojsonl", "count"], "\"count\":2}\n"),
+        (&["-b", "eof", "-if.txt", "-otsv", "count"], "\t3\n"),
+        (&["-beof", "-otsv", "-if.txt", "-i-", "count"], "\t5\n"),
+    ];
+    for (args, end) in runs {
+        let out = spate(args).stdin("a\nb\n").current_dir(dir.path()).run();
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.ends_with(end), "{args:?}: {}", out.stdout);
+    }
+    // the command line the hint for an option after the chain gives runs
+    let out = spate(["-b", "eof", "count", "-if.txt"])
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("options go before the chain: spate -b eof -if.txt count"),
+        "{}",
+        out.stderr
+    );
+    let out = spate(["-b", "eof", "-if.txt", "-otsv", "count"])
+        .current_dir(dir.path())
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
 fn cli_options_that_do_nothing_are_refused_with_the_reason() {
     usage_error(
         &["--lateness", "5s", "count"],

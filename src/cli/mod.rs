@@ -401,6 +401,8 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // `-beof` and `-b=eof` as `-b eof`, as getopt reads them
+    let args = options::split_attached(command(), args);
     let argv: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())

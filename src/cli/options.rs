@@ -7,6 +7,8 @@
 //! command line that does so. Words an operator takes as its own options
 //! (`grep -i`, `csv --header`) are never touched.
 
+use std::ffi::OsString;
+
 use clap::{Arg, Command};
 
 use crate::ops::{command_for, find};
@@ -20,6 +22,74 @@ fn option_name(word: &str) -> &str {
     } else {
         word.char_indices().nth(2).map_or(word, |(i, _)| &word[..i])
     }
+}
+
+/// The words of a command line with the short options before the chain
+/// split as clap reads them: a value written onto its option (`-beof`,
+/// `-b=eof`, `-ojsonl`: `-b`, `eof`; one leading `=` is dropped) and a
+/// cluster of them (`-Fifile`: `-F`, `-i`, `file`). Which shorts exist
+/// and which take a value is `global`'s (built here, so `-h` and `-V`
+/// count too). The walk stops at `--`, at the chain's first word (one that
+/// does not start with `-`, or `-` itself) and at a word with an option
+/// `global` does not have, which is left as it is for [`unknown`]; an
+/// option's value in a word of its own is never split; the words from the
+/// chain on are never touched (`grep -i`, `split -r ,` are the
+/// operators'). The program's name comes first.
+pub fn split_attached(mut global: Command, args: Vec<OsString>) -> Vec<OsString> {
+    global.build();
+    let mut out = Vec::with_capacity(args.len() + 2);
+    let mut words = args.into_iter();
+    out.extend(words.next());
+    while let Some(word) = words.next() {
+        let Some(w) = word.to_str() else {
+            out.push(word);
+            break;
+        };
+        if w == "--" || w == "-" || !w.starts_with('-') {
+            out.push(word);
+            break;
+        }
+        // the option's words, and whether its value is the next word
+        let split = if w.starts_with("--") {
+            find_arg(&global, option_name(w))
+                .map(|a| (vec![w.to_string()], takes_value(a) && !w.contains('=')))
+        } else {
+            short_cluster(&global, w)
+        };
+        let Some((split, value_next)) = split else {
+            out.push(word);
+            break;
+        };
+        out.extend(split.into_iter().map(OsString::from));
+        if value_next {
+            out.extend(words.next());
+        }
+    }
+    out.extend(words);
+    out
+}
+
+/// A word of short options (`-Fifile`, `-b=eof`) as words of their own
+/// (`-F`, `-i`, `file`), and whether the last one takes its value from the
+/// next word; `None` when one of its letters is not an option of `global`.
+fn short_cluster(global: &Command, word: &str) -> Option<(Vec<String>, bool)> {
+    let body = word.strip_prefix('-')?;
+    let mut out = Vec::new();
+    for (i, c) in body.char_indices() {
+        let arg = global.get_arguments().find(|a| {
+            a.get_short() == Some(c) || a.get_all_short_aliases().is_some_and(|v| v.contains(&c))
+        })?;
+        out.push(format!("-{c}"));
+        if takes_value(arg) {
+            let rest = &body[i + c.len_utf8()..];
+            if rest.is_empty() {
+                return Some((out, true));
+            }
+            out.push(rest.strip_prefix('=').unwrap_or(rest).to_string());
+            return Some((out, false));
+        }
+    }
+    Some((out, false))
 }
 
 /// The argument of `cmd` that `name` (`--output`, `-o`) spells.
@@ -219,6 +289,70 @@ mod tests {
         assert!(after_chain(&cmd, "--nope", 1, &words("spate"), &ops("count --nope")).is_none());
         // meant as the value of the operator's own option
         assert!(after_chain(&cmd, "-o", 1, &words("spate"), &ops("split -r -o")).is_none());
+    }
+
+    /// The words `split_attached` makes of a command line.
+    fn split(s: &str) -> String {
+        let args: Vec<OsString> = s.split(' ').map(OsString::from).collect();
+        let out = split_attached(super::super::command(), args);
+        let out: Vec<String> = out
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        out.join(" ")
+    }
+
+    #[test]
+    fn options_split_attached_values_of_short_options() {
+        assert_eq!(split("spate -beof count"), "spate -b eof count");
+        assert_eq!(split("spate -b=eof count"), "spate -b eof count");
+        assert_eq!(
+            split("spate -b1s -if.txt count"),
+            "spate -b 1s -i f.txt count"
+        );
+        assert_eq!(
+            split("spate -ojsonl -o=json count"),
+            "spate -o jsonl -o json count"
+        );
+        // one `=` is dropped, a second is the value's
+        assert_eq!(split("spate -i==x count"), "spate -i =x count");
+        // clusters: flags, then an option that takes the rest or the next word
+        assert_eq!(
+            split("spate -Fifile -b eof count"),
+            "spate -F -i file -b eof count"
+        );
+        assert_eq!(split("spate -Fi file count"), "spate -F -i file count");
+        // already apart, or long: as they are
+        assert_eq!(
+            split("spate -b eof --output=jsonl -F count"),
+            "spate -b eof --output=jsonl -F count"
+        );
+    }
+
+    #[test]
+    fn options_split_attached_leaves_values_and_the_chain_alone() {
+        // a value in a word of its own is a value, even one like an option
+        assert_eq!(split("spate -i -bx count"), "spate -i -bx count");
+        assert_eq!(
+            split("spate --input -bx --batch -ojson count"),
+            "spate --input -bx --batch -ojson count"
+        );
+        assert_eq!(split("spate -i - -beof count"), "spate -i - -b eof count");
+        // the chain's words are the operators'
+        assert_eq!(
+            split("spate -beof grep -ifoo then split -r, then count -ojson"),
+            "spate -b eof grep -ifoo then split -r, then count -ojson"
+        );
+        // `--` and an unknown option end the walk, and stay as they are
+        assert_eq!(split("spate -- -beof count"), "spate -- -beof count");
+        assert_eq!(split("spate -xb1s -beof count"), "spate -xb1s -beof count");
+        assert_eq!(split("spate -Fx -beof count"), "spate -Fx -beof count");
+        assert_eq!(
+            split("spate --nope -beof count"),
+            "spate --nope -beof count"
+        );
+        // spate's own -h and -V are flags
+        assert_eq!(split("spate -hbeof"), "spate -h -b eof");
     }
 
     #[test]
