@@ -117,6 +117,47 @@ fn cli_help_word_after_double_dash_is_a_value() {
 }
 
 #[test]
+fn cli_operator_usage_errors_say_what_to_type() {
+    usage_error(
+        &["-b", "eof", "grep", "--invert", "a"],
+        "spate: operator 1 (grep): unexpected argument 'a' found; \
+         did you mean '--invert-match'?; usage: spate grep [OPTIONS] [REGEX] (spate grep --help)",
+    );
+    usage_error(
+        &["count", "x"],
+        "spate: operator 1 (count): unexpected argument 'x' found; \
+         usage: spate count (spate count --help)",
+    );
+    usage_error(&["json", "extra"], "usage: spate json");
+    usage_error(
+        &["head", "3", "4"],
+        "usage: spate head [N] (spate head --help)",
+    );
+    usage_error(
+        &["split", "then", "head", "--nmber", "3"],
+        "operator 2 (head): unexpected argument '--nmber' found",
+    );
+    // the word clap could not read, without its tip to write `-- -1`
+    let out = spate(["-b", "1s", "window", "session", "-1s", "then", "count"]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "spate: operator 1 (window): unexpected argument '-1s' found; usage: spate window"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("tip"), "{}", out.stderr);
+    // usage with a missing argument too; where the operator's form is two
+    // lines, both, on one
+    usage_error(&["stats", "-a", "mean"], "; usage: spate stats --field");
+    usage_error(
+        &["where", "a", "b", "c", "d"],
+        "usage: spate where FIELD OP VALUE or spate where FIELDOPVALUE (spate where --help)",
+    );
+}
+
+#[test]
 fn cli_missing_required_operator_argument_is_named() {
     usage_error(&["stats", "-a", "mean"], "operator 1 (stats)");
     usage_error(&["stats", "-a", "mean"], "--field");
@@ -186,11 +227,17 @@ fn cli_spate_options_after_the_chain_go_before_it() {
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     // a word meant as the value of the operator's own option is not
-    // taken for spate's (clap's own message says how to pass it)
+    // taken for spate's (the message says how to pass it)
     let out = spate(["split", "-r", "-o", "then", "count"]).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("operator 1 (split)"), "{}", out.stderr);
     assert!(!out.stderr.contains("spate's options"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("to pass '-o' as the value of -r, write -r=-o"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

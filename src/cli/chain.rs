@@ -99,15 +99,64 @@ pub fn stages(
                     stages.push(Err(m));
                     continue;
                 }
-                stages.push(Err(UsageError::at(
-                    pos,
-                    Some(name),
-                    super::clap_one_line(&e),
-                )));
+                stages.push(Err(operator_error(pos, op, &words, &e)));
             }
         }
     }
     Ok(stages)
+}
+
+/// An operator's words that its command refused, as one line that says
+/// what to type: clap's message, without its tips that do not hold in a
+/// chain (`use '-- -1'` for `-1s`, where `-1` is the short clap read);
+/// the long option a misspelt one is close to; how to give a word like an
+/// option as a value; then the operator's usage, as clap renders it, and
+/// where its help is.
+fn operator_error(
+    pos: usize,
+    op: &dyn crate::ops::Operator,
+    words: &[String],
+    e: &clap::Error,
+) -> UsageError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut cmd = command_for(op);
+    let invalid = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) if e.kind() == ErrorKind::UnknownArgument => Some(a.as_str()),
+        _ => None,
+    };
+    let mut parts: Vec<String> = super::clap_parts(e)
+        .into_iter()
+        .filter(|p| {
+            !(p.starts_with("tip: to pass ")
+                || p.starts_with("tip: a similar argument exists")
+                || p.starts_with("tip: some similar arguments exist"))
+        })
+        .collect();
+    // clap names the short it could not read (`-1` of `-1s`): the word
+    if let (Some(arg), Some(first)) = (invalid, parts.first_mut()) {
+        let mut from = words
+            .iter()
+            .skip(1)
+            .filter(|w| w.len() > arg.len() && w.starts_with(arg));
+        if let (false, Some(word), None) =
+            (words.iter().any(|w| w == arg), from.next(), from.next())
+        {
+            *first = first.replace(&format!("'{arg}'"), &format!("'{word}'"));
+        }
+    }
+    let similar = match e.get(ContextKind::SuggestedArg) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => super::options::misspelt_long(&cmd, words),
+    };
+    if let Some(s) = similar {
+        parts.push(format!("did you mean '{s}'?"));
+    }
+    if let Some(tip) = invalid.and_then(|arg| super::options::as_value(&cmd, words, arg)) {
+        parts.push(tip);
+    }
+    let usage = super::usage_line(&mut cmd, e);
+    UsageError::at(pos, Some(op.name()), super::one_line(&parts))
+        .hint(format!("usage: {usage} (spate {} --help)", op.name()))
 }
 
 /// Builds the chain from its stages, in order: the first error met, an

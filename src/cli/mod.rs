@@ -353,17 +353,28 @@ fn usage(msg: impl Into<String>) -> UsageError {
 /// A clap error as one line: its message and details (a missing argument's
 /// name, a tip), without the `error: ` prefix and the usage block.
 pub fn clap_one_line(e: &clap::Error) -> String {
+    one_line(&clap_parts(e))
+}
+
+/// A clap error's lines before its usage block, trimmed, without the
+/// `error: ` prefix and the empty ones.
+pub fn clap_parts(e: &clap::Error) -> Vec<String> {
     let text = e.to_string();
-    let mut parts: Vec<&str> = Vec::new();
+    let mut parts = Vec::new();
     for line in text.lines() {
         let t = line.trim();
         if t.starts_with("Usage:") || t.starts_with("For more information") {
             break;
         }
         if !t.is_empty() {
-            parts.push(t.strip_prefix("error: ").unwrap_or(t));
+            parts.push(t.strip_prefix("error: ").unwrap_or(t).to_string());
         }
     }
+    parts
+}
+
+/// Lines as one: `; ` between them, a space after a line that ends in `:`.
+pub fn one_line(parts: &[String]) -> String {
     let mut out = String::new();
     for p in parts {
         if !out.is_empty() {
@@ -375,6 +386,24 @@ pub fn clap_one_line(e: &clap::Error) -> String {
         out.push_str("invalid arguments");
     }
     out
+}
+
+/// The usage clap rendered for the error `e` of `cmd` (or renders for
+/// `cmd`) on one line: `spate grep [OPTIONS] [REGEX]`, its forms joined
+/// with ` or `.
+pub fn usage_line(cmd: &mut Command, e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = match e.get(ContextKind::Usage) {
+        Some(ContextValue::StyledStr(u)) => u.to_string(),
+        _ => cmd.render_usage().to_string(),
+    };
+    let text = text.trim();
+    let text = text.strip_prefix("Usage:").unwrap_or(text);
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// Whether the path `input` names a stream that cannot be read again (a

@@ -160,6 +160,54 @@ pub fn unknown(global: &Command, word: &str, ops: &[Vec<String>]) -> UsageError 
     }
 }
 
+/// Whether `word` is an option of `cmd` written alone that takes a value
+/// (`-r`, `--regex`; not `-r,` or `--regex=,`): the next word is its value.
+fn wants_value(cmd: &Command, word: &str) -> bool {
+    word.starts_with('-')
+        && word.len() == option_name(word).len()
+        && find_arg(cmd, option_name(word)).is_some_and(takes_value)
+}
+
+/// An operator's word that looks like one of its long options misspelt
+/// (`grep --invert a`): the closest of the operator's long options. Only
+/// the words before `--`, and none that is the value of an option before
+/// it. `cmd`: the operator's command; `words`: its words, name first.
+pub fn misspelt_long(cmd: &Command, words: &[String]) -> Option<String> {
+    let longs: Vec<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .chain(["--help".to_string()])
+        .collect();
+    let words = words.get(1..)?;
+    let words = &words[..words.iter().position(|w| w == "--").unwrap_or(words.len())];
+    words.iter().enumerate().find_map(|(i, w)| {
+        let name = option_name(w);
+        let candidate = name.starts_with("--")
+            && name.len() > 2
+            && find_arg(cmd, name).is_none()
+            && !(i > 0 && wants_value(cmd, &words[i - 1]));
+        if !candidate {
+            return None;
+        }
+        crate::suggest::closest(name, longs.iter().map(String::as_str)).map(str::to_string)
+    })
+}
+
+/// How to write `invalid`, a word that looks like an option, as the value
+/// of the operator's option right before it (`split -r -o`: `-r=-o`), when
+/// it follows one that takes a value. `cmd`: the operator's command;
+/// `words`: its words, name first.
+pub fn as_value(cmd: &Command, words: &[String], invalid: &str) -> Option<String> {
+    let at = words.iter().skip(1).position(|w| w == invalid)? + 1;
+    let prev = words
+        .get(at - 1)
+        .filter(|p| at > 1 && wants_value(cmd, p))?;
+    Some(format!(
+        "to pass '{invalid}' as the value of {prev}, write {}",
+        shell_quote(&format!("{prev}={invalid}"))
+    ))
+}
+
 /// The operator at `pos` (its words, name first) refused `word`, which is
 /// not one of its options: when it is one of spate's, the error says that
 /// options go before the chain, with the command line moved so. `before`:
@@ -184,11 +232,7 @@ pub fn after_chain(
     // meant as that value (`split -r -o`): not spate's
     if at > 1 {
         let prev = &words[at - 1];
-        let cmd = command_for(find(&op)?);
-        let wants = prev.starts_with('-')
-            && prev.len() == option_name(prev).len()
-            && find_arg(&cmd, option_name(prev)).is_some_and(takes_value);
-        if wants {
+        if wants_value(&command_for(find(&op)?), prev) {
             return None;
         }
     }
@@ -353,6 +397,39 @@ mod tests {
         );
         // spate's own -h and -V are flags
         assert_eq!(split("spate -hbeof"), "spate -h -b eof");
+    }
+
+    #[test]
+    fn options_misspelt_long_of_an_operator() {
+        let grep = command_for(find("grep").expect("grep"));
+        let near = |s: &str| misspelt_long(&grep, &words(s));
+        assert_eq!(near("grep --invert a").as_deref(), Some("--invert-match"));
+        assert_eq!(
+            near("grep -v --ignore-cse a").as_deref(),
+            Some("--ignore-case")
+        );
+        // a value, after `--`, an option it has, or nothing close: none
+        assert_eq!(near("grep -f --invert a"), None);
+        assert_eq!(near("grep -- --invert a"), None);
+        assert_eq!(near("grep --invert-match a"), None);
+        assert_eq!(near("grep --zzzzzzzzzz a"), None);
+        assert_eq!(near("grep a b"), None);
+    }
+
+    #[test]
+    fn options_as_value_of_the_option_before() {
+        let split = command_for(find("split").expect("split"));
+        let tip = |s: &str, w: &str| as_value(&split, &words(s), w);
+        assert_eq!(
+            tip("split -r -o", "-o").as_deref(),
+            Some("to pass '-o' as the value of -r, write -r=-o")
+        );
+        assert_eq!(
+            tip("split --regex -o", "-o").as_deref(),
+            Some("to pass '-o' as the value of --regex, write --regex=-o")
+        );
+        assert_eq!(tip("split -o", "-o"), None);
+        assert_eq!(tip("split -r, -o", "-o"), None);
     }
 
     #[test]
