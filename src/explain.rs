@@ -1,6 +1,7 @@
 //! `--explain`: the plan in words, printed instead of running it: the
 //! inputs, how batches are cut, each operator in order with its stage and
-//! what it keeps in memory, and the output. It walks the same plan the run
+//! what it keeps in memory, and the output (where it goes, with the
+//! `--dead-letter` and `--state` files when given). It walks the same plan the run
 //! would use, after every check made before input is read, and opens
 //! nothing.
 
@@ -106,6 +107,20 @@ pub fn explain(plan: &Plan) -> String {
         let _ = writeln!(s, "  {}. {words:<width$}  {what}; keeps {keeps}", st.pos);
     }
     let _ = writeln!(s, "output: {}", output(plan));
+    if let Some(d) = &plan.output.dead_letter {
+        let _ = writeln!(
+            s,
+            "dropped lines: appended to {}, a JSON object each (--dead-letter)",
+            d.display()
+        );
+    }
+    if let Some(st) = &plan.state {
+        let _ = writeln!(
+            s,
+            "state: kept in {}, written after each written batch and at exit; started again with the same arguments, the run goes on from it (--state)",
+            st.display()
+        );
+    }
     s
 }
 
@@ -205,5 +220,9 @@ fn output(plan: &Plan) -> String {
         (_, Some(cols)) => format!("; columns time, {}", cols.join(", ")),
         (_, None) => "; columns time, then the first batch's fields as first seen".into(),
     };
-    format!("{format} on standard output{columns}; batch times as {times}")
+    let to = match &o.file {
+        Some(f) => format!("appended to {} (--output-file)", f.display()),
+        None => "on standard output".to_string(),
+    };
+    format!("{format} {to}{columns}; batch times as {times}")
 }
