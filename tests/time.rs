@@ -288,3 +288,82 @@ mod props {
         }
     }
 }
+
+/// Windows at the end of time (event times near 2262-04-11, where
+/// nanoseconds since 1970 run out, or a window of 200,000 days): every
+/// window that holds the record is written, the last at the clamped end,
+/// and the run ends. (The last window's next end was itself, and the run
+/// wrote it until memory ran out.)
+#[test]
+fn time_windows_at_the_end_of_time_end() {
+    let cases: [(&str, &[&str], usize); 3] = [
+        (
+            "2262-04-11T22:00:00Z a\n",
+            &[
+                "--event-time",
+                "auto",
+                "-b",
+                "1h",
+                "window",
+                "2h",
+                "then",
+                "count",
+            ],
+            2,
+        ),
+        (
+            "2262-04-10T22:00:00Z a\n",
+            &[
+                "--event-time",
+                "auto",
+                "-b",
+                "1d",
+                "window",
+                "2d",
+                "then",
+                "count",
+            ],
+            2,
+        ),
+        (
+            "a\n",
+            &["-b", "50000d", "window", "200000d", "then", "count"],
+            3,
+        ),
+    ];
+    for (input, args, windows) in cases {
+        // under a 2 GB address space: a regression fails, not the machine
+        let mut sh = vec![
+            "-c",
+            "ulimit -v 2000000; exec \"$0\" \"$@\"",
+            crate::util::BIN,
+        ];
+        sh.extend(args);
+        let mut child = std::process::Command::new("sh")
+            .args(&sh)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh starts");
+        {
+            use std::io::Write;
+            let mut sin = child.stdin.take().expect("stdin");
+            sin.write_all(input.as_bytes()).expect("write");
+        }
+        let out = child.wait_with_output().expect("spate ends");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        let rows: Vec<&str> = stdout.lines().collect();
+        assert_eq!(rows.len(), windows, "{args:?}: {stdout}");
+        assert!(rows.iter().all(|r| r.ends_with("\t1")), "{stdout}");
+        assert!(
+            rows.last()
+                .is_some_and(|r| r.starts_with("2262-04-11T23:47:16")),
+            "{stdout}"
+        );
+    }
+}

@@ -193,6 +193,13 @@ impl Windows {
                     (None, None) => Some(after),
                 };
             }
+            // the end of time (ends saturate near 2262-04-11): no later
+            // window, and the panes left have none to go to
+            if self.next_end.is_some_and(|n| n <= e) {
+                self.panes.clear();
+                self.next_end = None;
+                break;
+            }
             // panes no later window can reach
             if let Some(n) = self.next_end {
                 let reach = self.start_of(n, length);
