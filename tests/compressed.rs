@@ -380,6 +380,22 @@ fn compressed_damaged_stream_exits_1_and_the_next_input_is_read() {
 }
 
 #[test]
+fn compressed_gzip_magic_with_another_method_is_damage_not_text() {
+    // SPEC: a file that starts with the gzip magic bytes is decompressed;
+    // a header whose method byte is not deflate's is damage at its start
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut packed = Codec::Gzip.compress(b"a\nb\n");
+    packed[2] = 0;
+    let path = write(dir.path(), "odd.gz", &packed);
+    let out = spate(["-i", s(&path), "-b", "eof", "-o", "tsv", "count"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(count_of(&out.stdout), 0, "no line of it read as text");
+    assert!(out.stderr.contains(s(&path)), "{}", out.stderr);
+    assert!(out.stderr.contains("gzip"), "{}", out.stderr);
+    assert!(offset_in(&out.stderr) <= 10, "{}", out.stderr);
+}
+
+#[test]
 fn compressed_truncated_standard_input_names_it() {
     let mut packed = Codec::Gzip.compress(&text());
     packed.truncate(packed.len() / 2);

@@ -261,6 +261,45 @@ fn net_listen_merges_concurrent_clients_exactly_once() {
 }
 
 #[test]
+fn net_listen_takes_hundreds_of_clients_at_once_by_default() {
+    // SPEC: listen:// accepts any number of clients; 200 connected at
+    // once, each holding its connection open until every one has written
+    const CLIENTS: usize = 200;
+    let port = free_port();
+    let src = format!("listen://127.0.0.1:{port}");
+    let child = spate([
+        "-i",
+        &src,
+        "-b",
+        "100ms",
+        "--duration",
+        "4s",
+        "-o",
+        "tsv",
+        "count",
+    ])
+    .spawn();
+    let mut held = Vec::new();
+    for c in 0..CLIENTS {
+        let wait = if c == 0 { 5 } else { 1 };
+        let mut s = connect_within(port, Duration::from_secs(wait));
+        // a refused client's write may fail: the count says it
+        let _ = s.write_all(format!("c{c} a\nc{c} b\n").as_bytes());
+        held.push(s);
+    }
+    let out = wait_output(child, Duration::from_secs(20));
+    drop(held);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        total_count(&out.stdout),
+        2 * CLIENTS as u64,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr, "", "no client refused");
+}
+
+#[test]
 fn net_listen_max_connections_refuses_the_extra_client() {
     let port = free_port();
     let src = format!("listen://127.0.0.1:{port}");

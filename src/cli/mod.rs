@@ -106,7 +106,7 @@ fn global_args(cmd: Command) -> Command {
                 .long("max-connections")
                 .value_name("N")
                 .value_parser(value_parser!(u64).range(1..=65536))
-                .default_value("64")
+                .default_value("1024")
                 .help("listen:// inputs: refuse clients beyond N at once"),
         )
         .arg(
@@ -653,7 +653,7 @@ fn plan_from(
         reconnect: m.get_flag("reconnect"),
         max_connections: m
             .get_one::<u64>("max-connections")
-            .map_or(64, |n| *n as usize),
+            .map_or(1024, |n| *n as usize),
         kafka_times,
         resume: None,
         state: m.get_one::<String>("state").is_some(),

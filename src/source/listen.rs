@@ -5,7 +5,7 @@
 //! a slow engine blocks the client threads, which stop reading, and TCP flow
 //! control slows the senders; nothing is buffered without bound.
 //!
-//! `--max-connections` bounds the clients connected at once: one more is
+//! `--max-connections` (default 1024) bounds the clients connected at once: one more is
 //! accepted and closed at once, with a line on stderr (at most one a
 //! second in a flood, saying how many more were refused meanwhile; the exit
 //! summary gives the total). A client's reset or
