@@ -359,6 +359,10 @@ pub struct Ctx {
     /// still looks for a field the chain names: the warning for one never
     /// found lists the fields the records had, all of them.
     pub project: bool,
+    /// The current line's text after repair, when it had invalid UTF-8
+    /// (else its raw text is it): kept records name it for a drop after
+    /// the barrier.
+    pub repaired: Option<String>,
 }
 
 impl Ctx {

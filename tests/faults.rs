@@ -813,3 +813,134 @@ fn accounting_head_before_an_aggregation_filters_the_lines_it_cuts() {
         }
     }
 }
+
+#[test]
+fn accounting_filters_and_parsers_after_sort_or_head_count_their_lines() {
+    // SPEC: every line is processed, filtered or dropped; `sort` and
+    // `head` are valid before an aggregation, and what a filter or parser
+    // after them removes is filtered or dropped (with its dead letter,
+    // and --strict stops there)
+    let letters = "c\nb\na\nd\n";
+    let json = "{\"v\":3}\nbad one\n{\"v\":1}\nbad two\n{\"v\":2}\n";
+    let timed = "2024-03-10T12:00:01Z {\"v\":1}\n2024-03-10T12:00:02Z nope\n\
+                 2024-03-10T12:00:11Z {\"v\":2}\n2024-03-10T12:00:12Z nope\n";
+    // (input, chain, (processed, filtered, invalid_json))
+    type Case<'a> = (&'a str, &'a [&'a str], (u64, u64, u64));
+    let cases: [Case<'_>; 7] = [
+        (
+            letters,
+            &["-b", "eof", "sort", "_", "then", "grep", "a"],
+            (1, 3, 0),
+        ),
+        (
+            letters,
+            &[
+                "-b", "eof", "sort", "-r", "_", "then", "head", "1", "then", "count",
+            ],
+            (1, 3, 0),
+        ),
+        (
+            letters,
+            &[
+                "-b", "eof", "head", "3", "then", "grep", "-v", "b", "then", "count",
+            ],
+            (2, 2, 0),
+        ),
+        (json, &["-b", "eof", "head", "5", "then", "json"], (3, 0, 2)),
+        (
+            json,
+            &["-b", "eof", "head", "3", "then", "json", "then", "count"],
+            (2, 2, 1),
+        ),
+        (
+            json,
+            &[
+                "--batch-lines",
+                "2",
+                "sort",
+                "_",
+                "then",
+                "json",
+                "then",
+                "where",
+                "v",
+                ">",
+                "1",
+            ],
+            (2, 1, 2),
+        ),
+        (
+            timed,
+            &[
+                "--event-time",
+                "auto",
+                "-b",
+                "10s",
+                "sort",
+                "_",
+                "then",
+                "parse",
+                "(?P<j>\\{.*)",
+                "then",
+                "fields",
+                "j",
+            ],
+            (2, 0, 0),
+        ),
+    ];
+    for (input, chain, (processed, filtered, invalid)) in cases {
+        for threads in ["1", "4"] {
+            let mut a = vec!["--threads", threads, "--stats-json", "-o", "jsonl"];
+            a.extend(chain);
+            let out = spate(&a).stdin(input.as_bytes().to_vec()).run();
+            assert_eq!(out.code, 0, "{chain:?}: {}", out.stderr);
+            let acc = accounting(&out.stdout);
+            assert_eq!(
+                (
+                    acc["processed"].as_u64(),
+                    acc["filtered"].as_u64(),
+                    acc["by_reason"]["invalid_json"].as_u64()
+                ),
+                (Some(processed), Some(filtered), Some(invalid)),
+                "{chain:?} --threads {threads}: {acc}"
+            );
+        }
+    }
+    // the parse case drops two lines as unparsed
+    let mut a = vec!["--stats-json", "-o", "jsonl"];
+    a.extend(cases[6].1);
+    let acc = accounting(&spate(&a).stdin(timed.as_bytes().to_vec()).run().stdout);
+    assert_eq!(acc["by_reason"]["unparsed"].as_u64(), Some(2), "{acc}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dl = dir.path().join("dead.jsonl");
+    let dl = dl.to_str().expect("utf-8 path");
+    let out = spate([
+        "-b",
+        "eof",
+        "--dead-letter",
+        dl,
+        "sort",
+        "_",
+        "then",
+        "json",
+    ])
+    .stdin(json.as_bytes().to_vec())
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dl).expect("dead letters"),
+        "{\"reason\":\"invalid_json\",\"input\":\"-\",\"line\":2,\"text\":\"bad one\"}\n\
+         {\"reason\":\"invalid_json\",\"input\":\"-\",\"line\":4,\"text\":\"bad two\"}\n"
+    );
+    let out = spate(["-b", "eof", "--strict", "head", "5", "then", "json"])
+        .stdin(json.as_bytes().to_vec())
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "the batch is not written");
+    assert!(
+        out.stderr.contains("line 2 of stdin: invalid JSON"),
+        "{}",
+        out.stderr
+    );
+}

@@ -663,10 +663,26 @@ fn state_max_batches_then_go_on_equals_one_run() {
         })
         .collect();
     let parse = r"(?P<n>\d+) (?P<k>k\d)$";
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 6] = [
         (
             &["--event-time", "auto", "-b", "1h"],
             &["stats", "-f", "n", "-a", "count,sum,p50"],
+        ),
+        // no aggregation: the open batches' records kept in the state, and
+        // a parser after `sort` drops some (dead letters at the close)
+        (
+            &["--event-time", "auto", "-b", "1h"],
+            &[
+                "sort",
+                "-r",
+                "n",
+                "then",
+                "parse",
+                "(?P<kk>k[0-5])$",
+                "then",
+                "head",
+                "700",
+            ],
         ),
         (
             &["--event-time", "auto", "-b", "1m"],

@@ -3,7 +3,7 @@
 //! between), fed to the windows, run through the operators after the
 //! aggregation and written; `--max-batches` and `--stats` counted here.
 
-use crate::accounting::{BatchStats, Ctx};
+use crate::accounting::{BatchStats, Ctx, DeadLine, Offence, Reason};
 use crate::agg::AggState;
 use crate::batch::{Meter, Partial as _, WindowOut, now, span};
 use crate::ops::chain::{At, PostOp};
@@ -11,7 +11,7 @@ use crate::record::Record;
 use crate::sink::BatchOut;
 use crate::timestamp::Nanos;
 
-use super::parallel::Partial;
+use super::parallel::{Kept, LineRef, Partial};
 use super::{Engine, Stop};
 
 /// How a row tells its own time and start (a session's end and start),
@@ -112,10 +112,13 @@ impl Engine<'_> {
                     }
                     state.into_rows(emit_empty)
                 }
-                Partial::Rows(mut parts) => {
-                    parts.sort_unstable_by_key(|k| k.seq);
-                    self.cut_by_head(&parts);
-                    parts.into_iter().flat_map(|k| k.recs).collect()
+                Partial::Rows(parts) => {
+                    // the operators after the barrier, followed back to
+                    // the lines
+                    let rows = self.post_kept(parts)?;
+                    let n = self.write(time, start, rows, None)?;
+                    self.report(time, n, meter);
+                    return Ok(());
                 }
                 // the sessions' batches close above
                 Partial::Sessions(_) => Vec::new(),
@@ -182,43 +185,146 @@ impl Engine<'_> {
         self.write(time, start, rows, None)
     }
 
-    /// A batch's kept records (no aggregation first) that a `head` (or
-    /// several) takes first: the lines whose records all fall past its N
-    /// count as filtered, not processed (see [`Engine::counts`]).
-    fn cut_by_head(&mut self, parts: &[super::parallel::Kept]) {
-        let heads = self.chain.post.iter().map_while(|op| match op {
-            PostOp::Rows(r) => r.keeps_first(),
-            _ => None,
-        });
-        let Some(n) = heads.min() else {
-            return;
-        };
-        let mut before = 0usize;
-        let mut cut = 0u64;
-        for k in parts {
-            let past = k.starts.iter().filter(|&&s| before + s as usize >= n);
-            cut += past.count() as u64;
-            before += k.recs.len();
+    /// A batch's kept records (no aggregation first) through the
+    /// operators after the barrier, each row followed back to its input
+    /// line: a line none of whose records come out of them (or reach an
+    /// aggregation there) counts as filtered, or as dropped when one of
+    /// them dropped one of its records (a parser after `sort` or `head`),
+    /// with its dead letter, and `--strict` stops the run at the first.
+    fn post_kept(&mut self, mut parts: Vec<Kept>) -> Result<Vec<Record<'static>>, Stop> {
+        parts.sort_unstable_by_key(|k| k.seq);
+        if self.chain.post.is_empty() {
+            // the records are the rows: each line processed
+            return Ok(parts.into_iter().flat_map(|k| k.recs).collect());
         }
-        self.head_cut += cut;
+        let mut track = Track::default();
+        let mut refs: Vec<LineRef> = Vec::new();
+        let mut rows = Vec::new();
+        let mut lines = 0u32;
+        for k in parts {
+            // a part's lines start where its `starts` say, in order
+            let mut next = k.starts.iter().map(|&s| s as usize).peekable();
+            let first = lines;
+            for i in 0..k.recs.len() {
+                while next.peek().is_some_and(|&s| s <= i) {
+                    next.next();
+                    lines += 1;
+                }
+                track.owner.push(lines.saturating_sub(1).max(first));
+            }
+            // records with no start said (never made so): one line
+            if !k.recs.is_empty() && k.starts.is_empty() {
+                lines += 1;
+            }
+            refs.extend(k.lines);
+            rows.extend(k.recs);
+        }
+        track.reasons = vec![None; lines as usize];
+        let rows = self.post_tracked(rows, Some(&mut track));
+        let reached = track.reached.take().unwrap_or_default();
+        let refs = (refs.len() == lines as usize).then_some(refs);
+        for (l, reason) in track.reasons.iter().enumerate() {
+            if reached.get(l).copied().unwrap_or(true) {
+                continue;
+            }
+            let Some((reason, detail)) = reason else {
+                self.post_moved.filtered += 1;
+                continue;
+            };
+            self.post_moved.add(*reason);
+            let Some(r) = refs.as_ref().and_then(|r| r.get(l)) else {
+                continue;
+            };
+            if self.opts.strict {
+                return Err(Stop::Strict {
+                    source: self.names.name(r.input),
+                    offence: Offence {
+                        line: r.line,
+                        reason: *reason,
+                        detail: detail.clone(),
+                    },
+                });
+            }
+            let dead = DeadLine {
+                reason: *reason,
+                line: r.line,
+                text: r.text.clone(),
+            };
+            self.dead_letters(r.input, &[dead])?;
+        }
+        Ok(rows)
     }
 
     /// Runs the operators after the barrier on a batch's rows.
-    pub(super) fn post(&mut self, mut rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
-        let mut cx = Ctx::new(false);
+    pub(super) fn post(&mut self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
+        self.post_tracked(rows, None)
+    }
+
+    /// [`Engine::post`], following each row back to its line with `track`
+    /// until an operator that cannot say which rows it kept, or an
+    /// aggregation.
+    fn post_tracked(
+        &mut self,
+        mut rows: Vec<Record<'static>>,
+        mut track: Option<&mut Track>,
+    ) -> Vec<Record<'static>> {
+        let mut cx = Ctx::new(track.is_some());
         for (k, op) in self.chain.post.iter().enumerate() {
             if self.seen.open {
                 self.seen.look(At::Post(k), &rows);
             }
+            let order = match op {
+                PostOp::Rows(r) if track.is_some() => r.order(&rows),
+                _ => None,
+            };
+            let stops = match op {
+                PostOp::Record(_) => false,
+                PostOp::Rows(_) => order.is_none(),
+                PostOp::Aggregate(_) => true,
+            };
+            if stops {
+                if let Some(t) = track.take() {
+                    t.reach();
+                }
+            }
             rows = match op {
                 PostOp::Record(r) => {
                     let mut out = Vec::with_capacity(rows.len());
-                    for row in rows {
-                        r.process(row, &mut out, &mut cx);
+                    match track.as_deref_mut() {
+                        Some(t) => {
+                            let mut owner = Vec::with_capacity(rows.len());
+                            for (row, o) in rows.into_iter().zip(std::mem::take(&mut t.owner)) {
+                                r.process(row, &mut out, &mut cx);
+                                owner.resize(out.len(), o);
+                                if let Some(reason) = cx.line_reason.take() {
+                                    let detail = cx.offence.take().map(|o| o.detail);
+                                    if let Some(slot) = t.reasons.get_mut(o as usize) {
+                                        slot.get_or_insert((reason, detail.unwrap_or_default()));
+                                    }
+                                }
+                                cx.line_drops = 0;
+                                cx.offence = None;
+                            }
+                            t.owner = owner;
+                        }
+                        None => {
+                            for row in rows {
+                                r.process(row, &mut out, &mut cx);
+                            }
+                        }
                     }
                     out
                 }
-                PostOp::Rows(r) => r.apply(rows),
+                PostOp::Rows(r) => match (&order, track.as_deref_mut()) {
+                    (Some(order), Some(t)) => {
+                        t.owner = order
+                            .iter()
+                            .filter_map(|&i| t.owner.get(i).copied())
+                            .collect();
+                        crate::ops::sort::permute(rows, order)
+                    }
+                    _ => r.apply(rows),
+                },
                 PostOp::Aggregate(a) => {
                     let mut s = a.new_state();
                     for row in &rows {
@@ -227,6 +333,9 @@ impl Engine<'_> {
                     s.into_rows(self.emit_empty)
                 }
             };
+        }
+        if let Some(t) = track {
+            t.reach();
         }
         rows
     }
@@ -353,5 +462,32 @@ impl Engine<'_> {
             Some(w) => w.note(line),
             None => eprintln!("{line}"),
         }
+    }
+}
+
+/// Which line each row of a batch came from, while the operators after
+/// the barrier can say (see [`Engine::post_kept`]).
+#[derive(Default)]
+struct Track {
+    /// Each row's line, numbered in input order within the batch.
+    owner: Vec<u32>,
+    /// Per line, the first drop an operator after the barrier made of one
+    /// of its records, and what it said.
+    reasons: Vec<Option<(Reason, String)>>,
+    /// Per line, whether a record of it was left when the following
+    /// stopped (at the output, or at an aggregation).
+    reached: Option<Vec<bool>>,
+}
+
+impl Track {
+    /// The rows left now are the ones that reach the output.
+    fn reach(&mut self) {
+        let mut reached = vec![false; self.reasons.len()];
+        for &o in &self.owner {
+            if let Some(r) = reached.get_mut(o as usize) {
+                *r = true;
+            }
+        }
+        self.reached = Some(reached);
     }
 }

@@ -199,9 +199,11 @@ pub struct Engine<'r> {
     /// does that step again and closes them again, formatted but not
     /// written (see [`Engine::commit`]).
     ahead: u64,
-    /// Lines a `head` before any aggregation cut whole from written
-    /// batches: counted processed by the workers, filtered in the end.
-    head_cut: u64,
+    /// Lines of written batches kept with no aggregation first that the
+    /// operators after the barrier (`sort`, `head`, then filters and
+    /// parsers) left no record of: counted processed by the workers, in
+    /// the end filtered (`filtered`) or dropped (`by_reason`).
+    post_moved: Counts,
     /// Per source, its unfinished line (see [`Chunk::tail`]).
     tails: std::collections::BTreeMap<u32, Vec<u8>>,
     /// The batches are cut by what was read (event time, line count, end
@@ -313,7 +315,7 @@ impl<'r> Engine<'r> {
             done: false,
             stopped: false,
             ahead: 0,
-            head_cut: 0,
+            post_moved: Counts::default(),
             tails: std::collections::BTreeMap::new(),
             replays: batching.event_time.is_some() || batching.interval().is_none(),
             watch: None,
@@ -374,10 +376,13 @@ impl<'r> Engine<'r> {
         let mut c = self.counts.clone();
         self.work.counts(&mut c);
         c.hold_back(self.unemitted);
-        // lines a head cut whole: filtered, though they reached the batch
-        let cut = self.head_cut.min(c.processed);
-        c.processed -= cut;
-        c.filtered += cut;
+        // lines the operators after the barrier left nothing of: filtered
+        // or dropped, though they reached the batch
+        let moved = &self.post_moved;
+        if moved.filtered + moved.dropped() <= c.processed {
+            c.processed -= moved.filtered + moved.dropped();
+            c.merge(moved);
+        }
         c
     }
 

@@ -52,13 +52,41 @@ pub(super) enum Partial {
 }
 
 /// A part's kept records (no aggregation first), under the part's
-/// sequence number, with where each line's records start among them (a
-/// `head` after them counts the lines it cuts whole as filtered).
+/// sequence number, with where each line's records start among them: the
+/// operators after them (`sort`, `head`, then filters and parsers) are
+/// followed back to the lines, for the accounting. With `--dead-letter`
+/// or `--strict`, when an operator after them may drop records, also
+/// each line's input, number and text.
 #[derive(Default)]
 pub(super) struct Kept {
     pub seq: u64,
     pub recs: Vec<Record<'static>>,
     pub starts: Vec<u32>,
+    pub lines: Vec<LineRef>,
+}
+
+/// A kept line's input, number and text (after repair), for a drop after
+/// the barrier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LineRef {
+    pub input: u32,
+    pub line: u64,
+    pub text: String,
+}
+
+impl LineRef {
+    /// The current line of `cx`, when a drop after the barrier must name
+    /// it (`--dead-letter`, `--strict`, and an operator there that drops).
+    fn of(chain: &Chain, raw: &str, cx: &mut Ctx) -> Option<LineRef> {
+        if !(cx.dead.is_some() || cx.strict) || !chain.post_drops() {
+            return None;
+        }
+        Some(LineRef {
+            input: cx.input,
+            line: cx.line,
+            text: cx.repaired.take().unwrap_or_else(|| raw.to_string()),
+        })
+    }
 }
 
 impl Partial {
@@ -824,7 +852,7 @@ impl Deliver for ToOpen<'_> {
         }
     }
 
-    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, _raw: &'a str, cx: &mut Ctx) -> u64 {
+    fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
         let n = recs.len() as u64;
         cx.counts.records += n;
         match self.partial {
@@ -837,6 +865,9 @@ impl Deliver for ToOpen<'_> {
                 if !recs.is_empty() {
                     let at = self.kept.recs.len();
                     self.kept.starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+                    if let Some(l) = LineRef::of(self.chain, raw, cx) {
+                        self.kept.lines.push(l);
+                    }
                 }
                 self.kept
                     .recs
@@ -884,6 +915,8 @@ struct ToEvent<'c> {
     /// The batches the current line's records went to so far (kept
     /// records: where each line's start).
     line_ends: Vec<Nanos>,
+    /// The current line, when kept records must name it (see [`LineRef`]).
+    line_ref: Option<LineRef>,
 }
 
 impl<'c> ToEvent<'c> {
@@ -926,6 +959,7 @@ impl<'c> ToEvent<'c> {
             lines: BTreeMap::new(),
             line_run: None,
             line_ends: Vec::new(),
+            line_ref: None,
         }
     }
 
@@ -1025,6 +1059,9 @@ impl ToEvent<'_> {
                         self.line_ends.push(end);
                         let at = kept.recs.len();
                         kept.starts.push(u32::try_from(at).unwrap_or(u32::MAX));
+                        if let Some(l) = &self.line_ref {
+                            kept.lines.push(l.clone());
+                        }
                     }
                     kept.recs.push(rec.take_owned());
                 }
@@ -1074,6 +1111,9 @@ impl ToEvent<'_> {
 impl Deliver for ToEvent<'_> {
     fn deliver<'a>(&mut self, recs: &mut Vec<Record<'a>>, raw: &'a str, cx: &mut Ctx) -> u64 {
         let mut fate = LineFate::default();
+        if matches!(self.chain.barrier, Barrier::Collect) {
+            self.line_ref = LineRef::of(self.chain, raw, cx);
+        }
         // the line's time, found once for all its records
         let mut line_ts: Option<Option<Nanos>> = None;
         for rec in recs.iter_mut() {
@@ -1315,6 +1355,13 @@ impl Job<'_> {
                 None => {
                     for rec in cur.drain(..) {
                         recycle(&mut spare, rec.fields);
+                    }
+                    if cx.dead.is_some() || cx.strict {
+                        // a drop after the barrier names it as repaired
+                        cx.repaired = match &text {
+                            Cow::Owned(repaired) => Some(repaired.clone()),
+                            Cow::Borrowed(_) => None,
+                        };
                     }
                     let mut rec = Record::from_line(text, raw);
                     rec.fields = spare.pop().unwrap_or_default();

@@ -16,7 +16,7 @@ use crate::source::PartitionOffset;
 use crate::state::codec::{self, DecodeError, Decoder, Encoder};
 
 use super::Engine;
-use super::parallel::{Kept, Partial};
+use super::parallel::{Kept, LineRef, Partial};
 
 /// How far a source was read: the end of its last chunk read whole in its
 /// byte stream, whether that chunk ended inside a cut line (whose rest a
@@ -111,6 +111,12 @@ fn save_partial(p: &Partial, e: &mut Encoder) {
                 for &s in &kept.starts {
                     e.u64(u64::from(s));
                 }
+                e.usize(kept.lines.len());
+                for l in &kept.lines {
+                    e.u64(u64::from(l.input));
+                    e.u64(l.line);
+                    e.str(&l.text);
+                }
             }
         }
     }
@@ -144,7 +150,21 @@ fn load_partial(chain: &Chain, d: &mut Decoder<'_>) -> codec::Result<Partial> {
                             .ok_or_else(|| DecodeError("a line's start out of order".into()))?;
                         starts.push(s);
                     }
-                    parts.push(Kept { seq, recs, starts });
+                    let k = d.count()?;
+                    let mut lines = Vec::with_capacity(k);
+                    for _ in 0..k {
+                        let input = u32::try_from(d.u64()?)
+                            .map_err(|_| DecodeError("a kept line's input out of range".into()))?;
+                        let line = d.u64()?;
+                        let text = d.str()?.to_string();
+                        lines.push(LineRef { input, line, text });
+                    }
+                    parts.push(Kept {
+                        seq,
+                        recs,
+                        starts,
+                        lines,
+                    });
                 }
                 Ok(Partial::Rows(parts))
             }
@@ -168,7 +188,7 @@ impl Engine<'_> {
         }
         e.u64(self.emitted);
         e.bool(self.wrote_row);
-        e.u64(self.head_cut);
+        save_counts(&self.post_moved, &mut e);
         // --with-start: where the next line-count or eof batch starts, and
         // `window all`'s start
         e.i64(self.last_close);
@@ -267,7 +287,7 @@ impl Engine<'_> {
         }
         self.emitted = d.u64()?;
         self.wrote_row = d.bool()?;
-        self.head_cut = d.u64()?;
+        self.post_moved = load_counts(&mut d)?;
         self.last_close = d.i64()?;
         let has_first = d.bool()?;
         let first = d.i64()?;

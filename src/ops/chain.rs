@@ -122,6 +122,19 @@ impl Chain {
         cols
     }
 
+    /// Whether an operator after the barrier, before any aggregation
+    /// there, may drop a record with a reason (a parser after `sort` or
+    /// `head`): its lines are then dropped lines, for `--dead-letter` and
+    /// `--strict`.
+    pub fn post_drops(&self) -> bool {
+        matches!(self.barrier, Barrier::Collect)
+            && self
+                .post
+                .iter()
+                .take_while(|op| !matches!(op, PostOp::Aggregate(_)))
+                .any(|op| matches!(op, PostOp::Record(_)))
+    }
+
     /// The aggregation at the barrier, if the chain aggregates there.
     pub fn aggregation(&self) -> Option<&dyn Aggregation> {
         match &self.barrier {

@@ -73,8 +73,8 @@ impl RowsOp for HeadOp {
         rows
     }
 
-    fn keeps_first(&self) -> Option<usize> {
-        Some(self.n)
+    fn order(&self, rows: &[Record<'static>]) -> Option<Vec<usize>> {
+        Some((0..rows.len().min(self.n)).collect())
     }
 }
 

@@ -340,10 +340,12 @@ pub trait RecordOp: Send + Sync {
 pub trait RowsOp: Send + Sync {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>>;
 
-    /// Keeps the first N rows as they come and drops the rest (`head`):
-    /// before an aggregation, the lines whose records all fall past them
-    /// count as filtered.
-    fn keeps_first(&self) -> Option<usize> {
+    /// The indexes of the rows [`RowsOp::apply`] keeps, in the order it
+    /// gives them (`sort`, `head`): before an aggregation each row is
+    /// followed back to its input line, for the accounting. None when the
+    /// operator cannot say (then the lines that reach it count as
+    /// processed).
+    fn order(&self, _rows: &[Record<'static>]) -> Option<Vec<usize>> {
         None
     }
 

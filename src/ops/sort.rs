@@ -161,13 +161,25 @@ struct SortOp {
 
 impl RowsOp for SortOp {
     fn apply(&self, rows: Vec<Record<'static>>) -> Vec<Record<'static>> {
-        let Some((first, later)) = self.fields.split_first() else {
-            return rows;
-        };
-        if rows.len() < 2 {
+        if self.fields.is_empty() || rows.len() < 2 {
             return rows;
         }
-        let order: Vec<usize> = {
+        let order = self.sorted(&rows);
+        permute(rows, &order)
+    }
+
+    fn order(&self, rows: &[Record<'static>]) -> Option<Vec<usize>> {
+        Some(self.sorted(rows))
+    }
+}
+
+impl SortOp {
+    /// The indexes of `rows` in sorted order (stable).
+    fn sorted(&self, rows: &[Record<'static>]) -> Vec<usize> {
+        let Some((first, later)) = self.fields.split_first() else {
+            return (0..rows.len()).collect();
+        };
+        {
             // The first field's key travels with its index, so most
             // comparisons touch no other table; later fields are read from
             // `rest` only on ties.
@@ -193,8 +205,7 @@ impl RowsOp for SortOp {
                 })
             });
             keyed.into_iter().map(|(_, i)| i).collect()
-        };
-        permute(rows, &order)
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The first bytes of every state file.
 const MAGIC: &[u8; 8] = b"spate-st";
 /// The payload format this build writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// magic + version + length + checksum.
 const HEADER: usize = 8 + 4 + 8 + 4;
 
