@@ -644,6 +644,7 @@ fn plan_from(
         max_line_bytes,
         time_format,
         millis,
+        row_zone: tz.filter(|_| matches!(output, OutputFormat::Pretty | OutputFormat::Spark)),
         with_start,
     };
     let source = SourceOptions {

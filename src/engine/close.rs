@@ -131,12 +131,13 @@ impl Engine<'_> {
 
     /// The start of the batch that ends at `time`, which closes now:
     /// written with `--with-start` (none without). A batch of `-b
-    /// DURATION` starts that long before its end; one of `--batch-lines`
+    /// DURATION` starts at the boundary before its end (that long before
+    /// it, but for a day across a DST change under `--tz`); one of `--batch-lines`
     /// or `-b eof` where the batch before closed (the first where the run
     /// began).
     fn batch_start(&mut self, time: Nanos) -> Option<Nanos> {
-        let start = match self.span {
-            Some(d) => time.saturating_sub(d),
+        let start = match self.grid {
+            Some(g) => g.prev(time),
             None => self.last_close,
         };
         self.last_close = time;

@@ -24,7 +24,7 @@ use crossbeam_channel::{Receiver, select};
 
 use crate::accounting::{Counts, Offence, Pending};
 use crate::batch::{
-    self, BatchMode, Batcher, Batching, Due, Held, WindowSpec, Windows, nanos, now, until,
+    self, BatchMode, Batcher, Batching, Due, Grid, Held, WindowSpec, Windows, nanos, now, until,
 };
 use crate::ops::chain::Chain;
 use crate::sink::{BatchOut, Formatter};
@@ -107,6 +107,9 @@ pub struct EngineOptions {
     /// milliseconds).
     pub time_format: crate::timestamp::TimeFormat,
     pub millis: bool,
+    /// The zone those times print in: `--tz` for `pretty` and `spark`,
+    /// which print batch times there too (else UTC).
+    pub row_zone: Option<crate::zone::Zone>,
     /// `--with-start`: every batch is written with its start (see
     /// [`Engine::batch_start`]).
     pub with_start: bool,
@@ -224,6 +227,9 @@ pub struct Engine<'r> {
     /// A batch's length (`-b DURATION`); none for `--batch-lines` and
     /// `-b eof`, whose batches start where the one before closed.
     span: Option<Nanos>,
+    /// Where `-b DURATION`'s batches begin and end (on `--tz`'s wall clock
+    /// for an hour or more: a day across a DST change is 23 or 25 hours).
+    grid: Option<Grid>,
     /// When the last batch closed (the run's start before the first).
     last_close: Nanos,
     /// The last batch written had many rows (its close ran on the pool):
@@ -289,6 +295,9 @@ impl<'r> Engine<'r> {
             work,
             batcher: batch::batcher(batching, now()),
             span: batching.interval().map(nanos),
+            grid: batching
+                .interval()
+                .map(|d| Grid::new(nanos(d), batching.zone)),
             last_close: now(),
             big_close: false,
             first_start: None,

@@ -24,8 +24,9 @@ use crate::batch::{Batching, Grid, Meter, Partial as _, WindowSpec, nanos};
 use crate::ops::chain::Chain;
 use crate::record::Record;
 use crate::state::codec::{self, Decoder, Encoder};
-use crate::timestamp::{Nanos, TimeFormat, format_time, parse_timestamp};
+use crate::timestamp::{Nanos, TimeFormat, format_time_in, parse_timestamp};
 use crate::value::Value;
+use crate::zone::Zone;
 
 use super::parallel::Partial;
 use super::{Engine, Stop};
@@ -279,14 +280,17 @@ impl Engine<'_> {
                 })
                 .then(a.1.cmp(&b.1))
         });
-        let (format, millis) = (self.opts.time_format, self.opts.millis);
+        let (format, millis, zone) = (self.opts.time_format, self.opts.millis, self.opts.row_zone);
         let mut rows = Vec::with_capacity(made.len());
         for (_, start, end, list) in made {
             for mut row in list {
                 let at = keys.min(row.fields.len());
                 let times = [
-                    (Cow::Borrowed(START), time_value(start, format, millis)),
-                    (Cow::Borrowed(END), time_value(end, format, millis)),
+                    (
+                        Cow::Borrowed(START),
+                        time_value(start, format, millis, zone),
+                    ),
+                    (Cow::Borrowed(END), time_value(end, format, millis, zone)),
                 ];
                 row.fields.splice(at..at, times);
                 rows.push(row);
@@ -305,13 +309,15 @@ impl Engine<'_> {
 const START: &str = "session_start";
 const END: &str = "session_end";
 
-/// A time as a row carries it: as the output prints batch times, a number
-/// where that is a whole number of seconds or milliseconds.
-fn time_value(t: Nanos, format: TimeFormat, millis: bool) -> Value<'static> {
+/// A time as a row carries it: as the output prints batch times (on
+/// `zone`'s wall clock, with its offset, for `pretty` and `spark` under
+/// `--tz`), a number where that is a whole number of seconds or
+/// milliseconds.
+fn time_value(t: Nanos, format: TimeFormat, millis: bool, zone: Option<Zone>) -> Value<'static> {
     match (format, millis) {
         (TimeFormat::Epoch, false) => Value::Int(t.div_euclid(1_000_000_000)),
         (TimeFormat::EpochMs, _) => Value::Int(t.div_euclid(1_000_000)),
-        _ => Value::owned_str(format_time(t, format, millis)),
+        _ => Value::owned_str(format_time_in(t, format, millis, zone)),
     }
 }
 
@@ -333,13 +339,14 @@ fn time_back(v: &Value<'_>, format: TimeFormat) -> Option<Nanos> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timestamp::format_time;
 
     #[test]
     fn session_times_read_back_as_printed() {
         let t = 1_710_072_005_250_000_000;
         for format in [TimeFormat::Rfc3339, TimeFormat::Epoch, TimeFormat::EpochMs] {
             for millis in [false, true] {
-                let v = time_value(t, format, millis);
+                let v = time_value(t, format, millis, None);
                 let back = time_back(&v, format).expect("a time value reads back");
                 assert_eq!(
                     format_time(back, format, millis),
@@ -349,11 +356,11 @@ mod tests {
             }
         }
         assert_eq!(
-            time_value(t, TimeFormat::Rfc3339, false).text(),
+            time_value(t, TimeFormat::Rfc3339, false, None).text(),
             "2024-03-10T12:00:05Z"
         );
         assert!(matches!(
-            time_value(t, TimeFormat::Epoch, false),
+            time_value(t, TimeFormat::Epoch, false, None),
             Value::Int(1_710_072_005)
         ));
         assert_eq!(time_back(&Value::str("soon"), TimeFormat::Rfc3339), None);

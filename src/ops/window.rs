@@ -47,7 +47,8 @@ impl Operator for Window {
         )
         .after_help(
             "Must come right before count, count-by-key or stats. LENGTH and SLIDE must be \
-             multiples of the batch interval; windows end on multiples of SLIDE since the epoch, \
+             multiples of the batch interval, SLIDE no longer than LENGTH; windows end on \
+             multiples of SLIDE since the epoch, \
              and a window's time is its end. Each batch's partial result is kept once and \
              combined into every window that covers it.\n\n\
              window session GAP (Spark's session_window): per key of the aggregation after it \
@@ -122,6 +123,16 @@ fn spec(m: &ArgMatches, interval: Option<Duration>) -> Result<WindowSpec, String
     };
     check_multiple("LENGTH", length, interval)?;
     check_multiple("--slide", slide, interval)?;
+    if slide > length {
+        // records between two windows would be in none (Spark's window()
+        // refuses it too)
+        return Err(format!(
+            "--slide {} is longer than the window {}: records between windows would be counted in none; use --slide {} or less",
+            format_duration(slide),
+            format_duration(length),
+            format_duration(length)
+        ));
+    }
     Ok(WindowSpec::Sliding { length, slide })
 }
 
@@ -233,6 +244,17 @@ mod tests {
         );
         let e = build(&["5s"], Some(10)).unwrap_err();
         assert!(e.contains("use 10s or more"), "{e}");
+    }
+
+    #[test]
+    fn window_slide_longer_than_the_window_is_refused() {
+        let e = build(&["1m", "--slide", "2m"], Some(60)).unwrap_err();
+        assert!(
+            e.contains("--slide 2m is longer than the window 1m")
+                && e.contains("--slide 1m or less"),
+            "{e}"
+        );
+        assert!(build(&["2m", "--slide", "2m"], Some(60)).is_ok());
     }
 
     #[test]
