@@ -754,6 +754,117 @@ fn faults_event_time_leap_with_emit_empty_is_bounded() {
     );
 }
 
+/// `--emit-empty` with sessions: a session written a day after its record
+/// at `-b 1s` shows at most 10,000 empty batches before it, and one line
+/// on stderr says how many were not shown.
+#[test]
+fn time_emit_empty_sessions_cap_the_empty_batches() {
+    let out = spate([
+        "--event-time",
+        "auto",
+        "-b",
+        "1s",
+        "-o",
+        "json",
+        "--emit-empty",
+        "window",
+        "session",
+        "1d",
+        "then",
+        "count",
+    ])
+    .stdin("2024-01-01T00:00:00Z a\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + 10_000 + 1);
+    assert_eq!(
+        lines[10_000],
+        r#"{"time":"2024-01-01T02:46:41Z","rows":[]}"#
+    );
+    assert_eq!(
+        lines[10_001],
+        r#"{"time":"2024-01-02T00:00:00Z","rows":[{"session_start":"2024-01-01T00:00:00Z","session_end":"2024-01-02T00:00:00Z","count":1}]}"#
+    );
+    assert!(
+        out.stderr.contains(
+            "spate: event time jumped to 2024-01-02T00:00:00Z: 76398 empty batches before it not shown (--emit-empty shows at most 10000 in a row)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `--emit-empty` with `window LENGTH` across a leap in event time: at
+/// most 10,000 empty windows in a row, and the stderr line says how many
+/// were not shown; every window that holds a record is still written
+/// (each record in LENGTH/SLIDE windows). (The line was printed, and all
+/// 21,660 windows written.)
+#[test]
+fn time_emit_empty_windows_cap_the_empty_windows() {
+    let out = spate([
+        "--event-time",
+        "auto",
+        "-b",
+        "1s",
+        "--emit-empty",
+        "-o",
+        "tsv",
+        "window",
+        "1m",
+        "then",
+        "count",
+    ])
+    .stdin("2024-01-01T00:00:00Z a\n2024-01-01T06:00:00Z b\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 60 + 10_000 + 60);
+    assert_eq!(lines[0], "2024-01-01T00:00:01Z\t1");
+    assert_eq!(lines[59], "2024-01-01T00:01:00Z\t1");
+    assert_eq!(lines[60], "2024-01-01T00:01:01Z\t0");
+    assert_eq!(lines[10_059], "2024-01-01T02:47:40Z\t0");
+    assert_eq!(lines[10_060], "2024-01-01T06:00:01Z\t1");
+    assert_eq!(lines[10_119], "2024-01-01T06:01:00Z\t1");
+    let ones = lines.iter().filter(|l| l.ends_with("\t1")).count();
+    assert_eq!(ones, 120, "each record in 60 windows");
+    assert_eq!(
+        out.stderr,
+        "spate: event time jumped to 2024-01-01T06:00:01Z: 11540 empty windows before it not shown (--emit-empty shows at most 10000 in a row)\n"
+    );
+}
+
+/// `window all` across a leap in event time: at most 10,000 rows in a row
+/// that only repeat the totals, then one line on stderr says how many
+/// batches were not shown, and the batch after the leap comes.
+#[test]
+fn time_window_all_caps_a_leap() {
+    let out = spate([
+        "--event-time",
+        "auto",
+        "-b",
+        "1s",
+        "-o",
+        "tsv",
+        "window",
+        "all",
+        "then",
+        "count",
+    ])
+    .stdin("2024-01-01T00:00:00Z a\n2064-01-01T00:00:00Z b\n")
+    .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + 10_000 + 1);
+    assert_eq!(lines[0], "2024-01-01T00:00:01Z\t1");
+    assert_eq!(lines[10_000], "2024-01-01T02:46:41Z\t1");
+    assert_eq!(lines[10_001], "2064-01-01T00:00:01Z\t2");
+    assert_eq!(
+        out.stderr,
+        "spate: event time jumped to 2064-01-01T00:00:01Z: 1262293999 batches before it not shown (window all repeats its totals at most 10000 in a row)\n"
+    );
+}
+
 /// A `head` before an aggregation (or with none) is a filter in the
 /// accounting: the lines whose records all fall past its N are filtered,
 /// not processed (SPEC: "filtered (... a `head` before an aggregation)");

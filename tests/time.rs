@@ -1,11 +1,11 @@
 //! Event time formats and zones on the built binary, where the expected
 //! output depends on the clock (the current year of syslog times and of
 //! formats without a year, processing-time batch ends) and so cannot be a
-//! golden case.
+//! golden case; and event-time batching checked over several options.
 
 use spate::zone::Zone;
 
-use crate::util::spate;
+use crate::util::{assert_text, spate};
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -366,4 +366,119 @@ fn time_windows_at_the_end_of_time_end() {
             "{stdout}"
         );
     }
+}
+
+/// `--emit-empty` with sessions in event time writes every batch from the
+/// first to the last once, in order: the empty one after a record's batch
+/// and before the batch its session is written with too, mid-stream and at
+/// end of input. (The batches ending 00:00:02 and 00:00:12 were lost:
+/// a session written ahead of the empty batches made them count as
+/// written.)
+#[test]
+fn time_emit_empty_sessions_write_every_batch_once() {
+    let input = "2024-01-01T00:00:00Z a\n2024-01-01T00:00:10Z b\n";
+    let session = |s: u32| {
+        format!(
+            r#"{{"session_start":"2024-01-01T00:00:{s:02}Z","session_end":"2024-01-01T00:00:{:02}Z","count":1}}"#,
+            s + 3
+        )
+    };
+    let expected: String = (1..=13)
+        .map(|t| {
+            let rows = match t {
+                3 => session(0),
+                13 => session(10),
+                _ => String::new(),
+            };
+            format!("{{\"time\":\"2024-01-01T00:00:{t:02}Z\",\"rows\":[{rows}]}}\n")
+        })
+        .collect();
+    for threads in ["1", "3"] {
+        let out = spate([
+            "--event-time",
+            "auto",
+            "-b",
+            "1s",
+            "-o",
+            "json",
+            "--emit-empty",
+            "--threads",
+            threads,
+            "window",
+            "session",
+            "3s",
+            "then",
+            "count",
+        ])
+        .stdin(input)
+        .run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_text(&expected, &out.stdout, "every batch once");
+    }
+    // spark: one block per batch, 00:00:01 to 00:00:13
+    let out = spate([
+        "--event-time",
+        "auto",
+        "-b",
+        "1s",
+        "-o",
+        "spark",
+        "--emit-empty",
+        "window",
+        "session",
+        "3s",
+        "then",
+        "count",
+    ])
+    .stdin(input)
+    .run();
+    let times: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Time: 2024-01-01 00:00:"))
+        .collect();
+    let want: Vec<String> = (1..=13).map(|t| format!("{t:02}")).collect();
+    assert_eq!(times, want, "{}", out.stdout);
+}
+
+/// `window all` in event time writes its running totals at every batch,
+/// as processing time does, not only at the batches that got records;
+/// `--max-batches`, `--exit-on-row` and `--with-start` (the first batch's
+/// start) count and print them as batches. (Only 12:00:01 and 12:00:04
+/// were written.)
+#[test]
+fn time_window_all_writes_its_totals_at_every_batch() {
+    let input = "2024-03-10T12:00:00Z a\n2024-03-10T12:00:03.5Z b\n";
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--event-time", "auto", "-b", "1s", "-o", "tsv"];
+        args.extend(extra);
+        args.extend(["window", "all", "then", "count"]);
+        let out = spate(args).stdin(input).run();
+        assert_eq!(out.code, 0, "{extra:?}: {}", out.stderr);
+        out.stdout
+    };
+    let all = "2024-03-10T12:00:01Z\t1\n2024-03-10T12:00:02Z\t1\n\
+               2024-03-10T12:00:03Z\t1\n2024-03-10T12:00:04Z\t2\n";
+    assert_text(all, &run(&[]), "window all");
+    assert_text(all, &run(&["--threads", "1"]), "one thread");
+    assert_text(all, &run(&["--emit-empty"]), "--emit-empty");
+    assert_text(all, &run(&["--lateness", "5s"]), "lateness");
+    assert_text(
+        "2024-03-10T12:00:01Z\t1\n2024-03-10T12:00:02Z\t1\n",
+        &run(&["--max-batches", "2"]),
+        "--max-batches",
+    );
+    assert_text(
+        "2024-03-10T12:00:01Z\t1\n",
+        &run(&["--exit-on-row"]),
+        "--exit-on-row",
+    );
+    assert_text(
+        "2024-03-10T12:00:01Z\t2024-03-10T12:00:00Z\t1\n\
+         2024-03-10T12:00:02Z\t2024-03-10T12:00:00Z\t1\n\
+         2024-03-10T12:00:03Z\t2024-03-10T12:00:00Z\t1\n\
+         2024-03-10T12:00:04Z\t2024-03-10T12:00:00Z\t2\n",
+        &run(&["--with-start"]),
+        "--with-start",
+    );
 }

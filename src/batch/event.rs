@@ -20,6 +20,60 @@ use crate::zone::Zone;
 /// (a gap of 40 years at `-b 1s` would otherwise print a billion).
 pub const MAX_EMPTY_RUN: i64 = 10_000;
 
+/// The cap of [`MAX_EMPTY_RUN`] for what windows and sessions show in a
+/// row with nothing new in it (empty windows and batches with
+/// `--emit-empty`, `window all`'s rows that only repeat the totals): how
+/// many were shown since the last with something new, and how many were
+/// not since the cap was reached.
+#[derive(Debug, Clone, Copy)]
+pub struct Cap {
+    run: i64,
+    skipped: i64,
+    /// What is not shown ("empty batches"), and the rule that says so.
+    what: &'static str,
+    rule: &'static str,
+}
+
+impl Cap {
+    pub fn new(what: &'static str, rule: &'static str) -> Cap {
+        Cap {
+            run: 0,
+            skipped: 0,
+            what,
+            rule,
+        }
+    }
+
+    /// Whether one more in a row is shown (counted when it is).
+    pub fn take(&mut self) -> bool {
+        let room = self.run < MAX_EMPTY_RUN;
+        if room {
+            self.run += 1;
+        }
+        room
+    }
+
+    /// `n` more in a row are not shown.
+    pub fn skip(&mut self, n: i64) {
+        self.skipped = self.skipped.saturating_add(n.max(0));
+    }
+
+    /// One with something new is shown at `at`: the run ends; the line for
+    /// standard error when some before it were not shown.
+    pub fn reset(&mut self, at: Nanos) -> Option<String> {
+        self.run = 0;
+        let n = std::mem::take(&mut self.skipped);
+        (n > 0).then(|| {
+            format!(
+                "spate: event time jumped to {}: {n} {} before it not shown ({} at most {MAX_EMPTY_RUN} in a row)",
+                format_time(at, TimeFormat::Rfc3339, false),
+                self.what,
+                self.rule
+            )
+        })
+    }
+}
+
 /// How a run reads event timestamps: the `--tz` zone for times written
 /// without an offset and, with `--event-time-format`, the format a field's
 /// text must fit (instead of the built-in formats).

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::agg::{AggState, Aggregation};
 use crate::batch::Grid;
+use crate::batch::event::Cap;
 use crate::record::Record;
 use crate::state::codec::{self, Decoder, Encoder};
 use crate::timestamp::Nanos;
@@ -42,6 +43,9 @@ pub struct WindowOut {
     pub start: Option<Nanos>,
     pub end: Nanos,
     pub rows: Vec<Record<'static>>,
+    /// A line for standard error before it: how many were not shown
+    /// before it (see [`Cap`]).
+    pub note: Option<String>,
 }
 
 pub struct Windows {
@@ -52,8 +56,16 @@ pub struct Windows {
     batch: Grid,
     panes: BTreeMap<Nanos, Box<dyn AggState>>,
     total: Option<Box<dyn AggState>>,
-    /// The end of the next window to emit.
+    /// The end of the next window to emit (`window all`: the next batch
+    /// boundary whose totals are not written, in event time).
     next_end: Option<Nanos>,
+    /// Event time: `window all` writes its totals at every batch boundary
+    /// the watermark passes, not only where a batch got records (the clock
+    /// closes every batch of processing time).
+    fills: bool,
+    /// The most shown in a row with nothing new: empty windows
+    /// (`--emit-empty`), totals that only repeat (`window all`).
+    cap: Cap,
 }
 
 impl Windows {
@@ -70,7 +82,19 @@ impl Windows {
             panes: BTreeMap::new(),
             total: None,
             next_end: None,
+            fills: false,
+            cap: match spec {
+                WindowSpec::All => Cap::new("batches", "window all repeats its totals"),
+                _ => Cap::new("empty windows", "--emit-empty shows"),
+            },
         }
+    }
+
+    /// Event time: `window all` writes its totals at every batch boundary
+    /// that the watermark passes.
+    pub fn event_time(mut self, event: bool) -> Self {
+        self.fills = event;
+        self
     }
 
     /// Slides (and batches of `batch` nanoseconds) counted in `zone`.
@@ -109,16 +133,33 @@ impl Windows {
         emit_empty: bool,
     ) -> Vec<WindowOut> {
         let Some((length, _)) = self.length_slide() else {
+            if self.fills && self.next_end.is_some_and(|n| end < n) {
+                // written already as the watermark passed it (so it got
+                // no records)
+                self.total
+                    .get_or_insert_with(|| agg.new_state())
+                    .merge(state.as_ref());
+                return Vec::new();
+            }
+            // event time: the batches since the last written, which got
+            // no records, repeat the totals
+            let mut out = Vec::new();
+            if self.fills {
+                out = self.repeat_totals(self.batch.prev(end), emit_empty);
+                self.next_end = Some(self.batch.next(end).max(end));
+            }
             let total = self.total.get_or_insert_with(|| agg.new_state());
             total.merge(state.as_ref());
             if total.is_empty() && !emit_empty {
-                return Vec::new();
+                return out;
             }
-            return vec![WindowOut {
+            out.push(WindowOut {
                 start: None,
                 end,
                 rows: total.emit(emit_empty),
-            }];
+                note: self.cap.reset(end),
+            });
+            return out;
         };
         if !state.is_empty() {
             self.panes.insert(end, state);
@@ -143,8 +184,49 @@ impl Windows {
     ) -> Vec<WindowOut> {
         match (self.length_slide(), self.next_end) {
             (Some((length, _)), Some(_)) => self.emit_until(agg, Some(upto), length, emit_empty),
+            // the batches the watermark passed are complete
+            (None, Some(_)) if self.fills => {
+                self.repeat_totals(self.batch.prev(self.batch.end_of(upto)), emit_empty)
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// `window all`: the totals written again at each batch boundary from
+    /// the next one not written through `last`, while the cap allows
+    /// (past it they are counted, and the next written says how many).
+    fn repeat_totals(&mut self, last: Nanos, emit_empty: bool) -> Vec<WindowOut> {
+        let mut out = Vec::new();
+        let (Some(mut e), Some(total)) = (self.next_end, &self.total) else {
+            return out;
+        };
+        if total.is_empty() && !emit_empty {
+            // no totals yet: nothing to repeat
+            self.next_end = Some(self.batch.next(last).max(e));
+            return out;
+        }
+        while e <= last {
+            if !self.cap.take() {
+                // boundaries are a step apart (about one, with --tz)
+                self.cap.skip((last - e) / self.batch.step() + 1);
+                e = self.batch.next(last);
+                break;
+            }
+            out.push(WindowOut {
+                start: None,
+                end: e,
+                rows: total.emit(emit_empty),
+                note: None,
+            });
+            let next = self.batch.next(e);
+            if next <= e {
+                // the end of time
+                break;
+            }
+            e = next;
+        }
+        self.next_end = Some(e);
+        out
     }
 
     /// End of input: every window that still holds a pane, in order.
@@ -171,7 +253,9 @@ impl Windows {
             }
             let start = self.start_of(e, length);
             let mut in_window = self.panes.range(start + 1..=e).peekable();
-            if in_window.peek().is_some() || emit_empty {
+            let held = in_window.peek().is_some();
+            // --emit-empty: at most MAX_EMPTY_RUN empty windows in a row
+            if held || (emit_empty && self.cap.take()) {
                 let mut merged = agg.new_state();
                 for (_, pane) in in_window {
                     merged.merge(pane.as_ref());
@@ -180,6 +264,7 @@ impl Windows {
                     start: Some(start),
                     end: e,
                     rows: merged.into_rows(emit_empty),
+                    note: if held { self.cap.reset(e) } else { None },
                 });
                 self.next_end = Some(self.slide.next(e));
             } else {
@@ -192,6 +277,11 @@ impl Windows {
                     (None, Some(u)) => Some(self.slide.end_of(u).max(after)),
                     (None, None) => Some(after),
                 };
+                if emit_empty {
+                    // the empty windows jumped over
+                    let to = self.next_end.unwrap_or(after);
+                    self.cap.skip((to - e) / self.slide.step().max(1));
+                }
             }
             // the end of time (ends saturate near 2262-04-11): no later
             // window, and the panes left have none to go to

@@ -164,6 +164,9 @@ impl Engine<'_> {
             // a window written covers every batch that ends by its end
             // (earlier ones were in earlier windows)
             self.pending.written_upto(w.end);
+            if let Some(line) = &w.note {
+                self.note(line);
+            }
             // `window all` starts where the first batch did
             let start = match w.start {
                 Some(s) => Some(s),

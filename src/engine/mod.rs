@@ -293,7 +293,7 @@ impl<'r> Engine<'r> {
                 .filter(|_| batching.event_time.is_none()),
             names,
             work,
-            batcher: batch::batcher(batching, now()),
+            batcher: batch::batcher(&Self::batcher_batching(chain, batching), now()),
             span: batching.interval().map(nanos),
             grid: batching
                 .interval()
@@ -309,7 +309,9 @@ impl<'r> Engine<'r> {
                 .window()
                 .filter(|w| !matches!(w, WindowSpec::Session { .. }))
                 .map(|w| {
-                    Windows::new(w).in_zone(batching.interval().map_or(1, nanos), batching.zone)
+                    Windows::new(w)
+                        .in_zone(batching.interval().map_or(1, nanos), batching.zone)
+                        .event_time(batching.event_time.is_some())
                 }),
             sessions: session::Track::new(chain, batching),
             fmt,
@@ -343,6 +345,18 @@ impl<'r> Engine<'r> {
             finished: false,
             suspended: false,
         }
+    }
+
+    /// The batching the batcher works to: in event time, windows and
+    /// sessions show their empty windows and batches themselves (each
+    /// under its own cap, see [`batch::event::Cap`]), so the batcher gives
+    /// them only the batches that got records.
+    fn batcher_batching(chain: &Chain, batching: &Batching) -> Batching {
+        let mut b = batching.clone();
+        if b.event_time.is_some() && chain.window().is_some() {
+            b.emit_empty = false;
+        }
+        b
     }
 
     /// Lets `w` see every chunk and written batch, and the `--stats` lines.

@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::agg::{AggState, Aggregation};
+use crate::batch::event::Cap;
 use crate::batch::pieces::{Pieces, SessionKey, to_other};
 use crate::batch::session::{Session, Sessions};
 use crate::batch::{Batching, Grid, Meter, Partial as _, WindowSpec, nanos};
@@ -42,9 +43,15 @@ pub(super) struct Track {
     grid: Grid,
     /// `--max-keys`: keys with sessions open, `(other)` aside.
     max_keys: usize,
-    /// The latest batch written for its sessions alone: an empty batch
-    /// that `--emit-empty` shows later at that time is not written twice.
-    alone_upto: Option<Nanos>,
+    /// The latest batch written: an empty batch shown later at that time
+    /// is not written twice, and in event time `--emit-empty` shows the
+    /// batches after it before the next one written.
+    shown: Option<Nanos>,
+    /// Event time with `--emit-empty`: the batches between those written
+    /// (which hold no records and end no session) are written empty here,
+    /// at most [`crate::batch::event::MAX_EMPTY_RUN`] in a row.
+    fills: bool,
+    cap: Cap,
     /// The last boundary the watermark reached: sessions are looked over
     /// again only when it moves on (once a batch), not after every step.
     advanced: Option<Nanos>,
@@ -60,14 +67,16 @@ impl Track {
             sessions: Sessions::new(nanos(gap)),
             grid: Grid::new(batching.interval().map_or(1, nanos), batching.zone),
             max_keys: chain.keys.max,
-            alone_upto: None,
+            shown: None,
+            fills: batching.emit_empty && batching.event_time.is_some(),
+            cap: Cap::new("empty batches", "--emit-empty shows"),
             advanced: None,
         })
     }
 
     /// Writes the open sessions for `--state`.
     pub(super) fn save(&self, e: &mut Encoder) {
-        e.opt_i64(self.alone_upto);
+        e.opt_i64(self.shown);
         e.opt_i64(self.advanced);
         let open: Vec<_> = self.sessions.open().collect();
         e.usize(open.len());
@@ -85,7 +94,7 @@ impl Track {
     /// Reads back what [`Track::save`] wrote (into a track with no session
     /// open).
     pub(super) fn load(&mut self, agg: &dyn Aggregation, d: &mut Decoder<'_>) -> codec::Result<()> {
-        self.alone_upto = d.opt_i64()?;
+        self.shown = d.opt_i64()?;
         self.advanced = d.opt_i64()?;
         let keys = d.count()?;
         for _ in 0..keys {
@@ -121,6 +130,18 @@ impl Track {
         }
     }
 
+    /// What `--stats` reports of a batch of no records of its own.
+    fn alone_meter(&self) -> Meter {
+        Meter {
+            records: 0,
+            busy: std::time::Duration::ZERO,
+            began: std::time::Instant::now(),
+            scheduling_delay: None,
+            end: None,
+            span: std::time::Duration::from_nanos(u64::try_from(self.grid.step()).unwrap_or(0)),
+        }
+    }
+
     /// Takes out the sessions that end by `upto` (every one with `None`),
     /// by the end of the batch each is written with.
     fn close(&mut self, upto: Option<Nanos>) -> Due {
@@ -148,7 +169,7 @@ impl Engine<'_> {
         let Some(track) = &mut self.sessions else {
             return Ok(());
         };
-        if parts.is_empty() && track.alone_upto.is_some_and(|w| time <= w) {
+        if parts.is_empty() && track.shown.is_some_and(|w| time <= w) {
             // an empty batch shown by --emit-empty, already written
             return Ok(());
         }
@@ -191,7 +212,41 @@ impl Engine<'_> {
         }
         track.advanced = Some(last);
         let due = track.close(Some(last));
-        self.write_due(due, None)
+        self.write_due(due, None)?;
+        // --emit-empty: the batches the watermark passed are complete
+        match self.sessions.as_ref().map(|t| t.grid.next(last)) {
+            Some(after) if after > last => self.sessions_fill(after),
+            _ => Ok(()),
+        }
+    }
+
+    /// Event time with `--emit-empty`: the batches that end after the last
+    /// one written and before `upto` are written empty, at most
+    /// [`crate::batch::event::MAX_EMPTY_RUN`] in a row (the next one
+    /// written says how many more were not).
+    fn sessions_fill(&mut self, upto: Nanos) -> Result<(), Stop> {
+        loop {
+            let Some(track) = &mut self.sessions else {
+                return Ok(());
+            };
+            let Some(shown) = track.shown.filter(|_| track.fills && !self.done) else {
+                return Ok(());
+            };
+            let e = track.grid.next(shown);
+            if e >= upto || e <= shown {
+                return Ok(());
+            }
+            if !track.cap.take() {
+                // boundaries are a step apart (about one, with --tz)
+                track.cap.skip((upto - e) / track.grid.step().max(1));
+                track.shown = Some(track.grid.prev(upto).max(shown));
+                return Ok(());
+            }
+            track.shown = Some(e);
+            let meter = track.alone_meter();
+            let n = self.write(e, None, Vec::new(), None)?;
+            self.report(e, n, meter);
+        }
     }
 
     /// End of input: every session left, each with its batch.
@@ -221,29 +276,26 @@ impl Engine<'_> {
         }
         let mut meter = closing;
         for (i, (time, list)) in due.into_iter().enumerate() {
+            // --emit-empty: the batches before it since the last written
+            self.sessions_fill(time)?;
             if self.done {
                 break;
+            }
+            if let Some(track) = &mut self.sessions {
+                track.shown = Some(track.shown.map_or(time, |s| s.max(time)));
+                if let Some(line) = track.fills.then(|| track.cap.reset(time)).flatten() {
+                    self.note(&line);
+                }
             }
             let n = self.write_sessions(time, list)?;
             match meter.take() {
                 Some((t, m)) if t == time => self.report(time, n, m),
                 other => {
                     meter = other;
-                    let Some(track) = &mut self.sessions else {
-                        continue;
-                    };
-                    track.alone_upto = Some(time);
                     // --stats: a batch of no records of its own
-                    let span = track.grid.step();
-                    let alone = Meter {
-                        records: 0,
-                        busy: std::time::Duration::ZERO,
-                        began: std::time::Instant::now(),
-                        scheduling_delay: None,
-                        end: None,
-                        span: std::time::Duration::from_nanos(u64::try_from(span).unwrap_or(0)),
-                    };
-                    self.report(time, n, alone);
+                    if let Some(alone) = self.sessions.as_ref().map(Track::alone_meter) {
+                        self.report(time, n, alone);
+                    }
                 }
             }
             // the lines of batches that end by then are all written
