@@ -758,7 +758,7 @@ fn faults_event_time_leap_with_emit_empty_is_bounded() {
 /// at `-b 1s` shows at most 10,000 empty batches before it, and one line
 /// on stderr says how many were not shown.
 #[test]
-fn time_emit_empty_sessions_cap_the_empty_batches() {
+fn faults_emit_empty_sessions_cap_the_empty_batches() {
     let out = spate([
         "--event-time",
         "auto",
@@ -801,7 +801,7 @@ fn time_emit_empty_sessions_cap_the_empty_batches() {
 /// (each record in LENGTH/SLIDE windows). (The line was printed, and all
 /// 21,660 windows written.)
 #[test]
-fn time_emit_empty_windows_cap_the_empty_windows() {
+fn faults_emit_empty_windows_cap_the_empty_windows() {
     let out = spate([
         "--event-time",
         "auto",
@@ -838,7 +838,7 @@ fn time_emit_empty_windows_cap_the_empty_windows() {
 /// that only repeat the totals, then one line on stderr says how many
 /// batches were not shown, and the batch after the leap comes.
 #[test]
-fn time_window_all_caps_a_leap() {
+fn faults_window_all_caps_a_leap() {
     let out = spate([
         "--event-time",
         "auto",
