@@ -269,14 +269,27 @@ impl Saved {
 
     /// Where each input file resumes: only those still the file the state
     /// was written for (the others are said on stderr, and read from their
-    /// start).
-    pub fn resume_map(&self) -> ResumeMap {
+    /// start); and whether any was replaced (then batches written after
+    /// the state, [`Saved::ahead`], were of the file that is gone: a run
+    /// that goes on writes the new file's batches, none skipped).
+    pub fn resume_map(&self) -> (ResumeMap, bool) {
         let mut map = ResumeMap::new();
+        let mut replaced = false;
         for i in &self.inputs {
-            let (Some(id), Some(pos)) = (&i.identity, &i.position) else {
+            // a file read after the state only (by a step --max-batches
+            // stopped) has its identity and no position
+            let Some(id) = &i.identity else {
                 continue;
             };
-            if id.matches(Path::new(&i.name)) {
+            if !id.matches(Path::new(&i.name)) {
+                replaced = true;
+                eprintln!(
+                    "spate: warning: {} is not the file the state was written for (it was replaced while spate was stopped); reading it from its start",
+                    i.name
+                );
+                continue;
+            }
+            if let Some(pos) = &i.position {
                 map.insert(
                     i.name.clone(),
                     Resume {
@@ -284,14 +297,51 @@ impl Saved {
                         skip_line: pos.skip_line,
                     },
                 );
-            } else {
-                eprintln!(
-                    "spate: warning: {} is not the file the state was written for (it was replaced while spate was stopped); reading it from its start",
-                    i.name
-                );
             }
         }
-        map
+        (map, replaced)
+    }
+
+    /// A finished state (every input read to its end, every batch
+    /// written) whose inputs are still what it read: the files of `roster`
+    /// (as they are now) are each the file the state read, not compressed,
+    /// and as long as the state read them. Then a restart has nothing to
+    /// read or write.
+    pub fn nothing_new(&self, roster: &Roster) -> bool {
+        if !self.finished {
+            return false;
+        }
+        (0..roster.len() as u32).all(|id| {
+            let name = roster.name(id);
+            let Some(saved) = self.inputs.iter().find(|i| i.name == name) else {
+                return false;
+            };
+            if !saved.offsets.is_empty() {
+                // Kafka: new messages are only seen by reading
+                return false;
+            }
+            let path = Path::new(&name);
+            let Ok(file) = File::open(path) else {
+                return false;
+            };
+            let Ok(meta) = file.metadata() else {
+                return false;
+            };
+            if !meta.is_file() {
+                return false;
+            }
+            match (&saved.identity, &saved.position) {
+                (Some(id), Some(pos)) => {
+                    // a compressed file's position is in what it decodes to
+                    id.matches(path)
+                        && crate::source::codec_of(&file).is_none()
+                        && meta.len() == pos.end
+                }
+                // nothing read from it: it was empty, and still is
+                (None, None) => meta.len() == 0,
+                _ => false,
+            }
+        })
     }
 
     /// Where each Kafka input's partitions resume, by input name.
@@ -380,8 +430,18 @@ impl Keeper {
     }
 
     /// The state's bytes: `snap`, `ahead` batches written after it, the
-    /// output's length now and the dead letters' length `dead`.
-    fn payload(&mut self, snap: &Snapshot, ahead: u64, dead: Option<u64>) -> Vec<u8> {
+    /// output's length now and the dead letters' length `dead`; `read`:
+    /// per source, the file (by generation) read after `snap` by the step
+    /// that wrote those batches, whose identity is kept even where `snap`
+    /// has no position (a file replaced before the restart does not have
+    /// its batches skipped as written).
+    fn payload(
+        &mut self,
+        snap: &Snapshot,
+        ahead: u64,
+        dead: Option<u64>,
+        read: &[Option<u32>],
+    ) -> Vec<u8> {
         let mut e = Encoder::new();
         self.fp.save(&mut e);
         e.bool(snap.finished);
@@ -393,8 +453,11 @@ impl Keeper {
             let id = id as u32;
             let name = self.roster.name(id);
             e.str(&name);
-            let identity = pos.and_then(|p| {
-                let key = (id, p.generation);
+            let generation = pos
+                .map(|p| p.generation)
+                .or_else(|| read.get(id as usize).copied().flatten());
+            let identity = generation.and_then(|generation| {
+                let key = (id, generation);
                 if let Some(i) = self.identities.get(&key) {
                     return Some(*i);
                 }
@@ -444,7 +507,7 @@ impl Checkpoint for Keeper {
                 .map_err(|e| format!("syncing the output before the state file {name}: {e}"))?;
         }
         let dead = self.dead.as_ref().map(Tracked::len);
-        let payload = self.payload(snap, snap.ahead, dead);
+        let payload = self.payload(snap, snap.ahead, dead, &[]);
         state::write(&self.path, &payload).map_err(|e| e.to_string())?;
         if self.keep_last {
             self.last = Some((snap.clone(), dead));
@@ -452,7 +515,7 @@ impl Checkpoint for Keeper {
         Ok(())
     }
 
-    fn written_ahead(&mut self, ahead: u64) -> Result<(), String> {
+    fn written_ahead(&mut self, ahead: u64, read: &[Option<u32>]) -> Result<(), String> {
         let Some((snap, dead)) = self.last.take() else {
             return Ok(());
         };
@@ -461,7 +524,7 @@ impl Checkpoint for Keeper {
             t.sync()
                 .map_err(|e| format!("syncing the output before the state file {name}: {e}"))?;
         }
-        let payload = self.payload(&snap, ahead, dead);
+        let payload = self.payload(&snap, ahead, dead, read);
         let res = state::write(&self.path, &payload).map_err(|e| e.to_string());
         self.last = Some((snap, dead));
         res

@@ -117,11 +117,7 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             }
         },
     };
-    if saved.as_ref().is_some_and(|s| s.finished) {
-        // every input was read to its end and every batch written
-        return EXIT_OK;
-    }
-    let resumed = saved.as_ref().map(|s| s.resume_map()).unwrap_or_default();
+    let (resumed, replaced) = saved.as_ref().map(|s| s.resume_map()).unwrap_or_default();
     if let Some(s) = &saved {
         source_opts.resume = Some(std::sync::Arc::new(resumed.clone()));
         source_opts.kafka_resume = Some(std::sync::Arc::new(s.kafka_resume()));
@@ -137,11 +133,16 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
             return EXIT_FAILURE;
         }
     };
+    let roster = source::Roster::of(&inputs);
+    if saved.as_ref().is_some_and(|s| s.nothing_new(&roster)) {
+        // every input was read to its end and every batch written, and
+        // the inputs are as they were: nothing more to read or write
+        return EXIT_OK;
+    }
     if let Err(e) = plan.chain.start() {
         eprintln!("spate: {e}");
         return EXIT_FAILURE;
     }
-    let roster = source::Roster::of(&inputs);
     let stderr_tty = std::io::stderr().is_terminal();
     let show_progress = progress::wanted(plan.watchers.progress, &inputs, stderr_tty);
     let total_bytes = progress::total_size(&inputs);
@@ -225,12 +226,19 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         if let Some(saved) = &saved {
             let positions = saved.positions(&roster, &resumed);
             let offsets = saved.offsets(&roster);
-            if let Err(e) = engine.load(&saved.engine, &positions, &offsets, saved.ahead) {
+            // batches written after the state were of a file replaced
+            // since: none of the new file's is skipped
+            let ahead = if replaced { 0 } else { saved.ahead };
+            if let Err(e) = engine.load(&saved.engine, &positions, &offsets, ahead) {
                 eprintln!(
                     "spate: state file {}: {e}; it cannot be resumed from (move it away to start afresh)",
                     path.display()
                 );
                 return EXIT_FAILURE;
+            }
+            if saved.finished {
+                // what was appended since is read, and written
+                engine.went_on();
             }
         }
         let mut k = crate::checkpoint::Keeper::new(
@@ -259,6 +267,16 @@ pub fn main_with_args(args: Vec<std::ffi::OsString>) -> i32 {
         engine.checkpoint(k);
     }
     let result = engine.run(&rx, &signals);
+    if matches!(result, Ok(None)) && engine.idle() {
+        // a finished state and nothing new in its inputs after all (a
+        // compressed file, an empty one, a replaced one now empty): as
+        // when they are seen unchanged, nothing is written
+        std::mem::forget(engine);
+        drop(rx);
+        readers.finish();
+        screen.finish();
+        return EXIT_OK;
+    }
     let counts = engine.counts();
     let wrote_row = engine.wrote_row();
     let field_warnings = engine.field_warnings();

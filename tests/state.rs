@@ -536,6 +536,187 @@ fn state_finished_run_restarts_to_nothing() {
     );
 }
 
+/// A finished state goes on with what its inputs hold since: lines
+/// appended are read from where it stopped, a replaced file is warned
+/// about and read from its start, and inputs as they were make a restart
+/// write nothing (no `-b eof` batch, no `--stats-json` line). Each batching
+/// kind: a line count goes on counting, `-b eof` writes a new batch of the
+/// new lines, event time keeps its watermark (a line in a written batch
+/// is late). A finished restart used to return at once, the appended
+/// lines and the replaced file skipped for good.
+#[test]
+fn state_finished_run_goes_on_with_appended_lines_and_a_replaced_file() {
+    let s = Setup::new();
+    let log = s.path("r.txt");
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open the log");
+        f.write_all(text.as_bytes()).expect("append");
+    };
+    let read = |n: &str| std::fs::read_to_string(s.path(n)).expect("read a result file");
+    let run = |batching: &[&str], out: &str| {
+        let mut a = vec![
+            "--state".to_string(),
+            s.arg(&format!("{out}.st")),
+            "-i".into(),
+            s.arg("r.txt"),
+            "-o".into(),
+            "jsonl".into(),
+            "--stats-json".into(),
+            "--output-file".into(),
+            s.arg(out),
+        ];
+        a.extend(batching.iter().map(|x| x.to_string()));
+        a.push("count".into());
+        let o = spate(&a).run();
+        assert_eq!(o.code, 0, "{batching:?}: {}", o.stderr);
+        o
+    };
+    let counts = |out: &str| -> Vec<String> {
+        read(out)
+            .lines()
+            .map(|l| l.rsplit(':').next().unwrap_or(l).to_string())
+            .collect()
+    };
+    let lines = |o: &crate::util::Output| -> u64 {
+        let v: serde_json::Value = serde_json::from_str(o.stdout.trim()).expect("stats json");
+        v["accounting"]["lines"].as_u64().expect("lines")
+    };
+    for batching in [&["--batch-lines", "2"][..], &["-b", "eof"][..]] {
+        std::fs::write(&log, "a\nb\n").expect("write the log");
+        let out = if batching[0] == "-b" { "eof" } else { "lines" };
+        run(batching, out);
+        // nothing new: nothing written, not even --stats-json
+        let again = run(batching, out);
+        assert_eq!(again.stdout, "", "{batching:?}");
+        assert_eq!(again.stderr, "", "{batching:?}");
+        assert_eq!(counts(out), ["2}"], "{batching:?}");
+        append("c\nd\n");
+        let more = run(batching, out);
+        assert_eq!(lines(&more), 4, "{batching:?}: {}", more.stdout);
+        assert_eq!(counts(out), ["2}", "2}"], "{batching:?}");
+        assert_eq!(run(batching, out).stdout, "", "{batching:?}");
+        // replaced while spate was stopped: warned about, read whole
+        std::fs::write(s.path("new"), "x\ny\nz\n").expect("write");
+        std::fs::rename(s.path("new"), &log).expect("replace the log");
+        let replaced = run(batching, out);
+        assert!(
+            replaced
+                .stderr
+                .contains("is not the file the state was written for"),
+            "{batching:?}: {}",
+            replaced.stderr
+        );
+        assert_eq!(lines(&replaced), 7, "{batching:?}");
+        let want: &[&str] = if batching[0] == "-b" {
+            &["2}", "2}", "3}"]
+        } else {
+            &["2}", "2}", "2}", "1}"]
+        };
+        assert_eq!(counts(out), want, "{batching:?}");
+    }
+    // event time: the watermark stays; a line in a written batch is late
+    let batching = ["--event-time", "auto", "-b", "10s"];
+    std::fs::write(&log, "2024-01-01T00:00:01Z a\n2024-01-01T00:00:12Z b\n")
+        .expect("write the log");
+    run(&batching, "event");
+    append("2024-01-01T00:00:13Z late\n2024-01-01T00:00:25Z c\n");
+    let more = run(&batching, "event");
+    let v: serde_json::Value = serde_json::from_str(more.stdout.trim()).expect("stats json");
+    assert_eq!(v["accounting"]["by_reason"]["late"], 1, "{}", more.stdout);
+    assert_eq!(
+        read("event"),
+        concat!(
+            r#"{"time":"2024-01-01T00:00:10Z","count":1}"#,
+            "\n",
+            r#"{"time":"2024-01-01T00:00:20Z","count":1}"#,
+            "\n",
+            r#"{"time":"2024-01-01T00:00:30Z","count":1}"#,
+            "\n"
+        )
+    );
+}
+
+/// A finished state over a compressed file, which is only known to hold
+/// nothing new once read again: a restart writes nothing, `-b eof` no
+/// second batch.
+#[test]
+fn state_finished_compressed_input_restarts_to_nothing() {
+    let s = Setup::new();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"a\nb\nc\n").expect("gzip");
+    std::fs::write(s.path("r.gz"), gz.finish().expect("gzip")).expect("write");
+    let a = [
+        "--state",
+        &s.arg("st"),
+        "-i",
+        &s.arg("r.gz"),
+        "-b",
+        "eof",
+        "-o",
+        "jsonl",
+        "--stats-json",
+        "--output-file",
+        &s.arg("out"),
+        "count",
+    ];
+    let first = spate(a).run();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let written = std::fs::read_to_string(s.path("out")).expect("output");
+    assert!(written.ends_with("\"count\":3}\n"), "{written}");
+    let again = spate(a).run();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout, "");
+    assert_eq!(
+        std::fs::read_to_string(s.path("out")).expect("output"),
+        written
+    );
+}
+
+/// A state left by `--max-batches` whose step read the whole small file,
+/// then the file replaced: the restart warns and writes every line of the
+/// new file (the batches the old file's step wrote after the state were
+/// not the new file's; they were skipped as written, with no warning).
+#[test]
+fn state_max_batches_then_a_replaced_file_skips_none_of_it() {
+    let s = Setup::new();
+    let log = s.path("r.txt");
+    std::fs::write(&log, "a\nb\nc\nd\ne\n").expect("write the log");
+    let run = |more: &[&str]| {
+        let mut a = vec![
+            "--state".to_string(),
+            s.arg("st"),
+            "-i".into(),
+            s.arg("r.txt"),
+            "--batch-lines".into(),
+            "2".into(),
+        ];
+        a.extend(more.iter().map(|x| x.to_string()));
+        a.extend(["head", "100"].map(String::from));
+        let o = spate(&a).run();
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        o
+    };
+    let cells = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(|l| l.split_once('\t').map_or(l, |(_, r)| r).to_string())
+            .collect()
+    };
+    assert_eq!(cells(&run(&["--max-batches", "1"]).stdout), ["a", "b"]);
+    std::fs::write(s.path("new"), "1\n2\n3\n4\n5\n").expect("write");
+    std::fs::rename(s.path("new"), &log).expect("replace the log");
+    let o = run(&[]);
+    assert!(
+        o.stderr
+            .contains("is not the file the state was written for"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(cells(&o.stdout), ["1", "2", "3", "4", "5"]);
+}
+
 /// A full disk: the state cannot be written, the run stops with exit 1
 /// naming it, the previous state stays as it was and a restart goes on from
 /// it to what one uninterrupted run writes.

@@ -118,6 +118,10 @@ pub struct Rules<'a> {
     pub reader: &'a Reader,
     /// The newest timestamp seen before this step.
     pub max_ts: Option<Nanos>,
+    /// The end of the last batch written: past the watermark only once
+    /// the end of input wrote every batch (`--state` going on from a
+    /// finished state).
+    pub written: Option<Nanos>,
 }
 
 impl Rules<'_> {
@@ -130,6 +134,7 @@ impl Rules<'_> {
     /// timestamp seen was `max_ts`.
     pub fn is_late(&self, end: Nanos, max_ts: Option<Nanos>) -> bool {
         max_ts.is_some_and(|m| end <= m.saturating_sub(self.lateness))
+            || self.written.is_some_and(|w| end <= w)
     }
 }
 
@@ -247,6 +252,7 @@ impl<P: Partial + Send> Batcher<P> for EventBatches<P> {
             source: &self.source,
             reader: &self.reader,
             max_ts: self.max_ts,
+            written: self.last_emitted,
         })
     }
 

@@ -259,6 +259,11 @@ pub struct Engine<'r> {
     /// `--state`'s SIGTERM or `--duration`: stopped without writing the
     /// open batches.
     suspended: bool,
+    /// `--state`: the run goes on from a finished state (to read what was
+    /// appended since, or a replaced file).
+    went_on: bool,
+    /// A chunk of input was read.
+    read_any: bool,
 }
 
 impl<'r> Engine<'r> {
@@ -344,6 +349,8 @@ impl<'r> Engine<'r> {
             last_commit: Instant::now(),
             finished: false,
             suspended: false,
+            went_on: false,
+            read_any: false,
         }
     }
 
@@ -430,6 +437,7 @@ impl<'r> Engine<'r> {
         // the state at the end (or suspended), unless the run failed: then
         // the last one stands
         let res = match res {
+            Ok(None) if self.idle() => Ok(None),
             Ok(sig) => self.commit().map(|()| sig),
             Err(e) => Err(e),
         };
@@ -558,7 +566,11 @@ impl<'r> Engine<'r> {
                 self.commit()?;
             }
         }
-        if !self.done && !self.suspended {
+        if self.idle() {
+            // gone on from a finished state and found nothing new: that
+            // state stands (`-b eof` writes no second, empty batch)
+            self.finished = true;
+        } else if !self.done && !self.suspended {
             self.finish()?;
             // every input read to its end and every batch written
             self.finished = live == 0 && signal.is_none();
@@ -599,7 +611,15 @@ impl<'r> Engine<'r> {
             });
         if self.stopped {
             let ahead = (self.emitted - self.committed) + self.ahead;
-            let res = flushed.and_then(|()| cp.written_ahead(ahead).map_err(Stop::State));
+            // the inputs the step read after the state
+            let read: Vec<Option<u32>> = (0..self.positions.len())
+                .map(|i| {
+                    let now = self.positions.get(i).copied().flatten();
+                    let then = self.committed_positions.get(i).copied().flatten();
+                    (now.is_some() && now != then).then(|| self.begins.get(i).copied().unwrap_or(0))
+                })
+                .collect();
+            let res = flushed.and_then(|()| cp.written_ahead(ahead, &read).map_err(Stop::State));
             self.checkpoint = Some(cp);
             return res;
         }
@@ -610,6 +630,20 @@ impl<'r> Engine<'r> {
         self.committed_offsets.clone_from(&self.offsets);
         self.last_commit = Instant::now();
         res
+    }
+
+    /// `--state`: the run goes on from a finished state: what its inputs
+    /// hold past where it read them (lines appended, a replaced file) is
+    /// read and written; when there is nothing, the run writes nothing
+    /// (see [`Engine::idle`]).
+    pub fn went_on(&mut self) {
+        self.went_on = true;
+    }
+
+    /// The run went on from a finished state and read nothing: it wrote
+    /// nothing, and its state stands as it was.
+    pub fn idle(&self) -> bool {
+        self.went_on && !self.read_any && self.emitted == self.committed
     }
 
     /// `--state`: the state goes to `cp` after each step that wrote a batch
@@ -806,6 +840,7 @@ impl<'r> Engine<'r> {
             self.positions.resize(i + 1, None);
         }
         self.positions[i] = Some((end, cut));
+        self.read_any = true;
     }
 
     /// Runs a chunk's lines through the chain; says what was left of it

@@ -58,8 +58,9 @@ pub trait Checkpoint {
     /// The run stopped inside a step after writing batches the last state
     /// does not have: that state stands, with the output as it is now and
     /// `ahead` batches written after it (the output was flushed just
-    /// before).
-    fn written_ahead(&mut self, ahead: u64) -> Result<(), String>;
+    /// before); `read`: per source id, the input (by its generation) the
+    /// step read, where it read any.
+    fn written_ahead(&mut self, ahead: u64, read: &[Option<u32>]) -> Result<(), String>;
 }
 
 fn save_counts(c: &Counts, e: &mut Encoder) {

@@ -323,7 +323,7 @@ impl Ids {
 
 /// The compression a regular file starts with, read without moving its
 /// offset (and without reading a FIFO, whose bytes would be lost).
-fn codec_of(file: &File) -> Option<Codec> {
+pub(crate) fn codec_of(file: &File) -> Option<Codec> {
     use std::os::unix::fs::FileExt;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return None;
