@@ -53,6 +53,20 @@ pub fn with_text<R>(v: &Value<'_>, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
+/// A key's values as one byte string, equal for two keys exactly when
+/// they are one key (each value's text, after its length): `--max-keys`'
+/// tally tells a window's keys by it.
+pub fn key_bytes<'v>(vals: impl IntoIterator<Item = &'v Value<'v>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in vals {
+        with_bytes(v, |b| {
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        });
+    }
+    out
+}
+
 /// [`with_text`] as bytes: a float's text is written without the
 /// formatting machinery and never checked as UTF-8 (it is ASCII).
 pub fn with_bytes<R>(v: &Value<'_>, f: impl FnOnce(&[u8]) -> R) -> R {

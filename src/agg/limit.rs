@@ -61,6 +61,19 @@ impl KeyLimit {
         }
     }
 
+    /// Of the records a result's `(other)` row noted, `records` that an
+    /// earlier result already counted (windows overlap, and a running
+    /// total holds every earlier one): each record counts once.
+    pub fn uncount(&self, records: u64) {
+        if records > 0 {
+            let _ = self
+                .records
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                    Some(r.saturating_sub(records))
+                });
+        }
+    }
+
     pub fn overflow(&self) -> Overflow {
         Overflow {
             max_keys: self.max as u64,

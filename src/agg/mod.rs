@@ -85,6 +85,10 @@ pub trait Aggregation: Send + Sync {
     }
 }
 
+/// `--max-keys`' tally of an accumulator: each key (by
+/// [`key::key_bytes`]) with its records, and the records under `(other)`.
+pub type KeyRecords = (Vec<(Vec<u8>, u64)>, u64);
+
 /// The accumulator of one aggregation over one batch, pane or window.
 pub trait AggState: Send + Sync + Any {
     /// Writes the accumulator for `--state` (read back by
@@ -213,6 +217,12 @@ pub trait AggState: Send + Sync + Any {
     /// None when the aggregation cannot (the default); the engine then
     /// calls [`AggState::merge_into_rows`].
     fn lazy_rows<'s>(&'s self, _parts: &'s [Box<dyn AggState>]) -> Option<Box<dyn RowSource + 's>> {
+        None
+    }
+    /// `--max-keys`' tally: the records this accumulator counts under
+    /// each of its keys (by [`key::key_bytes`]) and under `(other)`, as
+    /// its rows would show them. `None` for an aggregation without keys.
+    fn key_records(&self) -> Option<KeyRecords> {
         None
     }
     fn as_any(&self) -> &dyn Any;

@@ -11,7 +11,7 @@
 //! hours across a DST change, and every record is still in exactly
 //! LENGTH/SLIDE windows), else LENGTH/B batch boundaries before it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use crate::agg::{AggState, Aggregation};
@@ -46,6 +46,10 @@ pub struct WindowOut {
     /// A line for standard error before it: how many were not shown
     /// before it (see [`Cap`]).
     pub note: Option<String>,
+    /// `--max-keys`' tally: records of its `(other)` row that an earlier
+    /// window already counted (each record is counted once, the first
+    /// time it goes to `(other)`, whatever the windows it is in).
+    pub counted_before: u64,
 }
 
 pub struct Windows {
@@ -66,6 +70,12 @@ pub struct Windows {
     /// The most shown in a row with nothing new: empty windows
     /// (`--emit-empty`), totals that only repeat (`window all`).
     cap: Cap,
+    /// `--max-keys`' tally, per pane: whether its own `(other)` records
+    /// were counted, and its keys whose records a window counted under
+    /// `(other)`.
+    counted: BTreeMap<Nanos, (bool, HashSet<Vec<u8>>)>,
+    /// `window all`: the running total's `(other)` records counted.
+    total_counted: u64,
 }
 
 impl Windows {
@@ -87,6 +97,8 @@ impl Windows {
                 WindowSpec::All => Cap::new("batches", "window all repeats its totals"),
                 _ => Cap::new("empty windows", "--emit-empty shows"),
             },
+            counted: BTreeMap::new(),
+            total_counted: 0,
         }
     }
 
@@ -153,11 +165,13 @@ impl Windows {
             if total.is_empty() && !emit_empty {
                 return out;
             }
+            let counted_before = Self::total_tally(total.as_ref(), &mut self.total_counted);
             out.push(WindowOut {
                 start: None,
                 end,
                 rows: total.emit(emit_empty),
                 note: self.cap.reset(end),
+                counted_before,
             });
             return out;
         };
@@ -217,6 +231,7 @@ impl Windows {
                 end: e,
                 rows: total.emit(emit_empty),
                 note: None,
+                counted_before: Self::total_tally(total.as_ref(), &mut self.total_counted),
             });
             let next = self.batch.next(e);
             if next <= e {
@@ -260,11 +275,13 @@ impl Windows {
                 for (_, pane) in in_window {
                     merged.merge(pane.as_ref());
                 }
+                let counted_before = self.tally(merged.as_ref(), start, e);
                 out.push(WindowOut {
                     start: Some(start),
                     end: e,
                     rows: merged.into_rows(emit_empty),
                     note: if held { self.cap.reset(e) } else { None },
+                    counted_before,
                 });
                 self.next_end = Some(self.slide.next(e));
             } else {
@@ -287,6 +304,7 @@ impl Windows {
             // window, and the panes left have none to go to
             if self.next_end.is_some_and(|n| n <= e) {
                 self.panes.clear();
+                self.counted.clear();
                 self.next_end = None;
                 break;
             }
@@ -298,10 +316,52 @@ impl Windows {
                         break;
                     }
                     self.panes.remove(&first);
+                    self.counted.remove(&first);
                 }
             }
         }
         out
+    }
+
+    /// `--max-keys`' tally of a running total written: a running total's
+    /// `(other)` only grows, and what it holds past the last written one's
+    /// (`counted`) is new; returns what was counted before.
+    fn total_tally(total: &dyn AggState, counted: &mut u64) -> u64 {
+        let other = total.key_records().map_or(0, |(_, o)| o);
+        let before = if other > 0 { *counted } else { 0 };
+        *counted = (*counted).max(other);
+        before
+    }
+
+    /// `--max-keys`' tally of the window `(start, end]` whose panes merged
+    /// into `merged`: of the records its `(other)` row holds, how many an
+    /// earlier window counted there (a pane's own `(other)`, a key a
+    /// window put there), the others now marked counted.
+    fn tally(&mut self, merged: &dyn AggState, start: Nanos, end: Nanos) -> u64 {
+        let Some((kept, other)) = merged.key_records() else {
+            return 0;
+        };
+        if other == 0 {
+            return 0;
+        }
+        let kept: HashSet<&[u8]> = kept.iter().map(|(k, _)| &k[..]).collect();
+        let mut fresh = 0u64;
+        for (&at, pane) in self.panes.range(start + 1..=end) {
+            let Some((keys, pane_other)) = pane.key_records() else {
+                continue;
+            };
+            let (own, keys_counted) = self.counted.entry(at).or_default();
+            if !*own {
+                *own = true;
+                fresh = fresh.saturating_add(pane_other);
+            }
+            for (k, n) in keys {
+                if !kept.contains(&k[..]) && keys_counted.insert(k) {
+                    fresh = fresh.saturating_add(n);
+                }
+            }
+        }
+        other.saturating_sub(fresh)
     }
 
     /// Writes its panes and running total for `--state`.

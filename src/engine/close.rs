@@ -161,6 +161,8 @@ impl Engine<'_> {
             if self.done {
                 break;
             }
+            // --max-keys: a record is counted under (other) once
+            self.chain.keys.uncount(w.counted_before);
             // a window written covers every batch that ends by its end
             // (earlier ones were in earlier windows)
             self.pending.written_upto(w.end);

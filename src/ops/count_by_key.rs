@@ -723,6 +723,22 @@ impl AggState for Counts {
         }))
     }
 
+    fn key_records(&self) -> Option<crate::agg::KeyRecords> {
+        // as the rows show it: within --max-keys
+        let bounded = self.bounded();
+        let c = bounded.as_ref().unwrap_or(self);
+        let text = c.text.iter().map(|(t, n)| {
+            let mut k = (t.len() as u64).to_le_bytes().to_vec();
+            k.extend_from_slice(t.as_bytes());
+            (k, n)
+        });
+        let map = c
+            .map
+            .iter()
+            .map(|e| (crate::agg::key::key_bytes(e.key.0.iter()), e.val));
+        Some((text.chain(map).collect(), c.other))
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }

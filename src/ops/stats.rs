@@ -809,6 +809,22 @@ impl AggState for StatsState {
         self.rows()
     }
 
+    fn key_records(&self) -> Option<crate::agg::KeyRecords> {
+        if self.groups.over() || self.part {
+            // as the rows show it (see `emit`)
+            let mut me = self.fresh();
+            me.merge(self);
+            return me.key_records();
+        }
+        let groups = self
+            .groups
+            .iter()
+            .filter(|e| e.val.records > 0)
+            .map(|e| (crate::agg::key::key_bytes(e.key.0.iter()), e.val.records));
+        let other = self.other.as_ref().map_or(0, |o| o.records);
+        Some((groups.collect(), other))
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
