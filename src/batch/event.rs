@@ -20,9 +20,9 @@ use crate::zone::Zone;
 /// (a gap of 40 years at `-b 1s` would otherwise print a billion).
 pub const MAX_EMPTY_RUN: i64 = 10_000;
 
-/// The cap of [`MAX_EMPTY_RUN`] for what windows and sessions show in a
-/// row with nothing new in it (empty windows and batches with
-/// `--emit-empty`, `window all`'s rows that only repeat the totals): how
+/// The cap of [`MAX_EMPTY_RUN`] for what is shown in a row with nothing
+/// new in it (empty batches and windows with `--emit-empty`, `window
+/// all`'s rows that only repeat the totals): how
 /// many were shown since the last with something new, and how many were
 /// not since the cap was reached.
 #[derive(Debug, Clone, Copy)]
@@ -214,24 +214,23 @@ impl<P> EventBatches<P> {
             self.last_emitted = Some(end);
             let (records, busy) = self.meter.remove(&end).unwrap_or_default();
             if let (true, Some(mut e)) = (self.emit_empty, gap_from) {
-                let mut shown = 0;
-                while e < end && shown < MAX_EMPTY_RUN {
+                // event time may leap (a bad clock, a years-old line): not
+                // billions of empty batches
+                let mut cap = Cap::new("empty batches", "--emit-empty shows");
+                while e < end {
+                    if !cap.take() {
+                        cap.skip((end - e) / grid.step());
+                        break;
+                    }
                     due.push(Due::Batch {
                         time: e,
                         held: Held::Empty,
                         meter: meter(e, 0, Duration::ZERO),
                     });
                     e = grid.next(e);
-                    shown += 1;
                 }
-                if e < end {
-                    // event time leapt (a bad clock, a years-old line):
-                    // not billions of empty batches
-                    let skipped = (end - e) / grid.step();
-                    due.push(Due::Note(format!(
-                        "spate: event time jumped to {}: {skipped} empty batches before it not shown (--emit-empty shows at most {MAX_EMPTY_RUN} in a row)",
-                        format_time(end, TimeFormat::Rfc3339, false)
-                    )));
+                if let Some(line) = cap.reset(end) {
+                    due.push(Due::Note(line));
                 }
             }
             due.push(Due::Batch {

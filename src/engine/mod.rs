@@ -224,11 +224,10 @@ pub struct Engine<'r> {
     first_chunk: std::collections::BTreeMap<Nanos, u64>,
     /// `--dead-letter`: where dropped lines go.
     dead: Option<&'r mut dyn Write>,
-    /// A batch's length (`-b DURATION`); none for `--batch-lines` and
-    /// `-b eof`, whose batches start where the one before closed.
-    span: Option<Nanos>,
-    /// Where `-b DURATION`'s batches begin and end (on `--tz`'s wall clock
-    /// for an hour or more: a day across a DST change is 23 or 25 hours).
+    /// Where `-b DURATION`'s batches begin and end, its step the batch's
+    /// length (on `--tz`'s wall clock for an hour or more: a day across a
+    /// DST change is 23 or 25 hours); none for `--batch-lines` and `-b
+    /// eof`, whose batches start where the one before closed.
     grid: Option<Grid>,
     /// When the last batch closed (the run's start before the first).
     last_close: Nanos,
@@ -299,7 +298,6 @@ impl<'r> Engine<'r> {
             names,
             work,
             batcher: batch::batcher(&Self::batcher_batching(chain, batching), now()),
-            span: batching.interval().map(nanos),
             grid: batching
                 .interval()
                 .map(|d| Grid::new(nanos(d), batching.zone)),
@@ -823,7 +821,7 @@ impl<'r> Engine<'r> {
     /// with many rows and batches are long enough (processing time only).
     fn wake_at(&self) -> Option<Nanos> {
         let end = self.batcher.deadline()?;
-        let long = self.span? >= WAKE_SHARE * WAKE_AHEAD;
+        let long = self.grid?.step() >= WAKE_SHARE * WAKE_AHEAD;
         (long && self.big_close && self.work.pool.is_some() && !self.work.is_awake())
             .then(|| end.saturating_sub(WAKE_AHEAD))
     }
