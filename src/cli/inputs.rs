@@ -42,7 +42,12 @@ pub fn check(src: &str) -> Result<(), UsageError> {
             )
         }),
         "listen" => host_port(rest, true).map_err(|what| {
-            let port = rest.rsplit_once(':').map_or("9999", |(_, p)| p);
+            // the port given, when it is one; else an example
+            let port = rest
+                .rsplit_once(':')
+                .map(|(_, p)| p)
+                .filter(|p| p.parse::<u16>().is_ok_and(|n| n > 0))
+                .unwrap_or("9999");
             bad(
                 what,
                 format!(

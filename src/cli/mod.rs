@@ -484,7 +484,8 @@ fn plan_from(
         BatchMode::Lines(*n)
     } else {
         match m.get_one::<String>("batch").map(String::as_str) {
-            Some("eof") => BatchMode::Eof,
+            // `EOF`, `Eof`: plainly meant
+            Some(s) if s.trim().eq_ignore_ascii_case("eof") => BatchMode::Eof,
             None => BatchMode::Interval(Duration::from_secs(1)),
             Some(_) => {
                 let d = dur("batch")?.unwrap_or(Duration::from_secs(1));

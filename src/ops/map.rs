@@ -363,13 +363,40 @@ fn check_replacement(re: &Regex, repl: &str) -> Result<(), String> {
             Err(_) => re.capture_names().flatten().any(|n| n == name),
         };
         if !known {
-            return Err(format!(
-                "the replacement refers to group '{name}', which the regex does not have \
-                 (write ${{1}}x for group 1 followed by x, $$ for a literal $)"
-            ));
+            return Err(missing_group(re, name));
         }
     }
     Ok(())
+}
+
+/// Why a replacement's `$name` names no group of `re`, and what to write:
+/// the groups it has; for `$1x` (read as the group `1x`), `${1}x`.
+fn missing_group(re: &Regex, name: &str) -> String {
+    let groups = re.captures_len() - 1;
+    let named: Vec<&str> = re.capture_names().flatten().collect();
+    let has = match (groups, named.is_empty()) {
+        (0, _) => "the regex has no group (put one in parentheses)".to_string(),
+        (1, true) => "the regex has one group: $1".to_string(),
+        (n, true) => format!("the regex has groups $1 to ${n}"),
+        (n, false) => format!(
+            "the regex has groups $1 to ${n}, named {}",
+            named
+                .iter()
+                .map(|n| format!("${{{n}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    let tip = if digits > 0 && digits < name.len() {
+        let (n, rest) = name.split_at(digits);
+        format!("; write ${{{n}}}{rest} for group {n} followed by {rest}")
+    } else {
+        String::new()
+    };
+    format!(
+        "the replacement refers to group '{name}', which the regex does not have: {has}{tip} ($$ for a literal $)"
+    )
 }
 
 /// One piece of a template.
@@ -658,6 +685,16 @@ mod tests {
         assert!(err(&["replace", "(a)", "$2"]).contains("group '2'"));
         assert!(err(&["replace", "(a)", "${x}"]).contains("group 'x'"));
         assert!(record_op(&["map", "replace", "(?P<x>a)", "${x}$0${1}$$y $"]).is_ok());
+        // each message says which groups there are; the `${1}x` tip only
+        // where a number ran into letters
+        assert!(e.contains("write ${1}b for group 1 followed by b"), "{e}");
+        let two = err(&["replace", "(a)", "$2"]);
+        assert!(two.contains("the regex has one group: $1"), "{two}");
+        assert!(!two.contains("followed by"), "{two}");
+        let named = err(&["replace", "(?P<y>a)(b)", "${x}"]);
+        assert!(named.contains("groups $1 to $2, named ${y}"), "{named}");
+        let none = err(&["replace", "a", "$1"]);
+        assert!(none.contains("has no group"), "{none}");
     }
 
     #[test]
