@@ -120,7 +120,13 @@ impl RecordOp for FieldsOp {
     }
 
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
-        if !self.keep_value {
+        if self.keep_value {
+            if rec.value.is_none() {
+                // an aggregation's `_` group column is one of the row's
+                // fields: it becomes the current value, first
+                rec.value = rec.take_current();
+            }
+        } else {
             if let Some(v) = rec.value.take() {
                 if self.names.iter().any(|n| n == CURRENT) {
                     // into the fields, where the list puts it below
@@ -293,6 +299,32 @@ mod tests {
             run(&["count,key"], row),
             cols(&[("count", "3"), ("key", "x")])
         );
+    }
+
+    /// A `stats -g _` row holds `_` among its fields: listed first, it
+    /// was dropped (`fields _,count` gave only the count).
+    #[test]
+    fn fields_value_first_on_rows_of_a_group_by_value() {
+        let row = || {
+            Record::row(vec![
+                (Cow::Borrowed("_"), Value::str("x")),
+                (Cow::Borrowed("a"), Value::Int(1)),
+                (Cow::Borrowed("count"), Value::Int(3)),
+            ])
+        };
+        assert_eq!(
+            run(&["_,count"], row()),
+            cols(&[("value", "x"), ("count", "3")])
+        );
+        assert_eq!(
+            run(&["_,a,count"], row()),
+            cols(&[("value", "x"), ("a", "1"), ("count", "3")])
+        );
+        assert_eq!(
+            run(&["count,_"], row()),
+            cols(&[("count", "3"), ("value", "x")])
+        );
+        assert_eq!(run(&["count"], row()), cols(&[("count", "3")]));
     }
 
     #[test]
