@@ -376,7 +376,10 @@ mod tests {
         assert_eq!(cols("json then where a > 1 then head 3"), None);
         assert_eq!(cols("fields a then json"), None);
         assert_eq!(cols("count-by-key then json -f key"), None);
-        assert_eq!(cols("count-by-key then map upper -f nope"), None);
+        assert_eq!(cols("json then eval c = 1"), None);
+        // `_` and a field named `value` both print as `value`
+        assert_eq!(cols("json then fields _,a then eval value = 1"), None);
+        assert_eq!(cols("json then fields value then split"), None);
         // fields' list, `_` as value, in its place
         assert_eq!(cols("json then fields a,_,b").as_deref(), Some("a,value,b"));
         assert_eq!(cols("json then fields _,a").as_deref(), Some("value,a"));
@@ -413,6 +416,50 @@ mod tests {
             Some("count")
         );
         assert_eq!(cols("head 3 then count").as_deref(), Some("count"));
+        // a missing field stays missing
+        assert_eq!(
+            cols("count-by-key then map upper -f nope").as_deref(),
+            Some("key,count")
+        );
+    }
+
+    /// An operator that adds a field keeps the columns the chain knows
+    /// and puts the new one after them (it made `fields`' list unknown).
+    #[test]
+    fn cli_chain_columns_grow_by_the_fields_an_operator_adds() {
+        let cols = |c: &str| columns(c).map(|v| v.join(","));
+        assert_eq!(
+            cols("logfmt then fields a,b then eval c = 1").as_deref(),
+            Some("a,b,c")
+        );
+        assert_eq!(
+            cols("logfmt then fields a,b then eval a = 1").as_deref(),
+            Some("a,b")
+        );
+        assert_eq!(
+            cols("logfmt then fields a,b then map template {a} -f t then where t ~ x").as_deref(),
+            Some("a,b,t")
+        );
+        assert_eq!(
+            cols("json then fields u then map upper -f u.x").as_deref(),
+            Some("u,u.x")
+        );
+        assert_eq!(
+            cols("logfmt then fields a then parse -f a (?P<x>.)(?P<a>.)").as_deref(),
+            Some("a,x")
+        );
+        assert_eq!(
+            cols("logfmt then fields a then split -f a").as_deref(),
+            Some("a,value")
+        );
+        assert_eq!(
+            cols("split then count-by-key then eval k = key then sort k").as_deref(),
+            Some("key,count,k")
+        );
+        assert_eq!(
+            cols("stats -f _ -a count -g _ then eval _ = 1").as_deref(),
+            None
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ impl Chain {
     /// The columns of the rows the chain writes, as the output formats
     /// name them, when the chain knows them: an aggregation's fields,
     /// `fields`' list, and whatever keeps them (`where`, `sort`, `head`,
-    /// ...). None when only the data can say (a parser's fields).
+    /// ...) or adds a known field after them (`eval`, `map template`).
+    /// None when only the data can say (a parser's fields).
     pub fn columns(&self) -> Option<Vec<String>> {
         let mut cols = None;
         for op in &self.pre {

@@ -117,6 +117,12 @@ struct EvalOp {
 }
 
 impl RecordOp for EvalOp {
+    /// The columns it takes, then its NAME when new: set, or removed
+    /// when the expression has no value (an empty cell).
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        crate::ops::with_columns(input, [self.assign.name.as_ref()])
+    }
+
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {
         self.assign.apply(&mut rec);
         out.push(rec);

@@ -14,7 +14,7 @@ use crate::ops::spark::{
     JAVA_TRIM, JAVA_WHITESPACE, Spark, SparkCx, SparkMap, arg, py, reads_field,
 };
 use crate::ops::{BuildCx, Built, Operator, RecordOp, Stage, compile_regex};
-use crate::record::{CURRENT, Record, column_name};
+use crate::record::{CURRENT, Record};
 use crate::value::{Text, Value};
 
 pub struct Map;
@@ -553,15 +553,12 @@ fn render(pieces: &[Piece], rec: &Record<'_>) -> String {
 }
 
 impl RecordOp for MapOp {
-    /// The columns it takes when it rewrites one of them (a missing field
-    /// stays missing); unknown when it may add one (a template's new
-    /// field, a dotted name).
+    /// The columns it takes, then the field it may add: a template's
+    /// field, a dotted name's result. Any other function rewrites a field
+    /// in place, or leaves the record as it is when the field is missing.
     fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
-        let input = input?;
-        input
-            .iter()
-            .any(|c| c == column_name(self.field))
-            .then(|| input.to_vec())
+        let adds = matches!(self.func, Func::Template(_)) || self.field.contains('.');
+        crate::ops::with_columns(input, adds.then_some(self.field))
     }
 
     fn process<'a>(&self, mut rec: Record<'a>, out: &mut Vec<Record<'a>>, _cx: &mut Ctx) {

@@ -407,6 +407,31 @@ pub fn one(m: &ArgMatches, id: &str) -> Vec<String> {
     m.get_one::<String>(id).cloned().into_iter().collect()
 }
 
+/// The columns of records that had the columns `input` and may now also
+/// have the fields `names` (see [`RecordOp::columns`]): `input`, then each
+/// of `names` that is not a column yet, in order, so that `fields`' list
+/// or an aggregation's columns stay the columns when an operator adds a
+/// field. Unknown when `input` is, or when a name prints as a `value`
+/// column already there: `_` and a field named `value` share that name,
+/// and which one the column is cannot be told.
+pub fn with_columns<'n>(
+    input: Option<&[String]>,
+    names: impl IntoIterator<Item = &'n str>,
+) -> Option<Vec<String>> {
+    let mut cols = input?.to_vec();
+    for name in names {
+        let col = crate::record::column_name(name);
+        if cols.iter().any(|c| c == col) {
+            if col == "value" {
+                return None;
+            }
+        } else {
+            cols.push(col.to_string());
+        }
+    }
+    Some(cols)
+}
+
 /// A comma-separated list of names (`a,b,c`), each non-empty.
 pub fn name_list(s: &str) -> Result<Vec<String>, String> {
     let names: Vec<String> = s.split(',').map(|p| p.trim().to_string()).collect();

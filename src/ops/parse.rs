@@ -156,6 +156,12 @@ struct ParseOp {
 }
 
 impl RecordOp for ParseOp {
+    /// The columns it takes, then its named groups that are new (a
+    /// group that does not take part in a match leaves an empty cell).
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        crate::ops::with_columns(input, self.groups.iter().map(|&(_, n)| n))
+    }
+
     fn gives_values(&self, names: &[String]) -> bool {
         // the line itself is parsed; its record has `_` and the groups
         self.field == CURRENT && self.slots.ask(names, self.groups.iter().map(|&(_, n)| n))

@@ -246,6 +246,11 @@ pub fn ascii_words_spans(b: &[u8], mut f: impl FnMut(usize, usize)) -> (u64, u64
 }
 
 impl RecordOp for SplitOp {
+    /// The columns it takes, and `_`, each token.
+    fn columns(&self, input: Option<&[String]>) -> Option<Vec<String>> {
+        crate::ops::with_columns(input, [CURRENT])
+    }
+
     fn splits_ascii_whitespace(&self) -> bool {
         matches!(self.how, How::Whitespace) && self.field == CURRENT
     }
