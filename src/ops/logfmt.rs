@@ -34,12 +34,13 @@ impl Operator for Logfmt {
         .after_help(
             "Pairs are separated by whitespace. A key is any run of characters other than \
              whitespace, '=' and '\"'. A value is either quoted, with the escapes \\\" \\\\ \\n \
-             \\t \\r \\/ \\b \\f \\uXXXX (any other backslash is kept as is), or runs to the next \
-             whitespace. A bare key (no '=') and 'key=' both give empty text, as go-logfmt \
-             does. Every value is text. A key seen twice keeps its last value. _ is kept. A \
-             line with no key=value pair at all, or with an unterminated quote, is dropped and \
-             counted as unparsed (--strict stops at it); stray text in a line that has pairs \
-             is read as bare keys.\n\n\
+             \\t \\r \\/ \\b \\f \\uXXXX (any other backslash is kept as is; a UTF-16 \
+             surrogate pair such as \\ud83d\\ude00 is one character, half a pair alone is \
+             U+FFFD, as go-logfmt reads them), or runs to the next whitespace. A bare key \
+             (no '=') and 'key=' both give empty text, as go-logfmt does. Every value is \
+             text. A key seen twice keeps its last value. _ is kept. A line with no key=value \
+             pair at all, or with an unterminated quote, is dropped and counted as unparsed \
+             (--strict stops at it); stray text in a line that has pairs is read as bare keys.\n\n\
              Examples:\n  \
              spate logfmt then count-by-key level\n  \
              spate logfmt then where status '>=' 500 then count-by-key path\n  \
@@ -203,17 +204,29 @@ fn unescape(s: &str) -> String {
             Some('r') => out.push('\r'),
             Some('b') => out.push('\u{8}'),
             Some('f') => out.push('\u{c}'),
-            Some('u') => {
-                let hex: String = chars.clone().take(4).collect();
-                let ok = hex.len() == 4 && hex.bytes().all(|h| h.is_ascii_hexdigit());
-                match u32::from_str_radix(&hex, 16).ok().filter(|_| ok) {
-                    Some(code) => {
-                        out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
-                        chars.nth(3);
+            Some('u') => match hex4(chars.as_str()) {
+                Some(high @ 0xD800..=0xDBFF) => {
+                    chars.nth(3);
+                    // a pair of UTF-16 halves, `\ud83d\ude00`, is one
+                    // character, as encoding/json (go-logfmt) reads it
+                    let rest = chars.as_str();
+                    match rest.strip_prefix("\\u").and_then(hex4) {
+                        Some(low @ 0xDC00..=0xDFFF) => {
+                            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                            out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                            chars.nth(5);
+                        }
+                        // half a pair alone: U+FFFD (the line itself is
+                        // valid UTF-8: nothing to count as repaired)
+                        _ => out.push(char::REPLACEMENT_CHARACTER),
                     }
-                    None => out.push_str("\\u"),
                 }
-            }
+                Some(code) => {
+                    out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+                    chars.nth(3);
+                }
+                None => out.push_str("\\u"),
+            },
             Some(other) => {
                 out.push('\\');
                 out.push(other);
@@ -222,6 +235,15 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The code of the four hex digits `s` starts with.
+fn hex4(s: &str) -> Option<u32> {
+    let hex = s.get(..4)?;
+    if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(hex, 16).ok()
 }
 
 impl RecordOp for LogfmtOp {
@@ -353,6 +375,31 @@ mod tests {
         assert_eq!(run(r#"m="\u12""#), pairs(&[("m", "\\u12")]));
         assert_eq!(run(r#"m="\u+0e9""#), pairs(&[("m", "\\u+0e9")]));
         assert_eq!(run(r#"m="é\"""#), pairs(&[("m", "é\"")]));
+    }
+
+    #[test]
+    fn logfmt_surrogate_pair_escapes_make_one_character() {
+        // as go-logfmt (encoding/json's unquoting) and spate's json do
+        assert_eq!(
+            run(r#"g="\ud83d\ude00" h="x\uD83D\uDE00y""#),
+            pairs(&[("g", "\u{1f600}"), ("h", "x\u{1f600}y")])
+        );
+        // half a pair alone is U+FFFD; what follows it is read as usual
+        assert_eq!(
+            run(r#"a="\ud83d" b="\ude00" c="\ud83dx" d="\ud83d\u00e9" e="\ud83d\n""#),
+            pairs(&[
+                ("a", "\u{fffd}"),
+                ("b", "\u{fffd}"),
+                ("c", "\u{fffd}x"),
+                ("d", "\u{fffd}\u{e9}"),
+                ("e", "\u{fffd}\n"),
+            ])
+        );
+        // two high halves, then a pair; a high half before a bad \u
+        assert_eq!(
+            run(r#"a="\ud83d\ud83d\ude00" b="\ud83d\u12""#),
+            pairs(&[("a", "\u{fffd}\u{1f600}"), ("b", "\u{fffd}\\u12")])
+        );
     }
 
     #[test]
